@@ -1,0 +1,84 @@
+package apphub
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes: the domain's vocabulary of failures. Each transport maps them once
+// (GraphQL extensions.code, TMF646 HTTP status and Error body).
+const (
+	ENOTFOUND     = "NOT_FOUND"           // the thing asked for does not exist
+	ECONFLICT     = "CONFLICT"            // the request clashes with the current state (taken, duplicate, bad transition)
+	EINVALID      = "VALIDATION"          // the request itself is malformed or breaks a rule
+	EUNAVAILABLE  = "UNAVAILABLE"         // a dependency the request needs cannot be reached
+	EINTERNAL     = "INTERNAL"            // a bug or an unexpected failure; details go to the log, not the caller
+	EFORBIDDEN    = "FORBIDDEN"           // the principal may not do this
+	EPRECONDITION = "PRECONDITION_FAILED" // an expected version did not match
+)
+
+// Error is a failure the caller can act on: a code from the list above, a message safe to
+// show to a client, and optionally the field that caused it and the underlying cause (kept
+// for logs, never shown).
+type Error struct {
+	Code    string
+	Message string
+	Field   string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if e.Field != "" {
+		msg = e.Field + ": " + msg
+	}
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, msg, e.Err)
+	}
+	return e.Code + ": " + msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted, client-safe message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns an EINVALID error naming the offending field.
+func FieldError(field, format string, args ...any) *Error {
+	return &Error{Code: EINVALID, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// WrapError returns an *Error with the given code that keeps cause for the logs.
+func WrapError(code string, cause error, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: cause}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for any other
+// non-nil error and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the client-safe message of the first *Error in err's chain
+// (prefixed with its field, if any); any other error yields a generic message so that no
+// internal detail leaks.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		if e.Field != "" {
+			return e.Field + ": " + e.Message
+		}
+		return e.Message
+	}
+	return "internal error"
+}
