@@ -1,0 +1,13 @@
+package mongodb
+
+import "context"
+
+// Exported for the external tests of the error mapping.
+
+func InsertForTest(ctx context.Context, db *DB, coll string, doc any) error {
+	return db.insert(ctx, coll, doc)
+}
+
+func FindByIDForTest(ctx context.Context, db *DB, coll string, id, out any) error {
+	return db.findByID(ctx, coll, id, out)
+}

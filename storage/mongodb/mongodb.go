@@ -1,0 +1,137 @@
+// Package mongodb is the hub's MongoDB store. It serves MongoDB and the embedded FerretDB
+// alike, so it relies only on what both guarantee: `_id` uniqueness decides every exclusive
+// fact (see DESIGN.md, "MongoDB rules"). Driver errors never leave this package: they are
+// mapped to apphub error codes.
+package mongodb
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+
+	"github.com/apphub/apphub"
+)
+
+// Collection names.
+const (
+	collMeta = "meta"
+)
+
+// DB is a connection to one MongoDB database.
+type DB struct {
+	client *mongo.Client
+	db     *mongo.Database
+}
+
+// Open prepares a client for uri and database. It does not wait for the server: the driver
+// connects in the background and reconnects by itself, so a hub can start while MongoDB is
+// down and become ready when it returns.
+func Open(uri, database string) (*DB, error) {
+	if database == "" {
+		return nil, apphub.FieldError("database", "must not be empty")
+	}
+	// Defaults first, so that options in the URI win.
+	opts := options.Client().
+		SetServerSelectionTimeout(5 * time.Second).
+		SetConnectTimeout(5 * time.Second).
+		SetAppName("apphub").
+		ApplyURI(uri)
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, apphub.WrapError(apphub.EINVALID, err, "invalid MongoDB URI")
+	}
+	return &DB{client: client, db: client.Database(database)}, nil
+}
+
+// Close disconnects the client.
+func (db *DB) Close(ctx context.Context) error {
+	return mapError(db.client.Disconnect(ctx))
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return mapError(db.db.RunCommand(ctx, bson.D{{Key: "ping", Value: 1}}).Err())
+}
+
+// Drop removes the whole database; tests use it to clean up after themselves.
+func (db *DB) Drop(ctx context.Context) error {
+	return mapError(db.db.Drop(ctx))
+}
+
+// insert stores doc as a new document. A document with the same _id makes it fail with
+// ECONFLICT: this is how every exclusive fact is decided.
+func (db *DB) insert(ctx context.Context, coll string, doc any) error {
+	_, err := db.db.Collection(coll).InsertOne(ctx, doc)
+	return mapError(err)
+}
+
+// findByID decodes the document with the given _id into out, or fails with ENOTFOUND.
+func (db *DB) findByID(ctx context.Context, coll string, id any, out any) error {
+	return mapError(db.db.Collection(coll).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(out))
+}
+
+type installationDoc struct {
+	ID             string    `bson:"_id"`
+	InstallationID string    `bson:"installationId"`
+	CreatedAt      time.Time `bson:"createdAt"`
+}
+
+// Installation returns the identity of this database's data, creating it on first use. When
+// several hubs start at once on an empty database, the _id decides which identity is kept and
+// all of them return it.
+func (db *DB) Installation(ctx context.Context) (apphub.Installation, error) {
+	var doc installationDoc
+	err := db.findByID(ctx, collMeta, "installation", &doc)
+	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+		doc = installationDoc{ID: "installation", InstallationID: rand.Text(), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+		err = db.insert(ctx, collMeta, doc)
+		if apphub.ErrorCode(err) == apphub.ECONFLICT {
+			err = db.findByID(ctx, collMeta, "installation", &doc)
+		}
+	}
+	if err != nil {
+		return apphub.Installation{}, err
+	}
+	return apphub.Installation{ID: doc.InstallationID, CreatedAt: doc.CreatedAt.UTC()}, nil
+}
+
+// mapError turns a driver error into an apphub error; nil stays nil.
+func mapError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var sse topology.ServerSelectionError
+	switch {
+	case errors.Is(err, mongo.ErrNoDocuments):
+		return apphub.WrapError(apphub.ENOTFOUND, err, "not found")
+	case mongo.IsDuplicateKeyError(err):
+		return apphub.WrapError(apphub.ECONFLICT, err, "already exists")
+	case errors.Is(err, context.Canceled):
+		return apphub.WrapError(apphub.EUNAVAILABLE, err, "request cancelled")
+	case mongo.IsTimeout(err), mongo.IsNetworkError(err), errors.As(err, &sse),
+		errors.Is(err, mongo.ErrClientDisconnected), errors.Is(err, context.DeadlineExceeded):
+		return apphub.WrapError(apphub.EUNAVAILABLE, err, "MongoDB is unavailable")
+	default:
+		return apphub.WrapError(apphub.EINTERNAL, err, "MongoDB error: %s", describe(err))
+	}
+}
+
+// describe names the server's error code, which helps an operator without leaking data.
+func describe(err error) string {
+	var se mongo.ServerError
+	if errors.As(err, &se) {
+		var ce mongo.CommandError
+		if errors.As(err, &ce) {
+			return fmt.Sprintf("command error %d (%s)", ce.Code, ce.Name)
+		}
+		return "server error"
+	}
+	return "driver error"
+}

@@ -1,0 +1,72 @@
+// Package rediscache holds the hub's derived, rebuildable state in Redis: availability,
+// the cross-instance event bus and limits. Nothing in Redis decides a booking.
+package rediscache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/apphub/apphub"
+)
+
+// Connect returns a client for redisURL without waiting for the server; go-redis dials on
+// first use and redials after failures, so Redis may come and go while the hub runs.
+//
+// A plain redis:// or rediss:// URL gives a single-node client; with a master_name query
+// parameter it is a Sentinel URL, and with addr parameters (more seed nodes) a Cluster URL,
+// as go-redis parses them.
+func Connect(redisURL string) (redis.UniversalClient, error) {
+	u, err := url.Parse(redisURL)
+	if err != nil {
+		return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis URL")
+	}
+	q := u.Query()
+	switch {
+	case q.Has("master_name"):
+		opts, err := redis.ParseFailoverURL(redisURL)
+		if err != nil {
+			return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis Sentinel URL")
+		}
+		return redis.NewFailoverClient(opts), nil
+	case q.Has("addr"):
+		opts, err := redis.ParseClusterURL(redisURL)
+		if err != nil {
+			return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis Cluster URL")
+		}
+		return redis.NewClusterClient(opts), nil
+	default:
+		opts, err := redis.ParseURL(redisURL)
+		if err != nil {
+			return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis URL")
+		}
+		return redis.NewClient(opts), nil
+	}
+}
+
+// Ping checks that Redis answers.
+func Ping(ctx context.Context, rdb redis.UniversalClient) error {
+	return mapError(rdb.Ping(ctx).Err())
+}
+
+func mapError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, redis.Nil):
+		return apphub.WrapError(apphub.ENOTFOUND, err, "not found")
+	default:
+		return apphub.WrapError(apphub.EUNAVAILABLE, err, "Redis is unavailable: %s", describe(err))
+	}
+}
+
+func describe(err error) string {
+	var re redis.Error
+	if errors.As(err, &re) {
+		return fmt.Sprintf("server error %q", re.Error())
+	}
+	return "no connection"
+}

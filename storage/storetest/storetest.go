@@ -1,0 +1,120 @@
+// Package storetest gives tests the real stores: an embedded FerretDB in a temporary directory
+// (or the MongoDB at MONGODB_URI) and the Redis server at REDIS_URL (default
+// redis://127.0.0.1:6379). Every test gets its own database and its own key and channel
+// prefix; nothing shared is ever flushed.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/apphub/apphub/storage/mongodb"
+	"github.com/apphub/apphub/storage/rediscache"
+)
+
+// DefaultRedisURL is the Redis the tests use when REDIS_URL is not set.
+const DefaultRedisURL = "redis://127.0.0.1:6379"
+
+// MongoURI returns a MongoDB URI and a database name that belong to t alone: an embedded
+// FerretDB in t.TempDir(), or a fresh database on MONGODB_URI, dropped when t ends.
+func MongoURI(t testing.TB) (uri, database string) {
+	t.Helper()
+	database = "test_" + strings.ToLower(rand.Text()[:12])
+	if uri = os.Getenv("MONGODB_URI"); uri != "" {
+		t.Cleanup(func() {
+			db, err := mongodb.Open(uri, database)
+			if err != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			db.Drop(ctx)
+			db.Close(ctx)
+		})
+		return uri, database
+	}
+	e, err := mongodb.StartEmbedded(t.TempDir(), "127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatalf("storetest: start embedded FerretDB: %v", err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e.URI(), database
+}
+
+// Mongo returns an open DB that belongs to t alone and is closed when t ends.
+func Mongo(t testing.TB) *mongodb.DB {
+	t.Helper()
+	uri, database := MongoURI(t)
+	db, err := mongodb.Open(uri, database)
+	if err != nil {
+		t.Fatalf("storetest: open MongoDB: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		db.Close(ctx)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("storetest: MongoDB at %s does not answer: %v", uri, err)
+	}
+	return db
+}
+
+// RedisURL returns REDIS_URL, or the default local server.
+func RedisURL() string {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		return u
+	}
+	return DefaultRedisURL
+}
+
+// Redis returns a client of the real Redis server and a key and channel prefix that belong to
+// t alone. The test fails at once, saying how to start Redis, when the server does not answer.
+// The keys under the prefix are deleted when t ends.
+func Redis(t testing.TB) (rdb redis.UniversalClient, prefix string) {
+	t.Helper()
+	url := RedisURL()
+	rdb, err := rediscache.Connect(url)
+	if err != nil {
+		t.Fatalf("storetest: REDIS_URL %q: %v", url, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		t.Fatalf("storetest: the tests need a real Redis server at %s, and it does not answer (%v).\n"+
+			"Start one with: redis-server --daemonize yes --port 6379 --save \"\" --appendonly no\n"+
+			"(bash .ci/run installs and starts it when missing), or set REDIS_URL.", url, err)
+	}
+	prefix = fmt.Sprintf("test:%s:", strings.ToLower(rand.Text()[:12]))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var cursor uint64
+		for {
+			keys, next, err := rdb.Scan(ctx, cursor, prefix+"*", 500).Result()
+			if err != nil {
+				break
+			}
+			if len(keys) > 0 {
+				rdb.Del(ctx, keys...)
+			}
+			if cursor = next; cursor == 0 {
+				break
+			}
+		}
+		rdb.Close()
+	})
+	return rdb, prefix
+}
