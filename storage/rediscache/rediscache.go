@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 
 	"github.com/redis/go-redis/v9"
@@ -69,4 +70,13 @@ func describe(err error) string {
 		return fmt.Sprintf("server error %q", re.Error())
 	}
 	return "no connection"
+}
+
+// Logger adapts slog to go-redis's logging interface, so that the client's own messages
+// (failed dials while Redis is down) are structured like the hub's. go-redis takes it through
+// redis.SetLogger, process-wide.
+type Logger struct{ L *slog.Logger }
+
+func (l Logger) Printf(ctx context.Context, format string, v ...any) {
+	l.L.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }

@@ -10,8 +10,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,4 +121,53 @@ func Redis(t testing.TB) (rdb redis.UniversalClient, prefix string) {
 		rdb.Close()
 	})
 	return rdb, prefix
+}
+
+// FreePort returns a loopback TCP port that nothing listens on at the moment of the call.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("storetest: find a free port: %v", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// StartRedisServer runs a private redis-server on port (keeping nothing on disk) until the
+// returned stop function is called or t ends; tests use it to take Redis away and bring it
+// back. It fails, saying how to install it, when redis-server is not on the PATH.
+func StartRedisServer(t testing.TB, port int) (stop func()) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("storetest: this test runs its own redis-server and none is on the PATH: " +
+			"install it with apt-get install -y redis-server (bash .ci/run does)")
+	}
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--loglevel", "warning")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("storetest: start redis-server: %v", err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return stop
+		}
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("storetest: redis-server on port %d did not start listening: %v", port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything the hub can be told, by flag or by environment variable.
+type config struct {
+	addr             string
+	dataDir          string
+	mongoURI         string
+	mongoDatabase    string
+	redisURL         string
+	redisTick        time.Duration
+	logLevel         string
+	logFormat        string
+	ferretDBLogLevel string
+	shutdownTimeout  time.Duration
+}
+
+// option is one setting: a flag and the environment variable that sets its default.
+type option struct {
+	flag, env, usage string
+	value            flag.Value
+}
+
+// newFlagSet declares the options of a subcommand on c. Environment variables are read through
+// getenv so that tests control them; a flag given on the command line wins over its variable.
+func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, error) {
+	*c = config{
+		addr:             ":8080",
+		dataDir:          "./data",
+		mongoDatabase:    "apphub",
+		redisTick:        time.Second,
+		logLevel:         "info",
+		logFormat:        "auto",
+		ferretDBLogLevel: "error",
+		shutdownTimeout:  15 * time.Second,
+	}
+	opts := []option{
+		{"mongodb-uri", "MONGODB_URI", "MongoDB connection string; empty starts an embedded FerretDB on --data-dir", (*stringValue)(&c.mongoURI)},
+		{"mongodb-database", "APPHUB_MONGODB_DATABASE", "MongoDB database name", (*stringValue)(&c.mongoDatabase)},
+		{"data-dir", "APPHUB_DATA_DIR", "directory of the embedded FerretDB's data (locked against a second process)", (*stringValue)(&c.dataDir)},
+		{"redis-url", "REDIS_URL", "Redis URL (redis://, rediss://; Sentinel with master_name=, Cluster with addr=); empty starts an embedded Redis", (*stringValue)(&c.redisURL)},
+		{"embedded-redis-tick", "APPHUB_EMBEDDED_REDIS_TICK", "how often the embedded Redis's clock is advanced so that keys expire", (*durationValue)(&c.redisTick)},
+		{"log-level", "APPHUB_LOG_LEVEL", "log level: debug, info, warn, error", (*stringValue)(&c.logLevel)},
+		{"log-format", "APPHUB_LOG_FORMAT", "log format: auto (text on a terminal, JSON otherwise), text, json", (*stringValue)(&c.logFormat)},
+		{"ferretdb-log-level", "APPHUB_FERRETDB_LOG_LEVEL", "log level of the embedded FerretDB's own messages", (*stringValue)(&c.ferretDBLogLevel)},
+	}
+	if name == "serve" {
+		opts = append(opts,
+			option{"addr", "APPHUB_ADDR", "HTTP listen address", (*stringValue)(&c.addr)},
+			option{"shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT", "how long a shutdown waits for in-flight requests", (*durationValue)(&c.shutdownTimeout)},
+		)
+	}
+
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	for _, o := range opts {
+		if v := getenv(o.env); v != "" {
+			if err := o.value.Set(v); err != nil {
+				return nil, fmt.Errorf("environment variable %s=%q: %v", o.env, v, err)
+			}
+		}
+		fs.Var(o.value, o.flag, o.usage+" (env "+o.env+")")
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: apphub %s [flags]\n\n%s\n\nFlags (each may also be set by the environment variable named):\n", name, subcommands[name])
+		fs.PrintDefaults()
+	}
+	return fs, nil
+}
+
+func (c *config) validate() error {
+	var errs []error
+	if _, err := parseLevel(c.logLevel); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level: %w", err))
+	}
+	if _, err := parseLevel(c.ferretDBLogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("--ferretdb-log-level: %w", err))
+	}
+	switch c.logFormat {
+	case "auto", "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("--log-format: %q is not auto, text or json", c.logFormat))
+	}
+	if c.redisTick <= 0 {
+		errs = append(errs, errors.New("--embedded-redis-tick: must be positive"))
+	}
+	if c.shutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--shutdown-timeout: must be positive"))
+	}
+	if c.mongoURI == "" && c.dataDir == "" {
+		errs = append(errs, errors.New("--data-dir: must not be empty when --mongodb-uri is"))
+	}
+	return errors.Join(errs...)
+}
+
+type stringValue string
+
+func (s *stringValue) String() string     { return strconv.Quote(string(*s)) }
+func (s *stringValue) Set(v string) error { *s = stringValue(strings.TrimSpace(v)); return nil }
+
+type durationValue time.Duration
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
+func (d *durationValue) Set(v string) error {
+	p, err := time.ParseDuration(v)
+	if err != nil {
+		return errors.New("not a duration such as 500ms, 15s or 2m")
+	}
+	*d = durationValue(p)
+	return nil
+}

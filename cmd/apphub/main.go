@@ -1,0 +1,95 @@
+// Command apphub runs the appointment hub.
+//
+//	apphub [serve] [flags]   run the hub (the default)
+//	apphub seed [flags]      prepare the database and exit
+//
+// With no configuration it starts on an embedded FerretDB and an embedded Redis, so one
+// command gives a working hub. `apphub --help` lists every flag and environment variable.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	_ "time/tzdata" // time zones must not depend on the host
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/apphub/apphub/storage/rediscache"
+)
+
+var subcommands = map[string]string{
+	"serve": "Runs the hub: GraphQL at /graphql, TMF646 at /tmf-api/appointment/v4/, /healthz, /readyz, /metrics.",
+	"seed":  "Prepares the hub's database (its identity record) and exits.",
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "apphub:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// run is the whole program; ctx ends on SIGINT/SIGTERM.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	name := "serve"
+	if len(args) > 0 {
+		switch args[0] {
+		case "serve", "seed":
+			name, args = args[0], args[1:]
+		case "help", "-h", "-help", "--help":
+			fmt.Fprintf(stderr, "Usage: apphub [serve|seed] [flags]\n\n  serve  %s\n  seed   %s\n\nRun 'apphub serve --help' or 'apphub seed --help' for the flags.\n",
+				subcommands["serve"], subcommands["seed"])
+			return flag.ErrHelp
+		default:
+			if len(args[0]) > 0 && args[0][0] != '-' {
+				return fmt.Errorf("unknown subcommand %q (want serve or seed)", args[0])
+			}
+		}
+	}
+	var cfg config
+	fs, err := newFlagSet(name, &cfg, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.logFormat, cfg.logLevel)
+	redis.SetLogger(rediscache.Logger{L: logger})
+	if name == "seed" {
+		return seed(ctx, cfg, logger, stdout)
+	}
+	return serve(ctx, cfg, logger, stderr)
+}
+
+// version is the module version of the binary and its VCS revision when the build recorded one.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}

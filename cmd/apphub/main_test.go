@@ -1,0 +1,568 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/apphub/apphub/storage/mongodb"
+	"github.com/apphub/apphub/storage/storetest"
+)
+
+// TestMain lets a test run the real program in a child process: the test binary re-executes
+// itself with APPHUB_TEST_MAIN=1 and behaves as the apphub command.
+func TestMain(m *testing.M) {
+	if os.Getenv("APPHUB_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func envFunc(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
+}
+
+func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
+	for _, sub := range []string{"serve", "seed"} {
+		t.Run(sub, func(t *testing.T) {
+			var out bytes.Buffer
+			err := run(context.Background(), []string{sub, "--help"}, envFunc(nil), io.Discard, &out)
+			if !errors.Is(err, flag.ErrHelp) {
+				t.Fatalf("err = %v, want flag.ErrHelp", err)
+			}
+			want := []string{"-mongodb-uri", "MONGODB_URI", "-redis-url", "REDIS_URL", "-data-dir", "APPHUB_DATA_DIR",
+				"-mongodb-database", "APPHUB_MONGODB_DATABASE", "-log-level", "APPHUB_LOG_LEVEL", "-log-format", "APPHUB_LOG_FORMAT",
+				"-ferretdb-log-level", "APPHUB_FERRETDB_LOG_LEVEL", "-embedded-redis-tick", "APPHUB_EMBEDDED_REDIS_TICK"}
+			if sub == "serve" {
+				want = append(want, "-addr", "APPHUB_ADDR", `default ":8080"`, "-shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT")
+			}
+			for _, w := range want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("help does not mention %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, envFunc(nil), io.Discard, &out); !errors.Is(err, flag.ErrHelp) ||
+		!strings.Contains(out.String(), "serve") || !strings.Contains(out.String(), "seed") {
+		t.Fatalf("top-level help: %v\n%s", err, out.String())
+	}
+}
+
+func TestConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		check   func(config) bool
+		wantErr string
+	}{
+		{name: "defaults", check: func(c config) bool {
+			return c.addr == ":8080" && c.dataDir == "./data" && c.mongoURI == "" && c.redisURL == "" && c.shutdownTimeout == 15*time.Second
+		}},
+		{name: "environment", env: map[string]string{"APPHUB_ADDR": "127.0.0.1:9", "MONGODB_URI": "mongodb://db:27017", "REDIS_URL": "redis://r:6379", "APPHUB_SHUTDOWN_TIMEOUT": "3s"},
+			check: func(c config) bool {
+				return c.addr == "127.0.0.1:9" && c.mongoURI == "mongodb://db:27017" && c.redisURL == "redis://r:6379" && c.shutdownTimeout == 3*time.Second
+			}},
+		{name: "flag wins over environment", env: map[string]string{"APPHUB_ADDR": "127.0.0.1:9"}, args: []string{"--addr", "127.0.0.1:10"},
+			check: func(c config) bool { return c.addr == "127.0.0.1:10" }},
+		{name: "bad duration in environment", env: map[string]string{"APPHUB_SHUTDOWN_TIMEOUT": "soon"}, wantErr: "APPHUB_SHUTDOWN_TIMEOUT"},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: "--log-level"},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "--log-format"},
+		{name: "no data dir for the embedded store", args: []string{"--data-dir", ""}, wantErr: "--data-dir"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var c config
+			fs, err := newFlagSet("serve", &c, envFunc(tt.env), io.Discard)
+			if err == nil {
+				err = fs.Parse(tt.args)
+			}
+			if err == nil {
+				err = c.validate()
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one naming %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Fatalf("unexpected config %+v", c)
+			}
+		})
+	}
+	if err := run(context.Background(), []string{"bake"}, envFunc(nil), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown subcommand") {
+		t.Fatalf("unknown subcommand: %v", err)
+	}
+}
+
+// syncBuffer collects log output written by the hub's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// testHub is a hub served in process on a loopback port.
+type testHub struct {
+	url  string
+	logs *syncBuffer
+	stop func() error // ends serving (as a signal would) and closes the stores
+}
+
+// startHub builds a hub from env and args as the serve subcommand would, and serves it.
+// wrap, if not nil, wraps the hub's handler (tests add slow routes with it).
+func startHub(t *testing.T, env map[string]string, wrap func(http.Handler) http.Handler, args ...string) *testHub {
+	t.Helper()
+	var cfg config
+	fs, err := newFlagSet("serve", &cfg, envFunc(env), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse(append([]string{"--log-format", "json"}, args...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.validate(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	logger := newLogger(logs, cfg.logFormat, cfg.logLevel)
+	h, err := newHub(cfg, logger, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wrap != nil {
+		h.handler = wrap(h.handler)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.serve(ctx, ln, cfg.shutdownTimeout) }()
+	var once sync.Once
+	var stopErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			stopErr = <-done
+			if err := h.close(); err != nil && stopErr == nil {
+				stopErr = err
+			}
+		})
+		return stopErr
+	}
+	t.Cleanup(func() { stop() })
+	return &testHub{url: "http://" + ln.Addr().String(), logs: logs, stop: stop}
+}
+
+func getJSON(t *testing.T, url string, out any) *http.Response {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			t.Fatalf("GET %s: %v: %s", url, err, body)
+		}
+	}
+	return resp
+}
+
+func postGraphQL(t *testing.T, base, query string) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+type readyBody struct {
+	Status string                 `json:"status"`
+	Checks map[string]checkResult `json:"checks"`
+}
+
+// waitReady polls /readyz until it reports the wanted HTTP status and overall status.
+func waitReady(t *testing.T, base string, wantCode int, wantStatus string, within time.Duration) readyBody {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		var rb readyBody
+		resp := getJSON(t, base+"/readyz", &rb)
+		if resp.StatusCode == wantCode && rb.Status == wantStatus {
+			return rb
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz stayed %d %+v, want %d %q", resp.StatusCode, rb, wantCode, wantStatus)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The whole hub on both embedded stores, through HTTP.
+func TestServeOnEmbeddedStores(t *testing.T) {
+	h := startHub(t, nil, nil, "--data-dir", t.TempDir())
+
+	rb := waitReady(t, h.url, 200, "ready", 60*time.Second)
+	for _, dep := range []string{"mongodb", "redis"} {
+		if c := rb.Checks[dep]; c.Status != "up" || c.Mode != "embedded" {
+			t.Errorf("%s check %+v, want up and embedded", dep, c)
+		}
+	}
+
+	if got, want := postGraphQL(t, h.url, "{__typename}"), `{"data":{"__typename":"Query"}}`; got != want {
+		t.Fatalf("__typename: %s, want %s", got, want)
+	}
+	var hub struct {
+		Data struct {
+			Hub struct{ Version, InstallationID, InstalledAt string }
+		}
+	}
+	if err := json.Unmarshal([]byte(postGraphQL(t, h.url, "{hub{version installationId installedAt}}")), &hub); err != nil {
+		t.Fatal(err)
+	}
+	if hub.Data.Hub.InstallationID == "" || hub.Data.Hub.Version == "" || hub.Data.Hub.InstalledAt == "" {
+		t.Fatalf("hub: %+v", hub)
+	}
+	// GET transport.
+	var viaGET map[string]any
+	getJSON(t, h.url+"/graphql?query=%7B__typename%7D", &viaGET)
+	if fmt.Sprint(viaGET) != "map[data:map[__typename:Query]]" {
+		t.Fatalf("GET /graphql: %v", viaGET)
+	}
+	// GraphQL errors carry a code.
+	if got := postGraphQL(t, h.url, "{nope}"); !strings.Contains(got, `"code":"GRAPHQL_VALIDATION_FAILED"`) {
+		t.Fatalf("invalid query: %s", got)
+	}
+
+	var health map[string]string
+	if resp := getJSON(t, h.url+"/healthz", &health); resp.StatusCode != 200 || health["status"] != "alive" {
+		t.Fatalf("/healthz %d %v", resp.StatusCode, health)
+	}
+
+	var tmfErr map[string]string
+	resp := getJSON(t, h.url+"/tmf-api/appointment/v4/nothing", &tmfErr)
+	if resp.StatusCode != 404 || tmfErr["@type"] != "Error" || tmfErr["code"] != "NOT_FOUND" || tmfErr["status"] != "404" {
+		t.Fatalf("TMF unknown path: %d %v", resp.StatusCode, tmfErr)
+	}
+
+	// Request ids: a caller's plain id is kept, anything else is replaced.
+	for _, tc := range []struct{ sent, want string }{{"abc-123", "abc-123"}, {"has spaces", ""}, {strings.Repeat("a", 65), ""}, {"", ""}} {
+		req, _ := http.NewRequest("GET", h.url+"/healthz", nil)
+		if tc.sent != "" {
+			req.Header.Set("X-Request-Id", tc.sent)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		got := resp.Header.Get("X-Request-Id")
+		if (tc.want != "" && got != tc.want) || (tc.want == "" && (got == "" || got == tc.sent)) {
+			t.Errorf("sent X-Request-Id %q, got %q", tc.sent, got)
+		}
+	}
+
+	resp, err := http.Get(h.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`apphub_http_requests_total{method="POST",route="/graphql",status="200"}`,
+		`apphub_http_requests_total{method="GET",route="/tmf-api/appointment/v4/",status="404"}`,
+		`apphub_http_request_duration_seconds_bucket{method="GET",route="GET /healthz"`,
+		"go_goroutines", "process_resident_memory_bytes",
+	} {
+		if !bytes.Contains(metrics, []byte(want)) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+
+	if err := h.stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	// One JSON log line per request, with its fields.
+	found := false
+	sc := bufio.NewScanner(strings.NewReader(h.logs.String()))
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) != nil || line["msg"] != "request" {
+			continue
+		}
+		for _, k := range []string{"method", "route", "status", "duration_ms", "request_id"} {
+			if _, ok := line[k]; !ok {
+				t.Errorf("request log line lacks %q: %s", k, sc.Text())
+			}
+		}
+		if line["request_id"] == "abc-123" && line["route"] == "GET /healthz" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no request log line for request abc-123:\n%s", h.logs.String())
+	}
+}
+
+// A shutdown lets the requests in flight finish.
+func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	started := make(chan struct{})
+	slow := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/slow" {
+				close(started)
+				time.Sleep(700 * time.Millisecond)
+				io.WriteString(w, "done")
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	h := startHub(t, nil, slow, "--data-dir", t.TempDir())
+	type result struct {
+		body string
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(h.url + "/slow")
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		res <- result{string(b), err}
+	}()
+	<-started
+	if err := h.stop(); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	r := <-res
+	if r.err != nil || r.body != "done" {
+		t.Fatalf("in-flight request: %q, %v; want it answered", r.body, r.err)
+	}
+	if _, err := http.Get(h.url + "/healthz"); err == nil {
+		t.Fatal("the hub still accepts requests after shutdown")
+	}
+}
+
+// With REDIS_URL at a Redis that is down, the hub serves, reports Redis degraded with 200,
+// and turns ready by itself when Redis comes.
+func TestReadinessRedisDownThenBack(t *testing.T) {
+	port := storetest.FreePort(t)
+	h := startHub(t, map[string]string{"REDIS_URL": fmt.Sprintf("redis://127.0.0.1:%d", port)}, nil, "--data-dir", t.TempDir())
+
+	rb := waitReady(t, h.url, 200, "degraded", 30*time.Second)
+	if c := rb.Checks["redis"]; c.Status != "down" || c.Mode != "external" || c.Error == "" {
+		t.Fatalf("redis check %+v, want down with an error", c)
+	}
+	if c := rb.Checks["mongodb"]; c.Status != "up" {
+		t.Fatalf("mongodb check %+v, want up", c)
+	}
+	if got := postGraphQL(t, h.url, "{hub{installationId}}"); !strings.Contains(got, "installationId") {
+		t.Fatalf("the hub does not serve while Redis is down: %s", got)
+	}
+
+	storetest.StartRedisServer(t, port)
+	waitReady(t, h.url, 200, "ready", 30*time.Second)
+}
+
+// With MONGODB_URI at a dead server, /readyz is 503 naming MongoDB, and recovers by itself
+// when the server comes.
+func TestReadinessMongoDownThenBack(t *testing.T) {
+	port := storetest.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	h := startHub(t, map[string]string{"MONGODB_URI": "mongodb://" + addr + "/"}, nil)
+
+	rb := waitReady(t, h.url, 503, "unavailable", 30*time.Second)
+	if c := rb.Checks["mongodb"]; c.Status != "down" || !c.Required || c.Error == "" {
+		t.Fatalf("mongodb check %+v, want down with an error", c)
+	}
+	if got := postGraphQL(t, h.url, "{hub{installationId}}"); !strings.Contains(got, `"code":"UNAVAILABLE"`) {
+		t.Fatalf("query while MongoDB is down: %s, want an UNAVAILABLE error", got)
+	}
+
+	e, err := mongodb.StartEmbedded(t.TempDir(), addr, newLogger(io.Discard, "text", "error"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	waitReady(t, h.url, 200, "ready", 60*time.Second)
+}
+
+// process is the apphub command running as a child process.
+type process struct {
+	cmd  *exec.Cmd
+	url  string
+	logs *syncBuffer
+	done chan struct{} // closed when the process has exited
+}
+
+// startProcess runs the program with args and an environment that has no store URLs, and
+// waits for it to log where it serves.
+func startProcess(t *testing.T, args ...string) *process {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MONGODB_URI=") && !strings.HasPrefix(kv, "REDIS_URL=") && !strings.HasPrefix(kv, "APPHUB_") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "APPHUB_TEST_MAIN=1", "APPHUB_LOG_FORMAT=json")
+	p := &process{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	pr, pw := io.Pipe()
+	cmd.Stderr = io.MultiWriter(p.logs, pw)
+	cmd.Stdout = p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			var line map[string]any
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "apphub serving" {
+				addr <- line["addr"].(string)
+			}
+		}
+	}()
+	go func() {
+		cmd.Wait()
+		pw.Close()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-p.done
+	})
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+	case <-p.done:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("apphub did not start within 60s:\n%s", p.logs.String())
+	}
+	return p
+}
+
+// stop sends SIGTERM and returns the exit code.
+func (p *process) stop(t *testing.T) int {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("apphub did not exit within 30s of SIGTERM:\n%s", p.logs.String())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func (p *process) installationID(t *testing.T) string {
+	t.Helper()
+	var r struct {
+		Data struct {
+			Hub struct{ InstallationID string }
+		}
+	}
+	if err := json.Unmarshal([]byte(postGraphQL(t, p.url, "{hub{installationId}}")), &r); err != nil || r.Data.Hub.InstallationID == "" {
+		t.Fatalf("installationId: %v %+v\n%s", err, r, p.logs.String())
+	}
+	return r.Data.Hub.InstallationID
+}
+
+// The real program: it starts on the embedded stores, locks its data directory against a
+// second process, exits 0 on SIGTERM and finds its data again on the next start.
+func TestProcessLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	first := startProcess(t, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	if first.url == "" {
+		t.Fatalf("apphub exited at start:\n%s", first.logs.String())
+	}
+	waitReady(t, first.url, 200, "ready", 60*time.Second)
+	id := first.installationID(t)
+
+	second := startProcess(t, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	if second.url != "" {
+		t.Fatalf("a second hub started on a locked data directory")
+	}
+	if code := second.cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(second.logs.String(), "is in use by another apphub process") {
+		t.Fatalf("second hub: exit %d, output:\n%s", code, second.logs.String())
+	}
+
+	if code := first.stop(t); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0:\n%s", code, first.logs.String())
+	}
+	if !strings.Contains(first.logs.String(), `"msg":"stopped"`) {
+		t.Errorf("no 'stopped' log line:\n%s", first.logs.String())
+	}
+
+	again := startProcess(t, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+	if again.url == "" {
+		t.Fatalf("restart failed:\n%s", again.logs.String())
+	}
+	waitReady(t, again.url, 200, "ready", 60*time.Second)
+	if got := again.installationID(t); got != id {
+		t.Fatalf("after restart the installation is %q, want %q: the data was not kept", got, id)
+	}
+	if code := again.stop(t); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0", code)
+	}
+}
+
+func TestSeed(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"seed", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	first := out.String()
+	out.Reset()
+	if err := run(context.Background(), []string{"seed", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(first, "installation ") || out.String() != first {
+		t.Fatalf("seed is not idempotent: %q then %q", first, out.String())
+	}
+}

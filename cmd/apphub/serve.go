@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/resolvers"
+	"github.com/apphub/apphub/storage/rediscache"
+	"github.com/apphub/apphub/tmfrest"
+)
+
+// hub is one running hub: its stores and its HTTP handler.
+type hub struct {
+	stores  *stores
+	handler http.Handler
+	logger  *slog.Logger
+}
+
+// newHub opens the stores and wires the transports to the booking service.
+func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
+	ferretLogger := newLogger(stderr, cfg.logFormat, cfg.ferretDBLogLevel).With("component", "ferretdb")
+	st, err := openStores(cfg, ferretLogger)
+	if err != nil {
+		return nil, err
+	}
+	svc := booking.NewService(st.mongo)
+
+	reg := prometheus.NewRegistry()
+	metrics := newHTTPMetrics(reg)
+	deps := []dependency{
+		{name: "mongodb", mode: st.mongoMode, required: true, ping: st.mongo.Ping},
+		{name: "redis", mode: st.redisMode, ping: func(ctx context.Context) error { return rediscache.Ping(ctx, st.redis) }},
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: svc, Version: version()}, logger))
+	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(logger))
+	mux.HandleFunc("GET /healthz", healthHandler)
+	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
+	mux.Handle("GET /metrics", metricsHandler(reg))
+
+	return &hub{stores: st, handler: instrument(mux, logger, metrics), logger: logger}, nil
+}
+
+// serve answers requests on ln until ctx ends, then stops accepting, waits up to
+// shutdownTimeout for the requests in flight and returns.
+func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
+	srv := &http.Server{
+		Handler:           h.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	h.logger.Info("shutting down", "timeout", shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		h.logger.Warn("requests still running at the end of the shutdown timeout were cut", "err", err)
+		srv.Close()
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (h *hub) close() error {
+	return h.stores.close(context.Background())
+}
+
+// serve is the serve subcommand.
+func serve(ctx context.Context, cfg config, logger *slog.Logger, stderr io.Writer) error {
+	h, err := newHub(cfg, logger, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := h.close(); err != nil {
+			logger.Warn("closing the stores", "err", err)
+		}
+		logger.Info("stopped")
+	}()
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	base := baseURL(ln.Addr())
+	logger.Info("apphub serving",
+		"version", version(),
+		"addr", ln.Addr().String(),
+		"graphql", base+"/graphql",
+		"tmf646", base+tmfrest.BasePath,
+		"healthz", base+"/healthz",
+		"readyz", base+"/readyz",
+		"metrics", base+"/metrics",
+		"mongodb", describeStore(h.stores.mongoMode, "FerretDB 1.24.2 (SQLite) in "+cfg.dataDir),
+		"redis", describeStore(h.stores.redisMode, "miniredis"),
+	)
+	return h.serve(ctx, ln, cfg.shutdownTimeout)
+}
+
+// baseURL is the URL a local client uses to reach addr: a wildcard host becomes localhost.
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func describeStore(mode, embedded string) string {
+	if mode == "embedded" {
+		return "embedded " + embedded
+	}
+	return "external"
+}

@@ -1,0 +1,3 @@
+package apphub
+
+//go:generate go tool gqlgen generate
