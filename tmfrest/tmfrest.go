@@ -47,10 +47,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch rec.status {
 	case http.StatusMethodNotAllowed:
 		w.Header()["Allow"] = rec.header["Allow"]
-		writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "Method not allowed",
+		writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", http.StatusText(http.StatusMethodNotAllowed),
 			"method "+r.Method+" is not allowed on "+r.URL.Path)
 	case http.StatusNotFound:
-		writeError(w, http.StatusNotFound, apphub.ENOTFOUND, "Not found", "no resource at "+r.URL.Path)
+		writeError(w, http.StatusNotFound, apphub.ENOTFOUND, http.StatusText(http.StatusNotFound), "no resource at "+r.URL.Path)
 	default:
 		// A redirect to the canonical path, or similar: pass it on as it was.
 		for k, v := range rec.header {
