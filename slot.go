@@ -1,0 +1,51 @@
+package apphub
+
+import "time"
+
+// Quantum is the unit of bookable time. Quanta are aligned to UTC; durations, buffers, steps
+// and rule boundaries are whole quanta, and a booking claims one seat per quantum it occupies.
+const Quantum = 15 * time.Minute
+
+// MaxCapacity is the largest number of parallel appointments of one resource.
+const MaxCapacity = 64
+
+// Slot is a start a category offers: one instant (fixed-step categories, End = Start +
+// duration) or an arrival window (End is the window's end), with the resources that can take
+// it. Times are UTC.
+type Slot struct {
+	Start     time.Time
+	End       time.Time
+	Resources []SlotResource // ordered by resource id
+	Capacity  int            // seats left, summed over Resources
+}
+
+// SlotResource is a resource that can take a slot and the seats it has left for it (for an
+// arrival window: on the run a booking would take).
+type SlotResource struct {
+	ResourceID string
+	Capacity   int
+}
+
+// SlotDay groups slots by their local date (YYYY-MM-DD) in the time zone of the place searched.
+type SlotDay struct {
+	Date  string
+	Slots []Slot
+}
+
+// Reason explains why a search found nothing, or why a slot cannot be booked.
+type Reason struct {
+	Code    string
+	Message string
+}
+
+// Reason codes. Transports pass them on as they are (TMF646 Error.code, GraphQL
+// extensions.reason).
+const (
+	ReasonNoSkilledResourceInZone = "NO_SKILLED_RESOURCE_IN_ZONE" // no resource has the kind, skills and zone (or place)
+	ReasonNotASlotStart           = "NOT_A_SLOT_START"            // the time is not a start the category offers
+	ReasonInsideMinimumNotice     = "INSIDE_MINIMUM_NOTICE"       // too soon
+	ReasonOutsideHorizon          = "OUTSIDE_HORIZON"             // too far ahead
+	ReasonOutsideHours            = "OUTSIDE_HOURS"               // not within working hours (shifts, openings, absences)
+	ReasonHoliday                 = "HOLIDAY"                     // within hours, but a holiday or blackout closes it
+	ReasonFullyBooked             = "FULLY_BOOKED"                // within hours, but no seat is left
+)
