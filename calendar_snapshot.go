@@ -211,3 +211,31 @@ func (d CalendarData) clone() CalendarData {
 	}
 	return out
 }
+
+// Merge returns d with the items of changes put in: an item replaces the one with its id, or is
+// added. The result still has to pass NewCalendar.
+func (d CalendarData) Merge(changes CalendarData) CalendarData {
+	out := d.clone()
+	out.Resources = mergeByID(out.Resources, changes.Resources, func(r Resource) string { return r.ID })
+	out.Categories = mergeByID(out.Categories, changes.Categories, func(c Category) string { return c.ID })
+	out.Zones = mergeByID(out.Zones, changes.Zones, func(z Zone) string { return z.ID })
+	out.Places = mergeByID(out.Places, changes.Places, func(p Place) string { return p.ID })
+	out.HolidayCalendars = mergeByID(out.HolidayCalendars, changes.HolidayCalendars, func(h HolidayCalendar) string { return h.ID })
+	return out
+}
+
+func mergeByID[T any](items, changes []T, id func(T) string) []T {
+	for _, c := range changes {
+		if i := slices.IndexFunc(items, func(it T) bool { return id(it) == id(c) }); i >= 0 {
+			items[i] = c
+		} else {
+			items = append(items, c)
+		}
+	}
+	return items
+}
+
+// Len is the number of items in d.
+func (d CalendarData) Len() int {
+	return len(d.Resources) + len(d.Categories) + len(d.Zones) + len(d.Places) + len(d.HolidayCalendars)
+}

@@ -22,6 +22,7 @@ type config struct {
 	logFormat        string
 	ferretDBLogLevel string
 	shutdownTimeout  time.Duration
+	demo             bool
 }
 
 // option is one setting: a flag and the environment variable that sets its default.
@@ -53,6 +54,11 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		{"log-format", "APPHUB_LOG_FORMAT", "log format: auto (text on a terminal, JSON otherwise), text, json", (*stringValue)(&c.logFormat)},
 		{"ferretdb-log-level", "APPHUB_FERRETDB_LOG_LEVEL", "log level of the embedded FerretDB's own messages", (*stringValue)(&c.ferretDBLogLevel)},
 	}
+	demoUsage := "load the demo dataset (three regions, ~60 technicians, stores, holidays) before serving"
+	if name == "seed" {
+		demoUsage = "load the demo dataset (three regions, ~60 technicians, stores, holidays); loading it again changes nothing"
+	}
+	opts = append(opts, option{"demo", "APPHUB_DEMO", demoUsage, (*boolValue)(&c.demo)})
 	if name == "serve" {
 		opts = append(opts,
 			option{"addr", "APPHUB_ADDR", "HTTP listen address", (*stringValue)(&c.addr)},
@@ -106,6 +112,19 @@ type stringValue string
 
 func (s *stringValue) String() string     { return strconv.Quote(string(*s)) }
 func (s *stringValue) Set(v string) error { *s = stringValue(strings.TrimSpace(v)); return nil }
+
+type boolValue bool
+
+func (b *boolValue) String() string   { return strconv.FormatBool(bool(*b)) }
+func (b *boolValue) IsBoolFlag() bool { return true }
+func (b *boolValue) Set(v string) error {
+	p, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("not true or false")
+	}
+	*b = boolValue(p)
+	return nil
+}
 
 type durationValue time.Duration
 

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apphub/apphub/demo"
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/storetest"
 )
@@ -564,5 +565,33 @@ func TestSeed(t *testing.T) {
 	}
 	if !strings.HasPrefix(first, "installation ") || out.String() != first {
 		t.Fatalf("seed is not idempotent: %q then %q", first, out.String())
+	}
+
+	// The demo dataset, twice: the second load changes nothing.
+	for range 2 {
+		out.Reset()
+		if err := run(context.Background(), []string{"seed", "--demo", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "demo data: 75 resources, 4 categories") {
+			t.Fatalf("seed --demo said %q", out.String())
+		}
+	}
+	e, err := mongodb.StartEmbedded(dir, "127.0.0.1:0", newLogger(io.Discard, "text", "error"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	db, err := mongodb.Open(e.URI(), "apphub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	d, _, err := db.LoadCalendar(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := demo.Data().Len(); d.Len() != want {
+		t.Fatalf("after two demo seeds the database holds %d calendar items, want %d", d.Len(), want)
 	}
 }

@@ -21,6 +21,7 @@ import (
 // hub is one running hub: its stores and its HTTP handler.
 type hub struct {
 	stores  *stores
+	svc     *booking.Service
 	handler http.Handler
 	logger  *slog.Logger
 }
@@ -32,7 +33,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := booking.NewService(st.mongo)
+	svc := booking.NewService(st.mongo, booking.Options{Logger: logger})
 
 	reg := prometheus.NewRegistry()
 	metrics := newHTTPMetrics(reg)
@@ -48,7 +49,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
 	mux.Handle("GET /metrics", metricsHandler(reg))
 
-	return &hub{stores: st, handler: instrument(mux, logger, metrics), logger: logger}, nil
+	return &hub{stores: st, svc: svc, handler: instrument(mux, logger, metrics), logger: logger}, nil
 }
 
 // serve answers requests on ln until ctx ends, then stops accepting, waits up to
@@ -97,6 +98,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stderr io.Write
 		}
 		logger.Info("stopped")
 	}()
+	if cfg.demo {
+		if err := loadDemo(ctx, h.svc, logger, nil); err != nil {
+			return err
+		}
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
