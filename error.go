@@ -24,6 +24,7 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	Reason  string // finer than Code, for refusals: e.g. FULLY_BOOKED, HOLD_EXPIRED (see slot.go)
 	Err     error
 }
 
@@ -65,6 +66,19 @@ func ErrorCode(err error) string {
 		return e.Code
 	}
 	return EINTERNAL
+}
+
+// ErrorReason returns the reason of the first *Error in err's chain, or "".
+func ErrorReason(err error) string {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Reason
+	}
+	return ""
+}
+
+// Refusef returns an *Error with the given code and reason, whose message starts with the reason.
+func Refusef(code, reason, format string, args ...any) *Error {
+	return &Error{Code: code, Reason: reason, Message: reason + ": " + fmt.Sprintf(format, args...)}
 }
 
 // ErrorMessage returns the client-safe message of the first *Error in err's chain

@@ -48,4 +48,14 @@ const (
 	ReasonOutsideHours            = "OUTSIDE_HOURS"               // not within working hours (shifts, openings, absences)
 	ReasonHoliday                 = "HOLIDAY"                     // within hours, but a holiday or blackout closes it
 	ReasonFullyBooked             = "FULLY_BOOKED"                // within hours, but no seat is left
+
+	// Refusals of the booking path beyond the engine's.
+	ReasonSlotTaken            = "SLOT_TAKEN"             // others kept winning the race for the time; it is gone
+	ReasonHoldExpired          = "HOLD_EXPIRED"           // the hold's time ran out (or it was never there)
+	ReasonVersionConflict      = "VERSION_CONFLICT"       // the appointment changed since the version the caller had
+	ReasonInvalidTransition    = "INVALID_TRANSITION"     // the status machine does not allow the move
+	ReasonIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED" // the key was used for a different request
+	ReasonRequestInProgress    = "REQUEST_IN_PROGRESS"    // the same request is still being processed
+	ReasonAppointmentNotActive = "APPOINTMENT_NOT_ACTIVE" // cancelled, completed or failed: its time cannot change
+	ReasonCommitTooLate        = "COMMIT_TOO_LATE"        // the booking took longer than the reaper's grace and gave up
 )

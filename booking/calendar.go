@@ -106,8 +106,9 @@ func validateItems(d apphub.CalendarData) error {
 	return nil
 }
 
-// Search returns the free slots for q on the current calendar. q.Now defaults to the
-// service's clock.
+// Search returns the free slots for q on the current calendar and the claims in MongoDB (one
+// scan). q.Now defaults to the service's clock. Every claim present counts as busy: a hold's
+// until the reaper frees it, so that search never offers time a booking would be refused.
 func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) {
 	cal, err := s.Calendar(ctx)
 	if err != nil {
@@ -116,5 +117,14 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 	if q.Now.IsZero() {
 		q.Now = s.now()
 	}
-	return SearchSlots(cal, &Busy{}, q)
+	// A slot starting in [From, To) occupies at most a day plus buffers on either side.
+	claims, err := s.store.ScanClaims(ctx, q.From.Add(-apphub.MaxBuffer), q.To.Add(apphub.MaxShift+apphub.MaxBuffer))
+	if err != nil {
+		return nil, err
+	}
+	busy := &Busy{}
+	for _, c := range claims {
+		busy.Add(c.Resource, c.Start, c.Seat)
+	}
+	return SearchSlots(cal, busy, q)
 }

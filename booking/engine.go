@@ -563,6 +563,7 @@ func (e *engine) refuse(why reason, req BookRequest, resourceID string) error {
 	if why == notAStart {
 		err.Code, err.Field = apphub.EINVALID, "start"
 	}
+	err.Reason = reasonCodes[why]
 	return &Refusal{Reason: reasonCodes[why], Err: err}
 }
 

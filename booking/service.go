@@ -9,12 +9,37 @@ import (
 	"github.com/apphub/apphub"
 )
 
-// Store is what the booking service needs from its database.
+// Store is what the booking service needs from its database. Every exclusive fact is an
+// insert keyed by _id that fails with ECONFLICT when the _id exists (DESIGN.md).
 type Store interface {
 	Installation(ctx context.Context) (apphub.Installation, error)
+
 	CalendarVersion(ctx context.Context) (string, error)
 	LoadCalendar(ctx context.Context) (apphub.CalendarData, string, error)
 	SaveCalendar(ctx context.Context, d apphub.CalendarData, progress func(done, total int)) error
+
+	InsertClaim(ctx context.Context, c apphub.Claim) error
+	GetClaims(ctx context.Context, ids []string) (map[string]apphub.Claim, error)
+	DeleteClaims(ctx context.Context, owner string, ids []string) error
+	ScanClaims(ctx context.Context, from, to time.Time) ([]apphub.Claim, error)
+	AllClaims(ctx context.Context) ([]apphub.Claim, error)
+
+	InsertRevision(ctx context.Context, r apphub.Revision) error
+	GetRevision(ctx context.Context, appointmentID string, version int) (apphub.Revision, error)
+	GetAppointment(ctx context.Context, id string) (apphub.Appointment, error)
+	PutAppointment(ctx context.Context, a apphub.Appointment) error
+	DeleteAppointment(ctx context.Context, id string) error
+
+	InsertHold(ctx context.Context, h apphub.Hold) error
+	GetHold(ctx context.Context, token string) (apphub.Hold, error)
+	ExpiredHolds(ctx context.Context, before time.Time) ([]apphub.Hold, error)
+	DeleteHold(ctx context.Context, token string) error
+
+	InsertIdempotency(ctx context.Context, r apphub.IdempotencyRecord) error
+	PutIdempotency(ctx context.Context, r apphub.IdempotencyRecord) error
+	GetIdempotency(ctx context.Context, id string) (apphub.IdempotencyRecord, error)
+	DeleteIdempotency(ctx context.Context, id string) error
+	DeleteExpiredIdempotency(ctx context.Context, before time.Time) (int, error)
 }
 
 // Options tune a Service; the zero value of a field means its default.
@@ -22,6 +47,16 @@ type Options struct {
 	// CalendarCheck is how often the service asks the store whether the calendar changed on
 	// another instance (one _id lookup). Default 2s.
 	CalendarCheck time.Duration
+	// HoldTTL is how long a hold keeps its time. Default 5 minutes.
+	HoldTTL time.Duration
+	// Grace is how long a claim whose owner has not committed is left alone by the reaper. It
+	// must be longer than any request may take: OpTimeout is kept below it. Default 60s.
+	Grace time.Duration
+	// OpTimeout bounds one booking operation. Default (and at most) Grace/3.
+	OpTimeout time.Duration
+	// AfterClaims, when set, runs after a booking inserted its claims and before it commits;
+	// fault-injection tests pause there.
+	AfterClaims func(ctx context.Context, appointmentID string)
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -33,6 +68,14 @@ type Service struct {
 	now    func() time.Time
 	logger *slog.Logger
 
+	holdTTL     time.Duration
+	grace       time.Duration
+	opTimeout   time.Duration
+	afterClaims func(ctx context.Context, appointmentID string)
+
+	reapMu   sync.Mutex
+	verified map[string]time.Time // claim groups the reaper found committed, until when
+
 	calendarCheck time.Duration
 	calMu         sync.Mutex // serializes calendar loads; readers take the snapshot under it
 	cal           *apphub.Calendar
@@ -42,7 +85,18 @@ type Service struct {
 
 // NewService returns a service on store.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, now: opts.Now, logger: opts.Logger, calendarCheck: opts.CalendarCheck}
+	s := &Service{store: store, now: opts.Now, logger: opts.Logger, calendarCheck: opts.CalendarCheck,
+		holdTTL: opts.HoldTTL, grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
+		verified: make(map[string]time.Time)}
+	if s.holdTTL <= 0 {
+		s.holdTTL = 5 * time.Minute
+	}
+	if s.grace <= 0 {
+		s.grace = time.Minute
+	}
+	if s.opTimeout <= 0 || s.opTimeout > s.grace/3 {
+		s.opTimeout = s.grace / 3
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}

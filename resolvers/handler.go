@@ -1,8 +1,12 @@
 package resolvers
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -17,16 +21,21 @@ import (
 	"github.com/apphub/apphub/graph"
 )
 
-// maxBodyBytes bounds a GraphQL request body; channel apps send small documents.
-const maxBodyBytes = 1 << 20
-
-// NewHandler returns the GraphQL endpoint: POST and GET transports, introspection, domain
-// errors presented with their code in `extensions.code`, panics turned into INTERNAL errors.
-func NewHandler(r *Resolver, logger *slog.Logger) http.Handler {
-	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: r}))
+// NewHandler returns the GraphQL endpoint: POST and GET transports, introspection, depth and
+// complexity limits (opts; the zero Options gives the defaults), a bounded request body,
+// domain errors presented with their code in `extensions.code`, panics turned into INTERNAL
+// errors, and the explorer page for a browser's GET (its assets are served by
+// ExplorerAssets).
+func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
+	opts = opts.withDefaults()
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: r, Complexity: fieldCosts()}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
+	// operationLimits first: it refuses what is too deep, and what is so big that gqlgen's
+	// complexity walk would take too long, in time linear in the document.
+	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxComplexity: opts.MaxComplexity})
+	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		return presentError(ctx, err, logger)
 	})
@@ -35,16 +44,56 @@ func NewHandler(r *Resolver, logger *slog.Logger) http.Handler {
 		return apphub.Errorf(apphub.EINTERNAL, "internal error")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		req.Body = http.MaxBytesReader(w, req.Body, maxBodyBytes)
+		if req.Method == http.MethodGet {
+			// The same URL answers HTML or JSON depending on Accept.
+			w.Header().Add("Vary", "Accept")
+			if wantsExplorer(req) {
+				serveExplorerPage(w)
+				return
+			}
+		}
+		if req.Method == http.MethodPost && !readBody(w, req, opts.MaxBodyBytes) {
+			return
+		}
 		srv.ServeHTTP(w, req)
 	})
+}
+
+// readBody reads req's body, up to limit bytes, and puts it back for gqlgen. gqlgen reads the
+// body itself, but a body cut by http.MaxBytesReader there becomes a 200 with an uncoded
+// "could not read request body" error; here it is a 413 with REQUEST_TOO_LARGE. It reports
+// whether the request may go on.
+func readBody(w http.ResponseWriter, req *http.Request, limit int64) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
+	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		writeRequestError(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
+			fmt.Sprintf("request body is larger than the limit of %d bytes", tooLarge.Limit))
+		return false
+	}
+	if err != nil {
+		writeRequestError(w, http.StatusBadRequest, apphub.EINVALID, "could not read the request body")
+		return false
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	return true
+}
+
+// writeRequestError answers a request refused before gqlgen sees it, as a GraphQL response.
+func writeRequestError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(graphql.Response{Errors: gqlerror.List{{
+		Message:    message,
+		Extensions: map[string]any{"code": code},
+	}}})
 }
 
 // presentError is the one place where domain errors become GraphQL errors.
 func presentError(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 	if _, ok := errors.AsType[*apphub.Error](err); !ok && gqlErr.Err == nil {
-		// gqlgen's own parse and validation errors: they already carry their code.
+		// gqlgen's own parse and validation errors, and the limits' refusals: they already
+		// carry their code.
 		return gqlErr
 	}
 	code := apphub.ErrorCode(err)

@@ -23,6 +23,8 @@ type config struct {
 	ferretDBLogLevel string
 	shutdownTimeout  time.Duration
 	demo             bool
+	holdTTL          time.Duration
+	claimGrace       time.Duration
 }
 
 // option is one setting: a flag and the environment variable that sets its default.
@@ -43,6 +45,8 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		logFormat:        "auto",
 		ferretDBLogLevel: "error",
 		shutdownTimeout:  15 * time.Second,
+		holdTTL:          5 * time.Minute,
+		claimGrace:       time.Minute,
 	}
 	opts := []option{
 		{"mongodb-uri", "MONGODB_URI", "MongoDB connection string; empty starts an embedded FerretDB on --data-dir", (*stringValue)(&c.mongoURI)},
@@ -63,6 +67,8 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		opts = append(opts,
 			option{"addr", "APPHUB_ADDR", "HTTP listen address", (*stringValue)(&c.addr)},
 			option{"shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT", "how long a shutdown waits for in-flight requests", (*durationValue)(&c.shutdownTimeout)},
+			option{"hold-ttl", "APPHUB_HOLD_TTL", "how long a hold keeps its time", (*durationValue)(&c.holdTTL)},
+			option{"claim-grace", "APPHUB_CLAIM_GRACE", "how long the reaper leaves uncommitted claims alone (a booking gives up after a third of it)", (*durationValue)(&c.claimGrace)},
 		)
 	}
 
@@ -98,6 +104,12 @@ func (c *config) validate() error {
 	}
 	if c.redisTick <= 0 {
 		errs = append(errs, errors.New("--embedded-redis-tick: must be positive"))
+	}
+	if c.holdTTL <= 0 {
+		errs = append(errs, errors.New("--hold-ttl: must be positive"))
+	}
+	if c.claimGrace < 3*time.Second {
+		errs = append(errs, errors.New("--claim-grace: must be at least 3s"))
 	}
 	if c.shutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout: must be positive"))

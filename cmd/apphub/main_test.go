@@ -275,6 +275,28 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 		t.Fatalf("invalid query: %s", got)
 	}
 
+	// The explorer: GraphiQL for a browser, its assets served by the hub itself.
+	req, _ := http.NewRequest("GET", h.url+"/graphql", nil)
+	req.Header.Set("Accept", "text/html")
+	page, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if page.StatusCode != 200 || !strings.HasPrefix(page.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("explorer page: %d %s", page.StatusCode, page.Header.Get("Content-Type"))
+	}
+	i := bytes.Index(html, []byte("/graphql/assets/"))
+	if i < 0 {
+		t.Fatalf("explorer page links no asset:\n%s", html)
+	}
+	asset := string(html[i:])
+	asset = asset[:strings.IndexAny(asset, `"'`)]
+	if resp, err := http.Get(h.url + strings.ReplaceAll(asset, "&amp;", "&")); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("explorer asset %s: %v %v", asset, err, resp)
+	}
+
 	var health map[string]string
 	if resp := getJSON(t, h.url+"/healthz", &health); resp.StatusCode != 200 || health["status"] != "alive" {
 		t.Fatalf("/healthz %d %v", resp.StatusCode, health)
@@ -303,7 +325,7 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get(h.url + "/metrics")
+	resp, err = http.Get(h.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

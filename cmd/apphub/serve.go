@@ -23,7 +23,9 @@ type hub struct {
 	stores  *stores
 	svc     *booking.Service
 	handler http.Handler
-	logger  *slog.Logger
+	// reapInterval is how often the reaper frees abandoned time.
+	reapInterval time.Duration
+	logger       *slog.Logger
 }
 
 // newHub opens the stores and wires the transports to the booking service.
@@ -33,7 +35,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := booking.NewService(st.mongo, booking.Options{Logger: logger})
+	svc := booking.NewService(st.mongo, booking.Options{Logger: logger, HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace})
 
 	reg := prometheus.NewRegistry()
 	metrics := newHTTPMetrics(reg)
@@ -43,13 +45,15 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: svc, Version: version()}, logger))
+	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: svc, Version: version()}, logger, resolvers.Options{}))
+	mux.Handle("GET /graphql/assets/", resolvers.ExplorerAssets())
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(logger))
 	mux.HandleFunc("GET /healthz", healthHandler)
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
 	mux.Handle("GET /metrics", metricsHandler(reg))
 
-	return &hub{stores: st, svc: svc, handler: instrument(mux, logger, metrics), logger: logger}, nil
+	return &hub{stores: st, svc: svc, handler: instrument(mux, logger, metrics), logger: logger,
+		reapInterval: min(cfg.claimGrace/2, 10*time.Second)}, nil
 }
 
 // serve answers requests on ln until ctx ends, then stops accepting, waits up to
@@ -63,6 +67,16 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	reapCtx, stopReaper := context.WithCancel(context.Background())
+	reaperDone := make(chan struct{})
+	go func() {
+		defer close(reaperDone)
+		h.svc.RunReaper(reapCtx, h.reapInterval)
+	}()
+	defer func() {
+		stopReaper()
+		<-reaperDone
+	}()
 
 	select {
 	case err := <-errc:

@@ -1,0 +1,157 @@
+package apphub
+
+import (
+	"encoding/json"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Appointment statuses (TMF646).
+const (
+	StatusInitialized = "initialized"
+	StatusConfirmed   = "confirmed"
+	StatusCancelled   = "cancelled"
+	StatusCompleted   = "completed"
+	StatusFailed      = "failed"
+)
+
+// transitions is the status machine as data: the moves allowed from each status. Terminal
+// statuses have none.
+var transitions = map[string][]string{
+	StatusInitialized: {StatusConfirmed, StatusCancelled},
+	StatusConfirmed:   {StatusCompleted, StatusFailed, StatusCancelled},
+	StatusCancelled:   nil,
+	StatusCompleted:   nil,
+	StatusFailed:      nil,
+}
+
+// ValidStatus reports whether s is a status of the machine.
+func ValidStatus(s string) bool {
+	_, ok := transitions[s]
+	return ok
+}
+
+// CheckTransition returns nil when an appointment may move from one status to another
+// (a move to the same status is allowed: it is a no-op), an EINVALID error for an unknown
+// status and an ECONFLICT INVALID_TRANSITION refusal for a move the machine forbids.
+func CheckTransition(from, to string) error {
+	if !ValidStatus(to) {
+		return FieldError("status", "%q is not one of initialized, confirmed, cancelled, completed, failed", to)
+	}
+	if from == to || slices.Contains(transitions[from], to) {
+		return nil
+	}
+	return Refusef(ECONFLICT, ReasonInvalidTransition, "an appointment cannot move from %s to %s", from, to)
+}
+
+// Active reports whether an appointment in status s still holds its time.
+func Active(s string) bool { return s == StatusInitialized || s == StatusConfirmed }
+
+// Appointment is a booked appointment or a plain record, as of one version. Booking facts
+// (category, resource, time, the claims that hold it) sit beside the client's descriptive
+// attributes.
+type Appointment struct {
+	ID        string
+	Version   int
+	Status    string
+	Category  string // empty for a plain record
+	Resource  string // the managed resource booked; empty for a plain record
+	Place     string // postcode or managed place id searched
+	Start     time.Time
+	End       time.Time
+	Claims    []string // ids of the claims that hold its time, while it is active
+	PartyID   string   // who booked it
+	CreatedAt time.Time
+	UpdatedAt time.Time
+
+	Description  string
+	Notes        []Note
+	ContactMedia []ContactMedium
+	// Attributes are the client's other attributes (TMF646 and extensions), kept as the raw
+	// JSON the client sent so that they come back byte-identical.
+	Attributes map[string]json.RawMessage
+	// StatusReason says why the status last changed (e.g. a cancellation reason).
+	StatusReason string
+}
+
+// Booked reports whether the appointment holds time on a managed resource.
+func (a *Appointment) Booked() bool { return a.Resource != "" }
+
+// Note is a free-text note on an appointment.
+type Note struct {
+	Author string
+	Date   time.Time
+	Text   string
+}
+
+// ContactMedium is a way to reach the customer (phone, email, …).
+type ContactMedium struct {
+	Type      string // e.g. phone, email
+	Value     string
+	Preferred bool
+}
+
+// Revision kinds: what a revision did.
+const (
+	ChangeCreated     = "created"
+	ChangeRescheduled = "rescheduled"
+	ChangeStatus      = "statusChanged"
+	ChangeUpdated     = "updated"
+	ChangeDeleted     = "deleted"
+	// ChangeVoided marks a revision the reaper inserted in place of a writer that never
+	// committed: it takes that version so the writer can never commit it, and records the
+	// state unchanged (or, for a creation, that the appointment never came to be).
+	ChangeVoided = "voided"
+)
+
+// Revision is one accepted change of an appointment: the full new state and what changed.
+// Its insert is the commit point; the sequence of revisions is the appointment's history and
+// the source of its events.
+type Revision struct {
+	AppointmentID string
+	Version       int
+	Change        string
+	Fields        []string // the attributes that changed
+	State         Appointment
+	At            time.Time
+	PartyID       string // who made the change
+}
+
+// Exists reports whether the appointment exists after this revision.
+func (r *Revision) Exists() bool {
+	return r.Change != ChangeDeleted && !(r.Change == ChangeVoided && r.Version == 1)
+}
+
+// Hold is a short reservation: time made unavailable to others until ExpiresAt, booked by
+// presenting Token. Its claims already belong to the appointment it will become.
+type Hold struct {
+	Token         string
+	AppointmentID string
+	Category      string
+	Resource      string
+	Place         string
+	Start, End    time.Time
+	Claims        []string
+	PartyID       string
+	ExpiresAt     time.Time
+	CreatedAt     time.Time
+}
+
+// Claim is one seat of one resource during one 15-minute quantum, owned by an appointment.
+// Its id, resource|quantum start|seat, is what makes it exclusive.
+type Claim struct {
+	ID        string
+	Owner     string // appointment id
+	Version   int    // the appointment version whose commit takes it
+	Resource  string
+	Start     time.Time
+	Seat      int
+	ExpiresAt time.Time // for a hold's claims; zero otherwise
+	CreatedAt time.Time
+}
+
+// ClaimID is the id of the claim on seat of resource during the quantum starting at start.
+func ClaimID(resource string, start time.Time, seat int) string {
+	return resource + "|" + start.UTC().Format("2006-01-02T15:04Z") + "|" + strconv.Itoa(seat)
+}

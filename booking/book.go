@@ -1,0 +1,383 @@
+package booking
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apphub/apphub"
+)
+
+// Booking follows DESIGN.md "MongoDB rules": a booking chooses its appointment id, inserts
+// one claim per occupied quantum in ascending (resource, time, seat) order (so that among
+// overlapping bookers one always wins), commits by inserting revision 1, writes the
+// projection and reads its claims back. A clash deletes the claims inserted so far and the
+// booking tries again on fresh busy time, so capacity > 1 fills up seat by seat.
+
+// NewAppointment asks for an appointment: from a hold (HoldToken), booked on a managed
+// resource (Category and Start; Resource optional, then any that can take it), or, naming no
+// category and no resource, a plain record of any time.
+type NewAppointment struct {
+	HoldToken string
+	Category  string
+	Resource  string
+	Place     string    // postcode or managed place id
+	Start     time.Time // a slot start as search offers it (an arrival window's start)
+	End       time.Time // optional for a booking (an arrival window's end); required for a record
+
+	Description  string
+	Notes        []apphub.Note
+	ContactMedia []apphub.ContactMedium
+	Attributes   map[string]json.RawMessage
+
+	IdempotencyKey string
+}
+
+// HoldRequest asks to hold a slot.
+type HoldRequest struct {
+	Category       string
+	Resource       string
+	Place          string
+	Start, End     time.Time
+	IdempotencyKey string
+}
+
+// maxAttempts bounds the tries of one booking that keeps losing races for seats.
+const maxAttempts = 8
+
+func newID() string { return strings.ToLower(rand.Text()) }
+
+// Hold reserves a slot for HoldTTL. Its claims already belong to the appointment it will
+// become when booked with the returned token.
+func (s *Service) Hold(ctx context.Context, req HoldRequest) (apphub.Hold, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	var hold apphub.Hold
+	_, err := s.idempotent(ctx, req.IdempotencyKey, "hold", req, func(ctx context.Context) (outcome, error) {
+		var err error
+		hold, err = s.hold(ctx, req)
+		return outcome{holdToken: hold.Token}, err
+	}, func(o outcome) error {
+		var err error
+		hold, err = s.store.GetHold(ctx, o.holdToken)
+		return err
+	})
+	return hold, err
+}
+
+func (s *Service) hold(ctx context.Context, req HoldRequest) (apphub.Hold, error) {
+	if req.Category == "" {
+		return apphub.Hold{}, apphub.FieldError("category", "is required")
+	}
+	now := s.now()
+	id := newID()
+	expires := now.Add(s.holdTTL)
+	res, claims, err := s.claim(ctx, id, 1, claimRequest{category: req.Category, resource: req.Resource, place: req.Place,
+		start: req.Start, end: req.End, expiresAt: expires})
+	if err != nil {
+		return apphub.Hold{}, err
+	}
+	h := apphub.Hold{Token: newID(), AppointmentID: id, Category: req.Category, Resource: res.ResourceID, Place: req.Place,
+		Start: res.Start, End: res.End, Claims: claims, PartyID: apphub.PrincipalFromContext(ctx).PartyID,
+		ExpiresAt: expires, CreatedAt: now}
+	if err := s.store.InsertHold(ctx, h); err != nil {
+		s.release(ctx, id, claims)
+		return apphub.Hold{}, err
+	}
+	return h, nil
+}
+
+// Book creates an appointment: from a hold, booked directly, or as a plain record.
+func (s *Service) Book(ctx context.Context, req NewAppointment) (apphub.Appointment, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	var a apphub.Appointment
+	_, err := s.idempotent(ctx, req.IdempotencyKey, "book", req, func(ctx context.Context) (outcome, error) {
+		var err error
+		a, err = s.book(ctx, req)
+		return outcome{appointmentID: a.ID, version: a.Version}, err
+	}, func(o outcome) error {
+		r, err := s.store.GetRevision(ctx, o.appointmentID, o.version)
+		a = r.State
+		return err
+	})
+	return a, err
+}
+
+func (s *Service) book(ctx context.Context, req NewAppointment) (apphub.Appointment, error) {
+	now := s.now()
+	party := apphub.PrincipalFromContext(ctx).PartyID
+	a := apphub.Appointment{Version: 1, Status: apphub.StatusInitialized, PartyID: party, CreatedAt: now, UpdatedAt: now,
+		Description: req.Description, Notes: req.Notes, ContactMedia: req.ContactMedia, Attributes: req.Attributes,
+		Place: req.Place}
+	switch {
+	case req.HoldToken != "":
+		h, err := s.store.GetHold(ctx, req.HoldToken)
+		if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+			return apphub.Appointment{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonHoldExpired, "no hold has this token (it may have expired and been cleared)")
+		}
+		if err != nil {
+			return apphub.Appointment{}, err
+		}
+		if !now.Before(h.ExpiresAt) {
+			return apphub.Appointment{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonHoldExpired, "the hold expired at %s", h.ExpiresAt.Format(time.RFC3339))
+		}
+		a.ID, a.Category, a.Resource, a.Start, a.End, a.Claims = h.AppointmentID, h.Category, h.Resource, h.Start, h.End, h.Claims
+		if a.Place == "" {
+			a.Place = h.Place
+		}
+		err = s.commit(ctx, a, apphub.ChangeCreated, nil)
+		if apphub.ErrorCode(err) == apphub.ECONFLICT {
+			if r, gerr := s.store.GetRevision(ctx, a.ID, 1); gerr == nil && r.Exists() {
+				return apphub.Appointment{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonHoldExpired, "the hold has already been booked as appointment %s", a.ID)
+			}
+			return apphub.Appointment{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonHoldExpired, "the hold expired and its time was freed")
+		}
+		if err != nil {
+			return apphub.Appointment{}, err
+		}
+		return a, s.checkClaims(ctx, a)
+
+	case req.Category == "" && req.Resource == "":
+		// A plain record: it names no managed resource and holds no time.
+		if req.Start.IsZero() || req.End.IsZero() {
+			return apphub.Appointment{}, apphub.FieldError("validFor", "a record needs a start and an end")
+		}
+		if !req.End.After(req.Start) {
+			return apphub.Appointment{}, apphub.FieldError("validFor.endDateTime", "must be after the start")
+		}
+		a.ID, a.Start, a.End = newID(), req.Start.UTC(), req.End.UTC()
+		return a, s.commit(ctx, a, apphub.ChangeCreated, nil)
+
+	default:
+		if req.Category == "" {
+			return apphub.Appointment{}, apphub.FieldError("category", "is required to book a managed resource")
+		}
+		a.ID, a.Category = newID(), req.Category
+		res, claims, err := s.claim(ctx, a.ID, 1, claimRequest{category: req.Category, resource: req.Resource, place: req.Place,
+			start: req.Start, end: req.End})
+		if err != nil {
+			return apphub.Appointment{}, err
+		}
+		a.Resource, a.Start, a.End, a.Claims = res.ResourceID, res.Start, res.End, claims
+		if s.afterClaims != nil {
+			s.afterClaims(ctx, a.ID)
+		}
+		if err := s.commit(ctx, a, apphub.ChangeCreated, nil); err != nil {
+			if apphub.ErrorCode(err) == apphub.ECONFLICT {
+				// Only the reaper takes a new appointment's first version: it gave up on us and
+				// freed our claims, which may be others' by now.
+				return apphub.Appointment{}, apphub.Refusef(apphub.EUNAVAILABLE, apphub.ReasonCommitTooLate, "the booking took too long and was abandoned; try again")
+			}
+			s.release(context.WithoutCancel(ctx), a.ID, claims)
+			return apphub.Appointment{}, err
+		}
+		return a, s.checkClaims(ctx, a)
+	}
+}
+
+// claimRequest is a slot to claim for an appointment.
+type claimRequest struct {
+	category, resource, place string
+	start, end                time.Time
+	expiresAt                 time.Time // for a hold
+	own                       []string  // claims the owner holds already (a reschedule keeps the shared ones)
+}
+
+// claim checks the slot with the engine and takes its claims for owner at version, retrying
+// on fresh busy time when it loses a race. It returns the reservation and the ids of all the
+// claims the owner now holds for it (new ones and kept ones).
+func (s *Service) claim(ctx context.Context, owner string, version int, req claimRequest) (*Reservation, []string, error) {
+	cal, err := s.Calendar(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var lastErr error
+	for range maxAttempts {
+		busy, err := s.busyFor(ctx, cal, req, owner)
+		if err != nil {
+			return nil, nil, err
+		}
+		res, err := Bookable(cal, busy, BookRequest{Category: req.category, Resource: req.resource, Place: req.place,
+			Start: req.start, End: req.end, Now: s.now()})
+		if err != nil {
+			return nil, nil, err
+		}
+		ids, fresh := s.cellsToClaim(res, req.own)
+		inserted, err := s.insertClaims(ctx, owner, version, fresh, req.expiresAt)
+		if err == nil {
+			return res, ids, nil
+		}
+		s.release(context.WithoutCancel(ctx), owner, inserted)
+		if apphub.ErrorCode(err) != apphub.ECONFLICT {
+			return nil, nil, err
+		}
+		lastErr = err
+	}
+	taken := apphub.Refusef(apphub.ECONFLICT, apphub.ReasonSlotTaken, "the time was taken by other bookings while trying")
+	taken.Err = lastErr
+	return nil, nil, taken
+}
+
+// cellsToClaim lists the claim ids a reservation needs. A cell the owner already holds (on any
+// seat) is kept rather than claimed again; the others are returned as claims to insert, in
+// ascending (resource, time, seat) order.
+func (s *Service) cellsToClaim(res *Reservation, own []string) (all []string, fresh []apphub.Claim) {
+	held := make(map[string]string, len(own)) // resource|time → claim id
+	for _, id := range own {
+		if i := strings.LastIndexByte(id, '|'); i > 0 {
+			held[id[:i]] = id
+		}
+	}
+	for _, c := range res.Cells {
+		id := apphub.ClaimID(c.ResourceID, c.Start, c.Seat)
+		if kept, ok := held[id[:strings.LastIndexByte(id, '|')]]; ok {
+			all = append(all, kept)
+			continue
+		}
+		all = append(all, id)
+		fresh = append(fresh, apphub.Claim{ID: id, Resource: c.ResourceID, Start: c.Start, Seat: c.Seat})
+	}
+	slices.SortFunc(fresh, func(a, b apphub.Claim) int {
+		return cmp.Or(strings.Compare(a.Resource, b.Resource), a.Start.Compare(b.Start), cmp.Compare(a.Seat, b.Seat))
+	})
+	return all, fresh
+}
+
+// insertClaims inserts the claims in order and stops at the first failure; it returns those
+// it inserted, for the caller to release.
+func (s *Service) insertClaims(ctx context.Context, owner string, version int, claims []apphub.Claim, expiresAt time.Time) ([]string, error) {
+	var inserted []string
+	now := s.now()
+	for _, c := range claims {
+		c.Owner, c.Version, c.ExpiresAt, c.CreatedAt = owner, version, expiresAt, now
+		if err := s.store.InsertClaim(ctx, c); err != nil {
+			return inserted, err
+		}
+		inserted = append(inserted, c.ID)
+	}
+	return inserted, nil
+}
+
+// release deletes claims owner holds and no longer needs. A failure only delays the time's
+// return: the reaper frees claims no committed state lists. It must not be called for claims
+// the reaper may have taken over (after a voided commit): the ids may belong to others by then,
+// and although the store deletes only owner's, there is no reason to try.
+func (s *Service) release(ctx context.Context, owner string, ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	if err := s.store.DeleteClaims(ctx, owner, ids); err != nil {
+		s.logger.WarnContext(ctx, "releasing claims failed; the reaper will free them", "claims", len(ids), "err", err)
+	}
+}
+
+// busyFor returns the busy time the engine needs to check req: for a named resource, the
+// claims of the quanta the slot may touch, looked up by _id; for any resource, one scan.
+// Claims of owner are left out: an appointment never competes with itself.
+func (s *Service) busyFor(ctx context.Context, cal *apphub.Calendar, req claimRequest, owner string) (*Busy, error) {
+	cat, ok := cal.Category(req.category)
+	if !ok {
+		return nil, apphub.FieldError("category", "unknown category %q", req.category)
+	}
+	if req.start.IsZero() {
+		return nil, apphub.FieldError("start", "is required")
+	}
+	end := req.end
+	if end.IsZero() || end.Before(req.start.Add(cat.Duration)) {
+		end = req.start.Add(max(cat.Duration, longestWindow(cat)))
+	}
+	busy := &Busy{}
+	add := func(c apphub.Claim) {
+		if c.Owner != owner {
+			busy.Add(c.Resource, c.Start, c.Seat)
+		}
+	}
+	r, ok := cal.Resource(req.resource)
+	if req.resource == "" || !ok {
+		claims, err := s.store.ScanClaims(ctx, req.start.Add(-apphub.MaxBuffer), end.Add(apphub.MaxBuffer))
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range claims {
+			add(c)
+		}
+		return busy, nil
+	}
+	from := req.start.Add(-r.BufferBefore).Truncate(apphub.Quantum)
+	to := end.Add(r.BufferAfter)
+	var ids []string
+	for q := from; q.Before(to); q = q.Add(apphub.Quantum) {
+		for seat := range r.EffectiveCapacity() {
+			ids = append(ids, apphub.ClaimID(r.ID, q, seat))
+		}
+	}
+	found, err := s.store.GetClaims(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range found {
+		add(c)
+	}
+	return busy, nil
+}
+
+func longestWindow(cat *apphub.Category) time.Duration {
+	var longest time.Duration
+	for _, w := range cat.Windows {
+		if start, end, err := w.Span(); err == nil {
+			longest = max(longest, time.Duration(end-start)*time.Minute)
+		}
+	}
+	return longest
+}
+
+// commit inserts a's revision (a.Version) — the commit point — and writes the projection.
+// ECONFLICT means that version exists: somebody else committed first.
+func (s *Service) commit(ctx context.Context, a apphub.Appointment, change string, fields []string) error {
+	rev := apphub.Revision{AppointmentID: a.ID, Version: a.Version, Change: change, Fields: fields, State: a,
+		At: a.UpdatedAt, PartyID: apphub.PrincipalFromContext(ctx).PartyID}
+	if err := s.store.InsertRevision(ctx, rev); err != nil {
+		return err
+	}
+	s.project(context.WithoutCancel(ctx), rev)
+	return nil
+}
+
+// project writes the projection of rev; when it fails, the next read repairs it.
+func (s *Service) project(ctx context.Context, rev apphub.Revision) {
+	var err error
+	if rev.Exists() {
+		err = s.store.PutAppointment(ctx, rev.State)
+	} else {
+		err = s.store.DeleteAppointment(ctx, rev.AppointmentID)
+	}
+	if err != nil {
+		s.logger.WarnContext(ctx, "appointment projection not written; the next read repairs it", "appointment", rev.AppointmentID, "version", rev.Version, "err", err)
+	}
+}
+
+// checkClaims reads a committed appointment's claims back by _id. The reaper only deletes the
+// claims of a writer after taking the writer's version itself, so a committed writer always
+// finds its claims; anything else is a broken invariant and is reported loudly.
+func (s *Service) checkClaims(ctx context.Context, a apphub.Appointment) error {
+	if len(a.Claims) == 0 {
+		return nil
+	}
+	found, err := s.store.GetClaims(context.WithoutCancel(ctx), a.Claims)
+	if err != nil {
+		s.logger.WarnContext(ctx, "claims not read back after commit", "appointment", a.ID, "err", err)
+		return nil
+	}
+	for _, id := range a.Claims {
+		if c, ok := found[id]; !ok || c.Owner != a.ID {
+			s.logger.ErrorContext(ctx, "committed appointment lost a claim", "appointment", a.ID, "claim", id, "owner", c.Owner)
+			return apphub.Errorf(apphub.EINTERNAL, "internal error")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,325 @@
+package booking
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/apphub/apphub"
+)
+
+// latest returns the latest revision of an appointment, repairing its projection when a crash
+// left it behind: the projection names its version, and any revision after it is rolled in.
+// An appointment that never existed is ENOTFOUND.
+func (s *Service) latest(ctx context.Context, id string) (apphub.Revision, error) {
+	if id == "" {
+		return apphub.Revision{}, apphub.FieldError("id", "is required")
+	}
+	a, err := s.store.GetAppointment(ctx, id)
+	var cur apphub.Revision
+	switch apphub.ErrorCode(err) {
+	case "":
+		cur = apphub.Revision{AppointmentID: id, Version: a.Version, State: a}
+	case apphub.ENOTFOUND:
+	default:
+		return apphub.Revision{}, err
+	}
+	behind := false
+	for {
+		next, err := s.store.GetRevision(ctx, id, cur.Version+1)
+		if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+			break
+		}
+		if err != nil {
+			return apphub.Revision{}, err
+		}
+		cur, behind = next, true
+	}
+	if cur.Version == 0 {
+		return apphub.Revision{}, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", id)
+	}
+	if behind {
+		s.project(context.WithoutCancel(ctx), cur)
+	}
+	return cur, nil
+}
+
+// Appointment returns the current state of an appointment.
+func (s *Service) Appointment(ctx context.Context, id string) (apphub.Appointment, error) {
+	cur, err := s.latest(ctx, id)
+	if err != nil {
+		return apphub.Appointment{}, err
+	}
+	if !cur.Exists() {
+		return apphub.Appointment{}, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", id)
+	}
+	return cur.State, nil
+}
+
+// History returns every revision of an appointment in version order, also after it was
+// deleted.
+func (s *Service) History(ctx context.Context, id string) ([]apphub.Revision, error) {
+	cur, err := s.latest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	// The latest state may come from the projection; the history is read from the revisions.
+	revs := make([]apphub.Revision, cur.Version)
+	for v := 1; v <= cur.Version; v++ {
+		if revs[v-1], err = s.store.GetRevision(ctx, id, v); err != nil {
+			return nil, err
+		}
+	}
+	if revs[0].Change == apphub.ChangeVoided {
+		return nil, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", id)
+	}
+	return revs, nil
+}
+
+// change is one attempt at changing an appointment: it gets the current state and returns the
+// next one (or nil for a no-op), what changed and the claims to insert (prepared by the
+// function itself through s.claim) and to release after the commit.
+type change struct {
+	id              string
+	expectedVersion int // 0: any
+	idempotencyKey  string
+	op              string
+	req             any
+	apply           func(ctx context.Context, cur apphub.Appointment) (*applied, error)
+}
+
+type applied struct {
+	next     apphub.Appointment
+	kind     string
+	fields   []string
+	inserted []string // claims taken for next (released if the commit fails)
+	release  []string // claims of cur that next no longer holds (released after the commit)
+}
+
+// maxChangeAttempts bounds retries of a change made without an expected version that keeps
+// losing to concurrent changes.
+const maxChangeAttempts = 4
+
+// mutate runs a change with optimistic concurrency: the next version's revision insert decides
+// among concurrent writers. With an expected version the loser gets VERSION_CONFLICT at once;
+// without, it tries again on the new state.
+func (s *Service) mutate(ctx context.Context, ch change) (apphub.Appointment, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
+	defer cancel()
+	var result apphub.Appointment
+	_, err := s.idempotent(ctx, ch.idempotencyKey, ch.op+" "+ch.id, ch.req, func(ctx context.Context) (outcome, error) {
+		var err error
+		result, err = s.mutateOnce(ctx, ch)
+		return outcome{appointmentID: result.ID, version: result.Version}, err
+	}, func(o outcome) error {
+		r, err := s.store.GetRevision(ctx, o.appointmentID, o.version)
+		result = r.State
+		return err
+	})
+	return result, err
+}
+
+func (s *Service) mutateOnce(ctx context.Context, ch change) (apphub.Appointment, error) {
+	for attempt := 1; ; attempt++ {
+		cur, err := s.latest(ctx, ch.id)
+		if err != nil {
+			return apphub.Appointment{}, err
+		}
+		if !cur.Exists() {
+			return apphub.Appointment{}, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", ch.id)
+		}
+		if ch.expectedVersion != 0 && ch.expectedVersion != cur.Version {
+			return apphub.Appointment{}, versionConflict(ch.expectedVersion, cur.Version)
+		}
+		ap, err := ch.apply(ctx, cur.State)
+		if err != nil || ap == nil {
+			return cur.State, err
+		}
+		ap.next.ID, ap.next.Version, ap.next.UpdatedAt = cur.State.ID, cur.Version+1, s.now()
+		err = s.commit(ctx, ap.next, ap.kind, ap.fields)
+		if err == nil {
+			s.release(context.WithoutCancel(ctx), ch.id, ap.release)
+			return ap.next, s.checkClaims(ctx, ap.next)
+		}
+		if apphub.ErrorCode(err) != apphub.ECONFLICT {
+			s.release(context.WithoutCancel(ctx), ch.id, ap.inserted)
+			return apphub.Appointment{}, err
+		}
+		if r, rerr := s.store.GetRevision(ctx, ch.id, ap.next.Version); rerr == nil && r.Change == apphub.ChangeVoided {
+			// The reaper took our version after our grace ran out, and freed our new claims.
+			return apphub.Appointment{}, apphub.Refusef(apphub.EUNAVAILABLE, apphub.ReasonCommitTooLate, "the change took too long and was abandoned; try again")
+		}
+		s.release(context.WithoutCancel(ctx), ch.id, ap.inserted)
+		if ch.expectedVersion != 0 || attempt == maxChangeAttempts {
+			return apphub.Appointment{}, versionConflict(cur.Version, cur.Version+1)
+		}
+	}
+}
+
+func versionConflict(expected, current int) error {
+	e := apphub.Refusef(apphub.ECONFLICT, apphub.ReasonVersionConflict, "the appointment is at version %d, not %d", current, expected)
+	e.Code = apphub.EPRECONDITION
+	return e
+}
+
+// Reschedule asks to move an appointment to another slot.
+type Reschedule struct {
+	ID              string
+	ExpectedVersion int
+	Resource        string // optional: another resource; default the current one
+	Start, End      time.Time
+	IdempotencyKey  string
+}
+
+// Reschedule moves an active booked appointment. The new time is claimed before the old one
+// is freed, claims the two share are kept, and on any refusal nothing changes.
+func (s *Service) Reschedule(ctx context.Context, req Reschedule) (apphub.Appointment, error) {
+	return s.mutate(ctx, change{id: req.ID, expectedVersion: req.ExpectedVersion, idempotencyKey: req.IdempotencyKey, op: "reschedule", req: req,
+		apply: func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
+			if !apphub.Active(cur.Status) {
+				return nil, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonAppointmentNotActive, "a %s appointment cannot be rescheduled", cur.Status)
+			}
+			next := cur
+			if !cur.Booked() {
+				// A plain record just takes the new time.
+				if req.Start.IsZero() || req.End.IsZero() || !req.End.After(req.Start) {
+					return nil, apphub.FieldError("validFor", "needs a start before its end")
+				}
+				next.Start, next.End = req.Start.UTC(), req.End.UTC()
+				return &applied{next: next, kind: apphub.ChangeRescheduled, fields: []string{"validFor"}}, nil
+			}
+			resource := cmpOr(req.Resource, cur.Resource)
+			res, claims, err := s.claim(ctx, cur.ID, cur.Version+1, claimRequest{category: cur.Category, resource: resource,
+				place: cur.Place, start: req.Start, end: req.End, own: cur.Claims})
+			if err != nil {
+				return nil, err
+			}
+			next.Resource, next.Start, next.End, next.Claims = res.ResourceID, res.Start, res.End, claims
+			fields := []string{"validFor"}
+			if next.Resource != cur.Resource {
+				fields = append(fields, "resource")
+			}
+			return &applied{next: next, kind: apphub.ChangeRescheduled, fields: fields,
+				inserted: without(claims, cur.Claims), release: without(cur.Claims, claims)}, nil
+		}})
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// without returns the ids of a that are not in b.
+func without(a, b []string) []string {
+	var out []string
+	for _, id := range a {
+		if !slices.Contains(b, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// StatusChange asks to move an appointment in the status machine.
+type StatusChange struct {
+	ID              string
+	ExpectedVersion int
+	Status          string
+	Reason          string
+	IdempotencyKey  string
+}
+
+// SetStatus moves an appointment in the status machine; a move to its current status changes
+// nothing. Cancelling frees its time.
+func (s *Service) SetStatus(ctx context.Context, req StatusChange) (apphub.Appointment, error) {
+	return s.mutate(ctx, change{id: req.ID, expectedVersion: req.ExpectedVersion, idempotencyKey: req.IdempotencyKey, op: "status", req: req,
+		apply: func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
+			if err := apphub.CheckTransition(cur.Status, req.Status); err != nil {
+				return nil, err
+			}
+			if cur.Status == req.Status {
+				return nil, nil
+			}
+			next := cur
+			next.Status, next.StatusReason = req.Status, req.Reason
+			ap := &applied{next: next, kind: apphub.ChangeStatus, fields: []string{"status"}}
+			if req.Status == apphub.StatusCancelled {
+				ap.next.Claims, ap.release = nil, cur.Claims
+			}
+			return ap, nil
+		}})
+}
+
+// Update changes an appointment's descriptive attributes: a nil field is left as it is.
+// Attributes are merged: a name mapped to nil (or JSON null) is removed.
+type Update struct {
+	ID              string
+	ExpectedVersion int
+	Description     *string
+	Notes           *[]apphub.Note
+	ContactMedia    *[]apphub.ContactMedium
+	Attributes      map[string]json.RawMessage
+	IdempotencyKey  string
+}
+
+// Update applies u; an update that changes nothing creates no revision.
+func (s *Service) Update(ctx context.Context, u Update) (apphub.Appointment, error) {
+	return s.mutate(ctx, change{id: u.ID, expectedVersion: u.ExpectedVersion, idempotencyKey: u.IdempotencyKey, op: "update", req: u,
+		apply: func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
+			next := cur
+			var fields []string
+			if u.Description != nil && *u.Description != cur.Description {
+				next.Description = *u.Description
+				fields = append(fields, "description")
+			}
+			if u.Notes != nil && !slices.Equal(*u.Notes, cur.Notes) {
+				next.Notes = slices.Clone(*u.Notes)
+				fields = append(fields, "note")
+			}
+			if u.ContactMedia != nil && !slices.Equal(*u.ContactMedia, cur.ContactMedia) {
+				next.ContactMedia = slices.Clone(*u.ContactMedia)
+				fields = append(fields, "contactMedium")
+			}
+			if len(u.Attributes) > 0 {
+				attrs := maps.Clone(cur.Attributes)
+				if attrs == nil {
+					attrs = make(map[string]json.RawMessage)
+				}
+				for _, name := range slices.Sorted(maps.Keys(u.Attributes)) {
+					v := u.Attributes[name]
+					old, had := attrs[name]
+					switch {
+					case v == nil || string(v) == "null":
+						if had {
+							delete(attrs, name)
+							fields = append(fields, name)
+						}
+					case !had || string(old) != string(v):
+						attrs[name] = v
+						fields = append(fields, name)
+					}
+				}
+				next.Attributes = attrs
+			}
+			if len(fields) == 0 {
+				return nil, nil
+			}
+			return &applied{next: next, kind: apphub.ChangeUpdated, fields: fields}, nil
+		}})
+}
+
+// Delete removes an appointment: its time is freed, it is gone from reads and lists, and its
+// history stays.
+func (s *Service) Delete(ctx context.Context, id string, expectedVersion int) error {
+	_, err := s.mutate(ctx, change{id: id, expectedVersion: expectedVersion, op: "delete",
+		apply: func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
+			next := cur
+			next.Claims = nil
+			return &applied{next: next, kind: apphub.ChangeDeleted, release: cur.Claims}, nil
+		}})
+	return err
+}

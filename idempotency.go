@@ -1,0 +1,22 @@
+package apphub
+
+import "time"
+
+// IdempotencyRecord remembers a request made with an idempotency key: a hash of the request
+// and, once it is answered, the outcome — the appointment version it produced, or the error.
+// Its id is scope|key, the scope being the caller, so keys of different callers never meet.
+type IdempotencyRecord struct {
+	ID          string
+	RequestHash string
+	Done        bool
+	// Outcome, when Done: an appointment version, or an error.
+	AppointmentID string
+	Version       int
+	ErrCode       string
+	ErrReason     string
+	ErrMessage    string
+	// Token of a hold, when the request made one.
+	HoldToken string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}

@@ -1,0 +1,211 @@
+package resolvers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/apphub/apphub/graph"
+)
+
+// Defaults of Options. A zero field in Options takes its default.
+const (
+	// DefaultMaxDepth fits GraphiQL's introspection query, the deepest document the hub must
+	// accept: __schema › types › fields › args › type › ofType ×9 › kind is exactly 15 fields.
+	DefaultMaxDepth = 15
+	// DefaultMaxComplexity bounds the work of one operation, as gqlgen counts it: every field
+	// costs 1 plus its children, unless fieldCosts says otherwise.
+	DefaultMaxComplexity = 1000
+	// DefaultMaxBodyBytes bounds a GraphQL request body; channel apps send small documents.
+	DefaultMaxBodyBytes = 1 << 20
+)
+
+// Error codes (extensions.code) of the operations and requests the limits refuse.
+const (
+	// CodeDepthLimit is this package's own code, named after gqlgen's complexity code.
+	CodeDepthLimit = "DEPTH_LIMIT_EXCEEDED"
+	// CodeComplexityLimit is the code gqlgen's extension.ComplexityLimit sets (an unexported
+	// constant there; TestComplexityLimit checks that it has not changed).
+	CodeComplexityLimit = "COMPLEXITY_LIMIT_EXCEEDED"
+	// CodeRequestTooLarge answers a body over Options.MaxBodyBytes, with HTTP 413.
+	CodeRequestTooLarge = "REQUEST_TOO_LARGE"
+)
+
+func init() {
+	// A refused operation is never executed, like one that fails validation: register both
+	// limit codes as protocol errors so that gqlgen answers them as it answers validation
+	// errors (HTTP 422 for application/json, 400 for application/graphql-response+json)
+	// rather than 200. gqlgen documents 422 for its complexity limit but does not register
+	// the code itself.
+	errcode.RegisterErrorType(CodeDepthLimit, errcode.KindProtocol)
+	errcode.RegisterErrorType(CodeComplexityLimit, errcode.KindProtocol)
+}
+
+// Options configures NewHandler. The zero value gives the defaults above.
+type Options struct {
+	// MaxDepth is the deepest chain of nested fields an operation may select, counted in
+	// fields (`{ hub { version } }` is 2) through fragments, introspection included.
+	MaxDepth int
+	// MaxComplexity is the largest complexity gqlgen's extension.FixedComplexityLimit lets
+	// through. Field costs are in fieldCosts; __schema costs nothing.
+	MaxComplexity int
+	// MaxBodyBytes is the largest request body accepted.
+	MaxBodyBytes int64
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.MaxComplexity <= 0 {
+		o.MaxComplexity = DefaultMaxComplexity
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	return o
+}
+
+// fieldCosts returns the complexity of the fields that cost more than gqlgen's default of
+// 1 + the complexity of their children. gqlgen skips __schema (so introspection costs
+// little) but counts __type.
+//
+// A cost should not be below 1 + childComplexity: operationLimits refuses, before gqlgen's
+// walk, an operation that selects more than ten times the limit in fields, on the premise that
+// each field costs at least 1 and its children. A list field multiplies its children by the
+// number of items it may return; for a Relay connection, the page size it asks for, e.g.
+//
+//	c.Query.Appointments = func(childComplexity int, first *int, after *string) int {
+//		return 1 + childComplexity*pageSize(first)
+//	}
+func fieldCosts() graph.ComplexityRoot {
+	var c graph.ComplexityRoot
+	return c
+}
+
+// operationLimits checks the shape of an operation before gqlgen's complexity extension
+// runs:
+//
+//   - its depth: gqlgen has no depth limit of its own, and complexity alone lets a narrow but
+//     very deep document through (each level costs 1), or introspection nested through
+//     ofType, which gqlgen's complexity skips under __schema;
+//   - its size once fragments are expanded: gqlgen's complexity walk expands every fragment
+//     spread anew, so a document of a few kilobytes whose fragments each spread the next one
+//     twice costs it 2^n steps (minutes at n=30, and it cannot be cancelled). This guard
+//     counts the expanded fields in linear time and refuses an operation that selects more
+//     than complexityGuardFactor times the complexity limit. Every field costs at least 1,
+//     so gqlgen would refuse it too: the guard only spares the walk.
+type operationLimits struct {
+	maxDepth      int
+	maxComplexity int // the limit given to gqlgen's extension
+}
+
+// complexityGuardFactor sets the guard from the complexity limit: high enough that gqlgen's
+// extension decides every operation it can measure quickly, low enough that its walk stays
+// short (10 000 field visits at the default limit).
+const complexityGuardFactor = 10
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = operationLimits{}
+
+func (operationLimits) ExtensionName() string { return "OperationLimits" }
+
+func (l operationLimits) Validate(graphql.ExecutableSchema) error {
+	if l.maxDepth < 1 || l.maxComplexity < 1 {
+		return errors.New("operation limits must be at least 1")
+	}
+	return nil
+}
+
+// MutateOperationContext runs after parsing and validation, before execution, for every
+// transport (POST, GET, websocket).
+func (l operationLimits) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	s := measureOperation(opCtx.Doc, opCtx.Operation)
+	if s.depth > l.maxDepth {
+		err := gqlerror.Errorf("operation has depth %d, which exceeds the limit of %d", s.depth, l.maxDepth)
+		errcode.Set(err, CodeDepthLimit)
+		return err
+	}
+	if s.fields > min(l.maxComplexity, fieldsCap)*complexityGuardFactor {
+		err := gqlerror.Errorf("operation has complexity of at least %d, which exceeds the limit of %d",
+			s.fields, l.maxComplexity)
+		errcode.Set(err, CodeComplexityLimit)
+		return err
+	}
+	return nil
+}
+
+// shape is what operationLimits measures of a selection set.
+type shape struct {
+	depth  int // the longest chain of nested fields; fragments add no depth of their own
+	fields int // fields selected once fragments are expanded, those under __schema excepted
+}
+
+// measureOperation returns the shape of op, following fragment spreads and inline fragments.
+func measureOperation(doc *ast.QueryDocument, op *ast.OperationDefinition) shape {
+	if op == nil {
+		return shape{}
+	}
+	m := meter{doc: doc, fragments: map[string]*shape{}}
+	return m.selectionSet(op.SelectionSet)
+}
+
+// meter measures selection sets. It remembers the shape of each named fragment, which does
+// not depend on where the fragment is spread, so each is walked once however many times it
+// is spread.
+type meter struct {
+	doc       *ast.QueryDocument
+	fragments map[string]*shape // fragment name → its shape; nil while it is being walked
+}
+
+// fieldsCap bounds shape.fields: expanded sizes grow exponentially with nested spreads, and
+// the count only has to be compared with a limit.
+const fieldsCap = 1 << 40
+
+func (m *meter) selectionSet(set ast.SelectionSet) shape {
+	var total shape
+	for _, sel := range set {
+		var s shape
+		switch sel := sel.(type) {
+		case *ast.Field:
+			s = m.selectionSet(sel.SelectionSet)
+			s.depth++
+			s.fields++
+			if sel.Name == "__schema" {
+				s.fields = 0 // as gqlgen's complexity, which skips introspection of the schema
+			}
+		case *ast.InlineFragment:
+			s = m.selectionSet(sel.SelectionSet)
+		case *ast.FragmentSpread:
+			s = m.fragment(sel.Name)
+		}
+		total.depth = max(total.depth, s.depth)
+		total.fields = min(total.fields+s.fields, fieldsCap)
+	}
+	return total
+}
+
+func (m *meter) fragment(name string) shape {
+	if s, ok := m.fragments[name]; ok {
+		if s == nil {
+			// A cycle. Validation (NoFragmentCycles) refuses cycles before extensions run;
+			// this only makes sure one could never loop.
+			return shape{}
+		}
+		return *s
+	}
+	def := m.doc.Fragments.ForName(name)
+	if def == nil {
+		return shape{} // validation refuses unknown fragments
+	}
+	m.fragments[name] = nil
+	s := m.selectionSet(def.SelectionSet)
+	m.fragments[name] = &s
+	return s
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Vendors the GraphQL explorer's browser assets into resolvers/explorer/vendor/ from the npm
+# registry, so that the hub serves GraphiQL from its own binary with no CDN and no internet.
+#
+# GraphiQL 4.1.2 is the newest release that still ships a UMD build (graphiql.min.js, which
+# bundles graphql-js and expects React and ReactDOM as globals); GraphiQL 5 is ESM-only with
+# Monaco workers and would need a bundler. React 18.3.1 is the newest React with UMD builds
+# (React 19 dropped them) and is within GraphiQL 4's peer range (^18 || ^19).
+#
+# The files are copied byte for byte from the registry tarballs (npm checks their integrity);
+# VERSIONS records the versions, licences, tarball integrity and the sha256 of each file.
+# Needs node and npm. Run from anywhere: bash scripts/vendor-graphiql.sh
+set -euo pipefail
+
+GRAPHIQL_VERSION=4.1.2
+REACT_VERSION=18.3.1
+
+cd "$(dirname "$0")/.."
+dest=resolvers/explorer/vendor
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# pack NAME VERSION: downloads the package tarball into $tmp/NAME and unpacks it there;
+# prints the tarball's integrity (sha512) as the registry published it.
+pack() {
+	mkdir -p "$tmp/$1"
+	(cd "$tmp/$1" && npm pack --json --silent "$1@$2" >pack.json && tar xzf ./*.tgz)
+	node -e 'const p = require(process.argv[1])[0]; if (p.version !== process.argv[2]) process.exit(1); console.log(p.integrity)' \
+		"$tmp/$1/pack.json" "$2"
+}
+
+graphiql_integrity=$(pack graphiql "$GRAPHIQL_VERSION")
+react_integrity=$(pack react "$REACT_VERSION")
+react_dom_integrity=$(pack react-dom "$REACT_VERSION")
+
+rm -rf "$dest"
+mkdir -p "$dest"
+cp "$tmp/graphiql/package/graphiql.min.js" "$tmp/graphiql/package/graphiql.min.css" "$dest/"
+cp "$tmp/react/package/umd/react.production.min.js" "$dest/"
+cp "$tmp/react-dom/package/umd/react-dom.production.min.js" "$dest/"
+cp "$tmp/graphiql/package/LICENSE" "$dest/LICENSE.graphiql"
+cp "$tmp/react/package/LICENSE" "$dest/LICENSE.react"
+cp "$tmp/react-dom/package/LICENSE" "$dest/LICENSE.react-dom"
+
+licence() { node -e 'console.log(require(process.argv[1]).license)' "$tmp/$1/package/package.json"; }
+
+{
+	echo "# Written by scripts/vendor-graphiql.sh; do not edit. Files are byte-identical to the npm tarballs."
+	echo "graphiql $GRAPHIQL_VERSION $(licence graphiql) $graphiql_integrity"
+	echo "react $REACT_VERSION $(licence react) $react_integrity"
+	echo "react-dom $REACT_VERSION $(licence react-dom) $react_dom_integrity"
+	echo
+	echo "# sha256 of the vendored files"
+	(cd "$dest" && sha256sum graphiql.min.js graphiql.min.css react.production.min.js react-dom.production.min.js)
+} >"$dest/VERSIONS"
+
+du -ch "$dest"/* | tail -1
+cat "$dest/VERSIONS"

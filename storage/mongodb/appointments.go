@@ -1,0 +1,329 @@
+package mongodb
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"github.com/apphub/apphub"
+)
+
+// Collections of the booking path. Claims, revisions, holds and idempotency records are
+// exclusive facts: inserts keyed by _id. Appointments are projections of their latest revision.
+const (
+	collClaims       = "claims"
+	collRevisions    = "revisions"
+	collAppointments = "appointments"
+	collHolds        = "holds"
+	collIdempotency  = "idempotency"
+)
+
+// lookupParallelism bounds the parallel _id lookups of one batch.
+const lookupParallelism = 16
+
+type claimDoc struct {
+	ID        string    `bson:"_id"`
+	Owner     string    `bson:"owner"`
+	Version   int       `bson:"version"`
+	Resource  string    `bson:"resource"`
+	Start     time.Time `bson:"start"`
+	Seat      int       `bson:"seat"`
+	ExpiresAt time.Time `bson:"expiresAt,omitempty"`
+	CreatedAt time.Time `bson:"createdAt"`
+}
+
+func (d claimDoc) claim() apphub.Claim {
+	return apphub.Claim{ID: d.ID, Owner: d.Owner, Version: d.Version, Resource: d.Resource, Start: d.Start.UTC(),
+		Seat: d.Seat, ExpiresAt: utc(d.ExpiresAt), CreatedAt: d.CreatedAt.UTC()}
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}
+
+// InsertClaim takes one claim; ECONFLICT means somebody holds it already.
+func (db *DB) InsertClaim(ctx context.Context, c apphub.Claim) error {
+	return db.insert(ctx, collClaims, claimDoc{ID: c.ID, Owner: c.Owner, Version: c.Version, Resource: c.Resource,
+		Start: c.Start, Seat: c.Seat, ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt})
+}
+
+// GetClaims looks the claims up by _id, in parallel; the result holds those that exist.
+func (db *DB) GetClaims(ctx context.Context, ids []string) (map[string]apphub.Claim, error) {
+	out := make(map[string]apphub.Claim, len(ids))
+	var mu sync.Mutex
+	err := db.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
+		var d claimDoc
+		err := db.findByID(ctx, collClaims, ids[i], &d)
+		if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		out[d.ID] = d.claim()
+		mu.Unlock()
+		return nil
+	})
+	return out, err
+}
+
+// DeleteClaims removes owner's claims by _id, in parallel; missing ones, and claims with those
+// ids that belong to someone else by now, are left alone.
+func (db *DB) DeleteClaims(ctx context.Context, owner string, ids []string) error {
+	coll := db.db.Collection(collClaims)
+	return db.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
+		_, err := coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: ids[i]}, {Key: "owner", Value: owner}})
+		return mapError(err)
+	})
+}
+
+// ScanClaims returns the claims of quanta starting in [from, to): one scan of the collection.
+func (db *DB) ScanClaims(ctx context.Context, from, to time.Time) ([]apphub.Claim, error) {
+	filter := bson.D{{Key: "start", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
+	return scanAll(ctx, db, collClaims, filter, claimDoc.claim)
+}
+
+// AllClaims returns every claim (the reaper's scan).
+func (db *DB) AllClaims(ctx context.Context) ([]apphub.Claim, error) {
+	return scanAll(ctx, db, collClaims, bson.D{}, claimDoc.claim)
+}
+
+func scanAll[D, T any](ctx context.Context, db *DB, coll string, filter bson.D, conv func(D) T) ([]T, error) {
+	cur, err := db.db.Collection(coll).Find(ctx, filter)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	var docs []D
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, mapError(err)
+	}
+	out := make([]T, len(docs))
+	for i, d := range docs {
+		out[i] = conv(d)
+	}
+	return out, nil
+}
+
+// parallel runs fn for 0..n-1 with bounded parallelism and returns the first error.
+func (db *DB) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	if n == 1 {
+		return fn(ctx, 0)
+	}
+	sem := make(chan struct{}, lookupParallelism)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = fn(ctx, i)
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type noteDoc struct {
+	Author string    `bson:"author,omitempty"`
+	Date   time.Time `bson:"date,omitempty"`
+	Text   string    `bson:"text"`
+}
+
+type contactDoc struct {
+	Type      string `bson:"type"`
+	Value     string `bson:"value"`
+	Preferred bool   `bson:"preferred,omitempty"`
+}
+
+// attrDoc keeps one client attribute as its raw JSON text: names may start with $ or hold
+// dots, and numbers must keep their exact spelling, which BSON fields would not.
+type attrDoc struct {
+	Name string `bson:"n"`
+	JSON string `bson:"j"`
+}
+
+type appointmentDoc struct {
+	ID           string       `bson:"_id"`
+	Version      int          `bson:"version"`
+	Status       string       `bson:"status"`
+	Category     string       `bson:"category,omitempty"`
+	Resource     string       `bson:"resource,omitempty"`
+	Place        string       `bson:"place,omitempty"`
+	Start        time.Time    `bson:"start"`
+	End          time.Time    `bson:"end"`
+	Claims       []string     `bson:"claims,omitempty"`
+	PartyID      string       `bson:"partyId,omitempty"`
+	CreatedAt    time.Time    `bson:"createdAt"`
+	UpdatedAt    time.Time    `bson:"updatedAt"`
+	Description  string       `bson:"description,omitempty"`
+	Notes        []noteDoc    `bson:"notes,omitempty"`
+	ContactMedia []contactDoc `bson:"contactMedia,omitempty"`
+	Attributes   []attrDoc    `bson:"attributes,omitempty"`
+	StatusReason string       `bson:"statusReason,omitempty"`
+}
+
+func toAppointmentDoc(a apphub.Appointment) appointmentDoc {
+	d := appointmentDoc{ID: a.ID, Version: a.Version, Status: a.Status, Category: a.Category, Resource: a.Resource,
+		Place: a.Place, Start: a.Start, End: a.End, Claims: a.Claims, PartyID: a.PartyID, CreatedAt: a.CreatedAt,
+		UpdatedAt: a.UpdatedAt, Description: a.Description, StatusReason: a.StatusReason}
+	for _, n := range a.Notes {
+		d.Notes = append(d.Notes, noteDoc(n))
+	}
+	for _, c := range a.ContactMedia {
+		d.ContactMedia = append(d.ContactMedia, contactDoc(c))
+	}
+	for _, name := range sortedKeys(a.Attributes) {
+		d.Attributes = append(d.Attributes, attrDoc{Name: name, JSON: string(a.Attributes[name])})
+	}
+	return d
+}
+
+func (d appointmentDoc) appointment() apphub.Appointment {
+	a := apphub.Appointment{ID: d.ID, Version: d.Version, Status: d.Status, Category: d.Category, Resource: d.Resource,
+		Place: d.Place, Start: utc(d.Start), End: utc(d.End), Claims: d.Claims, PartyID: d.PartyID,
+		CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt), Description: d.Description, StatusReason: d.StatusReason}
+	for _, n := range d.Notes {
+		a.Notes = append(a.Notes, apphub.Note{Author: n.Author, Date: utc(n.Date), Text: n.Text})
+	}
+	for _, c := range d.ContactMedia {
+		a.ContactMedia = append(a.ContactMedia, apphub.ContactMedium(c))
+	}
+	if len(d.Attributes) > 0 {
+		a.Attributes = make(map[string]json.RawMessage, len(d.Attributes))
+		for _, at := range d.Attributes {
+			a.Attributes[at.Name] = json.RawMessage(at.JSON)
+		}
+	}
+	return a
+}
+
+type revisionDoc struct {
+	ID            string         `bson:"_id"`
+	AppointmentID string         `bson:"appointmentId"`
+	Version       int            `bson:"version"`
+	Change        string         `bson:"change"`
+	Fields        []string       `bson:"fields,omitempty"`
+	State         appointmentDoc `bson:"state"`
+	At            time.Time      `bson:"at"`
+	PartyID       string         `bson:"partyId,omitempty"`
+}
+
+func revisionID(appointmentID string, version int) string {
+	return appointmentID + "|" + strconv.Itoa(version)
+}
+
+// InsertRevision commits a change. ECONFLICT means that version exists already: somebody
+// else committed it first (or the reaper voided it).
+func (db *DB) InsertRevision(ctx context.Context, r apphub.Revision) error {
+	return db.insert(ctx, collRevisions, revisionDoc{ID: revisionID(r.AppointmentID, r.Version), AppointmentID: r.AppointmentID,
+		Version: r.Version, Change: r.Change, Fields: r.Fields, State: toAppointmentDoc(r.State), At: r.At, PartyID: r.PartyID})
+}
+
+// GetRevision reads one revision, or fails with ENOTFOUND.
+func (db *DB) GetRevision(ctx context.Context, appointmentID string, version int) (apphub.Revision, error) {
+	var d revisionDoc
+	if err := db.findByID(ctx, collRevisions, revisionID(appointmentID, version), &d); err != nil {
+		return apphub.Revision{}, err
+	}
+	return apphub.Revision{AppointmentID: d.AppointmentID, Version: d.Version, Change: d.Change, Fields: d.Fields,
+		State: d.State.appointment(), At: utc(d.At), PartyID: d.PartyID}, nil
+}
+
+// GetAppointment reads an appointment's projection, or fails with ENOTFOUND. It may be behind
+// its revisions; the booking service repairs it.
+func (db *DB) GetAppointment(ctx context.Context, id string) (apphub.Appointment, error) {
+	var d appointmentDoc
+	if err := db.findByID(ctx, collAppointments, id, &d); err != nil {
+		return apphub.Appointment{}, err
+	}
+	return d.appointment(), nil
+}
+
+// PutAppointment writes the projection of an appointment's latest revision.
+func (db *DB) PutAppointment(ctx context.Context, a apphub.Appointment) error {
+	_, err := db.db.Collection(collAppointments).ReplaceOne(ctx, bson.D{{Key: "_id", Value: a.ID}}, toAppointmentDoc(a),
+		options.Replace().SetUpsert(true))
+	return mapError(err)
+}
+
+// DeleteAppointment removes an appointment's projection; its revisions stay.
+func (db *DB) DeleteAppointment(ctx context.Context, id string) error {
+	_, err := db.db.Collection(collAppointments).DeleteOne(ctx, bson.D{{Key: "_id", Value: id}})
+	return mapError(err)
+}
+
+// ListAppointments scans every appointment projection.
+func (db *DB) ListAppointments(ctx context.Context) ([]apphub.Appointment, error) {
+	return scanAll(ctx, db, collAppointments, bson.D{}, appointmentDoc.appointment)
+}
+
+type holdDoc struct {
+	Token         string    `bson:"_id"`
+	AppointmentID string    `bson:"appointmentId"`
+	Category      string    `bson:"category"`
+	Resource      string    `bson:"resource"`
+	Place         string    `bson:"place,omitempty"`
+	Start         time.Time `bson:"start"`
+	End           time.Time `bson:"end"`
+	Claims        []string  `bson:"claims"`
+	PartyID       string    `bson:"partyId,omitempty"`
+	ExpiresAt     time.Time `bson:"expiresAt"`
+	CreatedAt     time.Time `bson:"createdAt"`
+}
+
+func (d holdDoc) hold() apphub.Hold {
+	return apphub.Hold{Token: d.Token, AppointmentID: d.AppointmentID, Category: d.Category, Resource: d.Resource,
+		Place: d.Place, Start: utc(d.Start), End: utc(d.End), Claims: d.Claims, PartyID: d.PartyID,
+		ExpiresAt: utc(d.ExpiresAt), CreatedAt: utc(d.CreatedAt)}
+}
+
+// InsertHold records a hold under its token.
+func (db *DB) InsertHold(ctx context.Context, h apphub.Hold) error {
+	return db.insert(ctx, collHolds, holdDoc{Token: h.Token, AppointmentID: h.AppointmentID, Category: h.Category,
+		Resource: h.Resource, Place: h.Place, Start: h.Start, End: h.End, Claims: h.Claims, PartyID: h.PartyID,
+		ExpiresAt: h.ExpiresAt, CreatedAt: h.CreatedAt})
+}
+
+// GetHold reads a hold by token, or fails with ENOTFOUND.
+func (db *DB) GetHold(ctx context.Context, token string) (apphub.Hold, error) {
+	var d holdDoc
+	if err := db.findByID(ctx, collHolds, token, &d); err != nil {
+		return apphub.Hold{}, err
+	}
+	return d.hold(), nil
+}
+
+// ExpiredHolds returns the holds that expired before t (the reaper's scan).
+func (db *DB) ExpiredHolds(ctx context.Context, t time.Time) ([]apphub.Hold, error) {
+	return scanAll(ctx, db, collHolds, bson.D{{Key: "expiresAt", Value: bson.D{{Key: "$lt", Value: t}}}}, holdDoc.hold)
+}
+
+// DeleteHold removes a hold record.
+func (db *DB) DeleteHold(ctx context.Context, token string) error {
+	_, err := db.db.Collection(collHolds).DeleteOne(ctx, bson.D{{Key: "_id", Value: token}})
+	return mapError(err)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
