@@ -566,6 +566,18 @@ func TestStatusCancelDeleteAndHistory(t *testing.T) {
 	if want := []string{apphub.ChangeCreated, apphub.ChangeStatus, apphub.ChangeStatus}; !slices.Equal(changes, want) {
 		t.Fatalf("history %v, want %v", changes, want)
 	}
+	// Events are derived from the revisions in version order; a receiver asks for what it missed.
+	evs, err := e.svc.Events(ctx, a.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || evs[0].Version != 2 || evs[1].Version != 3 || evs[1].Kind != apphub.EventStateChanged || evs[1].State.Status != apphub.StatusCancelled {
+		t.Fatalf("events after version 1: %+v", evs)
+	}
+	evs, err = e.svc.Events(ctx, b.ID, 0)
+	if err != nil || len(evs) != 2 || evs[0].Kind != apphub.EventCreated || evs[1].Kind != apphub.EventDeleted {
+		t.Fatalf("events of a deleted appointment: %+v, %v", evs, err)
+	}
 }
 
 func TestRefusalsCarryTheEngineReason(t *testing.T) {

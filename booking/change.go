@@ -323,3 +323,21 @@ func (s *Service) Delete(ctx context.Context, id string, expectedVersion int) er
 		}})
 	return err
 }
+
+// Events returns the events of an appointment's revisions after version after, in version
+// order: what a receiver that saw version after missed.
+func (s *Service) Events(ctx context.Context, id string, after int) ([]apphub.Event, error) {
+	cur, err := s.latest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []apphub.Event
+	for v := after + 1; v <= cur.Version; v++ {
+		r, err := s.store.GetRevision(ctx, id, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, apphub.EventsOf(r)...)
+	}
+	return out, nil
+}

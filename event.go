@@ -1,0 +1,56 @@
+package apphub
+
+import (
+	"slices"
+	"time"
+)
+
+// Event kinds, after TMF646's event types.
+const (
+	EventCreated          = "AppointmentCreateEvent"
+	EventStateChanged     = "AppointmentStateChangeEvent"
+	EventAttributeChanged = "AppointmentAttributeValueChangeEvent"
+	EventDeleted          = "AppointmentDeleteEvent"
+)
+
+// Event is something that happened to an appointment, derived from one revision. Version is the
+// revision's: receivers drop versions they have seen and ask for the ones they missed.
+type Event struct {
+	Kind          string
+	AppointmentID string
+	Version       int
+	Fields        []string // for EventAttributeChanged: the attributes that changed
+	State         Appointment
+	At            time.Time
+}
+
+// EventsOf derives the events of one revision: a creation, a deletion, a status change, an
+// attribute change, or a status change and an attribute change when a revision did both. A
+// voided revision (a writer the reaper fenced off) changed nothing and yields none.
+func EventsOf(r Revision) []Event {
+	ev := func(kind string, fields []string) Event {
+		return Event{Kind: kind, AppointmentID: r.AppointmentID, Version: r.Version, Fields: fields, State: r.State, At: r.At}
+	}
+	switch r.Change {
+	case ChangeCreated:
+		return []Event{ev(EventCreated, nil)}
+	case ChangeDeleted:
+		return []Event{ev(EventDeleted, nil)}
+	case ChangeVoided:
+		return nil
+	}
+	var out []Event
+	var others []string
+	for _, f := range r.Fields {
+		if f != "status" {
+			others = append(others, f)
+		}
+	}
+	if slices.Contains(r.Fields, "status") {
+		out = append(out, ev(EventStateChanged, nil))
+	}
+	if len(others) > 0 {
+		out = append(out, ev(EventAttributeChanged, others))
+	}
+	return out
+}
