@@ -11,6 +11,19 @@ import (
 // CalendarCheck the service looks up the calendar's version and reloads when another
 // instance changed it. When that look-up fails, the snapshot in memory keeps serving.
 func (s *Service) Calendar(ctx context.Context) (*apphub.Calendar, error) {
+	cal, _, err := s.CalendarAndVersion(ctx)
+	return cal, err
+}
+
+// CalendarAndVersion is Calendar with the version token of the snapshot.
+func (s *Service) CalendarAndVersion(ctx context.Context) (*apphub.Calendar, string, error) {
+	cal, err := s.calendar(ctx)
+	s.calMu.Lock()
+	defer s.calMu.Unlock()
+	return cal, s.calVersion, err
+}
+
+func (s *Service) calendar(ctx context.Context) (*apphub.Calendar, error) {
 	s.calMu.Lock()
 	defer s.calMu.Unlock()
 	now := s.now()

@@ -29,6 +29,7 @@ type Store interface {
 	GetAppointment(ctx context.Context, id string) (apphub.Appointment, error)
 	PutAppointment(ctx context.Context, a apphub.Appointment) error
 	DeleteAppointment(ctx context.Context, id string) error
+	ListAppointments(ctx context.Context) ([]apphub.Appointment, error)
 
 	InsertHold(ctx context.Context, h apphub.Hold) error
 	GetHold(ctx context.Context, token string) (apphub.Hold, error)

@@ -27,8 +27,9 @@ import (
 // the resolvers is a fake.
 
 type fakeService struct {
-	err   error // returned by Installation when set
-	panic bool  // Installation panics when set
+	Service       // the rest of the service: these tests never reach it
+	err     error // returned by Installation when set
+	panic   bool  // Installation panics when set
 }
 
 func (s fakeService) Installation(context.Context) (apphub.Installation, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/apphub/apphub/graph"
+	"github.com/apphub/apphub/graph/model"
 )
 
 // Defaults of Options. A zero field in Options takes its default.
@@ -79,11 +80,21 @@ func (o Options) withDefaults() Options {
 // each field costs at least 1 and its children. A list field multiplies its children by the
 // number of items it may return; for a Relay connection, the page size it asks for, e.g.
 //
-//	c.Query.Appointments = func(childComplexity int, first *int, after *string) int {
-//		return 1 + childComplexity*pageSize(first)
-//	}
+// appointments multiplies by its page size; availability by the days of its window, whose
+// slots are the list that grows.
 func fieldCosts() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
+	c.Query.Appointments = func(childComplexity int, _ *model.AppointmentFilter, first *int, _ *string) int {
+		n := 20
+		if first != nil && *first > 0 {
+			n = *first
+		}
+		return 1 + childComplexity*n
+	}
+	c.Query.Availability = func(childComplexity int, input model.AvailabilityInput) int {
+		days := int(input.To.Sub(input.From).Hours()/24) + 1
+		return 1 + childComplexity*min(max(days, 1), 31)
+	}
 	return c
 }
 

@@ -1,17 +1,31 @@
 // Package resolvers is the GraphQL transport: hand-written resolvers that convert GraphQL
 // input, call the booking service and convert its answer back. Domain error codes are mapped
-// to `extensions.code` here, once.
+// to `extensions.code` (queries) or typed payload errors (mutations) here, once.
 package resolvers
 
 import (
 	"context"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
 )
 
 // Service is what the resolvers need from the booking service.
 type Service interface {
 	Installation(ctx context.Context) (apphub.Installation, error)
+	CalendarAndVersion(ctx context.Context) (*apphub.Calendar, string, error)
+	SaveCalendar(ctx context.Context, changes apphub.CalendarData, progress func(done, total int)) error
+	Search(ctx context.Context, q booking.SlotQuery) (*booking.SlotResult, error)
+
+	Hold(ctx context.Context, req booking.HoldRequest) (apphub.Hold, error)
+	Book(ctx context.Context, req booking.NewAppointment) (apphub.Appointment, error)
+	Reschedule(ctx context.Context, req booking.Reschedule) (apphub.Appointment, error)
+	SetStatus(ctx context.Context, req booking.StatusChange) (apphub.Appointment, error)
+	Update(ctx context.Context, u booking.Update) (apphub.Appointment, error)
+
+	Appointment(ctx context.Context, id string) (apphub.Appointment, error)
+	FindAppointments(ctx context.Context, q booking.AppointmentQuery) ([]apphub.Appointment, error)
+	History(ctx context.Context, id string) ([]apphub.Revision, error)
 }
 
 // Resolver is the root resolver.

@@ -7,10 +7,184 @@ package resolvers
 
 import (
 	"context"
+	"slices"
+	"time"
 
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph"
 	"github.com/apphub/apphub/graph/model"
 )
+
+func (r *appointmentResolver) Status(ctx context.Context, obj *apphub.Appointment) (model.AppointmentStatus, error) {
+	return statusOf(obj.Status), nil
+}
+
+func (r *appointmentResolver) Category(ctx context.Context, obj *apphub.Appointment) (*apphub.Category, error) {
+	if obj.Category == "" {
+		return nil, nil
+	}
+	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, _ := cal.Category(obj.Category)
+	return c, nil
+}
+
+func (r *appointmentResolver) Resource(ctx context.Context, obj *apphub.Appointment) (*apphub.Resource, error) {
+	return r.resource(ctx, obj.Resource)
+}
+
+func (r *appointmentResolver) History(ctx context.Context, obj *apphub.Appointment) ([]*apphub.Revision, error) {
+	revs, err := r.Service.History(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*apphub.Revision, len(revs))
+	for i := range revs {
+		out[i] = &revs[i]
+	}
+	return out, nil
+}
+
+func (r *appointmentRevisionResolver) Status(ctx context.Context, obj *apphub.Revision) (model.AppointmentStatus, error) {
+	return statusOf(obj.State.Status), nil
+}
+
+func (r *appointmentRevisionResolver) Start(ctx context.Context, obj *apphub.Revision) (*time.Time, error) {
+	return &obj.State.Start, nil
+}
+
+func (r *appointmentRevisionResolver) End(ctx context.Context, obj *apphub.Revision) (*time.Time, error) {
+	return &obj.State.End, nil
+}
+
+func (r *categoryResolver) DurationMinutes(ctx context.Context, obj *apphub.Category) (int, error) {
+	return minutes(obj.Duration), nil
+}
+
+func (r *categoryResolver) StepMinutes(ctx context.Context, obj *apphub.Category) (*int, error) {
+	if obj.Step == 0 {
+		return nil, nil
+	}
+	return ptr(minutes(obj.Step)), nil
+}
+
+func (r *categoryResolver) MinNoticeMinutes(ctx context.Context, obj *apphub.Category) (int, error) {
+	return minutes(obj.MinNotice), nil
+}
+
+func (r *categoryResolver) HorizonDays(ctx context.Context, obj *apphub.Category) (*int, error) {
+	if obj.Horizon == 0 {
+		return nil, nil
+	}
+	return ptr(int(obj.Horizon / (24 * time.Hour))), nil
+}
+
+func (r *holdResolver) Resource(ctx context.Context, obj *apphub.Hold) (*apphub.Resource, error) {
+	return r.resource(ctx, obj.Resource)
+}
+
+func (r *mutationResolver) HoldSlot(ctx context.Context, input model.HoldSlotInput) (*model.HoldSlotPayload, error) {
+	req := booking.HoldRequest{Category: input.Category, Resource: deref(input.Resource), Place: deref(input.Place),
+		Start: input.Start, End: deref(input.End), IdempotencyKey: deref(input.IdempotencyKey)}
+	h, err := r.Service.Hold(ctx, req)
+	if err != nil {
+		ue, err := userError(err, r.alternativesFor(ctx, req.Category, req.Place, req.Resource, req.Start))
+		return &model.HoldSlotPayload{Error: ue}, err
+	}
+	return &model.HoldSlotPayload{Hold: &h}, nil
+}
+
+func (r *mutationResolver) BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.AppointmentPayload, error) {
+	req := booking.NewAppointment{HoldToken: deref(input.HoldToken), Category: deref(input.Category), Resource: deref(input.Resource),
+		Place: deref(input.Place), Start: deref(input.Start), End: deref(input.End), Description: deref(input.Description),
+		Notes: notesFrom(input.Notes), ContactMedia: contactsFrom(input.ContactMedia), IdempotencyKey: deref(input.IdempotencyKey)}
+	if req.HoldToken == "" && req.Category == "" {
+		// GraphQL books; plain records without a category are for TMF646 partners.
+		return &model.AppointmentPayload{Error: &model.ValidationError{Code: apphub.EINVALID, Message: "category: is required (or holdToken)", Field: ptr("category")}}, nil
+	}
+	a, err := r.Service.Book(ctx, req)
+	return r.appointmentPayload(ctx, a, err, r.alternativesFor(ctx, req.Category, req.Place, req.Resource, req.Start))
+}
+
+func (r *mutationResolver) RescheduleAppointment(ctx context.Context, input model.RescheduleAppointmentInput) (*model.AppointmentPayload, error) {
+	req := booking.Reschedule{ID: input.ID, ExpectedVersion: deref(input.ExpectedVersion), Resource: deref(input.Resource),
+		Start: input.Start, End: deref(input.End), IdempotencyKey: deref(input.IdempotencyKey)}
+	a, err := r.Service.Reschedule(ctx, req)
+	return r.appointmentPayload(ctx, a, err, func() []*apphub.Slot {
+		cur, gerr := r.Service.Appointment(ctx, input.ID)
+		if gerr != nil {
+			return []*apphub.Slot{}
+		}
+		return r.alternativesFor(ctx, cur.Category, cur.Place, cmpOr(req.Resource, cur.Resource), req.Start)()
+	})
+}
+
+func (r *mutationResolver) CancelAppointment(ctx context.Context, input model.ChangeStatusInput) (*model.AppointmentPayload, error) {
+	return r.setStatus(ctx, input, apphub.StatusCancelled)
+}
+
+func (r *mutationResolver) ConfirmAppointment(ctx context.Context, input model.ChangeStatusInput) (*model.AppointmentPayload, error) {
+	return r.setStatus(ctx, input, apphub.StatusConfirmed)
+}
+
+func (r *mutationResolver) CompleteAppointment(ctx context.Context, input model.ChangeStatusInput) (*model.AppointmentPayload, error) {
+	return r.setStatus(ctx, input, apphub.StatusCompleted)
+}
+
+func (r *mutationResolver) FailAppointment(ctx context.Context, input model.ChangeStatusInput) (*model.AppointmentPayload, error) {
+	return r.setStatus(ctx, input, apphub.StatusFailed)
+}
+
+func (r *mutationResolver) UpdateAppointment(ctx context.Context, input model.UpdateAppointmentInput) (*model.AppointmentPayload, error) {
+	u := booking.Update{ID: input.ID, ExpectedVersion: deref(input.ExpectedVersion), Description: input.Description,
+		IdempotencyKey: deref(input.IdempotencyKey)}
+	if input.Notes != nil {
+		u.Notes = ptr(notesFrom(input.Notes))
+	}
+	if input.ContactMedia != nil {
+		u.ContactMedia = ptr(contactsFrom(input.ContactMedia))
+	}
+	a, err := r.Service.Update(ctx, u)
+	return r.appointmentPayload(ctx, a, err, nil)
+}
+
+func (r *mutationResolver) UpsertResource(ctx context.Context, input model.ResourceInput) (*model.CalendarPayload, error) {
+	res, err := resourceFrom(input)
+	if err != nil {
+		return r.calendarPayload(ctx, err)
+	}
+	return r.calendarPayload(ctx, r.Service.SaveCalendar(ctx, apphub.CalendarData{Resources: []apphub.Resource{res}}, nil))
+}
+
+func (r *mutationResolver) UpsertCategory(ctx context.Context, input model.CategoryInput) (*model.CalendarPayload, error) {
+	return r.calendarPayload(ctx, r.Service.SaveCalendar(ctx, apphub.CalendarData{Categories: []apphub.Category{categoryFrom(input)}}, nil))
+}
+
+func (r *mutationResolver) UpsertZone(ctx context.Context, input model.ZoneInput) (*model.CalendarPayload, error) {
+	z := apphub.Zone{ID: input.ID, Name: input.Name, TimeZone: input.TimeZone, PostCodes: input.PostCodes, HolidayCalendar: deref(input.HolidayCalendar)}
+	return r.calendarPayload(ctx, r.Service.SaveCalendar(ctx, apphub.CalendarData{Zones: []apphub.Zone{z}}, nil))
+}
+
+func (r *mutationResolver) UpsertPlace(ctx context.Context, input model.PlaceInput) (*model.CalendarPayload, error) {
+	p := apphub.Place{ID: input.ID, Name: input.Name, TimeZone: input.TimeZone, Zone: input.Zone, PostCode: deref(input.PostCode),
+		Street: deref(input.Street), City: deref(input.City), Country: deref(input.Country)}
+	return r.calendarPayload(ctx, r.Service.SaveCalendar(ctx, apphub.CalendarData{Places: []apphub.Place{p}}, nil))
+}
+
+func (r *mutationResolver) UpsertHolidayCalendar(ctx context.Context, input model.HolidayCalendarInput) (*model.CalendarPayload, error) {
+	h := holidayCalendarFrom(input)
+	return r.calendarPayload(ctx, r.Service.SaveCalendar(ctx, apphub.CalendarData{HolidayCalendars: []apphub.HolidayCalendar{h}}, nil))
+}
+
+func (r *noteResolver) Date(ctx context.Context, obj *apphub.Note) (*time.Time, error) {
+	if obj.Date.IsZero() {
+		return nil, nil
+	}
+	return &obj.Date, nil
+}
 
 func (r *queryResolver) Hub(ctx context.Context) (*model.Hub, error) {
 	inst, err := r.Service.Installation(ctx)
@@ -20,6 +194,120 @@ func (r *queryResolver) Hub(ctx context.Context) (*model.Hub, error) {
 	return &model.Hub{Version: r.Version, InstallationID: inst.ID, InstalledAt: inst.CreatedAt}, nil
 }
 
+func (r *queryResolver) Availability(ctx context.Context, input model.AvailabilityInput) (*model.Availability, error) {
+	res, err := r.Service.Search(ctx, booking.SlotQuery{Category: input.Category, Place: deref(input.Place),
+		Resource: deref(input.Resource), From: input.From, To: input.To})
+	if err != nil {
+		return nil, err
+	}
+	_, version, err := r.Service.CalendarAndVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &model.Availability{TimeZone: res.TimeZone, Days: []*apphub.SlotDay{}, Reasons: []*apphub.Reason{},
+		NextDates: res.NextDates, AsOf: time.Now().UTC(), Version: version}
+	if out.NextDates == nil {
+		out.NextDates = []string{}
+	}
+	for i := range res.Days {
+		out.Days = append(out.Days, &res.Days[i])
+	}
+	for i := range res.Reasons {
+		out.Reasons = append(out.Reasons, &res.Reasons[i])
+	}
+	return out, nil
+}
+
+func (r *queryResolver) Appointment(ctx context.Context, id string) (*apphub.Appointment, error) {
+	a, err := r.Service.Appointment(ctx, id)
+	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+func (r *queryResolver) Appointments(ctx context.Context, filter *model.AppointmentFilter, first *int, after *string) (*model.AppointmentConnection, error) {
+	return r.appointments(ctx, filter, deref(first), deref(after))
+}
+
+func (r *queryResolver) Resources(ctx context.Context, kind *string, zone *string, place *string) ([]*apphub.Resource, error) {
+	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []*apphub.Resource{}
+	for i := range cal.Resources() {
+		res := &cal.Resources()[i]
+		if (kind == nil || res.Kind == *kind) && (zone == nil || slices.Contains(res.Zones, *zone)) && (place == nil || res.PlaceID == *place) {
+			out = append(out, res)
+		}
+	}
+	return out, nil
+}
+
+func (r *queryResolver) Categories(ctx context.Context) ([]*apphub.Category, error) {
+	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pointers(cal.Data().Categories), nil
+}
+
+func (r *queryResolver) Zones(ctx context.Context) ([]*apphub.Zone, error) {
+	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pointers(cal.Data().Zones), nil
+}
+
+func (r *queryResolver) Places(ctx context.Context) ([]*apphub.Place, error) {
+	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pointers(cal.Data().Places), nil
+}
+
+func (r *resourceResolver) Capacity(ctx context.Context, obj *apphub.Resource) (int, error) {
+	return obj.EffectiveCapacity(), nil
+}
+
+func (r *slotResourceResolver) Resource(ctx context.Context, obj *apphub.SlotResource) (*apphub.Resource, error) {
+	return r.resource(ctx, obj.ResourceID)
+}
+
+func (r *Resolver) Appointment() graph.AppointmentResolver { return &appointmentResolver{r} }
+
+func (r *Resolver) AppointmentRevision() graph.AppointmentRevisionResolver {
+	return &appointmentRevisionResolver{r}
+}
+
+func (r *Resolver) Category() graph.CategoryResolver { return &categoryResolver{r} }
+
+func (r *Resolver) Hold() graph.HoldResolver { return &holdResolver{r} }
+
+func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
+
+func (r *Resolver) Note() graph.NoteResolver { return &noteResolver{r} }
+
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+func (r *Resolver) Resource() graph.ResourceResolver { return &resourceResolver{r} }
+
+func (r *Resolver) SlotResource() graph.SlotResourceResolver { return &slotResourceResolver{r} }
+
+type (
+	appointmentResolver         struct{ *Resolver }
+	appointmentRevisionResolver struct{ *Resolver }
+	categoryResolver            struct{ *Resolver }
+	holdResolver                struct{ *Resolver }
+	mutationResolver            struct{ *Resolver }
+	noteResolver                struct{ *Resolver }
+	queryResolver               struct{ *Resolver }
+	resourceResolver            struct{ *Resolver }
+	slotResourceResolver        struct{ *Resolver }
+)

@@ -65,7 +65,7 @@ func validRequestID(id string) bool {
 }
 
 // instrument gives every request an id (the caller's X-Request-Id when valid), answers it in
-// X-Request-Id, puts it and an anonymous principal in the context, and records one log line
+// X-Request-Id, puts it and the principal (X-Party-Id) in the context, and records one log line
 // and the metrics once the request is answered. The route is the ServeMux pattern that
 // matched, so that metric labels stay few.
 func instrument(next http.Handler, logger *slog.Logger, m *httpMetrics) http.Handler {
@@ -77,7 +77,13 @@ func instrument(next http.Handler, logger *slog.Logger, m *httpMetrics) http.Han
 		}
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-		ctx = apphub.NewContextWithPrincipal(ctx, apphub.Principal{})
+		// Authentication is a gateway's job here: it names the caller in X-Party-Id. The party
+		// scopes idempotency keys and is recorded on what the caller books.
+		var party string
+		if p := r.Header.Get("X-Party-Id"); validRequestID(p) {
+			party = p
+		}
+		ctx = apphub.NewContextWithPrincipal(ctx, apphub.Principal{PartyID: party})
 		r = r.WithContext(ctx)
 
 		sw := &statusWriter{ResponseWriter: w}

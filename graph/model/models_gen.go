@@ -3,8 +3,167 @@
 package model
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
 	"time"
+
+	"github.com/apphub/apphub"
 )
+
+// A refusal the caller can act on. code is the refusal's reason (e.g. FULLY_BOOKED).
+type UserError interface {
+	IsUserError()
+	GetCode() string
+	GetMessage() string
+}
+
+type AppointmentConnection struct {
+	Edges      []*AppointmentEdge `json:"edges"`
+	PageInfo   *PageInfo          `json:"pageInfo"`
+	TotalCount int                `json:"totalCount"`
+}
+
+type AppointmentEdge struct {
+	Cursor string              `json:"cursor"`
+	Node   *apphub.Appointment `json:"node"`
+}
+
+type AppointmentFilter struct {
+	PartyID  *string             `json:"partyId,omitempty"`
+	Resource *string             `json:"resource,omitempty"`
+	Status   []AppointmentStatus `json:"status,omitempty"`
+	Category *string             `json:"category,omitempty"`
+	Place    *string             `json:"place,omitempty"`
+	// Appointments that end after this instant.
+	From *time.Time `json:"from,omitempty"`
+	// Appointments that start before this instant.
+	To *time.Time `json:"to,omitempty"`
+}
+
+type AppointmentPayload struct {
+	Appointment *apphub.Appointment `json:"appointment,omitempty"`
+	Error       UserError           `json:"error,omitempty"`
+}
+
+type Availability struct {
+	// IANA time zone the days are grouped in.
+	TimeZone  string            `json:"timeZone"`
+	Days      []*apphub.SlotDay `json:"days"`
+	Reasons   []*apphub.Reason  `json:"reasons"`
+	NextDates []string          `json:"nextDates"`
+	// When the answer was computed.
+	AsOf time.Time `json:"asOf"`
+	// Version of the calendar the answer was computed on.
+	Version string `json:"version"`
+}
+
+type AvailabilityInput struct {
+	Category string `json:"category"`
+	// A postcode or the id of a managed place.
+	Place *string `json:"place,omitempty"`
+	// Only this resource.
+	Resource *string   `json:"resource,omitempty"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+}
+
+type BlackoutInput struct {
+	From string  `json:"from"`
+	To   string  `json:"to"`
+	Name *string `json:"name,omitempty"`
+}
+
+type BookAppointmentInput struct {
+	// Book the slot held with this token; the slot fields are then ignored.
+	HoldToken      *string               `json:"holdToken,omitempty"`
+	Category       *string               `json:"category,omitempty"`
+	Resource       *string               `json:"resource,omitempty"`
+	Place          *string               `json:"place,omitempty"`
+	Start          *time.Time            `json:"start,omitempty"`
+	End            *time.Time            `json:"end,omitempty"`
+	Description    *string               `json:"description,omitempty"`
+	Notes          []*NoteInput          `json:"notes,omitempty"`
+	ContactMedia   []*ContactMediumInput `json:"contactMedia,omitempty"`
+	IdempotencyKey *string               `json:"idempotencyKey,omitempty"`
+}
+
+type CalendarPayload struct {
+	// The calendar version after the change.
+	Version *string   `json:"version,omitempty"`
+	Error   UserError `json:"error,omitempty"`
+}
+
+type CategoryInput struct {
+	ID               string         `json:"id"`
+	Name             string         `json:"name"`
+	DurationMinutes  int            `json:"durationMinutes"`
+	RequiredSkills   []string       `json:"requiredSkills,omitempty"`
+	ResourceKinds    []string       `json:"resourceKinds,omitempty"`
+	StepMinutes      *int           `json:"stepMinutes,omitempty"`
+	Windows          []*WindowInput `json:"windows,omitempty"`
+	MinNoticeMinutes *int           `json:"minNoticeMinutes,omitempty"`
+	HorizonDays      *int           `json:"horizonDays,omitempty"`
+	AtPlace          *bool          `json:"atPlace,omitempty"`
+}
+
+type ChangeStatusInput struct {
+	ID              string  `json:"id"`
+	ExpectedVersion *int    `json:"expectedVersion,omitempty"`
+	Reason          *string `json:"reason,omitempty"`
+	IdempotencyKey  *string `json:"idempotencyKey,omitempty"`
+}
+
+type ContactMediumInput struct {
+	Type      string `json:"type"`
+	Value     string `json:"value"`
+	Preferred *bool  `json:"preferred,omitempty"`
+}
+
+type ExceptionInput struct {
+	// absence or opening
+	Kind   string  `json:"kind"`
+	From   string  `json:"from"`
+	To     string  `json:"to"`
+	Reason *string `json:"reason,omitempty"`
+}
+
+type HoldExpired struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (HoldExpired) IsUserError()            {}
+func (this HoldExpired) GetCode() string    { return this.Code }
+func (this HoldExpired) GetMessage() string { return this.Message }
+
+type HoldSlotInput struct {
+	Category string    `json:"category"`
+	Resource *string   `json:"resource,omitempty"`
+	Place    *string   `json:"place,omitempty"`
+	Start    time.Time `json:"start"`
+	// The end of an arrival window; optional for fixed starts.
+	End            *time.Time `json:"end,omitempty"`
+	IdempotencyKey *string    `json:"idempotencyKey,omitempty"`
+}
+
+type HoldSlotPayload struct {
+	Hold  *apphub.Hold `json:"hold,omitempty"`
+	Error UserError    `json:"error,omitempty"`
+}
+
+type HolidayCalendarInput struct {
+	ID        string           `json:"id"`
+	Region    string           `json:"region"`
+	Dates     []*HolidayInput  `json:"dates"`
+	Blackouts []*BlackoutInput `json:"blackouts,omitempty"`
+}
+
+type HolidayInput struct {
+	Date string `json:"date"`
+	Name string `json:"name"`
+}
 
 // The hub serving the request.
 type Hub struct {
@@ -16,5 +175,207 @@ type Hub struct {
 	InstalledAt time.Time `json:"installedAt"`
 }
 
+// The idempotency key was used for another request, or its request is still running.
+type IdempotencyConflict struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (IdempotencyConflict) IsUserError()            {}
+func (this IdempotencyConflict) GetCode() string    { return this.Code }
+func (this IdempotencyConflict) GetMessage() string { return this.Message }
+
+// The status machine does not allow the move, or the appointment no longer holds time.
+type InvalidTransition struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (InvalidTransition) IsUserError()            {}
+func (this InvalidTransition) GetCode() string    { return this.Code }
+func (this InvalidTransition) GetMessage() string { return this.Message }
+
+type Mutation struct {
+}
+
+type NotFound struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (NotFound) IsUserError()            {}
+func (this NotFound) GetCode() string    { return this.Code }
+func (this NotFound) GetMessage() string { return this.Message }
+
+type NoteInput struct {
+	Author *string `json:"author,omitempty"`
+	Text   string  `json:"text"`
+}
+
+type PageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
+type PlaceInput struct {
+	ID       string  `json:"id"`
+	Name     string  `json:"name"`
+	TimeZone string  `json:"timeZone"`
+	Zone     string  `json:"zone"`
+	PostCode *string `json:"postCode,omitempty"`
+	Street   *string `json:"street,omitempty"`
+	City     *string `json:"city,omitempty"`
+	Country  *string `json:"country,omitempty"`
+}
+
 type Query struct {
+}
+
+type RescheduleAppointmentInput struct {
+	ID              string `json:"id"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// Another resource; default the current one.
+	Resource       *string    `json:"resource,omitempty"`
+	Start          time.Time  `json:"start"`
+	End            *time.Time `json:"end,omitempty"`
+	IdempotencyKey *string    `json:"idempotencyKey,omitempty"`
+}
+
+type ResourceInput struct {
+	ID                  string            `json:"id"`
+	Kind                string            `json:"kind"`
+	Name                string            `json:"name"`
+	TimeZone            string            `json:"timeZone"`
+	Zones               []string          `json:"zones,omitempty"`
+	Skills              []string          `json:"skills,omitempty"`
+	Place               *string           `json:"place,omitempty"`
+	Capacity            *int              `json:"capacity,omitempty"`
+	Shifts              []*ShiftInput     `json:"shifts"`
+	Exceptions          []*ExceptionInput `json:"exceptions,omitempty"`
+	HolidayCalendar     *string           `json:"holidayCalendar,omitempty"`
+	BufferBeforeMinutes *int              `json:"bufferBeforeMinutes,omitempty"`
+	BufferAfterMinutes  *int              `json:"bufferAfterMinutes,omitempty"`
+}
+
+type ShiftInput struct {
+	// SUNDAY … SATURDAY
+	Weekday         string  `json:"weekday"`
+	Start           string  `json:"start"`
+	End             *string `json:"end,omitempty"`
+	DurationMinutes *int    `json:"durationMinutes,omitempty"`
+}
+
+// The slot cannot be booked (taken, outside hours, holiday, …); alternatives are nearby free slots.
+type SlotUnavailable struct {
+	Code         string         `json:"code"`
+	Message      string         `json:"message"`
+	Alternatives []*apphub.Slot `json:"alternatives"`
+}
+
+func (SlotUnavailable) IsUserError()            {}
+func (this SlotUnavailable) GetCode() string    { return this.Code }
+func (this SlotUnavailable) GetMessage() string { return this.Message }
+
+type UpdateAppointmentInput struct {
+	ID              string                `json:"id"`
+	ExpectedVersion *int                  `json:"expectedVersion,omitempty"`
+	Description     *string               `json:"description,omitempty"`
+	Notes           []*NoteInput          `json:"notes,omitempty"`
+	ContactMedia    []*ContactMediumInput `json:"contactMedia,omitempty"`
+	IdempotencyKey  *string               `json:"idempotencyKey,omitempty"`
+}
+
+type ValidationError struct {
+	Code    string  `json:"code"`
+	Message string  `json:"message"`
+	Field   *string `json:"field,omitempty"`
+}
+
+func (ValidationError) IsUserError()            {}
+func (this ValidationError) GetCode() string    { return this.Code }
+func (this ValidationError) GetMessage() string { return this.Message }
+
+// The appointment changed since expectedVersion.
+type VersionConflict struct {
+	Code           string `json:"code"`
+	Message        string `json:"message"`
+	CurrentVersion *int   `json:"currentVersion,omitempty"`
+}
+
+func (VersionConflict) IsUserError()            {}
+func (this VersionConflict) GetCode() string    { return this.Code }
+func (this VersionConflict) GetMessage() string { return this.Message }
+
+type WindowInput struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+type ZoneInput struct {
+	ID              string   `json:"id"`
+	Name            string   `json:"name"`
+	TimeZone        string   `json:"timeZone"`
+	PostCodes       []string `json:"postCodes"`
+	HolidayCalendar *string  `json:"holidayCalendar,omitempty"`
+}
+
+type AppointmentStatus string
+
+const (
+	AppointmentStatusInitialized AppointmentStatus = "INITIALIZED"
+	AppointmentStatusConfirmed   AppointmentStatus = "CONFIRMED"
+	AppointmentStatusCancelled   AppointmentStatus = "CANCELLED"
+	AppointmentStatusCompleted   AppointmentStatus = "COMPLETED"
+	AppointmentStatusFailed      AppointmentStatus = "FAILED"
+)
+
+var AllAppointmentStatus = []AppointmentStatus{
+	AppointmentStatusInitialized,
+	AppointmentStatusConfirmed,
+	AppointmentStatusCancelled,
+	AppointmentStatusCompleted,
+	AppointmentStatusFailed,
+}
+
+func (e AppointmentStatus) IsValid() bool {
+	switch e {
+	case AppointmentStatusInitialized, AppointmentStatusConfirmed, AppointmentStatusCancelled, AppointmentStatusCompleted, AppointmentStatusFailed:
+		return true
+	}
+	return false
+}
+
+func (e AppointmentStatus) String() string {
+	return string(e)
+}
+
+func (e *AppointmentStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = AppointmentStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid AppointmentStatus", str)
+	}
+	return nil
+}
+
+func (e AppointmentStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *AppointmentStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e AppointmentStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

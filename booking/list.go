@@ -1,0 +1,51 @@
+package booking
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apphub/apphub"
+)
+
+// AppointmentQuery selects appointments; empty fields select everything.
+type AppointmentQuery struct {
+	PartyID  string
+	Resource string
+	Statuses []string
+	Category string
+	Place    string
+	From     time.Time // appointments that end after From
+	To       time.Time // appointments that start before To
+}
+
+func (q AppointmentQuery) match(a *apphub.Appointment) bool {
+	return (q.PartyID == "" || a.PartyID == q.PartyID) &&
+		(q.Resource == "" || a.Resource == q.Resource) &&
+		(len(q.Statuses) == 0 || slices.Contains(q.Statuses, a.Status)) &&
+		(q.Category == "" || a.Category == q.Category) &&
+		(q.Place == "" || a.Place == q.Place) &&
+		(q.From.IsZero() || a.End.After(q.From)) &&
+		(q.To.IsZero() || a.Start.Before(q.To))
+}
+
+// FindAppointments returns the appointments q selects, earliest start first (then by id). It
+// scans the projections once; the store has no query pushdown to offer anyway.
+func (s *Service) FindAppointments(ctx context.Context, q AppointmentQuery) ([]apphub.Appointment, error) {
+	all, err := s.store.ListAppointments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for i := range all {
+		if q.match(&all[i]) {
+			out = append(out, all[i])
+		}
+	}
+	slices.SortFunc(out, func(a, b apphub.Appointment) int {
+		return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}

@@ -1,0 +1,169 @@
+package resolvers
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/graph/model"
+)
+
+func statusOf(s string) model.AppointmentStatus { return model.AppointmentStatus(strings.ToUpper(s)) }
+
+func statusFrom(s model.AppointmentStatus) string { return strings.ToLower(string(s)) }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func minutes(d time.Duration) int { return int(d / time.Minute) }
+
+func durationOf(m *int) time.Duration { return time.Duration(deref(m)) * time.Minute }
+
+func notesFrom(in []*model.NoteInput) []apphub.Note {
+	var out []apphub.Note
+	for _, n := range in {
+		out = append(out, apphub.Note{Author: deref(n.Author), Text: n.Text})
+	}
+	return out
+}
+
+func contactsFrom(in []*model.ContactMediumInput) []apphub.ContactMedium {
+	var out []apphub.ContactMedium
+	for _, c := range in {
+		out = append(out, apphub.ContactMedium{Type: c.Type, Value: c.Value, Preferred: deref(c.Preferred)})
+	}
+	return out
+}
+
+// userError turns a refusal into the typed error of a mutation payload. Failures the caller
+// cannot act on (UNAVAILABLE, INTERNAL) stay GraphQL errors with their code. alternatives, if
+// not nil, finds free slots near a slot that could not be taken.
+func userError(err error, alternatives func() []*apphub.Slot) (model.UserError, error) {
+	code, reason, msg := apphub.ErrorCode(err), apphub.ErrorReason(err), apphub.ErrorMessage(err)
+	switch {
+	case code == apphub.EUNAVAILABLE || code == apphub.EINTERNAL || code == "":
+		return nil, err
+	case reason == apphub.ReasonHoldExpired:
+		return &model.HoldExpired{Code: reason, Message: msg}, nil
+	case reason == apphub.ReasonVersionConflict:
+		return &model.VersionConflict{Code: reason, Message: msg}, nil
+	case reason == apphub.ReasonInvalidTransition || reason == apphub.ReasonAppointmentNotActive:
+		return &model.InvalidTransition{Code: reason, Message: msg}, nil
+	case reason == apphub.ReasonIdempotencyKeyReused || reason == apphub.ReasonRequestInProgress:
+		return &model.IdempotencyConflict{Code: reason, Message: msg}, nil
+	case code == apphub.ENOTFOUND:
+		return &model.NotFound{Code: code, Message: msg}, nil
+	case reason != "":
+		u := &model.SlotUnavailable{Code: reason, Message: msg, Alternatives: []*apphub.Slot{}}
+		if alternatives != nil {
+			u.Alternatives = alternatives()
+		}
+		return u, nil
+	default:
+		v := &model.ValidationError{Code: apphub.EINVALID, Message: msg}
+		if e, ok := errors.AsType[*apphub.Error](err); ok && e.Field != "" {
+			v.Field = &e.Field
+		}
+		return v, nil
+	}
+}
+
+// maxAlternatives is how many nearby free slots a SlotUnavailable offers.
+const maxAlternatives = 5
+
+// alternativesFor searches the week from the day of start for other free slots of the same
+// category at the same place (or resource).
+func (r *Resolver) alternativesFor(ctx context.Context, category, place, resource string, start time.Time) func() []*apphub.Slot {
+	return func() []*apphub.Slot {
+		if category == "" || start.IsZero() || (place == "" && resource == "") {
+			return []*apphub.Slot{}
+		}
+		from := start.Add(-12 * time.Hour)
+		res, err := r.Service.Search(ctx, booking.SlotQuery{Category: category, Place: place, Resource: resource,
+			From: from, To: from.Add(7 * 24 * time.Hour)})
+		out := []*apphub.Slot{}
+		if err != nil {
+			return out
+		}
+		for _, d := range res.Days {
+			for i := range d.Slots {
+				if len(out) == maxAlternatives {
+					return out
+				}
+				out = append(out, &d.Slots[i])
+			}
+		}
+		return out
+	}
+}
+
+// A cursor is the (start, id) of the last appointment of a page: the order of the list.
+func encodeCursor(a *apphub.Appointment) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(a.Start.UnixNano(), 10) + "|" + a.ID))
+}
+
+func decodeCursor(c string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		if ns, id, ok := strings.Cut(string(b), "|"); ok {
+			if n, err := strconv.ParseInt(ns, 10, 64); err == nil {
+				return time.Unix(0, n).UTC(), id, nil
+			}
+		}
+	}
+	return time.Time{}, "", apphub.FieldError("after", "is not a cursor this hub gave")
+}
+
+var weekdays = map[string]time.Weekday{"SUNDAY": time.Sunday, "MONDAY": time.Monday, "TUESDAY": time.Tuesday,
+	"WEDNESDAY": time.Wednesday, "THURSDAY": time.Thursday, "FRIDAY": time.Friday, "SATURDAY": time.Saturday}
+
+func resourceFrom(in model.ResourceInput) (apphub.Resource, error) {
+	r := apphub.Resource{ID: in.ID, Kind: in.Kind, Name: in.Name, TimeZone: in.TimeZone, Zones: in.Zones, Skills: in.Skills,
+		PlaceID: deref(in.Place), Capacity: deref(in.Capacity), HolidayCalendar: deref(in.HolidayCalendar),
+		BufferBefore: durationOf(in.BufferBeforeMinutes), BufferAfter: durationOf(in.BufferAfterMinutes)}
+	for i, s := range in.Shifts {
+		wd, ok := weekdays[strings.ToUpper(s.Weekday)]
+		if !ok {
+			return r, apphub.FieldError(fmt.Sprintf("shifts[%d].weekday", i), "%q is not SUNDAY … SATURDAY", s.Weekday)
+		}
+		r.Shifts = append(r.Shifts, apphub.Shift{Weekday: wd, Start: s.Start, End: deref(s.End), Duration: durationOf(s.DurationMinutes)})
+	}
+	for _, e := range in.Exceptions {
+		r.Exceptions = append(r.Exceptions, apphub.Exception{Kind: e.Kind, From: e.From, To: e.To, Reason: deref(e.Reason)})
+	}
+	return r, nil
+}
+
+func categoryFrom(in model.CategoryInput) apphub.Category {
+	c := apphub.Category{ID: in.ID, Name: in.Name, Duration: durationOf(&in.DurationMinutes), RequiredSkills: in.RequiredSkills,
+		ResourceKinds: in.ResourceKinds, Step: durationOf(in.StepMinutes), MinNotice: durationOf(in.MinNoticeMinutes),
+		Horizon: time.Duration(deref(in.HorizonDays)) * 24 * time.Hour, AtPlace: deref(in.AtPlace)}
+	for _, w := range in.Windows {
+		c.Windows = append(c.Windows, apphub.Window{Start: w.Start, End: w.End})
+	}
+	return c
+}
+
+func holidayCalendarFrom(in model.HolidayCalendarInput) apphub.HolidayCalendar {
+	h := apphub.HolidayCalendar{ID: in.ID, Region: in.Region}
+	for _, d := range in.Dates {
+		h.Dates = append(h.Dates, apphub.Holiday{Date: d.Date, Name: d.Name})
+	}
+	for _, b := range in.Blackouts {
+		h.Blackouts = append(h.Blackouts, apphub.Blackout{From: b.From, To: b.To, Name: deref(b.Name)})
+	}
+	return h
+}

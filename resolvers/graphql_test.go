@@ -1,0 +1,334 @@
+package resolvers_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/gqlgen/client"
+
+	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/demo"
+	"github.com/apphub/apphub/resolvers"
+	"github.com/apphub/apphub/storage/storetest"
+)
+
+// These tests go through the GraphQL handler to the real booking service on the embedded
+// store, with the demo calendar and a fixed clock (Tuesday 1 December 2026, 08:00 in Paris).
+var now = time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)
+
+type gqlClient struct {
+	t *testing.T
+	c *client.Client
+}
+
+func newClient(t *testing.T) *gqlClient {
+	t.Helper()
+	db := storetest.Mongo(t)
+	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }, HoldTTL: 5 * time.Minute})
+	if err := svc.SaveCalendar(context.Background(), demo.Data(), nil); err != nil {
+		t.Fatal(err)
+	}
+	h := resolvers.NewHandler(&resolvers.Resolver{Service: svc, Version: "test"}, slog.New(slog.DiscardHandler), resolvers.Options{})
+	return &gqlClient{t: t, c: client.New(h)}
+}
+
+// do runs a document and returns its data, failing on GraphQL errors unless wantErrors.
+func (g *gqlClient) do(query string, vars map[string]any) map[string]any {
+	g.t.Helper()
+	data, errs := g.raw(query, vars)
+	if errs != nil {
+		g.t.Fatalf("errors: %s\nquery: %s", errs, query)
+	}
+	return data
+}
+
+func (g *gqlClient) raw(query string, vars map[string]any) (map[string]any, json.RawMessage) {
+	g.t.Helper()
+	var opts []client.Option
+	for k, v := range vars {
+		opts = append(opts, client.Var(k, v))
+	}
+	resp, err := g.c.RawPost(query, opts...)
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	data, _ := resp.Data.(map[string]any)
+	return data, resp.Errors
+}
+
+// get walks a path such as "bookAppointment.appointment.id" through decoded JSON.
+func get(v any, path string) any {
+	for _, k := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[k]
+		case []any:
+			var i int
+			fmt.Sscan(k, &i)
+			if i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
+const slotFields = `start end capacity resources { capacity resource { id name } }`
+
+func (g *gqlClient) firstRepairSlot() (start, resource string) {
+	g.t.Helper()
+	d := g.do(`query($from: Time!, $to: Time!) { availability(input: {category: "repair", place: "75011", from: $from, to: $to}) {
+		timeZone version asOf days { date slots { `+slotFields+` } } reasons { code } nextDates } }`,
+		map[string]any{"from": now.Format(time.RFC3339), "to": now.Add(14 * 24 * time.Hour).Format(time.RFC3339)})
+	if get(d, "availability.timeZone") != "Europe/Paris" || get(d, "availability.version") == "" {
+		g.t.Fatalf("availability: %v", d)
+	}
+	start, _ = get(d, "availability.days.0.slots.0.start").(string)
+	resource, _ = get(d, "availability.days.0.slots.0.resources.0.resource.id").(string)
+	if start == "" || resource == "" {
+		g.t.Fatalf("no repair slot at 75011: %v", d)
+	}
+	return start, resource
+}
+
+const apptFields = `id version status start end statusReason description resource { id } category { id durationMinutes }
+	notes { author text } contactMedia { type value preferred } history { version change fields status }`
+
+const errFields = `error { __typename code message ... on SlotUnavailable { alternatives { start } } ... on ValidationError { field } }`
+
+// The channel flow: availability → hold → book → confirm → reschedule → cancel.
+func TestChannelFlow(t *testing.T) {
+	g := newClient(t)
+	start, tech := g.firstRepairSlot()
+
+	d := g.do(`mutation($s: Time!, $r: ID!) { holdSlot(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
+		hold { token expiresAt appointmentId start end resource { id } } `+errFields+` } }`, map[string]any{"s": start, "r": tech})
+	token, _ := get(d, "holdSlot.hold.token").(string)
+	if token == "" || get(d, "holdSlot.hold.resource.id") != tech || get(d, "holdSlot.hold.expiresAt") != now.Add(5*time.Minute).Format(time.RFC3339) {
+		t.Fatalf("holdSlot: %v", d)
+	}
+	apptID := get(d, "holdSlot.hold.appointmentId")
+
+	// The held slot is offered no more on that technician.
+	s0, _ := time.Parse(time.RFC3339, start)
+	d = g.do(`query($s: Time!, $e: Time!, $r: ID!) { availability(input: {category: "repair", resource: $r, from: $s, to: $e}) { days { date } } }`,
+		map[string]any{"s": start, "e": s0.Add(time.Minute).Format(time.RFC3339), "r": tech})
+	if days := get(d, "availability.days").([]any); len(days) != 0 {
+		t.Fatalf("the held slot is still offered: %v", d)
+	}
+
+	d = g.do(`mutation($t: String!) { bookAppointment(input: {holdToken: $t, description: "no dial tone",
+		notes: [{author: "agent-7", text: "ring twice"}], contactMedia: [{type: "phone", value: "+33 1 02 03 04 05", preferred: true}]}) {
+		appointment { `+apptFields+` } `+errFields+` } }`, map[string]any{"t": token})
+	if get(d, "bookAppointment.appointment.id") != apptID || get(d, "bookAppointment.appointment.status") != "INITIALIZED" ||
+		get(d, "bookAppointment.appointment.notes.0.text") != "ring twice" || get(d, "bookAppointment.appointment.category.durationMinutes") != float64(60) {
+		t.Fatalf("bookAppointment: %v", d)
+	}
+
+	d = g.do(`mutation($id: ID!) { confirmAppointment(input: {id: $id, expectedVersion: 1}) { appointment { status version } `+errFields+` } }`,
+		map[string]any{"id": apptID})
+	if get(d, "confirmAppointment.appointment.status") != "CONFIRMED" || get(d, "confirmAppointment.appointment.version") != float64(2) {
+		t.Fatalf("confirm: %v", d)
+	}
+
+	later, _ := time.Parse(time.RFC3339, start)
+	later = later.Add(24 * time.Hour)
+	d = g.do(`mutation($id: ID!, $s: Time!) { rescheduleAppointment(input: {id: $id, expectedVersion: 2, start: $s}) { appointment { start end version } `+errFields+` } }`,
+		map[string]any{"id": apptID, "s": later.Format(time.RFC3339)})
+	if get(d, "rescheduleAppointment.appointment.version") != float64(3) && get(d, "rescheduleAppointment.error.code") == nil {
+		t.Fatalf("reschedule: %v", d)
+	}
+
+	d = g.do(`mutation($id: ID!) { cancelAppointment(input: {id: $id, reason: "customer fixed it"}) { appointment { status statusReason history { change status } } `+errFields+` } }`,
+		map[string]any{"id": apptID})
+	if get(d, "cancelAppointment.appointment.status") != "CANCELLED" || get(d, "cancelAppointment.appointment.statusReason") != "customer fixed it" {
+		t.Fatalf("cancel: %v", d)
+	}
+	if h := get(d, "cancelAppointment.appointment.history").([]any); len(h) < 3 || get(h[0], "change") != "created" {
+		t.Fatalf("history: %v", h)
+	}
+
+	// The appointment, and a list with filters and cursors.
+	d = g.do(`query($id: ID!) { appointment(id: $id) { id status } missing: appointment(id: "nope") { id } }`, map[string]any{"id": apptID})
+	if get(d, "appointment.status") != "CANCELLED" || get(d, "missing") != nil {
+		t.Fatalf("appointment: %v", d)
+	}
+}
+
+func TestTypedErrors(t *testing.T) {
+	g := newClient(t)
+	start, tech := g.firstRepairSlot()
+	book := `mutation($s: Time!, $r: ID, $k: String) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s, idempotencyKey: $k}) {
+		appointment { id version } ` + errFields + ` } }`
+
+	d := g.do(book, map[string]any{"s": start, "r": tech})
+	id := get(d, "bookAppointment.appointment.id")
+	if id == nil {
+		t.Fatalf("book: %v", d)
+	}
+
+	t.Run("SlotUnavailable with alternatives", func(t *testing.T) {
+		d := g.do(book, map[string]any{"s": start, "r": tech})
+		if get(d, "bookAppointment.error.__typename") != "SlotUnavailable" || get(d, "bookAppointment.error.code") != "FULLY_BOOKED" {
+			t.Fatalf("%v", d)
+		}
+		alts, _ := get(d, "bookAppointment.error.alternatives").([]any)
+		if len(alts) == 0 {
+			t.Fatal("no alternatives offered")
+		}
+		for _, a := range alts {
+			if get(a, "start") == start {
+				t.Fatal("the taken slot is offered as an alternative")
+			}
+		}
+	})
+	t.Run("SlotUnavailable outside hours", func(t *testing.T) {
+		s, _ := time.Parse(time.RFC3339, start)
+		d := g.do(book, map[string]any{"s": time.Date(s.Year(), s.Month(), s.Day()+1, 2, 0, 0, 0, time.UTC).Format(time.RFC3339), "r": tech})
+		if get(d, "bookAppointment.error.__typename") != "SlotUnavailable" || get(d, "bookAppointment.error.code") != "OUTSIDE_HOURS" {
+			t.Fatalf("%v", d)
+		}
+	})
+	t.Run("HoldExpired", func(t *testing.T) {
+		d := g.do(`mutation { bookAppointment(input: {holdToken: "no-such-token"}) { appointment { id } `+errFields+` } }`, nil)
+		if get(d, "bookAppointment.error.__typename") != "HoldExpired" {
+			t.Fatalf("%v", d)
+		}
+	})
+	t.Run("VersionConflict", func(t *testing.T) {
+		d := g.do(`mutation($id: ID!) { confirmAppointment(input: {id: $id, expectedVersion: 7}) { appointment { id } `+errFields+` } }`, map[string]any{"id": id})
+		if get(d, "confirmAppointment.error.__typename") != "VersionConflict" || get(d, "confirmAppointment.error.code") != "VERSION_CONFLICT" {
+			t.Fatalf("%v", d)
+		}
+	})
+	t.Run("InvalidTransition", func(t *testing.T) {
+		d := g.do(`mutation($id: ID!) { completeAppointment(input: {id: $id}) { appointment { id } `+errFields+` } }`, map[string]any{"id": id})
+		if get(d, "completeAppointment.error.__typename") != "InvalidTransition" {
+			t.Fatalf("%v", d)
+		}
+	})
+	t.Run("NotFound", func(t *testing.T) {
+		d := g.do(`mutation { cancelAppointment(input: {id: "nope"}) { appointment { id } `+errFields+` } }`, nil)
+		if get(d, "cancelAppointment.error.__typename") != "NotFound" || get(d, "cancelAppointment.error.code") != "NOT_FOUND" {
+			t.Fatalf("%v", d)
+		}
+	})
+	t.Run("ValidationError", func(t *testing.T) {
+		d := g.do(`mutation { upsertResource(input: {id: "tech-x", kind: "technician", name: "X", timeZone: "Mars/Olympus", shifts: []}) { version `+errFields+` } }`, nil)
+		if get(d, "upsertResource.error.__typename") != "ValidationError" || get(d, "upsertResource.error.field") != "timeZone" {
+			t.Fatalf("%v", d)
+		}
+		d = g.do(`mutation { bookAppointment(input: {place: "75011"}) { appointment { id } `+errFields+` } }`, nil)
+		if get(d, "bookAppointment.error.__typename") != "ValidationError" {
+			t.Fatalf("%v", d)
+		}
+	})
+	t.Run("IdempotencyConflict", func(t *testing.T) {
+		s, _ := time.Parse(time.RFC3339, start)
+		other := s.Add(24 * time.Hour).Format(time.RFC3339)
+		first := g.do(book, map[string]any{"s": other, "r": tech, "k": "idem-1"})
+		again := g.do(book, map[string]any{"s": other, "r": tech, "k": "idem-1"})
+		if get(first, "bookAppointment.appointment.id") == nil || get(first, "bookAppointment.appointment.id") != get(again, "bookAppointment.appointment.id") {
+			t.Fatalf("replay: %v then %v", first, again)
+		}
+		d := g.do(book, map[string]any{"s": s.Add(48 * time.Hour).Format(time.RFC3339), "r": tech, "k": "idem-1"})
+		if get(d, "bookAppointment.error.__typename") != "IdempotencyConflict" || get(d, "bookAppointment.error.code") != "IDEMPOTENCY_KEY_REUSED" {
+			t.Fatalf("%v", d)
+		}
+	})
+	t.Run("query errors carry extensions.code", func(t *testing.T) {
+		_, errs := g.raw(`{ availability(input: {category: "repair", place: "75011", from: "2026-12-01T00:00:00Z", to: "2027-03-01T00:00:00Z"}) { timeZone } }`, nil)
+		if !strings.Contains(string(errs), `"code":"VALIDATION"`) || !strings.Contains(string(errs), `"field":"to"`) {
+			t.Fatalf("errors %s", errs)
+		}
+		_, errs = g.raw(`{ appointments(first: -1) { totalCount } }`, nil)
+		if !strings.Contains(string(errs), `"code":"VALIDATION"`) {
+			t.Fatalf("errors %s", errs)
+		}
+	})
+}
+
+func TestAppointmentsConnectionAndPickers(t *testing.T) {
+	g := newClient(t)
+	d := g.do(`query($from: Time!, $to: Time!) { availability(input: {category: "storeVisit", place: "store-paris-bastille", from: $from, to: $to}) { days { slots { start resources { resource { id } } } } } }`,
+		map[string]any{"from": now.Format(time.RFC3339), "to": now.Add(3 * 24 * time.Hour).Format(time.RFC3339)})
+	days, _ := get(d, "availability.days").([]any)
+	if len(days) == 0 {
+		// Find the store ids from the pickers instead of assuming them.
+		t.Fatalf("no store slots: %v (places: %v)", d, g.do(`{ places { id } }`, nil))
+	}
+	var booked []string
+	for i := 0; i < 5; i++ {
+		slot := get(days[0], fmt.Sprintf("slots.%d", i))
+		d := g.do(`mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "storeVisit", place: "store-paris-bastille", resource: $r, start: $s}) { appointment { id } `+errFields+` } }`,
+			map[string]any{"s": get(slot, "start"), "r": get(slot, "resources.0.resource.id")})
+		id, _ := get(d, "bookAppointment.appointment.id").(string)
+		if id == "" {
+			t.Fatalf("book %d: %v", i, d)
+		}
+		booked = append(booked, id)
+	}
+	var seen []string
+	after := ""
+	for page := 0; page < 5; page++ {
+		vars := map[string]any{}
+		q := `query { appointments(filter: {category: "storeVisit", status: [INITIALIZED]}, first: 2) { totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`
+		if after != "" {
+			q = `query($a: String) { appointments(filter: {category: "storeVisit", status: [INITIALIZED]}, first: 2, after: $a) { totalCount edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`
+			vars["a"] = after
+		}
+		d := g.do(q, vars)
+		if get(d, "appointments.totalCount") != float64(5) {
+			t.Fatalf("totalCount: %v", d)
+		}
+		for _, e := range get(d, "appointments.edges").([]any) {
+			seen = append(seen, get(e, "node.id").(string))
+		}
+		if get(d, "appointments.pageInfo.hasNextPage") != true {
+			break
+		}
+		after = get(d, "appointments.pageInfo.endCursor").(string)
+	}
+	if fmt.Sprint(seen) != fmt.Sprint(booked) {
+		t.Fatalf("paged through %v, want %v in start order", seen, booked)
+	}
+	d = g.do(`{ appointments(filter: {status: [CANCELLED]}) { totalCount } }`, nil)
+	if get(d, "appointments.totalCount") != float64(0) {
+		t.Fatalf("status filter: %v", d)
+	}
+
+	d = g.do(`{ categories { id stepMinutes windows { start end } horizonDays } zones { id postCodes } places { id zone } resources(kind: "counter") { id capacity place } }`, nil)
+	if len(get(d, "categories").([]any)) != 4 || len(get(d, "zones").([]any)) == 0 || len(get(d, "resources").([]any)) != 12 {
+		t.Fatalf("pickers: %v", d)
+	}
+
+	// Admin: a new category is usable at once.
+	d = g.do(`mutation { upsertCategory(input: {id: "survey", name: "Survey", durationMinutes: 45, stepMinutes: 15, resourceKinds: ["technician"]}) { version `+errFields+` } }`, nil)
+	if get(d, "upsertCategory.version") == nil {
+		t.Fatalf("upsertCategory: %v", d)
+	}
+	d = g.do(`query($from: Time!, $to: Time!) { availability(input: {category: "survey", place: "75011", from: $from, to: $to}) { days { date } } }`,
+		map[string]any{"from": now.Format(time.RFC3339), "to": now.Add(2 * 24 * time.Hour).Format(time.RFC3339)})
+	if len(get(d, "availability.days").([]any)) == 0 {
+		t.Fatalf("the new category has no slots: %v", d)
+	}
+}
+
+// Lists cost their page size: a page of 100 with a rich selection is over the limit.
+func TestListsCostTheirSize(t *testing.T) {
+	g := newClient(t)
+	// Refused before execution: gqlgen's client reports the 422 as an error.
+	_, err := g.c.RawPost(`{ appointments(first: 100) { edges { node { ` + apptFields + ` } } } }`)
+	if err == nil || !strings.Contains(err.Error(), `"code":"COMPLEXITY_LIMIT_EXCEEDED"`) {
+		t.Fatalf("err %v", err)
+	}
+	g.do(`{ appointments(first: 10) { edges { node { id status } } } }`, nil)
+}
