@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/99designs/gqlgen/client"
 
+	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/demo"
 	"github.com/apphub/apphub/resolvers"
@@ -331,4 +333,55 @@ func TestListsCostTheirSize(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 	g.do(`{ appointments(first: 10) { edges { node { id status } } } }`, nil)
+}
+
+// countingService counts the reads that reach the service.
+type countingService struct {
+	resolvers.Service
+	mu           sync.Mutex
+	appointments int
+	histories    int
+}
+
+func (c *countingService) Appointment(ctx context.Context, id string) (apphub.Appointment, error) {
+	c.mu.Lock()
+	c.appointments++
+	c.mu.Unlock()
+	return c.Service.Appointment(ctx, id)
+}
+
+func (c *countingService) History(ctx context.Context, id string) ([]apphub.Revision, error) {
+	c.mu.Lock()
+	c.histories++
+	c.mu.Unlock()
+	return c.Service.History(ctx, id)
+}
+
+// Aliases of one appointment are read once; histories under a list are read once per node, in
+// one batch.
+func TestLoadersBatchReads(t *testing.T) {
+	db := storetest.Mongo(t)
+	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	if err := svc.SaveCalendar(ctx, demo.Data(), nil); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 3 {
+		a, err := svc.Book(ctx, booking.NewAppointment{Start: now.Add(time.Duration(i) * time.Hour), End: now.Add(time.Duration(i+1) * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	counting := &countingService{Service: svc}
+	g := &gqlClient{t: t, c: client.New(resolvers.NewHandler(&resolvers.Resolver{Service: counting}, slog.New(slog.DiscardHandler), resolvers.Options{}))}
+	g.do(`query($id: ID!) { a: appointment(id: $id) { id } b: appointment(id: $id) { status } c: appointment(id: $id) { version } }`, map[string]any{"id": ids[0]})
+	if counting.appointments != 1 {
+		t.Fatalf("3 aliases of one appointment read it %d times, want 1", counting.appointments)
+	}
+	d := g.do(`{ appointments { edges { node { id history { version } } } } }`, nil)
+	if n := len(get(d, "appointments.edges").([]any)); n != 3 || counting.histories != 3 {
+		t.Fatalf("%d nodes, %d history reads", n, counting.histories)
+	}
 }

@@ -55,7 +55,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 		if req.Method == http.MethodPost && !readBody(w, req, opts.MaxBodyBytes) {
 			return
 		}
-		srv.ServeHTTP(w, req)
+		srv.ServeHTTP(w, req.WithContext(withLoaders(req.Context(), r.Service)))
 	})
 }
 

@@ -37,15 +37,11 @@ func (r *appointmentResolver) Resource(ctx context.Context, obj *apphub.Appointm
 }
 
 func (r *appointmentResolver) History(ctx context.Context, obj *apphub.Appointment) ([]*apphub.Revision, error) {
-	revs, err := r.Service.History(ctx, obj.ID)
+	revs, err := r.loadersFrom(ctx).histories.Load(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*apphub.Revision, len(revs))
-	for i := range revs {
-		out[i] = &revs[i]
-	}
-	return out, nil
+	return pointers(revs), nil
 }
 
 func (r *appointmentRevisionResolver) Status(ctx context.Context, obj *apphub.Revision) (model.AppointmentStatus, error) {
@@ -219,14 +215,7 @@ func (r *queryResolver) Availability(ctx context.Context, input model.Availabili
 }
 
 func (r *queryResolver) Appointment(ctx context.Context, id string) (*apphub.Appointment, error) {
-	a, err := r.Service.Appointment(ctx, id)
-	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &a, nil
+	return r.loadersFrom(ctx).appointments.Load(ctx, id)
 }
 
 func (r *queryResolver) Appointments(ctx context.Context, filter *model.AppointmentFilter, first *int, after *string) (*model.AppointmentConnection, error) {

@@ -1,0 +1,69 @@
+package resolvers
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/apphub/apphub"
+)
+
+// loaders batch the reads of one request: fields that each need an appointment or a history
+// (aliases of appointment(id), history under every node of a list) are collected for a moment
+// and read together, by parallel _id lookups (never an $in scan on a store without pushdown).
+type loaders struct {
+	appointments *dataloadgen.Loader[string, *apphub.Appointment]
+	histories    *dataloadgen.Loader[string, []apphub.Revision]
+}
+
+type loadersKey struct{}
+
+// batchWait is how long a loader collects keys before it reads.
+const batchWait = time.Millisecond
+
+func newLoaders(svc Service) *loaders {
+	return &loaders{
+		appointments: dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]*apphub.Appointment, []error) {
+			return parallel(ctx, ids, func(ctx context.Context, id string) (*apphub.Appointment, error) {
+				a, err := svc.Appointment(ctx, id)
+				if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+					return nil, nil
+				}
+				if err != nil {
+					return nil, err
+				}
+				return &a, nil
+			})
+		}, dataloadgen.WithWait(batchWait)),
+		histories: dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([][]apphub.Revision, []error) {
+			return parallel(ctx, ids, svc.History)
+		}, dataloadgen.WithWait(batchWait)),
+	}
+}
+
+// parallel runs fetch for every key at once and returns the values and errors in key order.
+func parallel[V any](ctx context.Context, keys []string, fetch func(context.Context, string) (V, error)) ([]V, []error) {
+	vals := make([]V, len(keys))
+	errs := make([]error, len(keys))
+	var wg sync.WaitGroup
+	for i, k := range keys {
+		wg.Go(func() { vals[i], errs[i] = fetch(ctx, k) })
+	}
+	wg.Wait()
+	return vals, errs
+}
+
+func withLoaders(ctx context.Context, svc Service) context.Context {
+	return context.WithValue(ctx, loadersKey{}, newLoaders(svc))
+}
+
+// loadersFrom returns the request's loaders; a context without them (a test calling a
+// resolver directly) gets fresh ones.
+func (r *Resolver) loadersFrom(ctx context.Context) *loaders {
+	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
+		return l
+	}
+	return newLoaders(r.Service)
+}
