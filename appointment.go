@@ -2,8 +2,10 @@ package apphub
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -155,3 +157,29 @@ type Claim struct {
 func ClaimID(resource string, start time.Time, seat int) string {
 	return resource + "|" + start.UTC().Format("2006-01-02T15:04Z") + "|" + strconv.Itoa(seat)
 }
+
+// ParseClaimID splits a claim id into its resource, quantum start and seat.
+func ParseClaimID(id string) (resource string, start time.Time, seat int, err error) {
+	i := strings.LastIndexByte(id, '|')
+	j := strings.LastIndexByte(id[:max(i, 0)], '|')
+	if i < 0 || j < 0 {
+		return "", time.Time{}, 0, fmt.Errorf("malformed claim id %q", id)
+	}
+	if start, err = time.Parse("2006-01-02T15:04Z", id[j+1:i]); err != nil {
+		return "", time.Time{}, 0, fmt.Errorf("malformed claim id %q: %w", id, err)
+	}
+	if seat, err = strconv.Atoi(id[i+1:]); err != nil {
+		return "", time.Time{}, 0, fmt.Errorf("malformed claim id %q: %w", id, err)
+	}
+	return id[:j], start, seat, nil
+}
+
+// DayKey names the busy time of one resource over one UTC day: the unit the availability cache
+// keeps and the booking path invalidates.
+type DayKey struct {
+	Resource string
+	Day      time.Time // UTC midnight
+}
+
+// DayOf returns the UTC day that contains t.
+func DayOf(t time.Time) time.Time { return t.UTC().Truncate(24 * time.Hour) }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/apphub/apphub"
 )
@@ -40,5 +41,21 @@ func TestWrapErrorKeepsCause(t *testing.T) {
 	err := apphub.WrapError(apphub.EUNAVAILABLE, cause, "down")
 	if !errors.Is(err, cause) {
 		t.Fatal("cause lost")
+	}
+}
+
+func TestParseClaimID(t *testing.T) {
+	start := time.Date(2026, 3, 29, 0, 45, 0, 0, time.UTC)
+	for _, resource := range []string{"tech-paris-007", "odd|name"} {
+		id := apphub.ClaimID(resource, start, 12)
+		r, s, seat, err := apphub.ParseClaimID(id)
+		if err != nil || r != resource || !s.Equal(start) || seat != 12 {
+			t.Fatalf("ParseClaimID(%q) = %q %v %d %v", id, r, s, seat, err)
+		}
+	}
+	for _, bad := range []string{"", "x", "a|b", "r|2026-03-29T00:45Z|x", "r|yesterday|0"} {
+		if _, _, _, err := apphub.ParseClaimID(bad); err == nil {
+			t.Errorf("ParseClaimID(%q) accepted", bad)
+		}
 	}
 }

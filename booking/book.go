@@ -88,6 +88,7 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (apphub.Hold, error
 		s.release(ctx, id, claims)
 		return apphub.Hold{}, err
 	}
+	s.touch(ctx, claims)
 	return h, nil
 }
 
@@ -274,6 +275,7 @@ func (s *Service) release(ctx context.Context, owner string, ids []string) {
 	if err := s.store.DeleteClaims(ctx, owner, ids); err != nil {
 		s.logger.WarnContext(ctx, "releasing claims failed; the reaper will free them", "claims", len(ids), "err", err)
 	}
+	s.touch(ctx, ids)
 }
 
 // busyFor returns the busy time the engine needs to check req: for a named resource, the
@@ -345,6 +347,8 @@ func (s *Service) commit(ctx context.Context, a apphub.Appointment, change strin
 		return err
 	}
 	s.project(context.WithoutCancel(ctx), rev)
+	s.touch(ctx, a.Claims)
+	s.publisher.PublishEvents(context.WithoutCancel(ctx), apphub.EventsOf(rev))
 	return nil
 }
 

@@ -83,9 +83,23 @@ func (s *Service) SaveCalendar(ctx context.Context, changes apphub.CalendarData,
 		return err
 	}
 	s.calMu.Lock()
-	defer s.calMu.Unlock()
 	_, err = s.reloadCalendarLocked(ctx, s.now())
+	version := s.calVersion
+	s.calMu.Unlock()
+	if err == nil {
+		s.publisher.PublishCalendarChanged(ctx, version)
+	}
 	return err
+}
+
+// CalendarChanged tells the service that another instance changed the calendar: the next
+// call reloads it instead of waiting for its periodic check.
+func (s *Service) CalendarChanged(version string) {
+	s.calMu.Lock()
+	defer s.calMu.Unlock()
+	if version != s.calVersion {
+		s.calCheckedAt = time.Time{}
+	}
 }
 
 // validateItems checks each item on its own, so that an error names the field of the item the
@@ -130,14 +144,66 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 	if q.Now.IsZero() {
 		q.Now = s.now()
 	}
-	// A slot starting in [From, To) occupies at most a day plus buffers on either side.
-	claims, err := s.store.ScanClaims(ctx, q.From.Add(-apphub.MaxBuffer), q.To.Add(apphub.MaxShift+apphub.MaxBuffer))
+	// Only the resources that may serve the search matter; their busy time over the window,
+	// widened by what a slot starting in it may occupy, comes from the cache.
+	e, err := newEngine(cal, nil, q.Category, q.Place, q.Resource, q.Now)
+	if err != nil {
+		return nil, err
+	}
+	var keys []apphub.DayKey
+	last := apphub.DayOf(q.To.Add(apphub.MaxShift + apphub.MaxBuffer))
+	for _, r := range e.resources {
+		for d := apphub.DayOf(q.From.Add(-apphub.MaxBuffer)); !d.After(last); d = d.Add(24 * time.Hour) {
+			keys = append(keys, apphub.DayKey{Resource: r.res.ID, Day: d})
+		}
+	}
+	days, err := s.cache.Busy(ctx, keys, s.loadBusy)
 	if err != nil {
 		return nil, err
 	}
 	busy := &Busy{}
-	for _, c := range claims {
-		busy.Add(c.Resource, c.Start, c.Seat)
+	for _, claims := range days {
+		for _, c := range claims {
+			busy.Add(c.Resource, c.Start, c.Seat)
+		}
 	}
 	return SearchSlots(cal, busy, q)
+}
+
+// loadBusy reads the claims of keys from MongoDB: one scan over the days they span.
+func (s *Service) loadBusy(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
+	out := make(map[apphub.DayKey][]apphub.Claim, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	from, to := keys[0].Day, keys[0].Day
+	for _, k := range keys {
+		out[k] = nil
+		from, to = minTime(from, k.Day), maxTime(to, k.Day)
+	}
+	claims, err := s.store.ScanClaims(ctx, from, to.Add(24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range claims {
+		k := apphub.DayKey{Resource: c.Resource, Day: apphub.DayOf(c.Start)}
+		if cs, wanted := out[k]; wanted {
+			out[k] = append(cs, c)
+		}
+	}
+	return out, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

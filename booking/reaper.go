@@ -105,6 +105,7 @@ func (s *Service) Reap(ctx context.Context) (ReapReport, error) {
 			if err := s.store.DeleteClaims(ctx, g.owner, g.ids); err != nil {
 				return rep, err
 			}
+			s.touch(ctx, g.ids)
 			rep.ClaimsFreed += len(g.ids)
 			continue
 		}
@@ -117,6 +118,7 @@ func (s *Service) Reap(ctx context.Context) (ReapReport, error) {
 			if err := s.store.DeleteClaims(ctx, g.owner, orphans); err != nil {
 				return rep, err
 			}
+			s.touch(ctx, orphans)
 			rep.ClaimsFreed += len(orphans)
 		}
 		if len(without(g.ids, held)) < len(g.ids) {

@@ -58,6 +58,10 @@ type Options struct {
 	// AfterClaims, when set, runs after a booking inserted its claims and before it commits;
 	// fault-injection tests pause there.
 	AfterClaims func(ctx context.Context, appointmentID string)
+	// Cache keeps busy time for searches (never for bookings); default none: MongoDB every time.
+	Cache BusyCache
+	// Publisher receives the events of every commit and the calendar's changes; default none.
+	Publisher Publisher
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -73,6 +77,8 @@ type Service struct {
 	grace       time.Duration
 	opTimeout   time.Duration
 	afterClaims func(ctx context.Context, appointmentID string)
+	cache       BusyCache
+	publisher   Publisher
 
 	reapMu   sync.Mutex
 	verified map[string]time.Time // claim groups the reaper found committed, until when
@@ -88,7 +94,13 @@ type Service struct {
 func NewService(store Store, opts Options) *Service {
 	s := &Service{store: store, now: opts.Now, logger: opts.Logger, calendarCheck: opts.CalendarCheck,
 		holdTTL: opts.HoldTTL, grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
-		verified: make(map[string]time.Time)}
+		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher}
+	if s.cache == nil {
+		s.cache = noCache{}
+	}
+	if s.publisher == nil {
+		s.publisher = noPublisher{}
+	}
 	if s.holdTTL <= 0 {
 		s.holdTTL = 5 * time.Minute
 	}
