@@ -39,6 +39,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Resource() ResourceResolver
 	SlotResource() SlotResourceResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -62,6 +63,13 @@ type ComplexityRoot struct {
 		StatusReason func(childComplexity int) int
 		UpdatedAt    func(childComplexity int) int
 		Version      func(childComplexity int) int
+	}
+
+	AppointmentChange struct {
+		Appointment func(childComplexity int) int
+		Fields      func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		Version     func(childComplexity int) int
 	}
 
 	AppointmentConnection struct {
@@ -251,6 +259,11 @@ type ComplexityRoot struct {
 		Message      func(childComplexity int) int
 	}
 
+	Subscription struct {
+		AppointmentChanged  func(childComplexity int, id *string, partyID *string, resource *string) int
+		AvailabilityChanged func(childComplexity int, input model.AvailabilityInput) int
+	}
+
 	ValidationError struct {
 		Code    func(childComplexity int) int
 		Field   func(childComplexity int) int
@@ -337,6 +350,10 @@ type ResourceResolver interface {
 }
 type SlotResourceResolver interface {
 	Resource(ctx context.Context, obj *apphub.SlotResource) (*apphub.Resource, error)
+}
+type SubscriptionResolver interface {
+	AppointmentChanged(ctx context.Context, id *string, partyID *string, resource *string) (<-chan *model.AppointmentChange, error)
+	AvailabilityChanged(ctx context.Context, input model.AvailabilityInput) (<-chan *model.Availability, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -453,6 +470,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.Version(childComplexity), true
+
+	case "AppointmentChange.appointment":
+		if e.ComplexityRoot.AppointmentChange.Appointment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChange.Appointment(childComplexity), true
+	case "AppointmentChange.fields":
+		if e.ComplexityRoot.AppointmentChange.Fields == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChange.Fields(childComplexity), true
+	case "AppointmentChange.kind":
+		if e.ComplexityRoot.AppointmentChange.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChange.Kind(childComplexity), true
+	case "AppointmentChange.version":
+		if e.ComplexityRoot.AppointmentChange.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AppointmentChange.Version(childComplexity), true
 
 	case "AppointmentConnection.edges":
 		if e.ComplexityRoot.AppointmentConnection.Edges == nil {
@@ -1220,6 +1262,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SlotUnavailable.Message(childComplexity), true
 
+	case "Subscription.appointmentChanged":
+		if e.ComplexityRoot.Subscription.AppointmentChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_appointmentChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AppointmentChanged(childComplexity, args["id"].(*string), args["partyId"].(*string), args["resource"].(*string)), true
+	case "Subscription.availabilityChanged":
+		if e.ComplexityRoot.Subscription.AvailabilityChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_availabilityChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.AvailabilityChanged(childComplexity, args["input"].(model.AvailabilityInput)), true
+
 	case "ValidationError.code":
 		if e.ComplexityRoot.ValidationError.Code == nil {
 			break
@@ -1374,6 +1439,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1459,6 +1541,31 @@ type Mutation {
   upsertPlace(input: PlaceInput!): CalendarPayload!
   "Admin: creates or replaces a holiday calendar."
   upsertHolidayCalendar(input: HolidayCalendarInput!): CalendarPayload!
+}
+
+type Subscription {
+  """
+  Changes of one appointment (id), or of all appointments of a party or of a resource: the
+  current state first (kind CURRENT), then every change with its version, in version order,
+  never twice. Exactly one of the arguments is required.
+  """
+  appointmentChanged(id: ID, partyId: String, resource: ID): AppointmentChange!
+
+  "A slot grid that stays current: the availability first, then again whenever it changes."
+  availabilityChanged(input: AvailabilityInput!): Availability!
+}
+
+type AppointmentChange {
+  """
+  CURRENT for the state at subscription time; otherwise the TMF646 event type:
+  AppointmentCreateEvent, AppointmentStateChangeEvent, AppointmentAttributeValueChangeEvent,
+  AppointmentDeleteEvent.
+  """
+  kind: String!
+  version: Int!
+  "For attribute changes: the attributes that changed."
+  fields: [String!]!
+  appointment: Appointment!
 }
 
 "The hub serving the request."
@@ -1913,6 +2020,20 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_history(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Appointment", field.Name)
+}
+
+func (ec *executionContext) childFields_AppointmentChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_AppointmentChange_kind(ctx, field)
+	case "version":
+		return ec.fieldContext_AppointmentChange_version(ctx, field)
+	case "fields":
+		return ec.fieldContext_AppointmentChange_fields(ctx, field)
+	case "appointment":
+		return ec.fieldContext_AppointmentChange_appointment(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AppointmentChange", field.Name)
 }
 
 func (ec *executionContext) childFields_AppointmentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2607,6 +2728,50 @@ func (ec *executionContext) field_Query_resources_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_appointmentChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "partyId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["partyId"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "resource",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["resource"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_availabilityChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AvailabilityInput, error) {
+			return ec.unmarshalNAvailabilityInput2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐAvailabilityInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field___Directive_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3089,6 +3254,107 @@ func (ec *executionContext) fieldContext_Appointment_history(_ context.Context, 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_AppointmentRevision(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AppointmentChange_kind(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChange_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChange_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppointmentChange_version(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChange_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChange_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _AppointmentChange_fields(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChange_fields(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fields, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChange_fields(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("AppointmentChange", field, false, false, "String")
+}
+
+func (ec *executionContext) _AppointmentChange_appointment(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AppointmentChange_appointment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Appointment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apphub.Appointment) graphql.Marshaler {
+			return ec.marshalNAppointment2ᚖgithubᚗcomᚋapphubᚋapphubᚐAppointment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_AppointmentChange_appointment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AppointmentChange",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Appointment(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6214,6 +6480,94 @@ func (ec *executionContext) fieldContext_SlotUnavailable_alternatives(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_appointmentChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_appointmentChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AppointmentChanged(ctx, fc.Args["id"].(*string), fc.Args["partyId"].(*string), fc.Args["resource"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppointmentChange) graphql.Marshaler {
+			return ec.marshalNAppointmentChange2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐAppointmentChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_appointmentChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_appointmentChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_availabilityChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_availabilityChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().AvailabilityChanged(ctx, fc.Args["input"].(model.AvailabilityInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Availability) graphql.Marshaler {
+			return ec.marshalNAvailability2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐAvailability(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_availabilityChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Availability(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_availabilityChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ValidationError_code(ctx context.Context, field graphql.CollectedField, obj *model.ValidationError) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9138,6 +9492,54 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var appointmentChangeImplementors = []string{"AppointmentChange"}
+
+func (ec *executionContext) _AppointmentChange(ctx context.Context, sel ast.SelectionSet, obj *model.AppointmentChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AppointmentChange")
+		case "kind":
+			out.Values[i] = ec._AppointmentChange_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._AppointmentChange_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fields":
+			out.Values[i] = ec._AppointmentChange_fields(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "appointment":
+			out.Values[i] = ec._AppointmentChange_appointment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var appointmentConnectionImplementors = []string{"AppointmentConnection"}
 
 func (ec *executionContext) _AppointmentConnection(ctx context.Context, sel ast.SelectionSet, obj *model.AppointmentConnection) graphql.Marshaler {
@@ -10486,6 +10888,28 @@ func (ec *executionContext) _SlotUnavailable(ctx context.Context, sel ast.Select
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "appointmentChanged":
+		return ec._Subscription_appointmentChanged(ctx, fields[0])
+	case "availabilityChanged":
+		return ec._Subscription_availabilityChanged(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var validationErrorImplementors = []string{"ValidationError", "UserError"}
 
 func (ec *executionContext) _ValidationError(ctx context.Context, sel ast.SelectionSet, obj *model.ValidationError) graphql.Marshaler {
@@ -11026,6 +11450,14 @@ func (ec *executionContext) marshalNAppointment2ᚖgithubᚗcomᚋapphubᚋapphu
 		return graphql.Null
 	}
 	return ec._Appointment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNAppointmentChange2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐAppointmentChange(ctx context.Context, sel ast.SelectionSet, v *model.AppointmentChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "AppointmentChange!")
+		return graphql.Null
+	}
+	return ec._AppointmentChange(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNAppointmentConnection2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐAppointmentConnection(ctx context.Context, sel ast.SelectionSet, v *model.AppointmentConnection) graphql.Marshaler {

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/apphub/apphub"
@@ -28,7 +29,20 @@ import (
 // ExplorerAssets).
 func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	opts = opts.withDefaults()
+	if r.Logger == nil {
+		r.Logger = logger
+	}
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{Resolvers: r, Complexity: fieldCosts()}))
+	// Subscriptions: websocket (graphql-transport-ws and the legacy graphql-ws, negotiated by
+	// subprotocol) and server-sent events. coder/websocket refuses cross-origin upgrades unless
+	// the origin is allowed.
+	srv.AddTransport(transport.Websocket{
+		Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{OriginPatterns: opts.AllowedOrigins}},
+		KeepAlivePingInterval: opts.KeepAlive,
+		InitTimeout:           opts.InitTimeout,
+		PayloadReadLimit:      &opts.MaxBodyBytes,
+	})
+	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})

@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -54,8 +55,15 @@ type Options struct {
 	// MaxComplexity is the largest complexity gqlgen's extension.FixedComplexityLimit lets
 	// through. Field costs are in fieldCosts; __schema costs nothing.
 	MaxComplexity int
-	// MaxBodyBytes is the largest request body accepted.
+	// MaxBodyBytes is the largest request body accepted, and the largest websocket message.
 	MaxBodyBytes int64
+	// AllowedOrigins are the host patterns (path.Match syntax, e.g. "*.example.com") of the
+	// browser origins that may open a websocket besides the hub's own host.
+	AllowedOrigins []string
+	// KeepAlive is how often a websocket is pinged. Default 15s.
+	KeepAlive time.Duration
+	// InitTimeout is how long a websocket may take to send its connection_init. Default 10s.
+	InitTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -67,6 +75,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.KeepAlive <= 0 {
+		o.KeepAlive = 15 * time.Second
+	}
+	if o.InitTimeout <= 0 {
+		o.InitTimeout = 10 * time.Second
 	}
 	return o
 }

@@ -5,6 +5,7 @@ package resolvers
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
@@ -26,10 +27,14 @@ type Service interface {
 	Appointment(ctx context.Context, id string) (apphub.Appointment, error)
 	FindAppointments(ctx context.Context, q booking.AppointmentQuery) ([]apphub.Appointment, error)
 	History(ctx context.Context, id string) ([]apphub.Revision, error)
+	Events(ctx context.Context, id string, after int) ([]apphub.Event, error)
 }
 
 // Resolver is the root resolver.
 type Resolver struct {
 	Service Service
 	Version string
+	// Events feeds the subscriptions; without it they answer UNAVAILABLE.
+	Events EventSource
+	Logger *slog.Logger
 }

@@ -269,6 +269,14 @@ func (r *slotResourceResolver) Resource(ctx context.Context, obj *apphub.SlotRes
 	return r.resource(ctx, obj.ResourceID)
 }
 
+func (r *subscriptionResolver) AppointmentChanged(ctx context.Context, id *string, partyID *string, resource *string) (<-chan *model.AppointmentChange, error) {
+	return r.appointmentChanged(ctx, deref(id), deref(partyID), deref(resource))
+}
+
+func (r *subscriptionResolver) AvailabilityChanged(ctx context.Context, input model.AvailabilityInput) (<-chan *model.Availability, error) {
+	return r.availabilityChanged(ctx, input)
+}
+
 func (r *Resolver) Appointment() graph.AppointmentResolver { return &appointmentResolver{r} }
 
 func (r *Resolver) AppointmentRevision() graph.AppointmentRevisionResolver {
@@ -289,6 +297,8 @@ func (r *Resolver) Resource() graph.ResourceResolver { return &resourceResolver{
 
 func (r *Resolver) SlotResource() graph.SlotResourceResolver { return &slotResourceResolver{r} }
 
+func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
 	appointmentResolver         struct{ *Resolver }
 	appointmentRevisionResolver struct{ *Resolver }
@@ -299,4 +309,5 @@ type (
 	queryResolver               struct{ *Resolver }
 	resourceResolver            struct{ *Resolver }
 	slotResourceResolver        struct{ *Resolver }
+	subscriptionResolver        struct{ *Resolver }
 )

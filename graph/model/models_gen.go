@@ -19,6 +19,17 @@ type UserError interface {
 	GetMessage() string
 }
 
+type AppointmentChange struct {
+	// CURRENT for the state at subscription time; otherwise the TMF646 event type:
+	// AppointmentCreateEvent, AppointmentStateChangeEvent, AppointmentAttributeValueChangeEvent,
+	// AppointmentDeleteEvent.
+	Kind    string `json:"kind"`
+	Version int    `json:"version"`
+	// For attribute changes: the attributes that changed.
+	Fields      []string            `json:"fields"`
+	Appointment *apphub.Appointment `json:"appointment"`
+}
+
 type AppointmentConnection struct {
 	Edges      []*AppointmentEdge `json:"edges"`
 	PageInfo   *PageInfo          `json:"pageInfo"`
@@ -275,6 +286,9 @@ type SlotUnavailable struct {
 func (SlotUnavailable) IsUserError()            {}
 func (this SlotUnavailable) GetCode() string    { return this.Code }
 func (this SlotUnavailable) GetMessage() string { return this.Message }
+
+type Subscription struct {
+}
 
 type UpdateAppointmentInput struct {
 	ID              string                `json:"id"`

@@ -1,0 +1,223 @@
+package resolvers
+
+import (
+	"context"
+	"reflect"
+	"time"
+
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/graph/model"
+)
+
+// EventSource delivers the events of every instance's commits (the Redis bus, fanned out in
+// process). The channel closes when ctx ends.
+type EventSource interface {
+	Subscribe(ctx context.Context) <-chan apphub.Event
+}
+
+// kindCurrent marks the state sent when a subscription starts.
+const kindCurrent = "CURRENT"
+
+// sequencer keeps, per appointment, what a subscriber has been sent, so that it never gets a
+// version twice or out of order; a gap is filled from the revisions in MongoDB.
+type sequencer struct {
+	svc  Service
+	last map[string]int             // appointment id → last version sent
+	seen map[string]map[string]bool // appointment id → event kinds sent at that version
+}
+
+func newSequencer(svc Service) *sequencer {
+	return &sequencer{svc: svc, last: make(map[string]int), seen: make(map[string]map[string]bool)}
+}
+
+// sent records that the subscriber has the appointment at version.
+func (q *sequencer) sent(id string, version int, kind string) {
+	if q.last[id] != version {
+		q.last[id], q.seen[id] = version, make(map[string]bool)
+	}
+	q.seen[id][kind] = true
+}
+
+// next returns the events to send for ev, in order: none if it was sent already, the missing
+// ones before it after a gap.
+func (q *sequencer) next(ctx context.Context, ev apphub.Event) ([]apphub.Event, error) {
+	last, known := q.last[ev.AppointmentID]
+	switch {
+	case known && (ev.Version < last || (ev.Version == last && q.seen[ev.AppointmentID][ev.Kind])):
+		return nil, nil
+	case known && ev.Version > last+1:
+		// Missed versions: read them (and this one) from the revisions.
+		missed, err := q.svc.Events(ctx, ev.AppointmentID, last)
+		if err != nil {
+			return nil, err
+		}
+		var out []apphub.Event
+		for _, m := range missed {
+			if m.Version <= ev.Version {
+				out = append(out, m)
+			}
+		}
+		return out, nil
+	default:
+		return []apphub.Event{ev}, nil
+	}
+}
+
+func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, partyID, resource string) (<-chan *model.AppointmentChange, error) {
+	set := 0
+	for _, v := range []string{id, partyID, resource} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return nil, apphub.FieldError("id", "give exactly one of id, partyId and resource")
+	}
+	if r.Events == nil {
+		return nil, apphub.Errorf(apphub.EUNAVAILABLE, "live updates are not available")
+	}
+	match := func(a *apphub.Appointment, appointmentID string) bool {
+		switch {
+		case id != "":
+			return appointmentID == id
+		case partyID != "":
+			return a.PartyID == partyID
+		default:
+			return a.Resource == resource
+		}
+	}
+	// Subscribe before reading the current state, so that nothing falls between the two.
+	events := r.Events.Subscribe(ctx)
+	var current []apphub.Appointment
+	if id != "" {
+		a, err := r.Service.Appointment(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		current = []apphub.Appointment{a}
+	} else {
+		all, err := r.Service.FindAppointments(ctx, booking.AppointmentQuery{PartyID: partyID, Resource: resource})
+		if err != nil {
+			return nil, err
+		}
+		current = all
+	}
+
+	out := make(chan *model.AppointmentChange, 16)
+	go func() {
+		defer close(out)
+		seq := newSequencer(r.Service)
+		send := func(c *model.AppointmentChange) bool {
+			select {
+			case out <- c:
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		for i := range current {
+			a := &current[i]
+			seq.sent(a.ID, a.Version, kindCurrent)
+			if !send(&model.AppointmentChange{Kind: kindCurrent, Version: a.Version, Fields: []string{}, Appointment: a}) {
+				return
+			}
+		}
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-events:
+				if !ok {
+					return
+				}
+				if !match(&ev.State, ev.AppointmentID) {
+					continue
+				}
+				evs, err := seq.next(ctx, ev)
+				if err != nil {
+					r.Logger.WarnContext(ctx, "subscription could not fill a gap from MongoDB", "appointment", ev.AppointmentID, "err", err)
+					evs = []apphub.Event{ev}
+				}
+				for _, e := range evs {
+					seq.sent(e.AppointmentID, e.Version, e.Kind)
+					fields := e.Fields
+					if fields == nil {
+						fields = []string{}
+					}
+					if !send(&model.AppointmentChange{Kind: e.Kind, Version: e.Version, Fields: fields, Appointment: &e.State}) {
+						return
+					}
+				}
+			}
+		}
+	}()
+	return out, nil
+}
+
+// availabilityRefresh bounds how often a slot grid is recomputed while events pour in.
+const availabilityRefresh = 50 * time.Millisecond
+
+func (r *subscriptionResolver) availabilityChanged(ctx context.Context, input model.AvailabilityInput) (<-chan *model.Availability, error) {
+	if r.Events == nil {
+		return nil, apphub.Errorf(apphub.EUNAVAILABLE, "live updates are not available")
+	}
+	events := r.Events.Subscribe(ctx)
+	query := &queryResolver{r.Resolver}
+	first, err := query.Availability(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	out := make(chan *model.Availability, 4)
+	go func() {
+		defer close(out)
+		last := first
+		select {
+		case out <- first:
+		case <-ctx.Done():
+			return
+		}
+		for {
+			// Wait for a change, then let a burst of them settle before recomputing.
+			select {
+			case <-ctx.Done():
+				return
+			case _, ok := <-events:
+				if !ok {
+					return
+				}
+			}
+			timer := time.NewTimer(availabilityRefresh)
+		drain:
+			for {
+				select {
+				case <-ctx.Done():
+					timer.Stop()
+					return
+				case _, ok := <-events:
+					if !ok {
+						timer.Stop()
+						return
+					}
+				case <-timer.C:
+					break drain
+				}
+			}
+			next, err := query.Availability(ctx, input)
+			if err != nil {
+				r.Logger.WarnContext(ctx, "availability subscription could not recompute", "err", err)
+				continue
+			}
+			if reflect.DeepEqual(next.Days, last.Days) && reflect.DeepEqual(next.Reasons, last.Reasons) {
+				continue
+			}
+			last = next
+			select {
+			case out <- next:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
