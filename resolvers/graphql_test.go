@@ -2,6 +2,8 @@ package resolvers_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -16,6 +18,7 @@ import (
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/demo"
 	"github.com/apphub/apphub/resolvers"
+	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/storage/storetest"
 )
 
@@ -384,4 +387,37 @@ func TestLoadersBatchReads(t *testing.T) {
 	if n := len(get(d, "appointments.edges").([]any)); n != 3 || counting.histories != 3 {
 		t.Fatalf("%d nodes, %d history reads", n, counting.histories)
 	}
+}
+
+// Automatic persisted queries: a hash alone is refused until the document was sent once, on
+// any instance sharing the Redis cache.
+func TestAutomaticPersistedQueries(t *testing.T) {
+	rdb, prefix := storetest.Redis(t)
+	newHandler := func() *client.Client {
+		opts := resolvers.Options{QueryCache: rediscache.NewQueryCache(rdb, prefix, time.Hour)}
+		return client.New(resolvers.NewHandler(&resolvers.Resolver{Service: fakeHub{}, Version: "test"}, slog.New(slog.DiscardHandler), opts))
+	}
+	a, b := newHandler(), newHandler()
+	query := `{ hub { version } }`
+	sum := sha256.Sum256([]byte(query))
+	ext := client.Extensions(map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}})
+
+	resp, err := b.RawPost("", ext)
+	if err != nil || !strings.Contains(string(resp.Errors), "PERSISTED_QUERY_NOT_FOUND") {
+		t.Fatalf("hash before registration: %v %s", err, resp.Errors)
+	}
+	if resp, err := a.RawPost(query, ext); err != nil || resp.Errors != nil {
+		t.Fatalf("registration: %v %s", err, resp.Errors)
+	}
+	resp, err = b.RawPost("", ext)
+	if err != nil || resp.Errors != nil || get(resp.Data, "hub.version") != "test" {
+		t.Fatalf("hash on another instance: %v %s %v", err, resp.Errors, resp.Data)
+	}
+}
+
+// fakeHub answers the hub query only.
+type fakeHub struct{ resolvers.Service }
+
+func (fakeHub) Installation(context.Context) (apphub.Installation, error) {
+	return apphub.Installation{ID: "i", CreatedAt: now}, nil
 }

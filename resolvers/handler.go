@@ -46,6 +46,9 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.Use(extension.Introspection{})
+	if opts.QueryCache != nil {
+		srv.Use(extension.AutomaticPersistedQuery{Cache: opts.QueryCache})
+	}
 	// operationLimits first: it refuses what is too deep, and what is so big that gqlgen's
 	// complexity walk would take too long, in time linear in the document.
 	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxComplexity: opts.MaxComplexity})

@@ -64,6 +64,9 @@ type Options struct {
 	KeepAlive time.Duration
 	// InitTimeout is how long a websocket may take to send its connection_init. Default 10s.
 	InitTimeout time.Duration
+	// QueryCache, when set, enables automatic persisted queries (clients send a document's
+	// SHA-256 instead of the document once it is registered); the hub keeps them in Redis.
+	QueryCache graphql.Cache[string]
 }
 
 func (o Options) withDefaults() Options {
