@@ -683,3 +683,51 @@ func TestSearchSeesBookings(t *testing.T) {
 		}
 	}
 }
+
+// Change commits a new time, attributes and a status in one revision, and nothing when a part
+// is refused.
+func TestChangeIsOneRevision(t *testing.T) {
+	e := newEnv(t, booking.Options{})
+	ctx := context.Background()
+	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:00")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc := "moved and confirmed"
+	c, err := e.svc.Change(ctx, booking.Change{ID: a.ID, ExpectedVersion: 1, Start: at("14:00"),
+		Update: booking.Update{Description: &desc}, Status: apphub.StatusConfirmed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version != 2 || !c.Start.Equal(at("14:00")) || c.Status != apphub.StatusConfirmed || c.Description != desc {
+		t.Fatalf("changed: %+v", c)
+	}
+	hist, _ := e.svc.History(ctx, a.ID)
+	if len(hist) != 2 || !slices.Equal(hist[1].Fields, []string{"description", "status", "validFor"}) {
+		t.Fatalf("history %+v", hist)
+	}
+	kinds := []string{}
+	for _, ev := range apphub.EventsOf(hist[1]) {
+		kinds = append(kinds, ev.Kind)
+	}
+	if !slices.Equal(kinds, []string{apphub.EventStateChanged, apphub.EventAttributeChanged}) {
+		t.Fatalf("events %v", kinds)
+	}
+	// 10:00 is free again, 14:00 is taken.
+	if _, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:00")}); err != nil {
+		t.Fatal(err)
+	}
+	// A refused part (a move backwards in the status machine) leaves everything, claims included.
+	_, err = e.svc.Change(ctx, booking.Change{ID: a.ID, Start: at("16:00"), Status: apphub.StatusInitialized})
+	wantReason(t, err, apphub.ReasonInvalidTransition)
+	cur, _ := e.svc.Appointment(ctx, a.ID)
+	if cur.Version != 2 || !cur.Start.Equal(at("14:00")) {
+		t.Fatalf("a refused change changed the appointment: %+v", cur)
+	}
+	claims, _ := e.db.AllClaims(ctx)
+	for _, cl := range claims {
+		if cl.Start.Equal(at("16:00")) {
+			t.Fatalf("a refused change left claim %s", cl.ID)
+		}
+	}
+}

@@ -87,8 +87,12 @@ type change struct {
 	idempotencyKey  string
 	op              string
 	req             any
-	apply           func(ctx context.Context, cur apphub.Appointment) (*applied, error)
+	apply           applyFunc
 }
+
+// applyFunc prepares the next state of an appointment from the current one, or returns nil
+// when there is nothing to change.
+type applyFunc func(ctx context.Context, cur apphub.Appointment) (*applied, error)
 
 type applied struct {
 	next     apphub.Appointment
@@ -177,33 +181,38 @@ type Reschedule struct {
 // is freed, claims the two share are kept, and on any refusal nothing changes.
 func (s *Service) Reschedule(ctx context.Context, req Reschedule) (apphub.Appointment, error) {
 	return s.mutate(ctx, change{id: req.ID, expectedVersion: req.ExpectedVersion, idempotencyKey: req.IdempotencyKey, op: "reschedule", req: req,
-		apply: func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
-			if !apphub.Active(cur.Status) {
-				return nil, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonAppointmentNotActive, "a %s appointment cannot be rescheduled", cur.Status)
+		apply: s.rescheduleTo(req.Resource, req.Start, req.End)})
+}
+
+func (s *Service) rescheduleTo(resource string, start, end time.Time) applyFunc {
+	req := Reschedule{Resource: resource, Start: start, End: end}
+	return func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
+		if !apphub.Active(cur.Status) {
+			return nil, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonAppointmentNotActive, "a %s appointment cannot be rescheduled", cur.Status)
+		}
+		next := cur
+		if !cur.Booked() {
+			// A plain record just takes the new time.
+			if req.Start.IsZero() || req.End.IsZero() || !req.End.After(req.Start) {
+				return nil, apphub.FieldError("validFor", "needs a start before its end")
 			}
-			next := cur
-			if !cur.Booked() {
-				// A plain record just takes the new time.
-				if req.Start.IsZero() || req.End.IsZero() || !req.End.After(req.Start) {
-					return nil, apphub.FieldError("validFor", "needs a start before its end")
-				}
-				next.Start, next.End = req.Start.UTC(), req.End.UTC()
-				return &applied{next: next, kind: apphub.ChangeRescheduled, fields: []string{"validFor"}}, nil
-			}
-			resource := cmpOr(req.Resource, cur.Resource)
-			res, claims, err := s.claim(ctx, cur.ID, cur.Version+1, claimRequest{category: cur.Category, resource: resource,
-				place: cur.Place, start: req.Start, end: req.End, own: cur.Claims})
-			if err != nil {
-				return nil, err
-			}
-			next.Resource, next.Start, next.End, next.Claims = res.ResourceID, res.Start, res.End, claims
-			fields := []string{"validFor"}
-			if next.Resource != cur.Resource {
-				fields = append(fields, "resource")
-			}
-			return &applied{next: next, kind: apphub.ChangeRescheduled, fields: fields,
-				inserted: without(claims, cur.Claims), release: without(cur.Claims, claims)}, nil
-		}})
+			next.Start, next.End = req.Start.UTC(), req.End.UTC()
+			return &applied{next: next, kind: apphub.ChangeRescheduled, fields: []string{"validFor"}}, nil
+		}
+		resource := cmpOr(req.Resource, cur.Resource)
+		res, claims, err := s.claim(ctx, cur.ID, cur.Version+1, claimRequest{category: cur.Category, resource: resource,
+			place: cur.Place, start: req.Start, end: req.End, own: cur.Claims})
+		if err != nil {
+			return nil, err
+		}
+		next.Resource, next.Start, next.End, next.Claims = res.ResourceID, res.Start, res.End, claims
+		fields := []string{"validFor"}
+		if next.Resource != cur.Resource {
+			fields = append(fields, "resource")
+		}
+		return &applied{next: next, kind: apphub.ChangeRescheduled, fields: fields,
+			inserted: without(claims, cur.Claims), release: without(cur.Claims, claims)}, nil
+	}
 }
 
 func cmpOr(a, b string) string {
@@ -237,21 +246,26 @@ type StatusChange struct {
 // nothing. Cancelling frees its time.
 func (s *Service) SetStatus(ctx context.Context, req StatusChange) (apphub.Appointment, error) {
 	return s.mutate(ctx, change{id: req.ID, expectedVersion: req.ExpectedVersion, idempotencyKey: req.IdempotencyKey, op: "status", req: req,
-		apply: func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
-			if err := apphub.CheckTransition(cur.Status, req.Status); err != nil {
-				return nil, err
-			}
-			if cur.Status == req.Status {
-				return nil, nil
-			}
-			next := cur
-			next.Status, next.StatusReason = req.Status, req.Reason
-			ap := &applied{next: next, kind: apphub.ChangeStatus, fields: []string{"status"}}
-			if req.Status == apphub.StatusCancelled {
-				ap.next.Claims, ap.release = nil, cur.Claims
-			}
-			return ap, nil
-		}})
+		apply: setStatus(req.Status, req.Reason)})
+}
+
+func setStatus(status, reason string) applyFunc {
+	req := StatusChange{Status: status, Reason: reason}
+	return func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
+		if err := apphub.CheckTransition(cur.Status, req.Status); err != nil {
+			return nil, err
+		}
+		if cur.Status == req.Status {
+			return nil, nil
+		}
+		next := cur
+		next.Status, next.StatusReason = req.Status, req.Reason
+		ap := &applied{next: next, kind: apphub.ChangeStatus, fields: []string{"status"}}
+		if req.Status == apphub.StatusCancelled {
+			ap.next.Claims, ap.release = nil, cur.Claims
+		}
+		return ap, nil
+	}
 }
 
 // Update changes an appointment's descriptive attributes: a nil field is left as it is.
@@ -269,47 +283,52 @@ type Update struct {
 // Update applies u; an update that changes nothing creates no revision.
 func (s *Service) Update(ctx context.Context, u Update) (apphub.Appointment, error) {
 	return s.mutate(ctx, change{id: u.ID, expectedVersion: u.ExpectedVersion, idempotencyKey: u.IdempotencyKey, op: "update", req: u,
-		apply: func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
-			next := cur
-			var fields []string
-			if u.Description != nil && *u.Description != cur.Description {
-				next.Description = *u.Description
-				fields = append(fields, "description")
+		apply: update(u)})
+}
+
+func update(u Update) applyFunc {
+	return func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
+		next := cur
+		var fields []string
+		if u.Description != nil && *u.Description != cur.Description {
+			next.Description = *u.Description
+			fields = append(fields, "description")
+		}
+		if u.Notes != nil && !slices.Equal(*u.Notes, cur.Notes) {
+			next.Notes = slices.Clone(*u.Notes)
+			fields = append(fields, "note")
+		}
+		if u.ContactMedia != nil && !slices.Equal(*u.ContactMedia, cur.ContactMedia) {
+			next.ContactMedia = slices.Clone(*u.ContactMedia)
+			fields = append(fields, "contactMedium")
+		}
+		if len(u.Attributes) > 0 {
+			attrs := maps.Clone(cur.Attributes)
+			if attrs == nil {
+				attrs = make(map[string]json.RawMessage)
 			}
-			if u.Notes != nil && !slices.Equal(*u.Notes, cur.Notes) {
-				next.Notes = slices.Clone(*u.Notes)
-				fields = append(fields, "note")
-			}
-			if u.ContactMedia != nil && !slices.Equal(*u.ContactMedia, cur.ContactMedia) {
-				next.ContactMedia = slices.Clone(*u.ContactMedia)
-				fields = append(fields, "contactMedium")
-			}
-			if len(u.Attributes) > 0 {
-				attrs := maps.Clone(cur.Attributes)
-				if attrs == nil {
-					attrs = make(map[string]json.RawMessage)
-				}
-				for _, name := range slices.Sorted(maps.Keys(u.Attributes)) {
-					v := u.Attributes[name]
-					old, had := attrs[name]
-					switch {
-					case v == nil || string(v) == "null":
-						if had {
-							delete(attrs, name)
-							fields = append(fields, name)
-						}
-					case !had || string(old) != string(v):
-						attrs[name] = v
+			for _, name := range slices.Sorted(maps.Keys(u.Attributes)) {
+				v := u.Attributes[name]
+				old, had := attrs[name]
+				switch {
+				case v == nil || string(v) == "null":
+					if had {
+						delete(attrs, name)
 						fields = append(fields, name)
 					}
+				case !had || string(old) != string(v):
+					attrs[name] = v
+					fields = append(fields, name)
 				}
-				next.Attributes = attrs
 			}
-			if len(fields) == 0 {
-				return nil, nil
-			}
-			return &applied{next: next, kind: apphub.ChangeUpdated, fields: fields}, nil
-		}})
+			next.Attributes = attrs
+		}
+		if len(fields) == 0 {
+			return nil, nil
+		}
+		slices.Sort(fields)
+		return &applied{next: next, kind: apphub.ChangeUpdated, fields: slices.Compact(fields)}, nil
+	}
 }
 
 // Delete removes an appointment: its time is freed, it is gone from reads and lists, and its
@@ -340,4 +359,70 @@ func (s *Service) Events(ctx context.Context, id string, after int) ([]apphub.Ev
 		out = append(out, apphub.EventsOf(r)...)
 	}
 	return out, nil
+}
+
+// Change asks for several changes of one appointment at once, committed as one revision: a new
+// time (when Start is set), descriptive attributes, and a status move.
+type Change struct {
+	ID              string
+	ExpectedVersion int
+	Resource        string    // with Start: another resource; default the current one
+	Start, End      time.Time // zero Start: the time stays
+	Update          Update    // its ID, ExpectedVersion and IdempotencyKey are not used
+	Status          string    // empty: the status stays
+	StatusReason    string
+	IdempotencyKey  string
+}
+
+// Change applies c in one revision: the time first (claimed before anything is freed), then the
+// attributes, then the status; when any part is refused, nothing changes.
+func (s *Service) Change(ctx context.Context, c Change) (apphub.Appointment, error) {
+	var parts []applyFunc
+	if !c.Start.IsZero() {
+		parts = append(parts, s.rescheduleTo(c.Resource, c.Start, c.End))
+	}
+	parts = append(parts, update(c.Update))
+	if c.Status != "" {
+		parts = append(parts, setStatus(c.Status, c.StatusReason))
+	}
+	return s.mutate(ctx, change{id: c.ID, expectedVersion: c.ExpectedVersion, idempotencyKey: c.IdempotencyKey, op: "change", req: c,
+		apply: s.chain(parts...)})
+}
+
+// chain applies parts one after the other to the state each leaves, as one change. When a part
+// fails, the claims the earlier ones took are given back.
+func (s *Service) chain(parts ...applyFunc) applyFunc {
+	return func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
+		var out *applied
+		state := cur
+		for _, part := range parts {
+			ap, err := part(ctx, state)
+			if err != nil {
+				if out != nil {
+					s.release(context.WithoutCancel(ctx), cur.ID, out.inserted)
+				}
+				return nil, err
+			}
+			if ap == nil {
+				continue
+			}
+			if out == nil {
+				out = ap
+			} else {
+				if out.kind != ap.kind {
+					out.kind = apphub.ChangeUpdated
+				}
+				out.next = ap.next
+				out.fields = append(out.fields, ap.fields...)
+				out.inserted = append(out.inserted, ap.inserted...)
+				out.release = append(out.release, ap.release...)
+			}
+			state = ap.next
+		}
+		if out != nil {
+			slices.Sort(out.fields)
+			out.fields = slices.Compact(out.fields)
+		}
+		return out, nil
+	}
 }

@@ -41,6 +41,8 @@ type Store interface {
 	GetIdempotency(ctx context.Context, id string) (apphub.IdempotencyRecord, error)
 	DeleteIdempotency(ctx context.Context, id string) error
 	DeleteExpiredIdempotency(ctx context.Context, before time.Time) (int, error)
+
+	TMFStore // search tasks and hub subscriptions (tmf.go)
 }
 
 // Options tune a Service; the zero value of a field means its default.

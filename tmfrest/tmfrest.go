@@ -1,16 +1,26 @@
 // Package tmfrest is the TMF646 Appointment Management v4.0.0 REST transport, mounted at
-// BasePath. Every answer it gives, including those for unknown paths and wrong methods, is
-// TMF JSON; domain error codes become HTTP statuses and TMF Error bodies here, once.
+// BasePath: the 20 operations of the swagger, under the rules of the contract
+// (shared/tmf646/CONTRACT.md). Every answer it gives, including those for unknown paths and
+// wrong methods, is TMF JSON; domain error codes become HTTP statuses and TMF Error bodies
+// here, once. Request bodies are validated against the swagger's schemas (kin-openapi);
+// representations are built from the raw JSON clients sent, so that their values come back
+// byte-identical; lists are filtered, sorted and paged in Go over the representations, so that
+// nothing a client sends reaches the database as a query.
 package tmfrest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
 )
 
 // BasePath is where the API is mounted.
@@ -18,15 +28,62 @@ const BasePath = "/tmf-api/appointment/v4/"
 
 const contentTypeJSON = "application/json;charset=utf-8"
 
-// Handler serves the TMF646 API.
-type Handler struct {
-	mux    *http.ServeMux
-	logger *slog.Logger
+// maxBody bounds a request body: the largest TMF646 resource is a few kilobytes.
+const maxBody = 1 << 20
+
+// Service is what the TMF646 API needs from the booking service.
+type Service interface {
+	Book(ctx context.Context, req booking.NewAppointment) (apphub.Appointment, error)
+	Appointment(ctx context.Context, id string) (apphub.Appointment, error)
+	Appointments(ctx context.Context) ([]apphub.Appointment, error)
+	Change(ctx context.Context, c booking.Change) (apphub.Appointment, error)
+	Delete(ctx context.Context, id string, expectedVersion int) error
+
+	CreateSearchTimeSlot(ctx context.Context, req booking.NewSearchTimeSlot) (apphub.SearchTimeSlot, error)
+	SearchTimeSlot(ctx context.Context, id string) (apphub.SearchTimeSlot, error)
+	SearchTimeSlots(ctx context.Context) ([]apphub.SearchTimeSlot, error)
+	UpdateSearchTimeSlot(ctx context.Context, u booking.SearchTimeSlotUpdate) (apphub.SearchTimeSlot, error)
+	DeleteSearchTimeSlot(ctx context.Context, id string, expectedVersion int) error
+
+	Subscribe(ctx context.Context, req booking.NewSubscription) (apphub.Subscription, error)
+	Unsubscribe(ctx context.Context, id string) error
 }
 
-// NewHandler returns the TMF646 handler; it expects request paths that start with BasePath.
-func NewHandler(logger *slog.Logger) *Handler {
-	return &Handler{mux: http.NewServeMux(), logger: logger}
+// Options tune a Handler; the zero value is the default.
+type Options struct {
+	// PublicURL is the scheme and host (and optional path prefix) clients reach the hub at,
+	// e.g. https://api.example.com; hrefs and Location headers start with it. Default: the
+	// scheme and Host of each request.
+	PublicURL string
+	// TrustForwardedHeaders makes the default public URL honour X-Forwarded-Proto and
+	// X-Forwarded-Host, for a hub behind a reverse proxy that sets them. Off by default: a
+	// client could otherwise choose the hrefs others are given.
+	TrustForwardedHeaders bool
+}
+
+// Handler serves the TMF646 API.
+type Handler struct {
+	mux     *http.ServeMux
+	svc     Service
+	logger  *slog.Logger
+	opts    Options
+	schemas *Schemas
+}
+
+// NewHandler returns the TMF646 handler on svc; it expects request paths that start with
+// BasePath.
+func NewHandler(svc Service, logger *slog.Logger, opts Options) *Handler {
+	schemas, err := LoadSchemas()
+	if err != nil {
+		panic(err) // the swagger is embedded: only a broken build gets here, and a test catches it
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts.PublicURL = strings.TrimRight(opts.PublicURL, "/")
+	h := &Handler{mux: http.NewServeMux(), svc: svc, logger: logger, opts: opts, schemas: schemas}
+	h.routes()
+	return h
 }
 
 func (h *Handler) handle(pattern string, fn http.HandlerFunc) {
@@ -34,6 +91,9 @@ func (h *Handler) handle(pattern string, fn http.HandlerFunc) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	}
 	if _, pattern := h.mux.Handler(r); pattern != "" {
 		h.mux.ServeHTTP(w, r)
 		return
@@ -58,6 +118,35 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(rec.status)
 		w.Write(rec.body.Bytes())
+	}
+}
+
+// readBody reads a request body of one of the allowed media types.
+func readBody(r *http.Request, allowed ...string) (media string, body []byte, err error) {
+	media, err = mediaType(r.Header.Get("Content-Type"), allowed...)
+	if err != nil {
+		return "", nil, err
+	}
+	body, err = io.ReadAll(r.Body)
+	var tooLarge *http.MaxBytesError
+	if err != nil && !errors.As(err, &tooLarge) {
+		return "", nil, apphub.WrapError(apphub.EINVALID, err, "the body could not be read")
+	}
+	return media, body, err
+}
+
+// fail answers err: a body too large (413), an unsupported media type (415), or a domain error.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", http.StatusText(http.StatusRequestEntityTooLarge),
+			"the body is larger than "+strconv.Itoa(maxBody)+" bytes")
+	case errors.Is(err, errMediaType):
+		writeError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", http.StatusText(http.StatusUnsupportedMediaType),
+			"Content-Type "+strconv.Quote(r.Header.Get("Content-Type"))+" is not accepted here")
+	default:
+		h.writeDomainError(w, r, err)
 	}
 }
 
@@ -90,10 +179,15 @@ func statusOf(code string) int {
 	}
 }
 
-// writeDomainError answers with the TMF Error for err; internal details go to the log only.
+// writeDomainError answers with the TMF Error for err; internal details go to the log only. A
+// refusal's code is its reason (INVALID_TRANSITION, VERSION_CONFLICT, …), which says more
+// than its class.
 func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {
 	code := apphub.ErrorCode(err)
 	status := statusOf(code)
+	if reason := apphub.ErrorReason(err); reason != "" {
+		code = reason
+	}
 	if status == http.StatusInternalServerError {
 		h.logger.ErrorContext(r.Context(), "TMF646 request failed", "err", err)
 	}
@@ -111,7 +205,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		http.Error(w, `{"code":"INTERNAL","reason":"Internal Server Error","status":"500","@type":"Error"}`, http.StatusInternalServerError)
+		w.Header().Set("Content-Type", contentTypeJSON)
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, `{"code":"INTERNAL","reason":"Internal Server Error","message":"internal error","status":"500","@type":"Error"}`+"\n")
 		return
 	}
 	w.Header().Set("Content-Type", contentTypeJSON)

@@ -14,8 +14,8 @@ import (
 )
 
 func TestErrorsAreTMFBodies(t *testing.T) {
-	h := NewHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	h.handle("GET "+BasePath+"appointment/{id}", func(w http.ResponseWriter, r *http.Request) {
+	h := NewHandler(nil, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
+	h.handle("GET "+BasePath+"probe/{id}", func(w http.ResponseWriter, r *http.Request) {
 		switch r.PathValue("id") {
 		case "missing":
 			h.writeDomainError(w, r, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", "missing"))
@@ -36,10 +36,10 @@ func TestErrorsAreTMFBodies(t *testing.T) {
 	}{
 		{"unknown path", "GET", BasePath + "nothing/here", 404, apphub.ENOTFOUND, "no resource at " + BasePath + "nothing/here", ""},
 		{"base path itself", "GET", BasePath, 404, apphub.ENOTFOUND, "no resource at " + BasePath, ""},
-		{"wrong method", "DELETE", BasePath + "appointment/a1", 405, "METHOD_NOT_ALLOWED", "method DELETE is not allowed on " + BasePath + "appointment/a1", "GET, HEAD"},
-		{"domain not found", "GET", BasePath + "appointment/missing", 404, apphub.ENOTFOUND, `appointment "missing" not found`, ""},
-		{"domain conflict", "GET", BasePath + "appointment/taken", 409, apphub.ECONFLICT, "slot taken", ""},
-		{"internal hides detail", "GET", BasePath + "appointment/boom", 500, apphub.EINTERNAL, "internal error", ""},
+		{"wrong method", "DELETE", BasePath + "probe/a1", 405, "METHOD_NOT_ALLOWED", "method DELETE is not allowed on " + BasePath + "probe/a1", "GET, HEAD"},
+		{"domain not found", "GET", BasePath + "probe/missing", 404, apphub.ENOTFOUND, `appointment "missing" not found`, ""},
+		{"domain conflict", "GET", BasePath + "probe/taken", 409, apphub.ECONFLICT, "slot taken", ""},
+		{"internal hides detail", "GET", BasePath + "probe/boom", 500, apphub.EINTERNAL, "internal error", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

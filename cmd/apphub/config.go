@@ -25,6 +25,11 @@ type config struct {
 	demo             bool
 	holdTTL          time.Duration
 	claimGrace       time.Duration
+	redisPrefix      string
+	publicURL        string
+	allowedOrigins   string
+	maxDepth         int
+	maxComplexity    int
 }
 
 // option is one setting: a flag and the environment variable that sets its default.
@@ -47,12 +52,16 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		shutdownTimeout:  15 * time.Second,
 		holdTTL:          5 * time.Minute,
 		claimGrace:       time.Minute,
+		redisPrefix:      "apphub:",
+		maxDepth:         15,
+		maxComplexity:    1000,
 	}
 	opts := []option{
 		{"mongodb-uri", "MONGODB_URI", "MongoDB connection string; empty starts an embedded FerretDB on --data-dir", (*stringValue)(&c.mongoURI)},
 		{"mongodb-database", "APPHUB_MONGODB_DATABASE", "MongoDB database name", (*stringValue)(&c.mongoDatabase)},
 		{"data-dir", "APPHUB_DATA_DIR", "directory of the embedded FerretDB's data (locked against a second process)", (*stringValue)(&c.dataDir)},
 		{"redis-url", "REDIS_URL", "Redis URL (redis://, rediss://; Sentinel with master_name=, Cluster with addr=); empty starts an embedded Redis", (*stringValue)(&c.redisURL)},
+		{"redis-prefix", "APPHUB_REDIS_PREFIX", "prefix of every Redis key and stream of this hub (hubs sharing data share it)", (*stringValue)(&c.redisPrefix)},
 		{"embedded-redis-tick", "APPHUB_EMBEDDED_REDIS_TICK", "how often the embedded Redis's clock is advanced so that keys expire", (*durationValue)(&c.redisTick)},
 		{"log-level", "APPHUB_LOG_LEVEL", "log level: debug, info, warn, error", (*stringValue)(&c.logLevel)},
 		{"log-format", "APPHUB_LOG_FORMAT", "log format: auto (text on a terminal, JSON otherwise), text, json", (*stringValue)(&c.logFormat)},
@@ -68,6 +77,10 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 			option{"addr", "APPHUB_ADDR", "HTTP listen address", (*stringValue)(&c.addr)},
 			option{"shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT", "how long a shutdown waits for in-flight requests", (*durationValue)(&c.shutdownTimeout)},
 			option{"hold-ttl", "APPHUB_HOLD_TTL", "how long a hold keeps its time", (*durationValue)(&c.holdTTL)},
+			option{"public-url", "APPHUB_PUBLIC_URL", "scheme and host clients reach the hub at (TMF646 hrefs); empty: from each request", (*stringValue)(&c.publicURL)},
+			option{"allowed-origins", "APPHUB_ALLOWED_ORIGINS", "comma-separated browser origin host patterns (e.g. *.example.com) allowed to open GraphQL websockets besides the hub's own", (*stringValue)(&c.allowedOrigins)},
+			option{"graphql-max-depth", "APPHUB_GRAPHQL_MAX_DEPTH", "deepest GraphQL selection accepted (introspection included)", (*intValue)(&c.maxDepth)},
+			option{"graphql-max-complexity", "APPHUB_GRAPHQL_MAX_COMPLEXITY", "largest GraphQL operation complexity accepted (lists count their size)", (*intValue)(&c.maxComplexity)},
 			option{"claim-grace", "APPHUB_CLAIM_GRACE", "how long the reaper leaves uncommitted claims alone (a booking gives up after a third of it)", (*durationValue)(&c.claimGrace)},
 		)
 	}
@@ -124,6 +137,18 @@ type stringValue string
 
 func (s *stringValue) String() string     { return strconv.Quote(string(*s)) }
 func (s *stringValue) Set(v string) error { *s = stringValue(strings.TrimSpace(v)); return nil }
+
+type intValue int
+
+func (i *intValue) String() string { return strconv.Itoa(int(*i)) }
+func (i *intValue) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return errors.New("not a positive whole number")
+	}
+	*i = intValue(n)
+	return nil
+}
 
 type boolValue bool
 

@@ -48,9 +48,13 @@ func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
 			}
 			want := []string{"-mongodb-uri", "MONGODB_URI", "-redis-url", "REDIS_URL", "-data-dir", "APPHUB_DATA_DIR",
 				"-mongodb-database", "APPHUB_MONGODB_DATABASE", "-log-level", "APPHUB_LOG_LEVEL", "-log-format", "APPHUB_LOG_FORMAT",
-				"-ferretdb-log-level", "APPHUB_FERRETDB_LOG_LEVEL", "-embedded-redis-tick", "APPHUB_EMBEDDED_REDIS_TICK"}
+				"-ferretdb-log-level", "APPHUB_FERRETDB_LOG_LEVEL", "-embedded-redis-tick", "APPHUB_EMBEDDED_REDIS_TICK",
+				"-redis-prefix", "APPHUB_REDIS_PREFIX", "-demo", "APPHUB_DEMO"}
 			if sub == "serve" {
-				want = append(want, "-addr", "APPHUB_ADDR", `default ":8080"`, "-shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT")
+				want = append(want, "-addr", "APPHUB_ADDR", `default ":8080"`, "-shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT",
+					"-hold-ttl", "APPHUB_HOLD_TTL", "-claim-grace", "APPHUB_CLAIM_GRACE", "-public-url", "APPHUB_PUBLIC_URL",
+					"-allowed-origins", "APPHUB_ALLOWED_ORIGINS", "-graphql-max-depth", "APPHUB_GRAPHQL_MAX_DEPTH",
+					"-graphql-max-complexity", "APPHUB_GRAPHQL_MAX_COMPLEXITY")
 			}
 			for _, w := range want {
 				if !strings.Contains(out.String(), w) {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,9 +46,17 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	}
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: svc, Version: version()}, logger, resolvers.Options{}))
+	var origins []string
+	for _, o := range strings.Split(cfg.allowedOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			origins = append(origins, o)
+		}
+	}
+	gqlOpts := resolvers.Options{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, AllowedOrigins: origins,
+		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour)}
+	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: svc, Version: version()}, logger, gqlOpts))
 	mux.Handle("GET /graphql/assets/", resolvers.ExplorerAssets())
-	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(logger))
+	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(svc, logger, tmfrest.Options{PublicURL: cfg.publicURL}))
 	mux.HandleFunc("GET /healthz", healthHandler)
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
 	mux.Handle("GET /metrics", metricsHandler(reg))
@@ -59,8 +68,22 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 // serve answers requests on ln until ctx ends, then stops accepting, waits up to
 // shutdownTimeout for the requests in flight and returns.
 func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
+	// Subscriptions (websocket, SSE) never finish by themselves, and http.Server.Shutdown does
+	// not end hijacked connections: their contexts end when the shutdown begins. Other requests
+	// keep theirs and are drained.
+	streams, endStreams := context.WithCancel(context.Background())
+	defer endStreams()
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isStream(r) {
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			defer context.AfterFunc(streams, cancel)()
+			r = r.WithContext(ctx)
+		}
+		h.handler.ServeHTTP(w, r)
+	})
 	srv := &http.Server{
-		Handler:           h.handler,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn),
@@ -84,6 +107,7 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 	case <-ctx.Done():
 	}
 	h.logger.Info("shutting down", "timeout", shutdownTimeout)
+	endStreams()
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -134,6 +158,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stderr io.Write
 		"redis", describeStore(h.stores.redisMode, "miniredis"),
 	)
 	return h.serve(ctx, ln, cfg.shutdownTimeout)
+}
+
+// isStream reports whether r opens a subscription: a websocket upgrade or an event stream.
+func isStream(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" || strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 }
 
 // baseURL is the URL a local client uses to reach addr: a wildcard host becomes localhost.

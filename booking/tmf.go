@@ -1,0 +1,224 @@
+package booking
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/apphub/apphub"
+)
+
+// TMF646 has two resources besides appointments: the search task (SearchTimeSlot) and the hub
+// registration of a listener (Subscription). They are not appointments: they hold no time and
+// have no history, so each is one document keyed by its id. Their client attributes are kept
+// as the raw JSON sent, like an appointment's, so that they come back byte-identical.
+
+// TMFStore is what the TMF646 task and hub resources need from the database, beside Store.
+type TMFStore interface {
+	InsertSearchTimeSlot(ctx context.Context, t apphub.SearchTimeSlot) error
+	GetSearchTimeSlot(ctx context.Context, id string) (apphub.SearchTimeSlot, error)
+	ListSearchTimeSlots(ctx context.Context) ([]apphub.SearchTimeSlot, error)
+	// ReplaceSearchTimeSlot writes t over the version prev; ECONFLICT when the stored one is
+	// not at prev any more (best effort: the document is not an exclusive fact).
+	ReplaceSearchTimeSlot(ctx context.Context, t apphub.SearchTimeSlot, prev int) error
+	DeleteSearchTimeSlot(ctx context.Context, id string) error
+
+	InsertSubscription(ctx context.Context, s apphub.Subscription) error
+	GetSubscription(ctx context.Context, id string) (apphub.Subscription, error)
+	ListSubscriptions(ctx context.Context) ([]apphub.Subscription, error)
+	DeleteSubscription(ctx context.Context, id string) error
+}
+
+// NewSearchTimeSlot asks for a search task.
+type NewSearchTimeSlot struct {
+	Attributes     map[string]json.RawMessage
+	IdempotencyKey string
+}
+
+// SearchTimeSlotUpdate replaces a search task's status and attributes.
+type SearchTimeSlotUpdate struct {
+	ID              string
+	ExpectedVersion int    // 0: any
+	Status          string // empty keeps it
+	// Attributes replace the task's attributes whole.
+	Attributes map[string]json.RawMessage
+}
+
+// NewSubscription asks to register a listener.
+type NewSubscription struct {
+	Callback       string
+	Query          string
+	Attributes     map[string]json.RawMessage
+	IdempotencyKey string
+}
+
+// Appointments returns every appointment, oldest first (then by id). It scans the projections:
+// a projection that a crash left behind is repaired on its next single read.
+func (s *Service) Appointments(ctx context.Context) ([]apphub.Appointment, error) {
+	all, err := s.store.ListAppointments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(all, func(a, b apphub.Appointment) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return all, nil
+}
+
+// CreateSearchTimeSlot stores a search task. The search itself is not run yet: the task is
+// done and successful, with the slots the client sent, if any.
+func (s *Service) CreateSearchTimeSlot(ctx context.Context, req NewSearchTimeSlot) (apphub.SearchTimeSlot, error) {
+	var task apphub.SearchTimeSlot
+	var err error
+	_, err = s.idempotent(ctx, req.IdempotencyKey, "searchTimeSlot", req, func(ctx context.Context) (outcome, error) {
+		now := s.now().UTC().Truncate(time.Millisecond) // as stored, so that every read agrees
+		task = apphub.SearchTimeSlot{ID: newID(), Version: 1, Status: apphub.SearchDone, Result: apphub.SearchSuccess, SearchDate: now,
+			UpdatedAt: now, PartyID: apphub.PrincipalFromContext(ctx).PartyID, Attributes: req.Attributes}
+		// The record's appointment id field holds the task's id.
+		return outcome{appointmentID: task.ID, version: task.Version}, s.store.InsertSearchTimeSlot(ctx, task)
+	}, func(o outcome) error {
+		task, err = s.store.GetSearchTimeSlot(ctx, o.appointmentID)
+		return err
+	})
+	return task, err
+}
+
+// SearchTimeSlot returns a search task.
+func (s *Service) SearchTimeSlot(ctx context.Context, id string) (apphub.SearchTimeSlot, error) {
+	t, err := s.store.GetSearchTimeSlot(ctx, id)
+	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+		return apphub.SearchTimeSlot{}, apphub.Errorf(apphub.ENOTFOUND, "searchTimeSlot %q not found", id)
+	}
+	return t, err
+}
+
+// SearchTimeSlots returns every search task, oldest first (then by id).
+func (s *Service) SearchTimeSlots(ctx context.Context) ([]apphub.SearchTimeSlot, error) {
+	all, err := s.store.ListSearchTimeSlots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(all, func(a, b apphub.SearchTimeSlot) int {
+		return cmp.Or(a.SearchDate.Compare(b.SearchDate), strings.Compare(a.ID, b.ID))
+	})
+	return all, nil
+}
+
+// UpdateSearchTimeSlot replaces a task's status and attributes; it does not run the search
+// again. An update that changes nothing keeps the version.
+func (s *Service) UpdateSearchTimeSlot(ctx context.Context, u SearchTimeSlotUpdate) (apphub.SearchTimeSlot, error) {
+	if u.Status != "" && !slices.Contains(apphub.SearchStatuses, u.Status) {
+		return apphub.SearchTimeSlot{}, apphub.FieldError("status", "%q is not one of %s", u.Status, strings.Join(apphub.SearchStatuses, ", "))
+	}
+	cur, err := s.SearchTimeSlot(ctx, u.ID)
+	if err != nil {
+		return apphub.SearchTimeSlot{}, err
+	}
+	if u.ExpectedVersion != 0 && u.ExpectedVersion != cur.Version {
+		return apphub.SearchTimeSlot{}, taskVersionConflict(u.ExpectedVersion, cur.Version)
+	}
+	next := cur
+	if u.Status != "" {
+		next.Status = u.Status
+	}
+	next.Attributes = u.Attributes
+	if next.Status == cur.Status && sameAttributes(next.Attributes, cur.Attributes) {
+		return cur, nil
+	}
+	next.Version, next.UpdatedAt = cur.Version+1, s.now().UTC().Truncate(time.Millisecond)
+	err = s.store.ReplaceSearchTimeSlot(ctx, next, cur.Version)
+	switch apphub.ErrorCode(err) {
+	case "":
+		return next, nil
+	case apphub.ECONFLICT:
+		return apphub.SearchTimeSlot{}, taskVersionConflict(cur.Version, cur.Version+1)
+	case apphub.ENOTFOUND:
+		return apphub.SearchTimeSlot{}, apphub.Errorf(apphub.ENOTFOUND, "searchTimeSlot %q not found", u.ID)
+	default:
+		return apphub.SearchTimeSlot{}, err
+	}
+}
+
+// DeleteSearchTimeSlot removes a search task.
+func (s *Service) DeleteSearchTimeSlot(ctx context.Context, id string, expectedVersion int) error {
+	if expectedVersion != 0 {
+		cur, err := s.SearchTimeSlot(ctx, id)
+		if err != nil {
+			return err
+		}
+		if cur.Version != expectedVersion {
+			return taskVersionConflict(expectedVersion, cur.Version)
+		}
+	}
+	err := s.store.DeleteSearchTimeSlot(ctx, id)
+	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+		return apphub.Errorf(apphub.ENOTFOUND, "searchTimeSlot %q not found", id)
+	}
+	return err
+}
+
+func taskVersionConflict(expected, current int) error {
+	e := apphub.Refusef(apphub.ECONFLICT, apphub.ReasonVersionConflict, "the searchTimeSlot is at version %d, not %d", current, expected)
+	e.Code = apphub.EPRECONDITION
+	return e
+}
+
+func sameAttributes(a, b map[string]json.RawMessage) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || string(v) != string(w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Subscribe registers a listener. The callback must be an absolute http(s) URL; where it points
+// is checked when connecting, not here (the address a name resolves to may change).
+func (s *Service) Subscribe(ctx context.Context, req NewSubscription) (apphub.Subscription, error) {
+	u, err := url.Parse(req.Callback)
+	if req.Callback == "" {
+		return apphub.Subscription{}, apphub.FieldError("callback", "is required")
+	}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return apphub.Subscription{}, apphub.FieldError("callback", "must be an absolute http or https URL")
+	}
+	var sub apphub.Subscription
+	_, err = s.idempotent(ctx, req.IdempotencyKey, "subscribe", req, func(ctx context.Context) (outcome, error) {
+		sub = apphub.Subscription{ID: newID(), Callback: req.Callback, Query: req.Query, Attributes: req.Attributes,
+			PartyID: apphub.PrincipalFromContext(ctx).PartyID, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+		// The record's appointment id field holds the subscription's id.
+		return outcome{appointmentID: sub.ID, version: 1}, s.store.InsertSubscription(ctx, sub)
+	}, func(o outcome) error {
+		sub, err = s.store.GetSubscription(ctx, o.appointmentID)
+		return err
+	})
+	return sub, err
+}
+
+// Unsubscribe removes a listener's registration.
+func (s *Service) Unsubscribe(ctx context.Context, id string) error {
+	err := s.store.DeleteSubscription(ctx, id)
+	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+		return apphub.Errorf(apphub.ENOTFOUND, "hub subscription %q not found", id)
+	}
+	return err
+}
+
+// Subscriptions returns every registered listener, oldest first (then by id).
+func (s *Service) Subscriptions(ctx context.Context) ([]apphub.Subscription, error) {
+	all, err := s.store.ListSubscriptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(all, func(a, b apphub.Subscription) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return all, nil
+}

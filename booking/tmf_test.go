@@ -1,0 +1,129 @@
+package booking_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/storage/storetest"
+)
+
+func TestSearchTimeSlotLifecycle(t *testing.T) {
+	svc := booking.NewService(storetest.Mongo(t), booking.Options{})
+	ctx := context.Background()
+	attrs := map[string]json.RawMessage{"requestedTimeSlot": json.RawMessage(`[{"validFor":{"startDateTime":"2026-03-02T09:00:00.000+01:00"}}]`)}
+	task, err := svc.CreateSearchTimeSlot(ctx, booking.NewSearchTimeSlot{Attributes: attrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if task.ID == "" || task.Version != 1 || task.Status != apphub.SearchDone || task.Result != apphub.SearchSuccess || task.SearchDate.IsZero() {
+		t.Fatalf("created %+v", task)
+	}
+	got, err := svc.SearchTimeSlot(ctx, task.ID)
+	if err != nil || !got.SearchDate.Equal(task.SearchDate) || string(got.Attributes["requestedTimeSlot"]) != string(attrs["requestedTimeSlot"]) {
+		t.Fatalf("read back %+v, %v", got, err)
+	}
+
+	// An update that changes nothing keeps the version; a change takes the next one.
+	same, err := svc.UpdateSearchTimeSlot(ctx, booking.SearchTimeSlotUpdate{ID: task.ID, ExpectedVersion: 1, Attributes: attrs})
+	if err != nil || same.Version != 1 {
+		t.Fatalf("no-op update: version %d, %v", same.Version, err)
+	}
+	next, err := svc.UpdateSearchTimeSlot(ctx, booking.SearchTimeSlotUpdate{ID: task.ID, ExpectedVersion: 1, Status: apphub.SearchRejected, Attributes: attrs})
+	if err != nil || next.Version != 2 || next.Status != apphub.SearchRejected {
+		t.Fatalf("update: %+v, %v", next, err)
+	}
+	_, err = svc.UpdateSearchTimeSlot(ctx, booking.SearchTimeSlotUpdate{ID: task.ID, ExpectedVersion: 1, Status: apphub.SearchDone})
+	if apphub.ErrorCode(err) != apphub.EPRECONDITION || apphub.ErrorReason(err) != apphub.ReasonVersionConflict {
+		t.Fatalf("stale update: %v, want a VERSION_CONFLICT", err)
+	}
+	_, err = svc.UpdateSearchTimeSlot(ctx, booking.SearchTimeSlotUpdate{ID: task.ID, Status: "finished"})
+	if apphub.ErrorCode(err) != apphub.EINVALID {
+		t.Fatalf("unknown status: %v", err)
+	}
+
+	all, err := svc.SearchTimeSlots(ctx)
+	if err != nil || len(all) != 1 || all[0].Version != 2 {
+		t.Fatalf("list: %+v, %v", all, err)
+	}
+	if err := svc.DeleteSearchTimeSlot(ctx, task.ID, 1); apphub.ErrorCode(err) != apphub.EPRECONDITION {
+		t.Fatalf("delete at a stale version: %v", err)
+	}
+	if err := svc.DeleteSearchTimeSlot(ctx, task.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SearchTimeSlot(ctx, task.ID); apphub.ErrorCode(err) != apphub.ENOTFOUND {
+		t.Fatalf("read after delete: %v", err)
+	}
+	if err := svc.DeleteSearchTimeSlot(ctx, task.ID, 0); apphub.ErrorCode(err) != apphub.ENOTFOUND {
+		t.Fatalf("second delete: %v", err)
+	}
+}
+
+func TestSearchTimeSlotIdempotency(t *testing.T) {
+	svc := booking.NewService(storetest.Mongo(t), booking.Options{})
+	ctx := context.Background()
+	req := booking.NewSearchTimeSlot{Attributes: map[string]json.RawMessage{"x": json.RawMessage(`1`)}, IdempotencyKey: "k"}
+	a, err := svc.CreateSearchTimeSlot(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := svc.CreateSearchTimeSlot(ctx, req)
+	if err != nil || b.ID != a.ID {
+		t.Fatalf("replay: %v, %v", b.ID, err)
+	}
+	req.Attributes = nil
+	if _, err := svc.CreateSearchTimeSlot(ctx, req); apphub.ErrorReason(err) != apphub.ReasonIdempotencyKeyReused {
+		t.Fatalf("other request, same key: %v", err)
+	}
+}
+
+func TestSubscriptions(t *testing.T) {
+	svc := booking.NewService(storetest.Mongo(t), booking.Options{})
+	ctx := context.Background()
+	for _, cb := range []string{"", "not a url", "ftp://example.com/x", "/relative", "https://"} {
+		if _, err := svc.Subscribe(ctx, booking.NewSubscription{Callback: cb}); apphub.ErrorCode(err) != apphub.EINVALID {
+			t.Errorf("callback %q: %v, want VALIDATION", cb, err)
+		}
+	}
+	s, err := svc.Subscribe(ctx, booking.NewSubscription{Callback: "https://listener.example.com/cb", Query: "eventType=AppointmentCreateEvent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := svc.Subscriptions(ctx)
+	if err != nil || len(all) != 1 || all[0].ID != s.ID || all[0].Query != s.Query {
+		t.Fatalf("list: %+v, %v", all, err)
+	}
+	if err := svc.Unsubscribe(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Unsubscribe(ctx, s.ID); apphub.ErrorCode(err) != apphub.ENOTFOUND {
+		t.Fatalf("second unsubscribe: %v", err)
+	}
+}
+
+func TestAppointmentsListsOldestFirst(t *testing.T) {
+	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { now = now.Add(time.Second); return now }
+	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: clock})
+	ctx := context.Background()
+	var want []string
+	for i := range 3 {
+		start := time.Date(2026, 3, 10-i, 9, 0, 0, 0, time.UTC) // later ones start earlier
+		a, err := svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, a.ID)
+	}
+	if err := svc.Delete(ctx, want[1], 0); err != nil {
+		t.Fatal(err)
+	}
+	all, err := svc.Appointments(ctx)
+	if err != nil || len(all) != 2 || all[0].ID != want[0] || all[1].ID != want[2] {
+		t.Fatalf("appointments %v, %v; want %s, %s", all, err, want[0], want[2])
+	}
+}

@@ -1,0 +1,157 @@
+package tmfrest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"time"
+
+	"github.com/apphub/apphub"
+)
+
+// Representations are built from raw JSON, never from decoded values: every value a client
+// sent is written back as the exact text it sent (strings with their escapes, numbers with
+// their spelling, names starting with $ or holding dots).
+
+// member is one attribute of a JSON object: its name and its value as JSON text.
+type member struct {
+	name  string
+	value json.RawMessage
+}
+
+// object is a JSON object whose members keep their order and their raw values.
+type object []member
+
+func (o object) get(name string) (json.RawMessage, bool) {
+	for _, m := range o {
+		if m.name == name {
+			return m.value, true
+		}
+	}
+	return nil, false
+}
+
+// set replaces the value of name, or appends it.
+func (o *object) set(name string, value json.RawMessage) {
+	for i := range *o {
+		if (*o)[i].name == name {
+			(*o)[i].value = value
+			return
+		}
+	}
+	*o = append(*o, member{name, value})
+}
+
+func (o *object) del(name string) {
+	for i := range *o {
+		if (*o)[i].name == name {
+			*o = append((*o)[:i], (*o)[i+1:]...)
+			return
+		}
+	}
+}
+
+// MarshalJSON writes the members in order, their values compacted but otherwise untouched.
+func (o object) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(jsonString(m.name))
+		buf.WriteByte(':')
+		if err := json.Compact(&buf, m.value); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteByte('}')
+	return buf.Bytes(), nil
+}
+
+// parseObject reads a JSON object into its members, in order. A name given twice keeps its
+// last value, as encoding/json does.
+func parseObject(raw []byte) (object, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, syntaxError(err)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, apphub.FieldError("body", "must be a JSON object")
+	}
+	obj := object{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, syntaxError(err)
+		}
+		name, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, syntaxError(err)
+		}
+		obj.set(name, v)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, syntaxError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, apphub.FieldError("body", "has data after the JSON value")
+	}
+	return obj, nil
+}
+
+// decodeValue decodes JSON with numbers kept as json.Number, and refuses trailing data.
+func decodeValue(raw []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, syntaxError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, apphub.FieldError("body", "has data after the JSON value")
+	}
+	return v, nil
+}
+
+func syntaxError(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return apphub.FieldError("body", "is not complete JSON")
+	}
+	return apphub.WrapError(apphub.EINVALID, err, "the body is not valid JSON: %v", err)
+}
+
+// jsonString encodes s as a JSON string without HTML escaping.
+func jsonString(s string) json.RawMessage {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s) // a string always encodes
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// stringOf decodes raw as a JSON string; ok is false for anything else.
+func stringOf(raw json.RawMessage) (string, bool) {
+	var s string
+	if raw == nil || json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// dateTimeLayout is how the hub writes date-times: RFC 3339, UTC, milliseconds.
+const dateTimeLayout = "2006-01-02T15:04:05.000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(dateTimeLayout) }
+
+// parseTime parses an RFC 3339 date-time; the hub keeps milliseconds, as its store does.
+func parseTime(s string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC().Truncate(time.Millisecond), true
+}
