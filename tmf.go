@@ -6,7 +6,7 @@ import (
 )
 
 // TMF646 has two resources besides appointments: the search task (SearchTimeSlot) and the hub
-// registration of a listener (Subscription). They hold no time and have no history; their client
+// registration of a listener (EventSubscription). They hold no time and have no history; their client
 // attributes are kept as the raw JSON sent, so that they come back byte-identical.
 
 // Search task statuses (TMF646 SearchTimeSlotStateType) and results.
@@ -36,8 +36,8 @@ type SearchTimeSlot struct {
 	Attributes map[string]json.RawMessage
 }
 
-// Subscription is a listener registered on the hub: events are to be POSTed to Callback.
-type Subscription struct {
+// EventSubscription is a listener registered on the hub: events are to be POSTed to Callback.
+type EventSubscription struct {
 	ID       string
 	Callback string
 	Query    string

@@ -27,9 +27,9 @@ type TMFStore interface {
 	ReplaceSearchTimeSlot(ctx context.Context, t apphub.SearchTimeSlot, prev int) error
 	DeleteSearchTimeSlot(ctx context.Context, id string) error
 
-	InsertSubscription(ctx context.Context, s apphub.Subscription) error
-	GetSubscription(ctx context.Context, id string) (apphub.Subscription, error)
-	ListSubscriptions(ctx context.Context) ([]apphub.Subscription, error)
+	InsertSubscription(ctx context.Context, s apphub.EventSubscription) error
+	GetSubscription(ctx context.Context, id string) (apphub.EventSubscription, error)
+	ListSubscriptions(ctx context.Context) ([]apphub.EventSubscription, error)
 	DeleteSubscription(ctx context.Context, id string) error
 }
 
@@ -181,17 +181,17 @@ func sameAttributes(a, b map[string]json.RawMessage) bool {
 
 // Subscribe registers a listener. The callback must be an absolute http(s) URL; where it points
 // is checked when connecting, not here (the address a name resolves to may change).
-func (s *Service) Subscribe(ctx context.Context, req NewSubscription) (apphub.Subscription, error) {
+func (s *Service) Subscribe(ctx context.Context, req NewSubscription) (apphub.EventSubscription, error) {
 	u, err := url.Parse(req.Callback)
 	if req.Callback == "" {
-		return apphub.Subscription{}, apphub.FieldError("callback", "is required")
+		return apphub.EventSubscription{}, apphub.FieldError("callback", "is required")
 	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return apphub.Subscription{}, apphub.FieldError("callback", "must be an absolute http or https URL")
+		return apphub.EventSubscription{}, apphub.FieldError("callback", "must be an absolute http or https URL")
 	}
-	var sub apphub.Subscription
+	var sub apphub.EventSubscription
 	_, err = s.idempotent(ctx, req.IdempotencyKey, "subscribe", req, func(ctx context.Context) (outcome, error) {
-		sub = apphub.Subscription{ID: newID(), Callback: req.Callback, Query: req.Query, Attributes: req.Attributes,
+		sub = apphub.EventSubscription{ID: newID(), Callback: req.Callback, Query: req.Query, Attributes: req.Attributes,
 			PartyID: apphub.PrincipalFromContext(ctx).PartyID, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
 		// The record's appointment id field holds the subscription's id.
 		return outcome{appointmentID: sub.ID, version: 1}, s.store.InsertSubscription(ctx, sub)
@@ -212,12 +212,12 @@ func (s *Service) Unsubscribe(ctx context.Context, id string) error {
 }
 
 // Subscriptions returns every registered listener, oldest first (then by id).
-func (s *Service) Subscriptions(ctx context.Context) ([]apphub.Subscription, error) {
+func (s *Service) Subscriptions(ctx context.Context) ([]apphub.EventSubscription, error) {
 	all, err := s.store.ListSubscriptions(ctx)
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(all, func(a, b apphub.Subscription) int {
+	slices.SortFunc(all, func(a, b apphub.EventSubscription) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	return all, nil

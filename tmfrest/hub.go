@@ -21,7 +21,7 @@ var listenerEvents = []string{
 func (h *Handler) hubHref(base, id string) string { return base + BasePath + "hub/" + id }
 
 // subscriptionObject is the EventSubscription: the id, then the registration as sent.
-func subscriptionObject(s apphub.Subscription) object {
+func subscriptionObject(s apphub.EventSubscription) object {
 	obj := object{{"id", jsonString(s.ID)}}
 	if raw, ok := s.Attributes["callback"]; ok {
 		obj.set("callback", raw)

@@ -45,7 +45,7 @@ type Service interface {
 	UpdateSearchTimeSlot(ctx context.Context, u booking.SearchTimeSlotUpdate) (apphub.SearchTimeSlot, error)
 	DeleteSearchTimeSlot(ctx context.Context, id string, expectedVersion int) error
 
-	Subscribe(ctx context.Context, req booking.NewSubscription) (apphub.Subscription, error)
+	Subscribe(ctx context.Context, req booking.NewSubscription) (apphub.EventSubscription, error)
 	Unsubscribe(ctx context.Context, id string) error
 }
 

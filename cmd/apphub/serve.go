@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/resolvers"
 	"github.com/apphub/apphub/storage/rediscache"
@@ -23,6 +25,8 @@ import (
 type hub struct {
 	stores  *stores
 	svc     *booking.Service
+	cache   *rediscache.Cache
+	bus     *rediscache.Bus
 	handler http.Handler
 	// reapInterval is how often the reaper frees abandoned time.
 	reapInterval time.Duration
@@ -36,13 +40,37 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc := booking.NewService(st.mongo, booking.Options{Logger: logger, HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace})
-
 	reg := prometheus.NewRegistry()
 	metrics := newHTTPMetrics(reg)
+	cache, err := rediscache.NewCache(st.redis, reg, rediscache.CacheOptions{Prefix: cfg.redisPrefix, Logger: logger})
+	if err != nil {
+		st.close(context.Background())
+		return nil, err
+	}
+	// The bus fills gaps from the service's revisions, and the service publishes on the bus.
+	var svc *booking.Service
+	bus, err := rediscache.NewBus(st.redis, reg, rediscache.BusOptions{Prefix: cfg.redisPrefix, Logger: logger,
+		Resync: func(ctx context.Context, id string, after int) ([]apphub.Event, error) {
+			return svc.Events(ctx, id, after)
+		}})
+	if err != nil {
+		st.close(context.Background())
+		return nil, err
+	}
+	svc = booking.NewService(st.mongo, booking.Options{Logger: logger, HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
+		Cache: cache, Publisher: bus})
+	bus.OnCalendarChanged(svc.CalendarChanged)
 	deps := []dependency{
 		{name: "mongodb", mode: st.mongoMode, required: true, ping: st.mongo.Ping},
-		{name: "redis", mode: st.redisMode, ping: func(ctx context.Context) error { return rediscache.Ping(ctx, st.redis) }},
+		{name: "redis", mode: st.redisMode, ping: func(ctx context.Context) error {
+			if err := rediscache.Ping(ctx, st.redis); err != nil {
+				return err
+			}
+			if cache.Stale() {
+				return apphub.Errorf(apphub.EUNAVAILABLE, "Redis answers again; the availability cache is not trusted until it is marked stale")
+			}
+			return nil
+		}},
 	}
 
 	mux := http.NewServeMux()
@@ -54,14 +82,14 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	}
 	gqlOpts := resolvers.Options{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, AllowedOrigins: origins,
 		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour)}
-	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: svc, Version: version()}, logger, gqlOpts))
+	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: svc, Version: version(), Events: bus}, logger, gqlOpts))
 	mux.Handle("GET /graphql/assets/", resolvers.ExplorerAssets())
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(svc, logger, tmfrest.Options{PublicURL: cfg.publicURL}))
 	mux.HandleFunc("GET /healthz", healthHandler)
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
 	mux.Handle("GET /metrics", metricsHandler(reg))
 
-	return &hub{stores: st, svc: svc, handler: instrument(mux, logger, metrics), logger: logger,
+	return &hub{stores: st, svc: svc, cache: cache, bus: bus, handler: instrument(mux, logger, metrics), logger: logger,
 		reapInterval: min(cfg.claimGrace/2, 10*time.Second)}, nil
 }
 
@@ -90,15 +118,14 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	reapCtx, stopReaper := context.WithCancel(context.Background())
-	reaperDone := make(chan struct{})
-	go func() {
-		defer close(reaperDone)
-		h.svc.RunReaper(reapCtx, h.reapInterval)
-	}()
+	// Background work: the reaper, and the bus's reader that brings other instances' events.
+	background, stopBackground := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { h.svc.RunReaper(background, h.reapInterval) })
+	wg.Go(func() { h.bus.Run(background) })
 	defer func() {
-		stopReaper()
-		<-reaperDone
+		stopBackground()
+		wg.Wait()
 	}()
 
 	select {
@@ -108,6 +135,7 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 	}
 	h.logger.Info("shutting down", "timeout", shutdownTimeout)
 	endStreams()
+	h.bus.Close() // ends the subscriptions' event channels
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -121,6 +149,8 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 }
 
 func (h *hub) close() error {
+	h.bus.Close()
+	h.cache.Close()
 	return h.stores.close(context.Background())
 }
 

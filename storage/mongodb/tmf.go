@@ -111,28 +111,28 @@ type subscriptionDoc struct {
 	CreatedAt  time.Time `bson:"createdAt"`
 }
 
-func (d subscriptionDoc) subscription() apphub.Subscription {
-	return apphub.Subscription{ID: d.ID, Callback: d.Callback, Query: d.Query, Attributes: fromAttrDocs(d.Attributes),
+func (d subscriptionDoc) subscription() apphub.EventSubscription {
+	return apphub.EventSubscription{ID: d.ID, Callback: d.Callback, Query: d.Query, Attributes: fromAttrDocs(d.Attributes),
 		PartyID: d.PartyID, CreatedAt: utc(d.CreatedAt)}
 }
 
 // InsertSubscription stores a new hub subscription; ECONFLICT when its id exists.
-func (db *DB) InsertSubscription(ctx context.Context, s apphub.Subscription) error {
+func (db *DB) InsertSubscription(ctx context.Context, s apphub.EventSubscription) error {
 	return db.insert(ctx, collSubscriptions, subscriptionDoc{ID: s.ID, Callback: s.Callback, Query: s.Query,
 		Attributes: toAttrDocs(s.Attributes), PartyID: s.PartyID, CreatedAt: s.CreatedAt})
 }
 
 // GetSubscription reads a hub subscription, or fails with ENOTFOUND.
-func (db *DB) GetSubscription(ctx context.Context, id string) (apphub.Subscription, error) {
+func (db *DB) GetSubscription(ctx context.Context, id string) (apphub.EventSubscription, error) {
 	var d subscriptionDoc
 	if err := db.findByID(ctx, collSubscriptions, id, &d); err != nil {
-		return apphub.Subscription{}, err
+		return apphub.EventSubscription{}, err
 	}
 	return d.subscription(), nil
 }
 
 // ListSubscriptions scans every hub subscription.
-func (db *DB) ListSubscriptions(ctx context.Context) ([]apphub.Subscription, error) {
+func (db *DB) ListSubscriptions(ctx context.Context) ([]apphub.EventSubscription, error) {
 	return scanAll(ctx, db, collSubscriptions, bson.D{}, subscriptionDoc.subscription)
 }
 

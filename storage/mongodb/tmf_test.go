@@ -82,7 +82,7 @@ func checkTask(t *testing.T, got, want apphub.SearchTimeSlot) {
 func TestSubscriptionRoundTrip(t *testing.T) {
 	db := storetest.Mongo(t)
 	ctx := context.Background()
-	sub := apphub.Subscription{ID: "s1", Callback: "https://listener.example/cb", Query: "eventType=AppointmentStateChangeEvent",
+	sub := apphub.EventSubscription{ID: "s1", Callback: "https://listener.example/cb", Query: "eventType=AppointmentStateChangeEvent",
 		Attributes: awkwardAttributes, PartyID: "p1", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	if err := db.InsertSubscription(ctx, sub); err != nil {
 		t.Fatal(err)

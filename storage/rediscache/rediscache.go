@@ -16,6 +16,8 @@ import (
 
 // Connect returns a client for redisURL without waiting for the server; go-redis dials on
 // first use and redials after failures, so Redis may come and go while the hub runs.
+// Contexts bound every command (ContextTimeoutEnabled): callers give Redis a short deadline and
+// fall back, instead of waiting for the client's own read timeout.
 //
 // A plain redis:// or rediss:// URL gives a single-node client; with a master_name query
 // parameter it is a Sentinel URL, and with addr parameters (more seed nodes) a Cluster URL,
@@ -32,18 +34,21 @@ func Connect(redisURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis Sentinel URL")
 		}
+		opts.ContextTimeoutEnabled = true
 		return redis.NewFailoverClient(opts), nil
 	case q.Has("addr"):
 		opts, err := redis.ParseClusterURL(redisURL)
 		if err != nil {
 			return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis Cluster URL")
 		}
+		opts.ContextTimeoutEnabled = true
 		return redis.NewClusterClient(opts), nil
 	default:
 		opts, err := redis.ParseURL(redisURL)
 		if err != nil {
 			return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis URL")
 		}
+		opts.ContextTimeoutEnabled = true
 		return redis.NewClient(opts), nil
 	}
 }

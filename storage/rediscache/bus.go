@@ -1,0 +1,520 @@
+package rediscache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/apphub/apphub"
+)
+
+// Bus carries the events of every instance's commits and the calendar's changes between hub
+// instances, through one Redis stream: PublishEvents and PublishCalendarChanged append to it
+// (XADD, trimmed to about MaxLen entries), and each instance runs one reader (XREAD BLOCK from
+// the last id it saw, so a short disconnection loses nothing) whose events are fanned out in
+// process. It implements booking.Publisher.
+//
+// What this instance publishes also goes straight to its own subscribers, so they do not wait
+// for Redis and still get it while Redis is down; its copy from the stream is then a
+// duplicate. Per appointment, events reach subscribers in version order and at most once
+// (version and kind): an event already seen is dropped, and an event after a gap is preceded
+// by the missed ones, read through Resync.
+type Bus struct {
+	rdb    redis.UniversalClient
+	key    string
+	opts   BusOptions
+	logger *slog.Logger
+	m      busMetrics
+	queue  chan busItem // local publishes and the reader's entries, to the dispatcher
+
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	closed    bool
+	started   bool
+	running   sync.WaitGroup
+	subs      map[*subscriber]struct{}
+	calendar  map[int]func(version string)
+	nextCalID int
+
+	// Owned by the dispatcher (Run's goroutine).
+	seen        map[string]*seenState
+	lastVersion string
+}
+
+// BusOptions tune a Bus; the zero value of a field means its default.
+type BusOptions struct {
+	// Prefix goes before the stream's key ("events").
+	Prefix string
+	// MaxLen is the approximate number of entries the stream keeps. Default 10000.
+	MaxLen int64
+	// Block is how long one XREAD waits for new entries; Close waits up to this long for the
+	// reader. Default 1s.
+	Block time.Duration
+	// Buffer is each subscriber's channel capacity; a subscriber whose buffer is full misses
+	// events (counted). An event takes about 450 bytes of it. Default 64.
+	Buffer int
+	// Resync returns an appointment's events after version after, in version order: the
+	// booking service's Events method. Without it, gaps are not filled.
+	Resync func(ctx context.Context, appointmentID string, after int) ([]apphub.Event, error)
+	// Timeout bounds one publish and one Resync call. Default 2s.
+	Timeout time.Duration
+	// Forget is how long the last version of an appointment with no new event is remembered.
+	// Default 1 hour.
+	Forget time.Duration
+	Logger *slog.Logger
+}
+
+type busMetrics struct {
+	published, publishFailures, received, delivered, duplicates, resyncs, resyncFailures, readErrors prometheus.Counter
+	dropped                                                                                          *prometheus.CounterVec
+}
+
+// busItem is one batch for the dispatcher: events, or a calendar version.
+type busItem struct {
+	events     []apphub.Event
+	isCalendar bool
+	calendar   string
+}
+
+type subscriber struct {
+	ch   chan apphub.Event
+	stop func() bool // unregisters the context.AfterFunc that ends the subscription
+}
+
+// seenState is what the subscribers were given of one appointment: the last version and the
+// event kinds of that version (a revision may yield a state change and an attribute change).
+type seenState struct {
+	last  int
+	kinds []string
+	at    time.Time
+}
+
+// Stream entry fields.
+const (
+	fieldKind     = "k"
+	fieldData     = "d"
+	kindEvents    = "events"
+	kindCalendar  = "calendar"
+	readBatchSize = 256
+)
+
+// NewBus returns a bus on rdb. Its metrics (apphub_event_bus_*) are registered with reg when
+// reg is not nil. Run reads the stream; Close stops it and ends the subscriptions.
+func NewBus(rdb redis.UniversalClient, reg prometheus.Registerer, opts BusOptions) (*Bus, error) {
+	if opts.MaxLen <= 0 {
+		opts.MaxLen = 10000
+	}
+	if opts.Block <= 0 {
+		opts.Block = time.Second
+	}
+	if opts.Buffer <= 0 {
+		opts.Buffer = 64
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 2 * time.Second
+	}
+	if opts.Forget <= 0 {
+		opts.Forget = time.Hour
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &Bus{rdb: rdb, key: opts.Prefix + "events", opts: opts, logger: logger,
+		queue: make(chan busItem, 1024), ctx: ctx, cancel: cancel,
+		subs: make(map[*subscriber]struct{}), calendar: make(map[int]func(string)),
+		seen: make(map[string]*seenState)}
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: "apphub_event_bus_" + name, Help: help})
+	}
+	b.m = busMetrics{
+		published:       counter("published_total", "Stream entries this instance appended."),
+		publishFailures: counter("publish_failures_total", "Publishes that could not reach Redis (other instances resynchronise on their next event)."),
+		received:        counter("received_total", "Stream entries this instance read."),
+		delivered:       counter("delivered_total", "Events handed to the subscribers (once per event, not per subscriber)."),
+		duplicates:      counter("duplicates_total", "Events dropped because their version had been delivered."),
+		resyncs:         counter("resyncs_total", "Gaps in an appointment's versions filled through Resync."),
+		resyncFailures:  counter("resync_failures_total", "Gaps that Resync could not fill; the newer event was delivered anyway."),
+		readErrors:      counter("read_errors_total", "Failed reads of the stream (Redis down); the reader retries from where it was."),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "apphub_event_bus_dropped_total",
+			Help: "Events not delivered: reason=subscriber (its buffer was full), queue (the in-process queue was full; the stream's copy follows)."},
+			[]string{"reason"}),
+	}
+	if reg != nil {
+		for _, col := range []prometheus.Collector{b.m.published, b.m.publishFailures, b.m.received, b.m.delivered,
+			b.m.duplicates, b.m.resyncs, b.m.resyncFailures, b.m.readErrors, b.m.dropped} {
+			if err := reg.Register(col); err != nil {
+				cancel()
+				return nil, apphub.WrapError(apphub.EINTERNAL, err, "register the event bus metrics")
+			}
+		}
+	}
+	return b, nil
+}
+
+// PublishEvents hands events to this instance's subscribers and appends them to the stream
+// for the others. It waits for Redis at most Timeout; a failure is logged and counted, and the
+// other instances fill the gap through Resync on the appointment's next event.
+func (b *Bus) PublishEvents(ctx context.Context, events []apphub.Event) {
+	if len(events) == 0 {
+		return
+	}
+	events = slices.Clone(events)
+	b.enqueue(busItem{events: events})
+	data, err := json.Marshal(events)
+	if err != nil {
+		b.logger.ErrorContext(ctx, "event bus: events not encoded", "err", err)
+		return
+	}
+	b.append(ctx, kindEvents, data)
+}
+
+// PublishCalendarChanged tells every instance (this one included) that the calendar is now at
+// version.
+func (b *Bus) PublishCalendarChanged(ctx context.Context, version string) {
+	b.enqueue(busItem{isCalendar: true, calendar: version})
+	b.append(ctx, kindCalendar, []byte(version))
+}
+
+func (b *Bus) enqueue(it busItem) {
+	select {
+	case b.queue <- it:
+	default:
+		b.m.dropped.WithLabelValues("queue").Inc()
+	}
+}
+
+func (b *Bus) append(ctx context.Context, kind string, data []byte) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.Timeout)
+	defer cancel()
+	err := b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: b.key, MaxLen: b.opts.MaxLen, Approx: true,
+		Values: []any{fieldKind, kind, fieldData, data}}).Err()
+	if err != nil {
+		b.m.publishFailures.Inc()
+		b.logger.WarnContext(ctx, "event bus: not published to the other instances", "kind", kind, "err", mapError(err))
+		return
+	}
+	b.m.published.Inc()
+}
+
+// Subscribe returns a channel of every appointment event, from this and the other instances,
+// in version order per appointment. It is closed when ctx ends or the bus is closed. A
+// subscriber that lets its buffer fill up misses events (counted as dropped); its version
+// numbers then show the gap. The events' State may share maps with other subscribers: read
+// only.
+func (b *Bus) Subscribe(ctx context.Context) <-chan apphub.Event {
+	s := &subscriber{ch: make(chan apphub.Event, b.opts.Buffer)}
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		close(s.ch)
+		return s.ch
+	}
+	b.subs[s] = struct{}{}
+	// Under the lock, so that Close finds stop set.
+	s.stop = context.AfterFunc(ctx, func() { b.unsubscribe(s) })
+	b.mu.Unlock()
+	return s.ch
+}
+
+func (b *Bus) unsubscribe(s *subscriber) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.subs[s]; ok {
+		delete(b.subs, s)
+		close(s.ch)
+	}
+}
+
+// OnCalendarChanged calls fn with the calendar's new version each time it changes (on any
+// instance, this one included). fn runs on the bus's dispatcher: it must return quickly. The
+// returned function unregisters it.
+func (b *Bus) OnCalendarChanged(fn func(version string)) (remove func()) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := b.nextCalID
+	b.nextCalID++
+	b.calendar[id] = fn
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		delete(b.calendar, id)
+	}
+}
+
+// Run reads the stream and dispatches until ctx ends or Close is called, in a goroutine of its
+// own; while Redis is down it retries, from where it was, when Redis is back. A bus runs once:
+// a second call returns at once.
+func (b *Bus) Run(ctx context.Context) {
+	b.mu.Lock()
+	if b.closed || b.started {
+		b.mu.Unlock()
+		return
+	}
+	b.started = true
+	b.running.Add(1)
+	b.mu.Unlock()
+	defer b.running.Done()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(b.ctx, cancel)
+	defer stop()
+
+	var reader sync.WaitGroup
+	reader.Go(func() { b.read(ctx) })
+	defer reader.Wait()
+	b.dispatch(ctx)
+}
+
+// Close stops Run, waits for it and closes the subscribers' channels. The Redis client stays
+// open: close it after the bus.
+func (b *Bus) Close() {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
+	b.closed = true
+	b.mu.Unlock()
+	b.cancel()
+	b.running.Wait()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		s.stop()
+		delete(b.subs, s)
+		close(s.ch)
+	}
+}
+
+// read follows the stream from its current end, handing entries to the dispatcher.
+func (b *Bus) read(ctx context.Context) {
+	var last string
+	failing := false
+	backoff := 50 * time.Millisecond
+	fail := func(err error) {
+		b.m.readErrors.Inc()
+		if !failing {
+			b.logger.WarnContext(ctx, "event bus: the stream cannot be read; retrying", "err", mapError(err))
+			failing = true
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+	for ctx.Err() == nil {
+		if last == "" || failing {
+			// At the start, and after an outage: where the stream ends now. A stream that is now
+			// behind the last id read was recreated (Redis lost its data): read it from its start.
+			end, err := b.streamEnd(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					fail(err)
+				}
+				continue
+			}
+			switch {
+			case last == "":
+				last = end
+			case compareStreamIDs(end, last) < 0:
+				last = "0-0"
+			}
+			if failing {
+				b.logger.InfoContext(ctx, "event bus: reading the stream again")
+				failing, backoff = false, 50*time.Millisecond
+			}
+		}
+		res, err := b.rdb.XRead(ctx, &redis.XReadArgs{Streams: []string{b.key, last}, Count: readBatchSize, Block: b.opts.Block}).Result()
+		if errors.Is(err, redis.Nil) {
+			continue // nothing new within Block
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				fail(err)
+			}
+			continue
+		}
+		for _, st := range res {
+			for _, msg := range st.Messages {
+				last = msg.ID
+				b.m.received.Inc()
+				it, ok := b.decode(ctx, msg)
+				if !ok {
+					continue
+				}
+				select {
+				case b.queue <- it:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}
+}
+
+// streamEnd returns the id of the stream's last entry, "0-0" when it is empty.
+func (b *Bus) streamEnd(ctx context.Context) (string, error) {
+	msgs, err := b.rdb.XRevRangeN(ctx, b.key, "+", "-", 1).Result()
+	if err != nil {
+		return "", err
+	}
+	if len(msgs) == 0 {
+		return "0-0", nil
+	}
+	return msgs[0].ID, nil
+}
+
+func (b *Bus) decode(ctx context.Context, msg redis.XMessage) (busItem, bool) {
+	kind, _ := msg.Values[fieldKind].(string)
+	data, _ := msg.Values[fieldData].(string)
+	switch kind {
+	case kindEvents:
+		var events []apphub.Event
+		if err := json.Unmarshal([]byte(data), &events); err != nil {
+			b.logger.WarnContext(ctx, "event bus: undecodable entry skipped", "id", msg.ID, "err", err)
+			return busItem{}, false
+		}
+		return busItem{events: events}, true
+	case kindCalendar:
+		return busItem{isCalendar: true, calendar: data}, true
+	default:
+		b.logger.WarnContext(ctx, "event bus: unknown entry skipped", "id", msg.ID, "kind", kind)
+		return busItem{}, false
+	}
+}
+
+// compareStreamIDs orders two stream ids ("ms-seq").
+func compareStreamIDs(a, b string) int {
+	am, as := splitStreamID(a)
+	bm, bs := splitStreamID(b)
+	if am != bm {
+		if am < bm {
+			return -1
+		}
+		return 1
+	}
+	switch {
+	case as < bs:
+		return -1
+	case as > bs:
+		return 1
+	}
+	return 0
+}
+
+func splitStreamID(id string) (ms, seq uint64) {
+	m, s, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseUint(m, 10, 64)
+	seq, _ = strconv.ParseUint(s, 10, 64)
+	return ms, seq
+}
+
+// dispatch hands queued items to the subscribers, one at a time, until ctx ends.
+func (b *Bus) dispatch(ctx context.Context) {
+	sweep := time.NewTicker(min(b.opts.Forget/2, 10*time.Minute))
+	defer sweep.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-sweep.C:
+			for id, st := range b.seen {
+				if now.Sub(st.at) > b.opts.Forget {
+					delete(b.seen, id)
+				}
+			}
+		case it := <-b.queue:
+			if it.isCalendar {
+				b.calendarChanged(it.calendar)
+				continue
+			}
+			for _, ev := range it.events {
+				b.sequence(ctx, ev)
+			}
+		}
+	}
+}
+
+// sequence delivers ev unless it was delivered already, after the events missed before it.
+// An appointment seen for the first time starts at whatever version arrives: the bus only
+// promises order from there on.
+func (b *Bus) sequence(ctx context.Context, ev apphub.Event) {
+	st := b.seen[ev.AppointmentID]
+	if st != nil && ev.Version > st.last+1 && b.opts.Resync != nil {
+		b.m.resyncs.Inc()
+		rctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+		missed, err := b.opts.Resync(rctx, ev.AppointmentID, st.last)
+		cancel()
+		if err != nil {
+			b.m.resyncFailures.Inc()
+			b.logger.WarnContext(ctx, "event bus: missed events not read; delivering the newer one", "appointment", ev.AppointmentID,
+				"after", st.last, "version", ev.Version, "err", err)
+		}
+		for _, m := range missed {
+			if m.AppointmentID == ev.AppointmentID && m.Version <= ev.Version {
+				b.deliver(m)
+			}
+		}
+	}
+	b.deliver(ev)
+}
+
+// deliver hands ev to every subscriber unless its version and kind were delivered already.
+func (b *Bus) deliver(ev apphub.Event) {
+	st := b.seen[ev.AppointmentID]
+	switch {
+	case st == nil:
+		st = &seenState{}
+		b.seen[ev.AppointmentID] = st
+	case ev.Version < st.last || (ev.Version == st.last && slices.Contains(st.kinds, ev.Kind)):
+		b.m.duplicates.Inc()
+		return
+	}
+	if ev.Version > st.last {
+		st.last, st.kinds = ev.Version, st.kinds[:0]
+	}
+	st.kinds = append(st.kinds, ev.Kind)
+	st.at = time.Now()
+	b.m.delivered.Inc()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		select {
+		case s.ch <- ev:
+		default:
+			b.m.dropped.WithLabelValues("subscriber").Inc()
+		}
+	}
+}
+
+func (b *Bus) calendarChanged(version string) {
+	if version == b.lastVersion {
+		return
+	}
+	b.lastVersion = version
+	b.mu.Lock()
+	fns := make([]func(string), 0, len(b.calendar))
+	for _, fn := range b.calendar {
+		fns = append(fns, fn)
+	}
+	b.mu.Unlock()
+	for _, fn := range fns {
+		fn(version)
+	}
+}

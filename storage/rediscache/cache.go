@@ -1,0 +1,518 @@
+package rediscache
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/apphub/apphub"
+)
+
+// Cache keeps the busy time of (resource, UTC day) keys in Redis for every hub instance. It
+// implements booking.BusyCache.
+//
+// Layout, under the prefix: one hash per key, "busy:{resource|2006-01-02}", holding
+//
+//	n   a random nonce given when the hash is created: a generation is (n, g), so a hash that
+//	    expired and came back never repeats an earlier generation
+//	g   the generation, which Touch increments
+//	e   the entry: the busy claims, compactly encoded
+//	eg  the generation the entry was built from
+//	ee  the epoch the entry was built in
+//
+// a short lock "busy:{resource|day}:lock" (same hash slot) so that one instance at a time
+// writes a rebuild, and "busy:epoch", a random token replaced when a Touch could not reach
+// Redis. An entry is current iff eg = g and ee = the epoch.
+//
+// The guarantee: once Touch returned for a key having reached Redis, no Busy that starts
+// afterwards, on any instance, answers that key from an entry built before the Touch. Busy
+// reads the generation before it loads, and a rebuild is written only if the generation is
+// still the one read, so an entry that carries the current generation was loaded after the
+// last Touch returned. A Touch that could not reach Redis is remembered; until the epoch has
+// been replaced this instance does not use the cache, and as soon as Redis answers the epoch
+// is replaced, which makes every older entry stale for all instances.
+type Cache struct {
+	rdb      redis.UniversalClient
+	prefix   string
+	epochKey string
+	ttl      time.Duration
+	lockTTL  time.Duration
+	timeout  time.Duration
+	retry    time.Duration
+	logger   *slog.Logger
+	m        cacheMetrics
+	flights  flights
+	// downUntil (Unix nanoseconds) is set when a read failed: until then Busy falls back at
+	// once instead of making every search wait for Redis's timeout.
+	downUntil atomic.Int64
+
+	mu       sync.Mutex
+	stale    bool   // a Touch failed and the epoch has not been replaced since
+	failures uint64 // failed Touches so far; tells a bump that raced with a newer failure
+	retrying bool   // the retry goroutine runs
+	closed   bool
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// CacheOptions tune a Cache; the zero value of a field means its default.
+type CacheOptions struct {
+	// Prefix goes before every key (e.g. "apphub:"). Tests use one per test.
+	Prefix string
+	// TTL is how long an unused key lives. Default 10 minutes.
+	TTL time.Duration
+	// LockTTL bounds how long one instance keeps the right to write a key's rebuild. Default 5s.
+	LockTTL time.Duration
+	// Timeout bounds one round trip to Redis. Default 1s.
+	Timeout time.Duration
+	// RetryInterval is how often a pending epoch bump is retried while Redis is down, and how
+	// long Busy leaves Redis alone after a failed read. Default 1s.
+	RetryInterval time.Duration
+	Logger        *slog.Logger
+}
+
+// cacheMetrics count per key, except fallbacks (per Busy call) and the Touch counters.
+type cacheMetrics struct {
+	hits, misses, rebuilds, discarded, shared, fallbacks, touchFailures, epochBumps prometheus.Counter
+}
+
+// NewCache returns a cache on rdb. Its metrics (apphub_busy_cache_*) are registered with reg
+// when reg is not nil. Close stops its background retry.
+func NewCache(rdb redis.UniversalClient, reg prometheus.Registerer, opts CacheOptions) (*Cache, error) {
+	c := &Cache{rdb: rdb, prefix: opts.Prefix, epochKey: opts.Prefix + "busy:epoch",
+		ttl: opts.TTL, lockTTL: opts.LockTTL, timeout: opts.Timeout, retry: opts.RetryInterval,
+		logger: opts.Logger, done: make(chan struct{})}
+	if c.ttl <= 0 {
+		c.ttl = 10 * time.Minute
+	}
+	if c.lockTTL <= 0 {
+		c.lockTTL = 5 * time.Second
+	}
+	if c.timeout <= 0 {
+		c.timeout = time.Second
+	}
+	if c.retry <= 0 {
+		c.retry = time.Second
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	c.flights.m = make(map[apphub.DayKey]*flight)
+	counter := func(name, help string) prometheus.Counter {
+		return prometheus.NewCounter(prometheus.CounterOpts{Name: "apphub_busy_cache_" + name, Help: help})
+	}
+	c.m = cacheMetrics{
+		hits:          counter("hits_total", "Keys answered from a current Redis entry."),
+		misses:        counter("misses_total", "Keys whose Redis entry was missing or stale."),
+		rebuilds:      counter("rebuilds_total", "Keys this instance loaded from MongoDB after a miss."),
+		discarded:     counter("rebuilds_discarded_total", "Rebuilt keys not written because a booking touched them meanwhile."),
+		shared:        counter("rebuilds_shared_total", "Missed keys answered by another request's rebuild in this instance."),
+		fallbacks:     counter("fallbacks_total", "Busy calls that loaded everything from MongoDB because Redis failed."),
+		touchFailures: counter("touch_failures_total", "Touch calls that could not reach Redis."),
+		epochBumps:    counter("epoch_bumps_total", "Times the epoch was replaced after failed Touch calls."),
+	}
+	if reg != nil {
+		for _, col := range []prometheus.Collector{c.m.hits, c.m.misses, c.m.rebuilds, c.m.discarded,
+			c.m.shared, c.m.fallbacks, c.m.touchFailures, c.m.epochBumps} {
+			if err := reg.Register(col); err != nil {
+				return nil, apphub.WrapError(apphub.EINTERNAL, err, "register the busy cache metrics")
+			}
+		}
+	}
+	return c, nil
+}
+
+// hashKey names the hash of k. The braces make the hash and its lock one hash slot in a
+// Redis Cluster, which the Lua scripts need.
+func (c *Cache) hashKey(k apphub.DayKey) string {
+	return c.prefix + "busy:{" + k.Resource + "|" + apphub.DayOf(k.Day).Format(time.DateOnly) + "}"
+}
+
+func lockKey(hash string) string { return hash + ":lock" }
+
+// token is the state of a key as read: its generation and the epoch. A rebuild may be shared
+// or written only under the token it was loaded after.
+type token struct{ n, g, epoch string }
+
+// keyState is what one read found for a key.
+type keyState struct {
+	tok    token
+	claims []apphub.Claim
+	hit    bool
+}
+
+// Busy returns the busy claims of keys: from Redis where the entry is current, from one call to
+// load for the others. When Redis fails it calls load for everything; it fails only when load
+// does. The slices returned may be shared with other callers and must not be modified.
+func (c *Cache) Busy(ctx context.Context, keys []apphub.DayKey, load func(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error)) (map[apphub.DayKey][]apphub.Claim, error) {
+	keys = uniqueKeys(keys)
+	if len(keys) == 0 {
+		return map[apphub.DayKey][]apphub.Claim{}, nil
+	}
+	if time.Now().UnixNano() < c.downUntil.Load() {
+		c.m.fallbacks.Inc()
+		return load(ctx, keys)
+	}
+	if !c.flushStale(ctx) {
+		// A Touch of this instance is not in Redis yet: entries may be stale.
+		c.m.fallbacks.Inc()
+		return load(ctx, keys)
+	}
+	readAt := time.Now()
+	states, err := c.read(ctx, keys)
+	if err != nil {
+		c.m.fallbacks.Inc()
+		if ctx.Err() == nil {
+			c.markDown()
+		}
+		c.logger.DebugContext(ctx, "busy cache: Redis read failed, loading from MongoDB", "err", err)
+		return load(ctx, keys)
+	}
+
+	out := make(map[apphub.DayKey][]apphub.Claim, len(keys))
+	var lead, wait []int // indexes into keys
+	var leadFlights, waitFlights []*flight
+	for i, k := range keys {
+		st := &states[i]
+		if st.hit {
+			c.m.hits.Inc()
+			out[k] = st.claims
+			continue
+		}
+		c.m.misses.Inc()
+		f, leader := c.flights.join(k, st.tok, readAt, c.ttl/2)
+		if leader {
+			lead, leadFlights = append(lead, i), append(leadFlights, f)
+		} else {
+			wait, waitFlights = append(wait, i), append(waitFlights, f)
+		}
+	}
+
+	if len(lead) > 0 {
+		if err := c.rebuild(ctx, keys, states, lead, leadFlights, readAt, load, out); err != nil {
+			return nil, err
+		}
+	}
+
+	// The keys another request of this instance is rebuilding under the same token: its load
+	// started after our read saw that generation, so it has every commit touched before.
+	var retry []apphub.DayKey
+	for j, f := range waitFlights {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, apphub.WrapError(apphub.EUNAVAILABLE, ctx.Err(), "busy time not read in time")
+		}
+		k := keys[wait[j]]
+		if f.err != nil {
+			// Its request failed or gave up (perhaps only its own context): load it ourselves.
+			retry = append(retry, k)
+			continue
+		}
+		c.m.shared.Inc()
+		out[k] = f.claims
+	}
+	if len(retry) > 0 {
+		loaded, err := load(ctx, retry)
+		if err != nil {
+			return nil, err
+		}
+		c.m.rebuilds.Add(float64(len(retry)))
+		for _, k := range retry {
+			out[k] = loaded[k]
+		}
+	}
+	return out, nil
+}
+
+// rebuild loads the keys this request leads with one call to load, hands the results to the
+// requests waiting on them and writes back those it holds the lock of.
+func (c *Cache) rebuild(ctx context.Context, keys []apphub.DayKey, states []keyState, lead []int, fs []*flight, readAt time.Time,
+	load func(context.Context, []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error), out map[apphub.DayKey][]apphub.Claim) error {
+	lockToken := rand.Text()
+	locked := c.lock(ctx, keys, lead, lockToken)
+
+	want := make([]apphub.DayKey, len(lead))
+	for j, i := range lead {
+		want[j] = keys[i]
+	}
+	loaded, err := load(ctx, want)
+	c.flights.finish(want, fs, loaded, err)
+	if err != nil {
+		c.unlock(ctx, keys, lead, locked, lockToken)
+		return err
+	}
+	c.m.rebuilds.Add(float64(len(lead)))
+	for _, k := range want {
+		out[k] = loaded[k]
+	}
+
+	// A load that took more than half the TTL could in theory have outlived a key that
+	// expired and came back empty; keep it out of Redis.
+	if time.Since(readAt) > c.ttl/2 {
+		c.unlock(ctx, keys, lead, locked, lockToken)
+		return nil
+	}
+	c.store(ctx, keys, states, lead, locked, loaded, lockToken)
+	return nil
+}
+
+// read reads the epoch and the hash of every key in one pipelined round trip, and pushes their
+// expiry back: a key in use does not expire.
+func (c *Cache) read(ctx context.Context, keys []apphub.DayKey) ([]keyState, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	pipe := c.rdb.Pipeline()
+	epochCmd := pipe.Get(ctx, c.epochKey)
+	cmds := make([]*redis.SliceCmd, len(keys))
+	for i, k := range keys {
+		h := c.hashKey(k)
+		cmds[i] = pipe.HMGet(ctx, h, "n", "g", "eg", "ee", "e")
+		pipe.PExpire(ctx, h, c.ttl)
+	}
+	pipe.Exec(ctx) // the errors are the commands'; a missing epoch is redis.Nil
+	epoch, err := epochCmd.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, mapError(err)
+	}
+	states := make([]keyState, len(keys))
+	for i, cmd := range cmds {
+		v, err := cmd.Result()
+		if err != nil {
+			return nil, mapError(err)
+		}
+		n, g, eg, ee := str(v, 0), str(v, 1), str(v, 2), str(v, 3)
+		st := keyState{tok: token{n: n, g: g, epoch: epoch}}
+		if e, ok := v[4].(string); ok && g != "" && eg == g && ee == epoch {
+			if claims, err := decodeClaims(keys[i], e); err == nil {
+				st.claims, st.hit = claims, true
+			}
+		}
+		states[i] = st
+	}
+	return states, nil
+}
+
+func str(v []any, i int) string {
+	if i < len(v) {
+		if s, ok := v[i].(string); ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// lock takes the rebuild lock of the keys at lead, in one round trip, and reports which it got.
+// A key it did not get (another instance rebuilds it, or Redis failed) is loaded but not
+// written.
+func (c *Cache) lock(ctx context.Context, keys []apphub.DayKey, lead []int, lockToken string) []bool {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	pipe := c.rdb.Pipeline()
+	cmds := make([]*redis.BoolCmd, len(lead))
+	for j, i := range lead {
+		cmds[j] = pipe.SetNX(ctx, lockKey(c.hashKey(keys[i])), lockToken, c.lockTTL)
+	}
+	pipe.Exec(ctx)
+	locked := make([]bool, len(lead))
+	for j, cmd := range cmds {
+		locked[j] = cmd.Err() == nil && cmd.Val()
+	}
+	return locked
+}
+
+// unlock releases the locks this request holds, when it will not write.
+func (c *Cache) unlock(ctx context.Context, keys []apphub.DayKey, lead []int, locked []bool, lockToken string) {
+	var calls []scriptCall
+	for j, i := range lead {
+		if locked[j] {
+			calls = append(calls, scriptCall{keys: []string{lockKey(c.hashKey(keys[i]))}, args: []any{lockToken}})
+		}
+	}
+	if len(calls) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	defer cancel()
+	runScripts(ctx, c.rdb, unlockScript, calls) // best effort: the locks expire anyway
+}
+
+// store writes the rebuilt keys this request holds the lock of, each only if its generation is
+// still the one read before the load.
+func (c *Cache) store(ctx context.Context, keys []apphub.DayKey, states []keyState, lead []int, locked []bool,
+	loaded map[apphub.DayKey][]apphub.Claim, lockToken string) {
+	var calls []scriptCall
+	ttl := strconv.FormatInt(c.ttl.Milliseconds(), 10)
+	for j, i := range lead {
+		if !locked[j] {
+			continue
+		}
+		k, tok := keys[i], states[i].tok
+		h := c.hashKey(k)
+		calls = append(calls, scriptCall{keys: []string{h, lockKey(h)},
+			args: []any{tok.n, tok.g, tok.epoch, encodeClaims(k, loaded[k]), ttl, lockToken, nonce()}})
+	}
+	if len(calls) == 0 {
+		return
+	}
+	// The work is done: let a request that ends now still keep it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	defer cancel()
+	cmds, err := runScripts(ctx, c.rdb, storeScript, calls)
+	if err != nil {
+		c.logger.DebugContext(ctx, "busy cache: rebuild not written", "err", err)
+		return
+	}
+	for _, cmd := range cmds {
+		if n, err := cmd.Int(); err == nil && n == 0 {
+			c.m.discarded.Inc()
+		}
+	}
+}
+
+// Touch increments the generation of keys: called after a booking's MongoDB commit and before
+// it answers. When Redis cannot be reached it remembers that entries may be stale and replaces
+// the epoch as soon as Redis answers again.
+func (c *Cache) Touch(ctx context.Context, keys []apphub.DayKey) {
+	keys = uniqueKeys(keys)
+	if len(keys) == 0 {
+		return
+	}
+	// The commit is made: a caller that goes away now must not leave the cache behind it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	defer cancel()
+	ttl := strconv.FormatInt(c.ttl.Milliseconds(), 10)
+	calls := make([]scriptCall, len(keys))
+	for i, k := range keys {
+		calls[i] = scriptCall{keys: []string{c.hashKey(k)}, args: []any{nonce(), ttl}}
+	}
+	if _, err := runScripts(ctx, c.rdb, touchScript, calls); err != nil {
+		c.m.touchFailures.Inc()
+		c.logger.WarnContext(ctx, "busy cache: a booking could not reach Redis; the cache is marked stale until Redis answers", "err", err)
+		c.markDown()
+		c.markStale()
+		return
+	}
+	c.flushStale(ctx)
+}
+
+// markDown makes Busy leave Redis alone for a while: while Redis is down, searches go to
+// MongoDB at once instead of each waiting for the timeout. Touch still tries every time.
+func (c *Cache) markDown() { c.downUntil.Store(time.Now().Add(c.retry).UnixNano()) }
+
+// markStale records a failed Touch and starts the retry of the epoch bump.
+func (c *Cache) markStale() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stale = true
+	c.failures++
+	if c.retrying || c.closed {
+		return
+	}
+	c.retrying = true
+	c.wg.Add(1)
+	go c.retryLoop()
+}
+
+func (c *Cache) retryLoop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.retry)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			c.mu.Lock()
+			c.retrying = false
+			c.mu.Unlock()
+			return
+		case <-t.C:
+		}
+		if c.flushStale(context.Background()) {
+			c.mu.Lock()
+			if !c.stale {
+				c.retrying = false
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// flushStale replaces the epoch if a Touch failed since it was last replaced. It reports
+// whether the cache may be used: true when nothing was pending or the bump went through.
+func (c *Cache) flushStale(ctx context.Context) bool {
+	c.mu.Lock()
+	if !c.stale {
+		c.mu.Unlock()
+		return true
+	}
+	seen := c.failures
+	c.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	defer cancel()
+	if err := c.rdb.Set(ctx, c.epochKey, rand.Text(), 0).Err(); err != nil {
+		c.markDown()
+		return false
+	}
+	c.m.epochBumps.Inc()
+	c.downUntil.Store(0)
+	c.logger.InfoContext(ctx, "busy cache: Redis answers again; every entry built before is now stale")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failures == seen {
+		// No Touch failed while the bump was on its way: it covers them all.
+		c.stale = false
+	}
+	return !c.stale
+}
+
+// Stale reports whether a Touch failed and the epoch has not been replaced since (for
+// readiness reports).
+func (c *Cache) Stale() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stale
+}
+
+// Close stops the background retry, then makes a last attempt at a pending epoch bump so that
+// other instances do not keep using entries this one knows to be stale.
+func (c *Cache) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	close(c.done)
+	c.mu.Unlock()
+	c.wg.Wait()
+	c.flushStale(context.Background())
+}
+
+// nonce is a short random string: 12 base32 characters, 60 bits.
+func nonce() string { return rand.Text()[:12] }
+
+func uniqueKeys(keys []apphub.DayKey) []apphub.DayKey {
+	if len(keys) < 2 {
+		return keys
+	}
+	seen := make(map[apphub.DayKey]bool, len(keys))
+	out := keys[:0:0]
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
