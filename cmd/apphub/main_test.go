@@ -142,6 +142,7 @@ func (b *syncBuffer) String() string {
 // testHub is a hub served in process on a loopback port.
 type testHub struct {
 	url  string
+	hub  *hub
 	logs *syncBuffer
 	stop func() error // ends serving (as a signal would) and closes the stores
 }
@@ -190,7 +191,7 @@ func startHub(t *testing.T, env map[string]string, wrap func(http.Handler) http.
 		return stopErr
 	}
 	t.Cleanup(func() { stop() })
-	return &testHub{url: "http://" + ln.Addr().String(), logs: logs, stop: stop}
+	return &testHub{url: "http://" + ln.Addr().String(), hub: h, logs: logs, stop: stop}
 }
 
 func getJSON(t *testing.T, url string, out any) *http.Response {

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	coderws "github.com/coder/websocket"
+
+	"github.com/apphub/apphub/storage/storetest"
+)
+
+// twoHubs starts hubs A and B on one MongoDB (an embedded FerretDB of the test) and the real
+// Redis, with the demo calendar: two instances behind a load balancer.
+func twoHubs(t *testing.T) (a, b *testHub) {
+	t.Helper()
+	uri, database := storetest.MongoURI(t)
+	storetest.Redis(t) // fails clearly when Redis is missing
+	prefix := fmt.Sprintf("test:%d:", time.Now().UnixNano())
+	env := map[string]string{"MONGODB_URI": uri, "APPHUB_MONGODB_DATABASE": database, "REDIS_URL": storetest.RedisURL(), "APPHUB_REDIS_PREFIX": prefix}
+	a = startHub(t, env, nil)
+	b = startHub(t, env, nil)
+	if err := loadDemo(context.Background(), a.hub.svc, a.hub.logger, nil); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
+// gql posts a document as the given party and returns the decoded answer.
+func gql(t *testing.T, base, party, query string, vars map[string]any) map[string]any {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Party-Id", party)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	if out["errors"] != nil {
+		t.Fatalf("errors: %v", out["errors"])
+	}
+	return out["data"].(map[string]any)
+}
+
+func dig(v any, path ...any) any {
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			m, _ := v.(map[string]any)
+			v = m[k]
+		case int:
+			l, _ := v.([]any)
+			if k >= len(l) {
+				return nil
+			}
+			v = l[k]
+		}
+	}
+	return v
+}
+
+const availabilityDoc = `query($from: Time!, $to: Time!) { availability(input: {category: "repair", place: "75011", from: $from, to: $to}) {
+	days { slots { start capacity resources { resource { id } } } } } }`
+
+// firstSlot returns a repair slot at 75011 two days ahead, by hub h.
+func firstSlot(t *testing.T, h *testHub) (start, tech string, capacity float64) {
+	t.Helper()
+	from := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour).Add(8 * time.Hour)
+	d := gql(t, h.url, "", availabilityDoc, map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(time.Hour).Format(time.RFC3339)})
+	slot := dig(d, "availability", "days", 0, "slots", 0)
+	if slot == nil {
+		t.Fatalf("no slot: %v", d)
+	}
+	return dig(slot, "start").(string), dig(slot, "resources", 0, "resource", "id").(string), dig(slot, "capacity").(float64)
+}
+
+func offers(t *testing.T, h *testHub, start, tech string) bool {
+	t.Helper()
+	s, _ := time.Parse(time.RFC3339, start)
+	d := gql(t, h.url, "", availabilityDoc, map[string]any{"from": start, "to": s.Add(time.Minute).Format(time.RFC3339)})
+	for _, r := range dig(d, "availability", "days", 0, "slots", 0, "resources").([]any) {
+		if dig(r, "resource", "id") == tech {
+			return true
+		}
+	}
+	return false
+}
+
+// After a booking answered on hub A, no search on hub B offers that time, though B's searches
+// are served from the Redis cache.
+func TestTwoHubsBookingOnAHidesTheTimeOnB(t *testing.T) {
+	a, b := twoHubs(t)
+	start, tech, _ := firstSlot(t, b)
+	if !offers(t, b, start, tech) || !offers(t, b, start, tech) { // the second search is warm
+		t.Fatal("B does not offer the slot before the booking")
+	}
+	d := gql(t, a.url, "web", `mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
+		appointment { id } error { code message } } }`, map[string]any{"s": start, "r": tech})
+	if dig(d, "bookAppointment", "appointment", "id") == nil {
+		t.Fatalf("book on A: %v", d)
+	}
+	if offers(t, b, start, tech) {
+		t.Fatal("B still offers the time booked on A")
+	}
+}
+
+// A websocket subscriber on hub B receives, in order, the changes of an appointment booked and
+// confirmed on hub A; an SSE slot grid on B sees the slot go; B's shutdown ends both.
+func TestTwoHubsSubscriptionsAcrossInstances(t *testing.T) {
+	a, b := twoHubs(t)
+	start, tech, capacity := firstSlot(t, b)
+	before := runtime.NumGoroutine()
+
+	ctx := context.Background()
+	ws, _, err := coderws.Dial(ctx, strings.Replace(b.url, "http://", "ws://", 1)+"/graphql", &coderws.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	send := func(m map[string]any) {
+		raw, _ := json.Marshal(m)
+		if err := ws.Write(ctx, coderws.MessageText, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() map[string]any {
+		for {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			_, raw, err := ws.Read(rctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("websocket read: %v", err)
+			}
+			var m map[string]any
+			json.Unmarshal(raw, &m)
+			if m["type"] != "ping" && m["type"] != "pong" {
+				return m
+			}
+		}
+	}
+	send(map[string]any{"type": "connection_init"})
+	if m := read(); m["type"] != "connection_ack" {
+		t.Fatalf("%v", m)
+	}
+	send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
+		"query": `subscription { appointmentChanged(partyId: "mobile-42") { kind version appointment { id status } } }`}})
+
+	s, _ := time.Parse(time.RFC3339, start)
+	body, _ := json.Marshal(map[string]any{
+		"query": `subscription($in: AvailabilityInput!) { availabilityChanged(input: $in) { days { slots { start capacity } } } }`,
+		"variables": map[string]any{"in": map[string]any{"category": "repair", "place": "75011", "from": start,
+			"to": s.Add(time.Minute).Format(time.RFC3339)}}})
+	req, _ := http.NewRequest("POST", b.url+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	sse, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sse.Body.Close()
+	grids := make(chan map[string]any, 8)
+	go func() {
+		sc := bufio.NewScanner(sse.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				var m map[string]any
+				json.Unmarshal([]byte(data), &m)
+				grids <- m
+			}
+		}
+		close(grids)
+	}()
+	nextGrid := func() map[string]any {
+		select {
+		case g, ok := <-grids:
+			if !ok {
+				t.Fatal("event stream ended")
+			}
+			return g
+		case <-time.After(10 * time.Second):
+			t.Fatal("no grid within 10s")
+			return nil
+		}
+	}
+	if c := dig(nextGrid(), "data", "availabilityChanged", "days", 0, "slots", 0, "capacity"); c != capacity {
+		t.Fatalf("first grid capacity %v, want %v", c, capacity)
+	}
+
+	d := gql(t, a.url, "mobile-42", `mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
+		appointment { id } error { code message } } }`, map[string]any{"s": start, "r": tech})
+	id, _ := dig(d, "bookAppointment", "appointment", "id").(string)
+	if id == "" {
+		t.Fatalf("book on A: %v", d)
+	}
+	gql(t, a.url, "mobile-42", `mutation($id: ID!) { confirmAppointment(input: {id: $id, expectedVersion: 1}) { appointment { status } } }`, map[string]any{"id": id})
+
+	for _, want := range []struct {
+		version float64
+		status  string
+	}{{1, "INITIALIZED"}, {2, "CONFIRMED"}} {
+		m := read()
+		if m["type"] != "next" || dig(m, "payload", "data", "appointmentChanged", "version") != want.version ||
+			dig(m, "payload", "data", "appointmentChanged", "appointment", "status") != want.status {
+			t.Fatalf("got %v, want version %v %s", m, want.version, want.status)
+		}
+	}
+	grid := nextGrid()
+	if c := dig(grid, "data", "availabilityChanged", "days", 0, "slots", 0, "capacity"); c == capacity {
+		t.Fatalf("the grid on B still shows capacity %v after the booking on A: %v", c, grid)
+	}
+
+	// B shuts down: both subscriptions end, and the hub's goroutines are gone.
+	if err := b.stop(); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, _, err := ws.Read(rctx); err == nil {
+		t.Fatal("the websocket is still open after B's shutdown")
+	}
+	for range grids {
+	}
+	io.Copy(io.Discard, sse.Body)
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before+5 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines after B's shutdown, %d before the subscriptions:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
