@@ -450,6 +450,10 @@ func TestReadinessMongoDownThenBack(t *testing.T) {
 	if got := postGraphQL(t, h.url, "{hub{installationId}}"); !strings.Contains(got, `"code":"UNAVAILABLE"`) {
 		t.Fatalf("query while MongoDB is down: %s, want an UNAVAILABLE error", got)
 	}
+	var tmfErr map[string]string
+	if resp := getJSON(t, h.url+"/tmf-api/appointment/v4/appointment", &tmfErr); resp.StatusCode != 503 || tmfErr["@type"] != "Error" || tmfErr["status"] != "503" {
+		t.Fatalf("TMF646 list while MongoDB is down: %d %v, want a 503 TMF Error", resp.StatusCode, tmfErr)
+	}
 
 	e, err := mongodb.StartEmbedded(t.TempDir(), addr, newLogger(io.Discard, "text", "error"))
 	if err != nil {
@@ -457,6 +461,9 @@ func TestReadinessMongoDownThenBack(t *testing.T) {
 	}
 	t.Cleanup(func() { e.Close() })
 	waitReady(t, h.url, 200, "ready", 60*time.Second)
+	if resp := getJSON(t, h.url+"/tmf-api/appointment/v4/appointment", nil); resp.StatusCode != 200 {
+		t.Fatalf("TMF646 list after MongoDB came back: %d", resp.StatusCode)
+	}
 }
 
 // process is the apphub command running as a child process.

@@ -245,3 +245,66 @@ func TestTwoHubsSubscriptionsAcrossInstances(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// metric returns the value of a counter line of /metrics, 0 when absent.
+func metric(t *testing.T, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	return 0
+}
+
+// Redis dies mid-run and comes back: searches keep answering (from MongoDB), bookings keep
+// succeeding, and the cache serves again afterwards.
+func TestRedisKilledAndRestarted(t *testing.T) {
+	port := storetest.FreePort(t)
+	stop := storetest.StartRedisServer(t, port)
+	h := startHub(t, map[string]string{"REDIS_URL": fmt.Sprintf("redis://127.0.0.1:%d", port)}, nil, "--data-dir", t.TempDir())
+	if err := loadDemo(context.Background(), h.hub.svc, h.hub.logger, nil); err != nil {
+		t.Fatal(err)
+	}
+	start, tech, _ := firstSlot(t, h)
+	firstSlot(t, h)
+	if metric(t, h.url, "apphub_busy_cache_hits_total") == 0 {
+		t.Fatal("a warm search did not hit the cache")
+	}
+
+	stop()
+	waitReady(t, h.url, 200, "degraded", 30*time.Second)
+	if !offers(t, h, start, tech) {
+		t.Fatal("search without Redis does not offer the free slot")
+	}
+	d := gql(t, h.url, "web", `mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
+		appointment { id } error { code message } } }`, map[string]any{"s": start, "r": tech})
+	if dig(d, "bookAppointment", "appointment", "id") == nil {
+		t.Fatalf("booking without Redis: %v", d)
+	}
+	if offers(t, h, start, tech) {
+		t.Fatal("search without Redis offers the time just booked")
+	}
+	if metric(t, h.url, "apphub_busy_cache_fallbacks_total") == 0 {
+		t.Fatal("no fallback counted while Redis was down")
+	}
+
+	storetest.StartRedisServer(t, port) // an empty Redis on the same port
+	waitReady(t, h.url, 200, "ready", 30*time.Second)
+	if offers(t, h, start, tech) {
+		t.Fatal("after Redis came back the booked time is offered")
+	}
+	hits := metric(t, h.url, "apphub_busy_cache_hits_total")
+	offers(t, h, start, tech)
+	if metric(t, h.url, "apphub_busy_cache_hits_total") <= hits {
+		t.Fatal("the cache is not used again after Redis came back")
+	}
+}
