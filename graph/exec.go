@@ -37,8 +37,6 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Note() NoteResolver
 	Query() QueryResolver
-	Resource() ResourceResolver
-	SlotResource() SlotResourceResolver
 	Subscription() SubscriptionResolver
 }
 
@@ -231,26 +229,14 @@ type ComplexityRoot struct {
 	}
 
 	Resource struct {
-		Capacity func(childComplexity int) int
-		ID       func(childComplexity int) int
-		Kind     func(childComplexity int) int
-		Name     func(childComplexity int) int
-		PlaceID  func(childComplexity int) int
-		Skills   func(childComplexity int) int
-		TimeZone func(childComplexity int) int
-		Zones    func(childComplexity int) int
-	}
-
-	Slot struct {
-		Capacity  func(childComplexity int) int
-		End       func(childComplexity int) int
-		Resources func(childComplexity int) int
-		Start     func(childComplexity int) int
-	}
-
-	SlotResource struct {
-		Capacity func(childComplexity int) int
-		Resource func(childComplexity int) int
+		EffectiveCapacity func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Kind              func(childComplexity int) int
+		Name              func(childComplexity int) int
+		PlaceID           func(childComplexity int) int
+		Skills            func(childComplexity int) int
+		TimeZone          func(childComplexity int) int
+		Zones             func(childComplexity int) int
 	}
 
 	SlotUnavailable struct {
@@ -262,6 +248,18 @@ type ComplexityRoot struct {
 	Subscription struct {
 		AppointmentChanged  func(childComplexity int, id *string, partyID *string, resource *string) int
 		AvailabilityChanged func(childComplexity int, input model.AvailabilityInput) int
+	}
+
+	TimeSlot struct {
+		Capacity  func(childComplexity int) int
+		End       func(childComplexity int) int
+		Resources func(childComplexity int) int
+		Start     func(childComplexity int) int
+	}
+
+	TimeSlotResource struct {
+		Capacity func(childComplexity int) int
+		Resource func(childComplexity int) int
 	}
 
 	ValidationError struct {
@@ -344,12 +342,6 @@ type QueryResolver interface {
 	Categories(ctx context.Context) ([]*apphub.Category, error)
 	Zones(ctx context.Context) ([]*apphub.Zone, error)
 	Places(ctx context.Context) ([]*apphub.Place, error)
-}
-type ResourceResolver interface {
-	Capacity(ctx context.Context, obj *apphub.Resource) (int, error)
-}
-type SlotResourceResolver interface {
-	Resource(ctx context.Context, obj *apphub.SlotResource) (*apphub.Resource, error)
 }
 type SubscriptionResolver interface {
 	AppointmentChanged(ctx context.Context, id *string, partyID *string, resource *string) (<-chan *model.AppointmentChange, error)
@@ -1157,11 +1149,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		return e.ComplexityRoot.Reason.Message(childComplexity), true
 
 	case "Resource.capacity":
-		if e.ComplexityRoot.Resource.Capacity == nil {
+		if e.ComplexityRoot.Resource.EffectiveCapacity == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Resource.Capacity(childComplexity), true
+		return e.ComplexityRoot.Resource.EffectiveCapacity(childComplexity), true
 	case "Resource.id":
 		if e.ComplexityRoot.Resource.ID == nil {
 			break
@@ -1205,44 +1197,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Resource.Zones(childComplexity), true
 
-	case "Slot.capacity":
-		if e.ComplexityRoot.Slot.Capacity == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Slot.Capacity(childComplexity), true
-	case "Slot.end":
-		if e.ComplexityRoot.Slot.End == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Slot.End(childComplexity), true
-	case "Slot.resources":
-		if e.ComplexityRoot.Slot.Resources == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Slot.Resources(childComplexity), true
-	case "Slot.start":
-		if e.ComplexityRoot.Slot.Start == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Slot.Start(childComplexity), true
-
-	case "SlotResource.capacity":
-		if e.ComplexityRoot.SlotResource.Capacity == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SlotResource.Capacity(childComplexity), true
-	case "SlotResource.resource":
-		if e.ComplexityRoot.SlotResource.Resource == nil {
-			break
-		}
-
-		return e.ComplexityRoot.SlotResource.Resource(childComplexity), true
-
 	case "SlotUnavailable.alternatives":
 		if e.ComplexityRoot.SlotUnavailable.Alternatives == nil {
 			break
@@ -1284,6 +1238,44 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AvailabilityChanged(childComplexity, args["input"].(model.AvailabilityInput)), true
+
+	case "TimeSlot.capacity":
+		if e.ComplexityRoot.TimeSlot.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeSlot.Capacity(childComplexity), true
+	case "TimeSlot.end":
+		if e.ComplexityRoot.TimeSlot.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeSlot.End(childComplexity), true
+	case "TimeSlot.resources":
+		if e.ComplexityRoot.TimeSlot.Resources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeSlot.Resources(childComplexity), true
+	case "TimeSlot.start":
+		if e.ComplexityRoot.TimeSlot.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeSlot.Start(childComplexity), true
+
+	case "TimeSlotResource.capacity":
+		if e.ComplexityRoot.TimeSlotResource.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeSlotResource.Capacity(childComplexity), true
+	case "TimeSlotResource.resource":
+		if e.ComplexityRoot.TimeSlotResource.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeSlotResource.Resource(childComplexity), true
 
 	case "ValidationError.code":
 		if e.ComplexityRoot.ValidationError.Code == nil {
@@ -1603,18 +1595,19 @@ type Availability {
 type AvailabilityDay {
   "Local date, YYYY-MM-DD."
   date: String!
-  slots: [Slot!]!
+  slots: [TimeSlot!]!
 }
 
-type Slot {
+"A free slot: when, how many more appointments it can take, and on which resources."
+type TimeSlot {
   start: Time!
   end: Time!
   "Appointments the slot can still take."
   capacity: Int!
-  resources: [SlotResource!]!
+  resources: [TimeSlotResource!]!
 }
 
-type SlotResource {
+type TimeSlotResource {
   resource: Resource!
   capacity: Int!
 }
@@ -1846,7 +1839,7 @@ interface UserError {
 type SlotUnavailable implements UserError {
   code: String!
   message: String!
-  alternatives: [Slot!]!
+  alternatives: [TimeSlot!]!
 }
 
 type HoldExpired implements UserError {
@@ -2280,28 +2273,28 @@ func (ec *executionContext) childFields_Resource(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Resource", field.Name)
 }
 
-func (ec *executionContext) childFields_Slot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+func (ec *executionContext) childFields_TimeSlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "start":
-		return ec.fieldContext_Slot_start(ctx, field)
+		return ec.fieldContext_TimeSlot_start(ctx, field)
 	case "end":
-		return ec.fieldContext_Slot_end(ctx, field)
+		return ec.fieldContext_TimeSlot_end(ctx, field)
 	case "capacity":
-		return ec.fieldContext_Slot_capacity(ctx, field)
+		return ec.fieldContext_TimeSlot_capacity(ctx, field)
 	case "resources":
-		return ec.fieldContext_Slot_resources(ctx, field)
+		return ec.fieldContext_TimeSlot_resources(ctx, field)
 	}
-	return nil, fmt.Errorf("no field named %q was found under type Slot", field.Name)
+	return nil, fmt.Errorf("no field named %q was found under type TimeSlot", field.Name)
 }
 
-func (ec *executionContext) childFields_SlotResource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+func (ec *executionContext) childFields_TimeSlotResource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "resource":
-		return ec.fieldContext_SlotResource_resource(ctx, field)
+		return ec.fieldContext_TimeSlotResource_resource(ctx, field)
 	case "capacity":
-		return ec.fieldContext_SlotResource_capacity(ctx, field)
+		return ec.fieldContext_TimeSlotResource_capacity(ctx, field)
 	}
-	return nil, fmt.Errorf("no field named %q was found under type SlotResource", field.Name)
+	return nil, fmt.Errorf("no field named %q was found under type TimeSlotResource", field.Name)
 }
 
 func (ec *executionContext) childFields_Window(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3762,8 +3755,8 @@ func (ec *executionContext) _Availability_days(ctx context.Context, field graphq
 			return obj.Days, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.SlotDay) graphql.Marshaler {
-			return ec.marshalNAvailabilityDay2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐSlotDayᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.AvailabilityDay) graphql.Marshaler {
+			return ec.marshalNAvailabilityDay2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐAvailabilityDayᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3883,7 +3876,7 @@ func (ec *executionContext) fieldContext_Availability_version(_ context.Context,
 	return graphql.NewScalarFieldContext("Availability", field, false, false, "String")
 }
 
-func (ec *executionContext) _AvailabilityDay_date(ctx context.Context, field graphql.CollectedField, obj *apphub.SlotDay) (ret graphql.Marshaler) {
+func (ec *executionContext) _AvailabilityDay_date(ctx context.Context, field graphql.CollectedField, obj *model.AvailabilityDay) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3906,7 +3899,7 @@ func (ec *executionContext) fieldContext_AvailabilityDay_date(_ context.Context,
 	return graphql.NewScalarFieldContext("AvailabilityDay", field, false, false, "String")
 }
 
-func (ec *executionContext) _AvailabilityDay_slots(ctx context.Context, field graphql.CollectedField, obj *apphub.SlotDay) (ret graphql.Marshaler) {
+func (ec *executionContext) _AvailabilityDay_slots(ctx context.Context, field graphql.CollectedField, obj *model.AvailabilityDay) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -3918,8 +3911,8 @@ func (ec *executionContext) _AvailabilityDay_slots(ctx context.Context, field gr
 			return obj.Slots, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []apphub.Slot) graphql.Marshaler {
-			return ec.marshalNSlot2ᚕgithubᚗcomᚋapphubᚋapphubᚐSlotᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TimeSlot) graphql.Marshaler {
+			return ec.marshalNTimeSlot2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTimeSlotᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -3932,7 +3925,7 @@ func (ec *executionContext) fieldContext_AvailabilityDay_slots(_ context.Context
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Slot(ctx, field)
+			return ec.childFields_TimeSlot(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6232,7 +6225,7 @@ func (ec *executionContext) _Resource_capacity(ctx context.Context, field graphq
 			return ec.fieldContext_Resource_capacity(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Resource().Capacity(ctx, obj)
+			return obj.EffectiveCapacity(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
@@ -6243,163 +6236,7 @@ func (ec *executionContext) _Resource_capacity(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_Resource_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Resource", field, true, true, "Int")
-}
-
-func (ec *executionContext) _Slot_start(ctx context.Context, field graphql.CollectedField, obj *apphub.Slot) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Slot_start(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Start, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Slot_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Slot", field, false, false, "Time")
-}
-
-func (ec *executionContext) _Slot_end(ctx context.Context, field graphql.CollectedField, obj *apphub.Slot) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Slot_end(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.End, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
-			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Slot_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Slot", field, false, false, "Time")
-}
-
-func (ec *executionContext) _Slot_capacity(ctx context.Context, field graphql.CollectedField, obj *apphub.Slot) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Slot_capacity(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Capacity, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Slot_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Slot", field, false, false, "Int")
-}
-
-func (ec *executionContext) _Slot_resources(ctx context.Context, field graphql.CollectedField, obj *apphub.Slot) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Slot_resources(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Resources, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []apphub.SlotResource) graphql.Marshaler {
-			return ec.marshalNSlotResource2ᚕgithubᚗcomᚋapphubᚋapphubᚐSlotResourceᚄ(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_Slot_resources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "Slot",
-		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_SlotResource(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _SlotResource_resource(ctx context.Context, field graphql.CollectedField, obj *apphub.SlotResource) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SlotResource_resource(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.SlotResource().Resource(ctx, obj)
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *apphub.Resource) graphql.Marshaler {
-			return ec.marshalNResource2ᚖgithubᚗcomᚋapphubᚋapphubᚐResource(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_SlotResource_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	fc = &graphql.FieldContext{
-		Object:     "SlotResource",
-		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
-		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Resource(ctx, field)
-		},
-	}
-	return fc, nil
-}
-
-func (ec *executionContext) _SlotResource_capacity(ctx context.Context, field graphql.CollectedField, obj *apphub.SlotResource) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_SlotResource_capacity(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.Capacity, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_SlotResource_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("SlotResource", field, false, false, "Int")
+	return graphql.NewScalarFieldContext("Resource", field, true, false, "Int")
 }
 
 func (ec *executionContext) _SlotUnavailable_code(ctx context.Context, field graphql.CollectedField, obj *model.SlotUnavailable) (ret graphql.Marshaler) {
@@ -6460,8 +6297,8 @@ func (ec *executionContext) _SlotUnavailable_alternatives(ctx context.Context, f
 			return obj.Alternatives, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.Slot) graphql.Marshaler {
-			return ec.marshalNSlot2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐSlotᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TimeSlot) graphql.Marshaler {
+			return ec.marshalNTimeSlot2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTimeSlotᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -6474,7 +6311,7 @@ func (ec *executionContext) fieldContext_SlotUnavailable_alternatives(_ context.
 		IsMethod:   false,
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.childFields_Slot(ctx, field)
+			return ec.childFields_TimeSlot(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6566,6 +6403,162 @@ func (ec *executionContext) fieldContext_Subscription_availabilityChanged(ctx co
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _TimeSlot_start(ctx context.Context, field graphql.CollectedField, obj *model.TimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeSlot_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeSlot_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimeSlot", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TimeSlot_end(ctx context.Context, field graphql.CollectedField, obj *model.TimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeSlot_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeSlot_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimeSlot", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TimeSlot_capacity(ctx context.Context, field graphql.CollectedField, obj *model.TimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeSlot_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeSlot_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimeSlot", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TimeSlot_resources(ctx context.Context, field graphql.CollectedField, obj *model.TimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeSlot_resources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resources, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TimeSlotResource) graphql.Marshaler {
+			return ec.marshalNTimeSlotResource2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTimeSlotResourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeSlot_resources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TimeSlot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TimeSlotResource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TimeSlotResource_resource(ctx context.Context, field graphql.CollectedField, obj *model.TimeSlotResource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeSlotResource_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apphub.Resource) graphql.Marshaler {
+			return ec.marshalNResource2ᚖgithubᚗcomᚋapphubᚋapphubᚐResource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeSlotResource_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TimeSlotResource",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TimeSlotResource_capacity(ctx context.Context, field graphql.CollectedField, obj *model.TimeSlotResource) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeSlotResource_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeSlotResource_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TimeSlotResource", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ValidationError_code(ctx context.Context, field graphql.CollectedField, obj *model.ValidationError) (ret graphql.Marshaler) {
@@ -9785,7 +9778,7 @@ func (ec *executionContext) _Availability(ctx context.Context, sel ast.Selection
 
 var availabilityDayImplementors = []string{"AvailabilityDay"}
 
-func (ec *executionContext) _AvailabilityDay(ctx context.Context, sel ast.SelectionSet, obj *apphub.SlotDay) graphql.Marshaler {
+func (ec *executionContext) _AvailabilityDay(ctx context.Context, sel ast.SelectionSet, obj *model.AvailabilityDay) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, availabilityDayImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -10703,130 +10696,42 @@ func (ec *executionContext) _Resource(ctx context.Context, sel ast.SelectionSet,
 		case "id":
 			out.Values[i] = ec._Resource_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "kind":
 			out.Values[i] = ec._Resource_kind(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "name":
 			out.Values[i] = ec._Resource_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "timeZone":
 			out.Values[i] = ec._Resource_timeZone(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "zones":
 			out.Values[i] = ec._Resource_zones(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "skills":
 			out.Values[i] = ec._Resource_skills(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "place":
 			out.Values[i] = ec._Resource_place(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "capacity":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Resource_capacity(ctx, field, obj)
-				})
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var slotImplementors = []string{"Slot"}
-
-func (ec *executionContext) _Slot(ctx context.Context, sel ast.SelectionSet, obj *apphub.Slot) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, slotImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("Slot")
-		case "start":
-			out.Values[i] = ec._Slot_start(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		case "end":
-			out.Values[i] = ec._Slot_end(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "capacity":
-			out.Values[i] = ec._Slot_capacity(ctx, field, obj)
+			out.Values[i] = ec._Resource_capacity(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
-			}
-		case "resources":
-			out.Values[i] = ec._Slot_resources(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				out.Invalids++
-			}
-		default:
-			panic("unknown field " + strconv.Quote(field.Name))
-		}
-	}
-	out.Dispatch(ctx)
-	if out.Invalids > 0 {
-		return graphql.Null
-	}
-
-	if n := len(deferred.Defers); n > 0 {
-		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
-		ec.ProcessDeferredGroup(deferred)
-	}
-
-	return out
-}
-
-var slotResourceImplementors = []string{"SlotResource"}
-
-func (ec *executionContext) _SlotResource(ctx context.Context, sel ast.SelectionSet, obj *apphub.SlotResource) graphql.Marshaler {
-	fields := graphql.CollectFields(ec.OperationContext, sel, slotResourceImplementors)
-
-	out := graphql.NewFieldSet(fields)
-	deferred := graphql.NewDeferredGroup(ctx)
-	for i, field := range fields {
-		switch field.Name {
-		case "__typename":
-			out.Values[i] = graphql.MarshalString("SlotResource")
-		case "resource":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._SlotResource_resource(ctx, field, obj)
-				})
-		case "capacity":
-			out.Values[i] = ec._SlotResource_capacity(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -10908,6 +10813,92 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
+}
+
+var timeSlotImplementors = []string{"TimeSlot"}
+
+func (ec *executionContext) _TimeSlot(ctx context.Context, sel ast.SelectionSet, obj *model.TimeSlot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, timeSlotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TimeSlot")
+		case "start":
+			out.Values[i] = ec._TimeSlot_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._TimeSlot_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._TimeSlot_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resources":
+			out.Values[i] = ec._TimeSlot_resources(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var timeSlotResourceImplementors = []string{"TimeSlotResource"}
+
+func (ec *executionContext) _TimeSlotResource(ctx context.Context, sel ast.SelectionSet, obj *model.TimeSlotResource) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, timeSlotResourceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TimeSlotResource")
+		case "resource":
+			out.Values[i] = ec._TimeSlotResource_resource(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._TimeSlotResource_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
 }
 
 var validationErrorImplementors = []string{"ValidationError", "UserError"}
@@ -11542,11 +11533,11 @@ func (ec *executionContext) marshalNAvailability2ᚖgithubᚗcomᚋapphubᚋapph
 	return ec._Availability(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNAvailabilityDay2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐSlotDayᚄ(ctx context.Context, sel ast.SelectionSet, v []*apphub.SlotDay) graphql.Marshaler {
+func (ec *executionContext) marshalNAvailabilityDay2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐAvailabilityDayᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.AvailabilityDay) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNAvailabilityDay2ᚖgithubᚗcomᚋapphubᚋapphubᚐSlotDay(ctx, sel, v[i])
+		return ec.marshalNAvailabilityDay2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐAvailabilityDay(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -11558,7 +11549,7 @@ func (ec *executionContext) marshalNAvailabilityDay2ᚕᚖgithubᚗcomᚋapphub�
 	return ret
 }
 
-func (ec *executionContext) marshalNAvailabilityDay2ᚖgithubᚗcomᚋapphubᚋapphubᚐSlotDay(ctx context.Context, sel ast.SelectionSet, v *apphub.SlotDay) graphql.Marshaler {
+func (ec *executionContext) marshalNAvailabilityDay2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐAvailabilityDay(ctx context.Context, sel ast.SelectionSet, v *model.AvailabilityDay) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AvailabilityDay!")
 		return graphql.Null
@@ -11908,70 +11899,6 @@ func (ec *executionContext) unmarshalNShiftInput2ᚖgithubᚗcomᚋapphubᚋapph
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSlot2githubᚗcomᚋapphubᚋapphubᚐSlot(ctx context.Context, sel ast.SelectionSet, v apphub.Slot) graphql.Marshaler {
-	return ec._Slot(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNSlot2ᚕgithubᚗcomᚋapphubᚋapphubᚐSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []apphub.Slot) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNSlot2githubᚗcomᚋapphubᚋapphubᚐSlot(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) marshalNSlot2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*apphub.Slot) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNSlot2ᚖgithubᚗcomᚋapphubᚋapphubᚐSlot(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
-func (ec *executionContext) marshalNSlot2ᚖgithubᚗcomᚋapphubᚋapphubᚐSlot(ctx context.Context, sel ast.SelectionSet, v *apphub.Slot) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Slot!")
-		return graphql.Null
-	}
-	return ec._Slot(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNSlotResource2githubᚗcomᚋapphubᚋapphubᚐSlotResource(ctx context.Context, sel ast.SelectionSet, v apphub.SlotResource) graphql.Marshaler {
-	return ec._SlotResource(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNSlotResource2ᚕgithubᚗcomᚋapphubᚋapphubᚐSlotResourceᚄ(ctx context.Context, sel ast.SelectionSet, v []apphub.SlotResource) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNSlotResource2githubᚗcomᚋapphubᚋapphubᚐSlotResource(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12045,6 +11972,54 @@ func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTimeSlot2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTimeSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TimeSlot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTimeSlot2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTimeSlot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTimeSlot2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTimeSlot(ctx context.Context, sel ast.SelectionSet, v *model.TimeSlot) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TimeSlot!")
+		return graphql.Null
+	}
+	return ec._TimeSlot(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTimeSlotResource2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTimeSlotResourceᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TimeSlotResource) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTimeSlotResource2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTimeSlotResource(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTimeSlotResource2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTimeSlotResource(ctx context.Context, sel ast.SelectionSet, v *model.TimeSlotResource) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TimeSlotResource!")
+		return graphql.Null
+	}
+	return ec._TimeSlotResource(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpdateAppointmentInput2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐUpdateAppointmentInput(ctx context.Context, v any) (model.UpdateAppointmentInput, error) {

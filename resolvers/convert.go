@@ -51,7 +51,7 @@ func contactsFrom(in []*model.ContactMediumInput) []apphub.ContactMedium {
 // userError turns a refusal into the typed error of a mutation payload. Failures the caller
 // cannot act on (UNAVAILABLE, INTERNAL) stay GraphQL errors with their code. alternatives, if
 // not nil, finds free slots near a slot that could not be taken.
-func userError(err error, alternatives func() []*apphub.Slot) (model.UserError, error) {
+func userError(err error, alternatives func() []*model.TimeSlot) (model.UserError, error) {
 	code, reason, msg := apphub.ErrorCode(err), apphub.ErrorReason(err), apphub.ErrorMessage(err)
 	switch {
 	case code == apphub.EUNAVAILABLE || code == apphub.EINTERNAL || code == "":
@@ -67,7 +67,7 @@ func userError(err error, alternatives func() []*apphub.Slot) (model.UserError, 
 	case code == apphub.ENOTFOUND:
 		return &model.NotFound{Code: code, Message: msg}, nil
 	case reason != "":
-		u := &model.SlotUnavailable{Code: reason, Message: msg, Alternatives: []*apphub.Slot{}}
+		u := &model.SlotUnavailable{Code: reason, Message: msg, Alternatives: []*model.TimeSlot{}}
 		if alternatives != nil {
 			u.Alternatives = alternatives()
 		}
@@ -86,28 +86,40 @@ const maxAlternatives = 5
 
 // alternativesFor searches the week from the day of start for other free slots of the same
 // category at the same place (or resource).
-func (r *Resolver) alternativesFor(ctx context.Context, category, place, resource string, start time.Time) func() []*apphub.Slot {
-	return func() []*apphub.Slot {
+func (r *Resolver) alternativesFor(ctx context.Context, category, place, resource string, start time.Time) func() []*model.TimeSlot {
+	return func() []*model.TimeSlot {
 		if category == "" || start.IsZero() || (place == "" && resource == "") {
-			return []*apphub.Slot{}
+			return []*model.TimeSlot{}
 		}
 		from := start.Add(-12 * time.Hour)
 		res, err := r.Service.Search(ctx, booking.SlotQuery{Category: category, Place: place, Resource: resource,
 			From: from, To: from.Add(7 * 24 * time.Hour)})
-		out := []*apphub.Slot{}
-		if err != nil {
-			return out
+		cal, _, cerr := r.Service.CalendarAndVersion(ctx)
+		if err != nil || cerr != nil {
+			return []*model.TimeSlot{}
 		}
+		var slots []apphub.Slot
 		for _, d := range res.Days {
-			for i := range d.Slots {
-				if len(out) == maxAlternatives {
-					return out
-				}
-				out = append(out, &d.Slots[i])
+			slots = append(slots, d.Slots...)
+		}
+		return timeSlots(cal, slots[:min(len(slots), maxAlternatives)])
+	}
+}
+
+// timeSlots converts the engine's slots, with their resources looked up once here rather than
+// by a field resolver per element.
+func timeSlots(cal *apphub.Calendar, slots []apphub.Slot) []*model.TimeSlot {
+	out := make([]*model.TimeSlot, len(slots))
+	for i, s := range slots {
+		ts := &model.TimeSlot{Start: s.Start, End: s.End, Capacity: s.Capacity, Resources: make([]*model.TimeSlotResource, 0, len(s.Resources))}
+		for _, sr := range s.Resources {
+			if res, ok := cal.Resource(sr.ResourceID); ok {
+				ts.Resources = append(ts.Resources, &model.TimeSlotResource{Resource: res, Capacity: sr.Capacity})
 			}
 		}
-		return out
+		out[i] = ts
 	}
+	return out
 }
 
 // A cursor is the (start, id) of the last appointment of a page: the order of the list.

@@ -38,7 +38,7 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-func (r *Resolver) appointmentPayload(ctx context.Context, a apphub.Appointment, err error, alternatives func() []*apphub.Slot) (*model.AppointmentPayload, error) {
+func (r *Resolver) appointmentPayload(ctx context.Context, a apphub.Appointment, err error, alternatives func() []*model.TimeSlot) (*model.AppointmentPayload, error) {
 	if err != nil {
 		ue, err := userError(err, alternatives)
 		return &model.AppointmentPayload{Error: ue}, err

@@ -109,10 +109,10 @@ func (r *mutationResolver) RescheduleAppointment(ctx context.Context, input mode
 	req := booking.Reschedule{ID: input.ID, ExpectedVersion: deref(input.ExpectedVersion), Resource: deref(input.Resource),
 		Start: input.Start, End: deref(input.End), IdempotencyKey: deref(input.IdempotencyKey)}
 	a, err := r.Service.Reschedule(ctx, req)
-	return r.appointmentPayload(ctx, a, err, func() []*apphub.Slot {
+	return r.appointmentPayload(ctx, a, err, func() []*model.TimeSlot {
 		cur, gerr := r.Service.Appointment(ctx, input.ID)
 		if gerr != nil {
-			return []*apphub.Slot{}
+			return []*model.TimeSlot{}
 		}
 		return r.alternativesFor(ctx, cur.Category, cur.Place, cmpOr(req.Resource, cur.Resource), req.Start)()
 	})
@@ -196,17 +196,17 @@ func (r *queryResolver) Availability(ctx context.Context, input model.Availabili
 	if err != nil {
 		return nil, err
 	}
-	_, version, err := r.Service.CalendarAndVersion(ctx)
+	cal, version, err := r.Service.CalendarAndVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := &model.Availability{TimeZone: res.TimeZone, Days: []*apphub.SlotDay{}, Reasons: []*apphub.Reason{},
+	out := &model.Availability{TimeZone: res.TimeZone, Days: make([]*model.AvailabilityDay, len(res.Days)), Reasons: []*apphub.Reason{},
 		NextDates: res.NextDates, AsOf: time.Now().UTC(), Version: version}
 	if out.NextDates == nil {
 		out.NextDates = []string{}
 	}
-	for i := range res.Days {
-		out.Days = append(out.Days, &res.Days[i])
+	for i, d := range res.Days {
+		out.Days[i] = &model.AvailabilityDay{Date: d.Date, Slots: timeSlots(cal, d.Slots)}
 	}
 	for i := range res.Reasons {
 		out.Reasons = append(out.Reasons, &res.Reasons[i])
@@ -261,14 +261,6 @@ func (r *queryResolver) Places(ctx context.Context) ([]*apphub.Place, error) {
 	return pointers(cal.Data().Places), nil
 }
 
-func (r *resourceResolver) Capacity(ctx context.Context, obj *apphub.Resource) (int, error) {
-	return obj.EffectiveCapacity(), nil
-}
-
-func (r *slotResourceResolver) Resource(ctx context.Context, obj *apphub.SlotResource) (*apphub.Resource, error) {
-	return r.resource(ctx, obj.ResourceID)
-}
-
 func (r *subscriptionResolver) AppointmentChanged(ctx context.Context, id *string, partyID *string, resource *string) (<-chan *model.AppointmentChange, error) {
 	return r.appointmentChanged(ctx, deref(id), deref(partyID), deref(resource))
 }
@@ -293,10 +285,6 @@ func (r *Resolver) Note() graph.NoteResolver { return &noteResolver{r} }
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
-func (r *Resolver) Resource() graph.ResourceResolver { return &resourceResolver{r} }
-
-func (r *Resolver) SlotResource() graph.SlotResourceResolver { return &slotResourceResolver{r} }
-
 func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
@@ -307,7 +295,5 @@ type (
 	mutationResolver            struct{ *Resolver }
 	noteResolver                struct{ *Resolver }
 	queryResolver               struct{ *Resolver }
-	resourceResolver            struct{ *Resolver }
-	slotResourceResolver        struct{ *Resolver }
 	subscriptionResolver        struct{ *Resolver }
 )

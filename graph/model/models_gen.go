@@ -60,14 +60,20 @@ type AppointmentPayload struct {
 
 type Availability struct {
 	// IANA time zone the days are grouped in.
-	TimeZone  string            `json:"timeZone"`
-	Days      []*apphub.SlotDay `json:"days"`
-	Reasons   []*apphub.Reason  `json:"reasons"`
-	NextDates []string          `json:"nextDates"`
+	TimeZone  string             `json:"timeZone"`
+	Days      []*AvailabilityDay `json:"days"`
+	Reasons   []*apphub.Reason   `json:"reasons"`
+	NextDates []string           `json:"nextDates"`
 	// When the answer was computed.
 	AsOf time.Time `json:"asOf"`
 	// Version of the calendar the answer was computed on.
 	Version string `json:"version"`
+}
+
+type AvailabilityDay struct {
+	// Local date, YYYY-MM-DD.
+	Date  string      `json:"date"`
+	Slots []*TimeSlot `json:"slots"`
 }
 
 type AvailabilityInput struct {
@@ -278,9 +284,9 @@ type ShiftInput struct {
 
 // The slot cannot be booked (taken, outside hours, holiday, …); alternatives are nearby free slots.
 type SlotUnavailable struct {
-	Code         string         `json:"code"`
-	Message      string         `json:"message"`
-	Alternatives []*apphub.Slot `json:"alternatives"`
+	Code         string      `json:"code"`
+	Message      string      `json:"message"`
+	Alternatives []*TimeSlot `json:"alternatives"`
 }
 
 func (SlotUnavailable) IsUserError()            {}
@@ -288,6 +294,20 @@ func (this SlotUnavailable) GetCode() string    { return this.Code }
 func (this SlotUnavailable) GetMessage() string { return this.Message }
 
 type Subscription struct {
+}
+
+// A free slot: when, how many more appointments it can take, and on which resources.
+type TimeSlot struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Appointments the slot can still take.
+	Capacity  int                 `json:"capacity"`
+	Resources []*TimeSlotResource `json:"resources"`
+}
+
+type TimeSlotResource struct {
+	Resource *apphub.Resource `json:"resource"`
+	Capacity int              `json:"capacity"`
 }
 
 type UpdateAppointmentInput struct {
