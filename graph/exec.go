@@ -37,6 +37,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Note() NoteResolver
 	Query() QueryResolver
+	StoredSearch() StoredSearchResolver
 	Subscription() SubscriptionResolver
 }
 
@@ -220,6 +221,8 @@ type ComplexityRoot struct {
 		Hub          func(childComplexity int) int
 		Places       func(childComplexity int) int
 		Resources    func(childComplexity int, kind *string, zone *string, place *string) int
+		Search       func(childComplexity int, id string) int
+		Searches     func(childComplexity int, first *int) int
 		Zones        func(childComplexity int) int
 	}
 
@@ -243,6 +246,15 @@ type ComplexityRoot struct {
 		Alternatives func(childComplexity int) int
 		Code         func(childComplexity int) int
 		Message      func(childComplexity int) int
+	}
+
+	StoredSearch struct {
+		Attributes func(childComplexity int) int
+		ID         func(childComplexity int) int
+		PartyID    func(childComplexity int) int
+		Result     func(childComplexity int) int
+		SearchDate func(childComplexity int) int
+		Status     func(childComplexity int) int
 	}
 
 	Subscription struct {
@@ -342,6 +354,11 @@ type QueryResolver interface {
 	Categories(ctx context.Context) ([]*apphub.Category, error)
 	Zones(ctx context.Context) ([]*apphub.Zone, error)
 	Places(ctx context.Context) ([]*apphub.Place, error)
+	Searches(ctx context.Context, first *int) ([]*apphub.SearchTimeSlot, error)
+	Search(ctx context.Context, id string) (*apphub.SearchTimeSlot, error)
+}
+type StoredSearchResolver interface {
+	Attributes(ctx context.Context, obj *apphub.SearchTimeSlot) (string, error)
 }
 type SubscriptionResolver interface {
 	AppointmentChanged(ctx context.Context, id *string, partyID *string, resource *string) (<-chan *model.AppointmentChange, error)
@@ -1128,6 +1145,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Resources(childComplexity, args["kind"].(*string), args["zone"].(*string), args["place"].(*string)), true
+	case "Query.search":
+		if e.ComplexityRoot.Query.Search == nil {
+			break
+		}
+
+		args, err := ec.field_Query_search_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Search(childComplexity, args["id"].(string)), true
+	case "Query.searches":
+		if e.ComplexityRoot.Query.Searches == nil {
+			break
+		}
+
+		args, err := ec.field_Query_searches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Searches(childComplexity, args["first"].(*int)), true
 	case "Query.zones":
 		if e.ComplexityRoot.Query.Zones == nil {
 			break
@@ -1215,6 +1254,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SlotUnavailable.Message(childComplexity), true
+
+	case "StoredSearch.attributes":
+		if e.ComplexityRoot.StoredSearch.Attributes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StoredSearch.Attributes(childComplexity), true
+	case "StoredSearch.id":
+		if e.ComplexityRoot.StoredSearch.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StoredSearch.ID(childComplexity), true
+	case "StoredSearch.partyId":
+		if e.ComplexityRoot.StoredSearch.PartyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StoredSearch.PartyID(childComplexity), true
+	case "StoredSearch.searchResult":
+		if e.ComplexityRoot.StoredSearch.Result == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StoredSearch.Result(childComplexity), true
+	case "StoredSearch.searchDate":
+		if e.ComplexityRoot.StoredSearch.SearchDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StoredSearch.SearchDate(childComplexity), true
+	case "StoredSearch.status":
+		if e.ComplexityRoot.StoredSearch.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StoredSearch.Status(childComplexity), true
 
 	case "Subscription.appointmentChanged":
 		if e.ComplexityRoot.Subscription.AppointmentChanged == nil {
@@ -1506,6 +1582,24 @@ type Query {
   zones: [Zone!]!
   "Managed places such as stores."
   places: [Place!]!
+
+  "Stored TMF646 searches (SearchTimeSlot tasks), newest first."
+  searches(first: Int = 20): [StoredSearch!]!
+  "One stored TMF646 search, or null."
+  search(id: ID!): StoredSearch
+}
+
+"A TMF646 SearchTimeSlot task as stored by the hub."
+type StoredSearch {
+  id: ID!
+  "inProgress, done, rejected or terminatedWithError"
+  status: String!
+  "success or fail"
+  searchResult: String!
+  searchDate: Time!
+  partyId: String
+  "The task's TMF646 attributes as JSON (requestedTimeSlot, relatedPlace, availableTimeSlot, …)."
+  attributes: String!
 }
 
 type Mutation {
@@ -2273,6 +2367,24 @@ func (ec *executionContext) childFields_Resource(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type Resource", field.Name)
 }
 
+func (ec *executionContext) childFields_StoredSearch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_StoredSearch_id(ctx, field)
+	case "status":
+		return ec.fieldContext_StoredSearch_status(ctx, field)
+	case "searchResult":
+		return ec.fieldContext_StoredSearch_searchResult(ctx, field)
+	case "searchDate":
+		return ec.fieldContext_StoredSearch_searchDate(ctx, field)
+	case "partyId":
+		return ec.fieldContext_StoredSearch_partyId(ctx, field)
+	case "attributes":
+		return ec.fieldContext_StoredSearch_attributes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StoredSearch", field.Name)
+}
+
 func (ec *executionContext) childFields_TimeSlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "start":
@@ -2718,6 +2830,34 @@ func (ec *executionContext) field_Query_resources_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["place"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_search_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_searches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	return args, nil
 }
 
@@ -5933,6 +6073,94 @@ func (ec *executionContext) fieldContext_Query_places(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_searches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_searches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Searches(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.SearchTimeSlot) graphql.Marshaler {
+			return ec.marshalNStoredSearch2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐSearchTimeSlotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_searches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StoredSearch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_searches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_search(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_search(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Search(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apphub.SearchTimeSlot) graphql.Marshaler {
+			return ec.marshalOStoredSearch2ᚖgithubᚗcomᚋapphubᚋapphubᚐSearchTimeSlot(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_search(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StoredSearch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_search_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6315,6 +6543,144 @@ func (ec *executionContext) fieldContext_SlotUnavailable_alternatives(_ context.
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _StoredSearch_id(ctx context.Context, field graphql.CollectedField, obj *apphub.SearchTimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StoredSearch_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StoredSearch_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StoredSearch", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StoredSearch_status(ctx context.Context, field graphql.CollectedField, obj *apphub.SearchTimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StoredSearch_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StoredSearch_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StoredSearch", field, false, false, "String")
+}
+
+func (ec *executionContext) _StoredSearch_searchResult(ctx context.Context, field graphql.CollectedField, obj *apphub.SearchTimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StoredSearch_searchResult(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Result, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StoredSearch_searchResult(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StoredSearch", field, false, false, "String")
+}
+
+func (ec *executionContext) _StoredSearch_searchDate(ctx context.Context, field graphql.CollectedField, obj *apphub.SearchTimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StoredSearch_searchDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SearchDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StoredSearch_searchDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StoredSearch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _StoredSearch_partyId(ctx context.Context, field graphql.CollectedField, obj *apphub.SearchTimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StoredSearch_partyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalOString2string(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StoredSearch_partyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StoredSearch", field, false, false, "String")
+}
+
+func (ec *executionContext) _StoredSearch_attributes(ctx context.Context, field graphql.CollectedField, obj *apphub.SearchTimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StoredSearch_attributes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.StoredSearch().Attributes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StoredSearch_attributes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StoredSearch", field, true, true, "String")
 }
 
 func (ec *executionContext) _Subscription_appointmentChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
@@ -10613,6 +10979,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_places(ctx, field)
 				})
+		case "searches":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_searches(ctx, field)
+				})
+		case "search":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_search(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -10776,6 +11154,65 @@ func (ec *executionContext) _SlotUnavailable(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var storedSearchImplementors = []string{"StoredSearch"}
+
+func (ec *executionContext) _StoredSearch(ctx context.Context, sel ast.SelectionSet, obj *apphub.SearchTimeSlot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, storedSearchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StoredSearch")
+		case "id":
+			out.Values[i] = ec._StoredSearch_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._StoredSearch_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "searchResult":
+			out.Values[i] = ec._StoredSearch_searchResult(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "searchDate":
+			out.Values[i] = ec._StoredSearch_searchDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partyId":
+			out.Values[i] = ec._StoredSearch_partyId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attributes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._StoredSearch_attributes(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11899,6 +12336,30 @@ func (ec *executionContext) unmarshalNShiftInput2ᚖgithubᚗcomᚋapphubᚋapph
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNStoredSearch2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐSearchTimeSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*apphub.SearchTimeSlot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStoredSearch2ᚖgithubᚗcomᚋapphubᚋapphubᚐSearchTimeSlot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNStoredSearch2ᚖgithubᚗcomᚋapphubᚋapphubᚐSearchTimeSlot(ctx context.Context, sel ast.SelectionSet, v *apphub.SearchTimeSlot) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StoredSearch!")
+		return graphql.Null
+	}
+	return ec._StoredSearch(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12474,6 +12935,13 @@ func (ec *executionContext) marshalOResource2ᚖgithubᚗcomᚋapphubᚋapphub�
 		return graphql.Null
 	}
 	return ec._Resource(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOStoredSearch2ᚖgithubᚗcomᚋapphubᚋapphubᚐSearchTimeSlot(ctx context.Context, sel ast.SelectionSet, v *apphub.SearchTimeSlot) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StoredSearch(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {

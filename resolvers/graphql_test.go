@@ -421,3 +421,21 @@ type fakeHub struct{ resolvers.Service }
 func (fakeHub) Installation(context.Context) (apphub.Installation, error) {
 	return apphub.Installation{ID: "i", CreatedAt: now}, nil
 }
+
+// Searches stored through TMF646 are readable by channel apps.
+func TestStoredSearches(t *testing.T) {
+	db := storetest.Mongo(t)
+	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }})
+	ctx := context.Background()
+	task, err := svc.CreateSearchTimeSlot(ctx, booking.NewSearchTimeSlot{Attributes: map[string]json.RawMessage{
+		"relatedPlace": json.RawMessage(`{"role":"installationAddress","postCode":"75011"}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gqlClient{t: t, c: client.New(resolvers.NewHandler(&resolvers.Resolver{Service: svc}, slog.New(slog.DiscardHandler), resolvers.Options{}))}
+	d := g.do(`query($id: ID!) { searches { id status searchResult } search(id: $id) { id attributes searchDate } none: search(id: "nope") { id } }`, map[string]any{"id": task.ID})
+	if get(d, "searches.0.id") != task.ID || get(d, "searches.0.status") != "done" || get(d, "none") != nil ||
+		get(d, "search.attributes") != `{"relatedPlace":{"role":"installationAddress","postCode":"75011"}}` {
+		t.Fatalf("%v", d)
+	}
+}

@@ -28,6 +28,9 @@ type Service interface {
 	FindAppointments(ctx context.Context, q booking.AppointmentQuery) ([]apphub.Appointment, error)
 	History(ctx context.Context, id string) ([]apphub.Revision, error)
 	Events(ctx context.Context, id string, after int) ([]apphub.Event, error)
+
+	SearchTimeSlots(ctx context.Context) ([]apphub.SearchTimeSlot, error)
+	SearchTimeSlot(ctx context.Context, id string) (apphub.SearchTimeSlot, error)
 }
 
 // Resolver is the root resolver.

@@ -7,6 +7,7 @@ package resolvers
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -261,6 +262,39 @@ func (r *queryResolver) Places(ctx context.Context) ([]*apphub.Place, error) {
 	return pointers(cal.Data().Places), nil
 }
 
+func (r *queryResolver) Searches(ctx context.Context, first *int) ([]*apphub.SearchTimeSlot, error) {
+	n := deref(first)
+	if n < 0 || n > maxPage {
+		return nil, apphub.FieldError("first", "must be between 0 and %d", maxPage)
+	}
+	all, err := r.Service.SearchTimeSlots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(all) // newest first
+	return pointers(all[:min(n, len(all))]), nil
+}
+
+func (r *queryResolver) Search(ctx context.Context, id string) (*apphub.SearchTimeSlot, error) {
+	t, err := r.Service.SearchTimeSlot(ctx, id)
+	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+func (r *storedSearchResolver) Attributes(ctx context.Context, obj *apphub.SearchTimeSlot) (string, error) {
+	// A map of raw JSON values encodes with sorted keys and every value as sent.
+	b, err := json.Marshal(obj.Attributes)
+	if err != nil {
+		return "", apphub.WrapError(apphub.EINTERNAL, err, "internal error")
+	}
+	return string(b), nil
+}
+
 func (r *subscriptionResolver) AppointmentChanged(ctx context.Context, id *string, partyID *string, resource *string) (<-chan *model.AppointmentChange, error) {
 	return r.appointmentChanged(ctx, deref(id), deref(partyID), deref(resource))
 }
@@ -285,6 +319,8 @@ func (r *Resolver) Note() graph.NoteResolver { return &noteResolver{r} }
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
+func (r *Resolver) StoredSearch() graph.StoredSearchResolver { return &storedSearchResolver{r} }
+
 func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
@@ -295,5 +331,6 @@ type (
 	mutationResolver            struct{ *Resolver }
 	noteResolver                struct{ *Resolver }
 	queryResolver               struct{ *Resolver }
+	storedSearchResolver        struct{ *Resolver }
 	subscriptionResolver        struct{ *Resolver }
 )
