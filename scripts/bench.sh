@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Load run: the hub's warm availability search (GraphQL) side by side with the
+# reference server (bare net/http, one Redis GET of a precomputed answer of the same size), on
+# the real Redis (REDIS_URL, default redis://127.0.0.1:6379), the embedded FerretDB and the demo
+# data. Prints p50/p90/p99/max, requests per second and the hub's RSS. Loopback only; bounded
+# in time (about 2 minutes).
+#   bash scripts/bench.sh            # DURATION=15s RATE=2000 CONNS=8 may be set
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
+DURATION=${DURATION:-15s}
+RATE=${RATE:-2000}
+CONNS=${CONNS:-8}
+HUB=127.0.0.1:18480
+REF=127.0.0.1:18490
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+
+go build -o "$work/apphub" ./cmd/apphub
+go build -o "$work/benchref" ./cmd/benchref
+go build -o "$work/loadgen" ./cmd/loadgen
+
+prefix="bench:$$:"
+"$work/apphub" serve --demo --addr "$HUB" --data-dir "$work/data" --redis-url "$REDIS_URL" \
+	--redis-prefix "$prefix" --log-level warn >"$work/hub.log" 2>&1 &
+hub_pid=$!
+for _ in $(seq 120); do curl -sf "http://$HUB/readyz" >/dev/null && break; sleep 0.5; done
+
+# One category, one zone, 14 days, from tomorrow (UTC midnight).
+from=$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)
+to=$(date -u -d '+15 days' +%Y-%m-%dT00:00:00Z)
+# The slot grid a channel app draws, and the same with every slot's resources.
+doc() { printf '{"query":"{ availability(input: {category: \\"repair\\", place: \\"75011\\", from: \\"%s\\", to: \\"%s\\"}) { days { date slots { %s } } } }"}' "$from" "$to" "$1"; }
+doc 'start end capacity' >"$work/query.json"
+doc 'start end capacity resources { capacity resource { id } }' >"$work/full.json"
+size=$(curl -s "http://$HUB/graphql" -H 'Content-Type: application/json' --data-binary @"$work/query.json" | wc -c)
+full_size=$(curl -s "http://$HUB/graphql" -H 'Content-Type: application/json' --data-binary @"$work/full.json" | wc -c)
+echo "== availability answer: $size bytes ($from to $to, repair at 75011; $full_size bytes with resources)"
+
+"$work/benchref" -addr "$REF" -redis-url "$REDIS_URL" -size "$size" -key "${prefix}benchref" >"$work/ref.log" 2>&1 &
+for _ in $(seq 50); do curl -sf "http://$REF/" >/dev/null && break; sleep 0.1; done
+
+gql=(-method POST -body-file "$work/query.json" -H 'Content-Type: application/json')
+"$work/loadgen" -d 2s -c "$CONNS" "${gql[@]}" "http://$HUB/graphql" >/dev/null # warm the cache || true
+
+echo "== hub GraphQL grid, paced at $RATE req/s for $DURATION"
+"$work/loadgen" -d "$DURATION" -rate "$RATE" -c 256 -pid "$hub_pid" "${gql[@]}" "http://$HUB/graphql" || true
+echo "== hub GraphQL grid, paced at ${LOW_RATE:-100} req/s for $DURATION"
+"$work/loadgen" -d "$DURATION" -rate "${LOW_RATE:-100}" -c 256 -pid "$hub_pid" "${gql[@]}" "http://$HUB/graphql" || true
+echo "== hub GraphQL grid, closed loop, $CONNS connections, $DURATION"
+"$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" "${gql[@]}" "http://$HUB/graphql" || true
+echo "== hub GraphQL grid with resources ($full_size bytes), closed loop, $CONNS connections, $DURATION"
+"$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" -method POST -body-file "$work/full.json" -H 'Content-Type: application/json' "http://$HUB/graphql" || true
+echo "== reference (one Redis GET of $size bytes), closed loop, $CONNS connections, $DURATION"
+"$work/loadgen" -d "$DURATION" -c "$CONNS" "http://$REF/" || true
