@@ -23,8 +23,7 @@ import (
 func twoHubs(t *testing.T) (a, b *testHub) {
 	t.Helper()
 	uri, database := storetest.MongoURI(t)
-	storetest.Redis(t) // fails clearly when Redis is missing
-	prefix := fmt.Sprintf("test:%d:", time.Now().UnixNano())
+	_, prefix := storetest.Redis(t) // the test's own key prefix, cleaned up at the end
 	env := map[string]string{"MONGODB_URI": uri, "APPHUB_MONGODB_DATABASE": database, "REDIS_URL": storetest.RedisURL(), "APPHUB_REDIS_PREFIX": prefix}
 	a = startHub(t, env, nil)
 	b = startHub(t, env, nil)
