@@ -309,6 +309,10 @@ func (h *Handler) createAppointment(w http.ResponseWriter, r *http.Request) {
 	attrs := without(obj, appointmentServerOwned)
 	req := booking.NewAppointment{Start: start, End: end, Attributes: attrs, IdempotencyKey: r.Header.Get("Idempotency-Key")}
 	req.Description, req.Notes, req.ContactMedia = mirror(attrs)
+	if err := h.bookingRequest(r.Context(), attrs, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	a, err := h.svc.Book(r.Context(), req)
 	if err != nil {
 		h.fail(w, r, err)

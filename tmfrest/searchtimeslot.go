@@ -201,6 +201,25 @@ func (h *Handler) createSearchTimeSlot(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	slots, reasons, next, searched, err := h.searchSlots(r.Context(), attrs)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if searched {
+		raw, _ := json.Marshal(slots)
+		if slots == nil {
+			raw = []byte("[]")
+		}
+		if attrs["availableTimeSlot"], err = storedSlots(raw); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if len(reasons) > 0 {
+			attrs["unavailabilityReason"], _ = json.Marshal(reasonsJSON(reasons))
+			attrs["nextAvailableDate"], _ = json.Marshal(append([]string{}, next...))
+		}
+	}
 	t, err := h.svc.CreateSearchTimeSlot(r.Context(), booking.NewSearchTimeSlot{Attributes: attrs, IdempotencyKey: r.Header.Get("Idempotency-Key")})
 	if err != nil {
 		h.fail(w, r, err)
@@ -362,4 +381,13 @@ func (h *Handler) deleteSearchTimeSlot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// reasonsJSON spells the engine's reasons for a search that found nothing.
+func reasonsJSON(reasons []apphub.Reason) []map[string]string {
+	out := make([]map[string]string, len(reasons))
+	for i, r := range reasons {
+		out[i] = map[string]string{"code": r.Code, "message": r.Message}
+	}
+	return out
 }

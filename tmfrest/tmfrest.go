@@ -37,6 +37,8 @@ type Service interface {
 	Appointment(ctx context.Context, id string) (apphub.Appointment, error)
 	Appointments(ctx context.Context) ([]apphub.Appointment, error)
 	Change(ctx context.Context, c booking.Change) (apphub.Appointment, error)
+	Calendar(ctx context.Context) (*apphub.Calendar, error)
+	Search(ctx context.Context, q booking.SlotQuery) (*booking.SlotResult, error)
 	Delete(ctx context.Context, id string, expectedVersion int) error
 
 	CreateSearchTimeSlot(ctx context.Context, req booking.NewSearchTimeSlot) (apphub.SearchTimeSlot, error)

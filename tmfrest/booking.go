@@ -1,0 +1,150 @@
+package tmfrest
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
+)
+
+// The hub's extensions of TMF646 (CONTRACT.md, "Where the hub goes beyond the spec"): a search
+// task runs the slot engine, and an appointment that names a managed resource or place is
+// booked against its calendar.
+
+// maxSearchSlots bounds the slots one search task stores: a month of a busy zone would
+// otherwise make a document of megabytes. The earliest are kept.
+const maxSearchSlots = 500
+
+type relatedRef struct {
+	ID       string `json:"id"`
+	Role     string `json:"role"`
+	PostCode string `json:"postCode"`
+}
+
+type requestedSlot struct {
+	ValidFor struct {
+		Start string `json:"startDateTime"`
+		End   string `json:"endDateTime"`
+	} `json:"validFor"`
+}
+
+// categoryOf finds the category an object names: a top-level `category`, or a relatedEntity
+// with role category.
+func categoryOf(attrs map[string]json.RawMessage) string {
+	if c, ok := stringOf(attrs["category"]); ok && c != "" {
+		return c
+	}
+	var entities []relatedRef
+	json.Unmarshal(attrs["relatedEntity"], &entities)
+	for _, e := range entities {
+		if e.Role == "category" {
+			return e.ID
+		}
+	}
+	return ""
+}
+
+// placeOf finds the place an object names: a managed place's id, or a postcode.
+func placeOf(cal *apphub.Calendar, raw json.RawMessage) string {
+	var p relatedRef
+	var list []relatedRef
+	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
+		p = list[0] // SearchTimeSlot and Appointment differ in the shape; take the first place
+	} else {
+		json.Unmarshal(raw, &p)
+	}
+	if _, ok := cal.Place(p.ID); ok && p.ID != "" {
+		return p.ID
+	}
+	return p.PostCode
+}
+
+// managedResource returns the first party of relatedParty that is a managed resource.
+func managedResource(cal *apphub.Calendar, raw json.RawMessage) string {
+	var parties []relatedRef
+	json.Unmarshal(raw, &parties)
+	for _, p := range parties {
+		if _, ok := cal.Resource(p.ID); ok {
+			return p.ID
+		}
+	}
+	return ""
+}
+
+// bookingRequest decides whether an appointment books: when it names a managed resource (any
+// role) or a managed place, it is booked with its category; otherwise it is a record. A
+// postcode alone never books.
+func (h *Handler) bookingRequest(ctx context.Context, attrs map[string]json.RawMessage, req *booking.NewAppointment) error {
+	cal, err := h.svc.Calendar(ctx)
+	if err != nil {
+		return err
+	}
+	resource := managedResource(cal, attrs["relatedParty"])
+	place := placeOf(cal, attrs["relatedPlace"])
+	_, managedPlace := cal.Place(place)
+	if resource == "" && !managedPlace {
+		return nil
+	}
+	req.Category = categoryOf(attrs)
+	if req.Category == "" {
+		return apphub.FieldError("category", "is required to book a managed resource or place")
+	}
+	req.Resource, req.Place = resource, place
+	return nil
+}
+
+// searchSlots runs the search a task asks for, when it names a category, a place and requested
+// windows; it returns the slots to store (one per slot and resource, so that each names the
+// resource to book) and, when there are none, the reasons and the next dates that have slots.
+func (h *Handler) searchSlots(ctx context.Context, attrs map[string]json.RawMessage) (slots []any, reasons []apphub.Reason, next []string, searched bool, err error) {
+	category := categoryOf(attrs)
+	var windows []requestedSlot
+	json.Unmarshal(attrs["requestedTimeSlot"], &windows)
+	if category == "" || len(windows) == 0 {
+		return nil, nil, nil, false, nil
+	}
+	cal, err := h.svc.Calendar(ctx)
+	if err != nil {
+		return nil, nil, nil, false, err
+	}
+	place := placeOf(cal, attrs["relatedPlace"])
+	if place == "" {
+		return nil, nil, nil, false, apphub.FieldError("relatedPlace", "a search needs a postCode or the id of a managed place")
+	}
+	for i, w := range windows {
+		from, err1 := time.Parse(time.RFC3339, w.ValidFor.Start)
+		to, err2 := time.Parse(time.RFC3339, w.ValidFor.End)
+		if err1 != nil || err2 != nil {
+			return nil, nil, nil, false, apphub.FieldError("requestedTimeSlot", "window %d needs validFor.startDateTime and endDateTime", i)
+		}
+		res, err := h.svc.Search(ctx, booking.SlotQuery{Category: category, Place: place, From: from, To: to})
+		if err != nil {
+			return nil, nil, nil, false, err
+		}
+		reasons, next = append(reasons, res.Reasons...), append(next, res.NextDates...)
+		for _, d := range res.Days {
+			for _, s := range d.Slots {
+				for _, sr := range s.Resources {
+					if len(slots) == maxSearchSlots {
+						return slots, nil, nil, true, nil
+					}
+					party := map[string]any{"id": sr.ResourceID, "@referredType": "PartyRole"}
+					if r, ok := cal.Resource(sr.ResourceID); ok {
+						party["name"], party["role"] = r.Name, r.Kind
+					}
+					slots = append(slots, map[string]any{
+						"validFor":     map[string]string{"startDateTime": formatTime(s.Start), "endDateTime": formatTime(s.End)},
+						"relatedParty": party,
+						"@type":        "TimeSlot",
+					})
+				}
+			}
+		}
+	}
+	if len(slots) > 0 {
+		reasons, next = nil, nil
+	}
+	return slots, reasons, next, true, nil
+}
