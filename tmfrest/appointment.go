@@ -95,6 +95,11 @@ func (h *Handler) appointmentObject(base string, a apphub.Appointment) object {
 	if a.Category != "" {
 		obj.set("category", jsonString(a.Category))
 	}
+	if _, sent := attrs["relatedParty"]; !sent && a.Resource != "" {
+		// Booked elsewhere (GraphQL): name the resource, so that partners see who comes.
+		party, _ := object{{"id", jsonString(a.Resource)}, {"role", jsonString("resource")}, {"@referredType", jsonString("PartyRole")}}.MarshalJSON()
+		obj.set("relatedParty", json.RawMessage("["+string(party)+"]"))
+	}
 	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		switch {
 		case slices.Contains(appointmentServerOwned, name):

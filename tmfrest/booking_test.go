@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/demo"
 	"github.com/apphub/apphub/tmfrest"
 )
@@ -185,4 +186,27 @@ func TestCancelFreesTheTime(t *testing.T) {
 	h.want(h.do("POST", api+"appointment", body), http.StatusConflict)
 	h.want(h.do("PATCH", api+"appointment/"+a["id"].(string), `{"status":"cancelled"}`, "Content-Type", "application/merge-patch+json", "If-Match", `"1"`), http.StatusOK)
 	h.create("appointment", body)
+}
+
+// An appointment booked through GraphQL (the booking service directly) is the same TMF646
+// resource: its time, category and resource show, and its ETag is its version.
+func TestAppointmentBookedElsewhereIsATMFResource(t *testing.T) {
+	h := demoHub(t)
+	from := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
+	res, err := h.svc.Search(context.Background(), booking.SlotQuery{Category: "repair", Place: "75011", From: from, To: from.Add(7 * 24 * time.Hour)})
+	if err != nil || len(res.Days) == 0 {
+		t.Fatalf("search: %v", err)
+	}
+	s := res.Days[0].Slots[0]
+	a, err := h.svc.Book(context.Background(), booking.NewAppointment{Category: "repair", Place: "75011", Resource: s.Resources[0].ResourceID, Start: s.Start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.want(h.do("GET", api+"appointment/"+a.ID, ""), http.StatusOK)
+	obj := r.object(t)
+	party := obj["relatedParty"].([]any)[0].(map[string]any)
+	if obj["category"] != "repair" || party["id"] != s.Resources[0].ResourceID || r.header.Get("ETag") != `"1"` ||
+		obj["validFor"].(map[string]any)["startDateTime"] != s.Start.Format("2006-01-02T15:04:05.000Z") {
+		t.Fatalf("%s", r)
+	}
 }
