@@ -439,3 +439,42 @@ func TestStoredSearches(t *testing.T) {
 		t.Fatalf("%v", d)
 	}
 }
+
+// The remaining mutations: update, fail, and the admin upserts that succeed.
+func TestUpdateFailAndAdminMutations(t *testing.T) {
+	g := newClient(t)
+	start, tech := g.firstRepairSlot()
+	d := g.do(`mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) { appointment { id } `+errFields+` } }`,
+		map[string]any{"s": start, "r": tech})
+	id := get(d, "bookAppointment.appointment.id")
+	d = g.do(`mutation($id: ID!) { updateAppointment(input: {id: $id, expectedVersion: 1, description: "bring a ladder",
+		notes: [{author: "agent", text: "dog in the garden"}], contactMedia: [{type: "email", value: "a@example.com"}]}) {
+		appointment { version description notes { author text } contactMedia { type value preferred } history { change fields } } `+errFields+` } }`, map[string]any{"id": id})
+	if get(d, "updateAppointment.appointment.version") != float64(2) || get(d, "updateAppointment.appointment.notes.0.text") != "dog in the garden" ||
+		get(d, "updateAppointment.appointment.contactMedia.0.preferred") != false || get(d, "updateAppointment.appointment.history.1.change") != "updated" {
+		t.Fatalf("update: %v", d)
+	}
+	g.do(`mutation($id: ID!) { confirmAppointment(input: {id: $id}) { appointment { status } } }`, map[string]any{"id": id})
+	d = g.do(`mutation($id: ID!) { failAppointment(input: {id: $id, reason: "no access"}) { appointment { status statusReason } `+errFields+` } }`, map[string]any{"id": id})
+	if get(d, "failAppointment.appointment.status") != "FAILED" || get(d, "failAppointment.appointment.statusReason") != "no access" {
+		t.Fatalf("fail: %v", d)
+	}
+
+	d = g.do(`mutation {
+		h: upsertHolidayCalendar(input: {id: "holidays-lyon", region: "FR-69", dates: [{date: "2026-12-08", name: "Fête des Lumières"}]}) { version `+errFields+` }
+		z: upsertZone(input: {id: "lyon-1", name: "Lyon 1", timeZone: "Europe/Paris", postCodes: ["69001"], holidayCalendar: "holidays-lyon"}) { version `+errFields+` }
+		p: upsertPlace(input: {id: "store-lyon", name: "Boutique Lyon", timeZone: "Europe/Paris", zone: "lyon-1", postCode: "69001", city: "Lyon", country: "FR"}) { version `+errFields+` }
+		r: upsertResource(input: {id: "tech-lyon-001", kind: "technician", name: "Léa", timeZone: "Europe/Paris", zones: ["lyon-1"], skills: ["fiber"],
+			shifts: [{weekday: "MONDAY", start: "08:00", end: "17:00"}, {weekday: "TUESDAY", start: "22:00", durationMinutes: 480}],
+			exceptions: [{kind: "absence", from: "2026-12-07T08:00", to: "2026-12-07T12:00"}], holidayCalendar: "holidays-lyon", bufferBeforeMinutes: 15}) { version `+errFields+` }
+	}`, nil)
+	for _, k := range []string{"h", "z", "p", "r"} {
+		if get(d, k+".version") == nil || get(d, k+".error") != nil {
+			t.Fatalf("%s: %v", k, d)
+		}
+	}
+	d = g.do(`{ resources(zone: "lyon-1") { id capacity zones } places { id } zones { id } }`, nil)
+	if get(d, "resources.0.id") != "tech-lyon-001" || get(d, "resources.0.capacity") != float64(1) {
+		t.Fatalf("after the upserts: %v", d)
+	}
+}
