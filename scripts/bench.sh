@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load run: the hub's warm availability search (GraphQL) side by side with the
+# Load run: the hub's warm availability search (GraphQL, and over TMF646) side by side with the
 # reference server (bare net/http, one Redis GET of a precomputed answer of the same size), on
 # the real Redis (REDIS_URL, default redis://127.0.0.1:6379), the embedded FerretDB and the demo
 # data. Prints p50/p90/p99/max, requests per second and the hub's RSS. Loopback only; bounded
@@ -33,6 +33,8 @@ to=$(date -u -d '+15 days' +%Y-%m-%dT00:00:00Z)
 doc() { printf '{"query":"{ availability(input: {category: \\"repair\\", place: \\"75011\\", from: \\"%s\\", to: \\"%s\\"}) { days { date slots { %s } } } }"}' "$from" "$to" "$1"; }
 doc 'start end capacity' >"$work/query.json"
 doc 'start end capacity resources { capacity resource { id } }' >"$work/full.json"
+# The same search over TMF646: a task that runs the engine and is stored (one MongoDB insert each).
+printf '{"category":"repair","relatedPlace":{"role":"installationAddress","postCode":"75011","@type":"GeographicAddress"},"requestedTimeSlot":[{"validFor":{"startDateTime":"%s","endDateTime":"%s"}}]}' "$from" "$to" >"$work/tmf.json"
 size=$(curl -s "http://$HUB/graphql" -H 'Content-Type: application/json' --data-binary @"$work/query.json" | wc -c)
 full_size=$(curl -s "http://$HUB/graphql" -H 'Content-Type: application/json' --data-binary @"$work/full.json" | wc -c)
 echo "== availability answer: $size bytes ($from to $to, repair at 75011; $full_size bytes with resources)"
@@ -53,3 +55,6 @@ echo "== hub GraphQL grid with resources ($full_size bytes), closed loop, $CONNS
 "$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" -method POST -body-file "$work/full.json" -H 'Content-Type: application/json' "http://$HUB/graphql" || true
 echo "== reference (one Redis GET of $size bytes), closed loop, $CONNS connections, $DURATION"
 "$work/loadgen" -d "$DURATION" -c "$CONNS" "http://$REF/" || true
+echo "== hub TMF646 POST /searchTimeSlot (same search, stored), closed loop, $CONNS connections, $DURATION"
+"$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" -method POST -body-file "$work/tmf.json" -H 'Content-Type: application/json' \
+	"http://$HUB/tmf-api/appointment/v4/searchTimeSlot" || true

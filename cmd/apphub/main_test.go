@@ -340,7 +340,8 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 		`apphub_http_requests_total{method="POST",route="/graphql",status="200"}`,
 		`apphub_http_requests_total{method="GET",route="/tmf-api/appointment/v4/",status="404"}`,
 		`apphub_http_request_duration_seconds_bucket{method="GET",route="GET /healthz"`,
-		"go_goroutines", "process_resident_memory_bytes",
+		"go_goroutines", "process_resident_memory_bytes", "apphub_search_duration_seconds_bucket",
+		"apphub_busy_cache_hits_total", "apphub_event_bus_published_total",
 	} {
 		if !bytes.Contains(metrics, []byte(want)) {
 			t.Errorf("/metrics lacks %s", want)

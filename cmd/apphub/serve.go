@@ -60,6 +60,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	svc = booking.NewService(st.mongo, booking.Options{Logger: logger, HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
 		Cache: cache, Publisher: bus})
 	bus.OnCalendarChanged(svc.CalendarChanged)
+	timed := newTimedService(svc, reg)
 	deps := []dependency{
 		{name: "mongodb", mode: st.mongoMode, required: true, ping: st.mongo.Ping},
 		{name: "redis", mode: st.redisMode, ping: func(ctx context.Context) error {
@@ -82,9 +83,9 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	}
 	gqlOpts := resolvers.Options{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, AllowedOrigins: origins,
 		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour)}
-	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: svc, Version: version(), Events: bus}, logger, gqlOpts))
+	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: timed, Version: version(), Events: bus}, logger, gqlOpts))
 	mux.Handle("GET /graphql/assets/", resolvers.ExplorerAssets())
-	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(svc, logger, tmfrest.Options{PublicURL: cfg.publicURL}))
+	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(timed, logger, tmfrest.Options{PublicURL: cfg.publicURL}))
 	mux.HandleFunc("GET /healthz", healthHandler)
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
 	mux.Handle("GET /metrics", metricsHandler(reg))
