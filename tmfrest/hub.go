@@ -57,6 +57,10 @@ func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
 	req := booking.NewSubscription{Attributes: without(obj, []string{"id"}), IdempotencyKey: r.Header.Get("Idempotency-Key")}
 	req.Callback, _ = stringOf(callback)
 	req.Query, _ = stringOf(query)
+	if _, err := parseQuery(req.Query); err != nil {
+		h.fail(w, r, apphub.FieldError("query", "is not a filter this hub understands: %s", apphub.ErrorMessage(err)))
+		return
+	}
 	s, err := h.svc.Subscribe(r.Context(), req)
 	if err != nil {
 		h.fail(w, r, err)

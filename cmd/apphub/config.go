@@ -30,6 +30,8 @@ type config struct {
 	allowedOrigins   string
 	maxDepth         int
 	maxComplexity    int
+	notifySecret     string
+	notifyAllow      string
 }
 
 // option is one setting: a flag and the environment variable that sets its default.
@@ -81,6 +83,8 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 			option{"allowed-origins", "APPHUB_ALLOWED_ORIGINS", "comma-separated browser origin host patterns (e.g. *.example.com) allowed to open GraphQL websockets besides the hub's own", (*stringValue)(&c.allowedOrigins)},
 			option{"graphql-max-depth", "APPHUB_GRAPHQL_MAX_DEPTH", "deepest GraphQL selection accepted (introspection included)", (*intValue)(&c.maxDepth)},
 			option{"graphql-max-complexity", "APPHUB_GRAPHQL_MAX_COMPLEXITY", "largest GraphQL operation complexity accepted (lists count their size)", (*intValue)(&c.maxComplexity)},
+			option{"notify-secret", "APPHUB_NOTIFY_SECRET", "secret that signs TMF646 notifications (X-Hub-Signature-256); empty: unsigned", (*stringValue)(&c.notifySecret)},
+			option{"notify-allow", "APPHUB_NOTIFY_ALLOW", "comma-separated hosts or CIDRs notifications may be sent to; empty: any but link-local and metadata addresses", (*stringValue)(&c.notifyAllow)},
 			option{"claim-grace", "APPHUB_CLAIM_GRACE", "how long the reaper leaves uncommitted claims alone (a booking gives up after a third of it)", (*durationValue)(&c.claimGrace)},
 		)
 	}
@@ -173,4 +177,15 @@ func (d *durationValue) Set(v string) error {
 	}
 	*d = durationValue(p)
 	return nil
+}
+
+// splitList splits a comma-separated setting, dropping blanks.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

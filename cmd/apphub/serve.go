@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/notify"
 	"github.com/apphub/apphub/resolvers"
 	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/tmfrest"
@@ -28,6 +30,11 @@ type hub struct {
 	cache   *rediscache.Cache
 	bus     *rediscache.Bus
 	handler http.Handler
+	// notifier delivers TMF646 hub notifications.
+	notifier *notify.Notifier
+	// publicURL is --public-url; empty, the listening address is used for notification hrefs.
+	publicURL string
+	listenURL string
 	// reapInterval is how often the reaper frees abandoned time.
 	reapInterval time.Duration
 	logger       *slog.Logger
@@ -61,6 +68,20 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		Cache: cache, Publisher: bus})
 	bus.OnCalendarChanged(svc.CalendarChanged)
 	timed := newTimedService(svc, reg)
+	h := &hub{stores: st, svc: svc, cache: cache, bus: bus, logger: logger, publicURL: cfg.publicURL,
+		reapInterval: min(cfg.claimGrace/2, 10*time.Second)}
+	h.notifier, err = notify.New(st.mongo, notify.Options{
+		Subscriptions: svc.Subscriptions,
+		Render: func(_ context.Context, a apphub.Appointment) (json.RawMessage, error) {
+			return tmfrest.AppointmentJSON(h.publicBase(), a)
+		},
+		Match: tmfrest.MatchQuery, Resync: svc.Events,
+		Secret: []byte(cfg.notifySecret), AllowList: splitList(cfg.notifyAllow),
+		Registerer: reg, Logger: logger})
+	if err != nil {
+		st.close(context.Background())
+		return nil, err
+	}
 	deps := []dependency{
 		{name: "mongodb", mode: st.mongoMode, required: true, ping: st.mongo.Ping},
 		{name: "redis", mode: st.redisMode, ping: func(ctx context.Context) error {
@@ -75,13 +96,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	}
 
 	mux := http.NewServeMux()
-	var origins []string
-	for _, o := range strings.Split(cfg.allowedOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			origins = append(origins, o)
-		}
-	}
-	gqlOpts := resolvers.Options{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, AllowedOrigins: origins,
+	gqlOpts := resolvers.Options{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, AllowedOrigins: splitList(cfg.allowedOrigins),
 		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour)}
 	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: timed, Version: version(), Events: bus}, logger, gqlOpts))
 	mux.Handle("GET /graphql/assets/", resolvers.ExplorerAssets())
@@ -90,8 +105,8 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
 	mux.Handle("GET /metrics", metricsHandler(reg))
 
-	return &hub{stores: st, svc: svc, cache: cache, bus: bus, handler: instrument(mux, logger, metrics), logger: logger,
-		reapInterval: min(cfg.claimGrace/2, 10*time.Second)}, nil
+	h.handler = instrument(mux, logger, metrics)
+	return h, nil
 }
 
 // serve answers requests on ln until ctx ends, then stops accepting, waits up to
@@ -117,13 +132,18 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	// Background work: the reaper, and the bus's reader that brings other instances' events.
+	// Background work: the reaper, the bus's reader that brings other instances' events, and
+	// the notifier, subscribed before the first request so that it misses no event.
+	h.listenURL = baseURL(ln.Addr())
 	background, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	events := h.bus.Subscribe(background)
 	wg.Go(func() { h.svc.RunReaper(background, h.reapInterval) })
 	wg.Go(func() { h.bus.Run(background) })
+	wg.Go(func() { h.notifier.Run(background) })
+	wg.Go(func() { h.notifier.Consume(background, events) })
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
 	defer func() {
 		stopBackground()
 		wg.Wait()
@@ -189,6 +209,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stderr io.Write
 		"redis", describeStore(h.stores.redisMode, "miniredis"),
 	)
 	return h.serve(ctx, ln, cfg.shutdownTimeout)
+}
+
+// publicBase is the scheme and host in the hrefs of notifications.
+func (h *hub) publicBase() string {
+	if h.publicURL != "" {
+		return strings.TrimRight(h.publicURL, "/")
+	}
+	return h.listenURL
 }
 
 // isStream reports whether r opens a subscription: a websocket upgrade or an event stream.

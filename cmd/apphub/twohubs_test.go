@@ -22,15 +22,22 @@ import (
 // Redis, with the demo calendar: two instances behind a load balancer.
 func twoHubs(t *testing.T) (a, b *testHub) {
 	t.Helper()
-	uri, database := storetest.MongoURI(t)
-	_, prefix := storetest.Redis(t) // the test's own key prefix, cleaned up at the end
-	env := map[string]string{"MONGODB_URI": uri, "APPHUB_MONGODB_DATABASE": database, "REDIS_URL": storetest.RedisURL(), "APPHUB_REDIS_PREFIX": prefix}
+	env := sharedStores(t)
 	a = startHub(t, env, nil)
 	b = startHub(t, env, nil)
 	if err := loadDemo(context.Background(), a.hub.svc, a.hub.logger, nil); err != nil {
 		t.Fatal(err)
 	}
 	return a, b
+}
+
+// sharedStores is the environment of hubs sharing one MongoDB (an embedded FerretDB of the
+// test) and the real Redis under the test's own key prefix.
+func sharedStores(t *testing.T) map[string]string {
+	t.Helper()
+	uri, database := storetest.MongoURI(t)
+	_, prefix := storetest.Redis(t) // the test's own key prefix, cleaned up at the end
+	return map[string]string{"MONGODB_URI": uri, "APPHUB_MONGODB_DATABASE": database, "REDIS_URL": storetest.RedisURL(), "APPHUB_REDIS_PREFIX": prefix}
 }
 
 // gql posts a document as the given party and returns the decoded answer.

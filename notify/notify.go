@@ -1,0 +1,561 @@
+// Package notify delivers the hub's appointment events to the listeners registered through
+// TMF646's /hub: each matching subscription gets the TMF event envelope POSTed to
+// {callback}/listener/{eventName}, asynchronously and at least once, in version order per
+// (subscription, appointment), with retries and a dead letter after a bounded number of
+// attempts.
+//
+// Delivery state lives in MongoDB, as inserts keyed by _id only (DESIGN.md: FerretDB has no
+// atomic conditional update and no transaction), so that a restart resumes and several hub
+// instances deliver each event once:
+//
+//   - a Delivery (the outbox record), _id = subscription|appointment|version|eventType, is
+//     inserted by every instance that sees the event; the first insert wins and the others
+//     fail on the _id, which is fine: they describe the same delivery.
+//   - an Attempt, _id = delivery|n, is the lease of attempt n: only the instance whose insert
+//     succeeded makes that attempt. The lease lasts the request timeout plus the backoff that
+//     follows a failure plus a margin; its holder retries by itself when the attempt fails,
+//     and another instance takes attempt n+1 only once the lease ran out (the holder died).
+//   - an Outcome, _id = delivery, records that the delivery ended: delivered, dead-lettered
+//     or unsubscribed. Every instance waits for it before moving on to the next delivery of
+//     the same (subscription, appointment), so versions never overtake each other.
+//
+// Every instance sees every event (the Redis bus), queues every delivery in memory and races
+// for the leases; the winner delivers and the others wait for the outcome. A worker scans the
+// outbox at start and periodically, so that what a stopped instance left is resumed. A
+// listener gets an event twice only when a lease ran out before its holder recorded the
+// outcome (the holder died, or was slower than Timeout + backoff + LeaseMargin); the eventId
+// is the same on every copy, so a listener can drop duplicates.
+//
+// What is not covered: an event that no instance consumed (every instance died between the
+// commit and reading the event off the bus) never reaches the outbox; its revision is in
+// MongoDB, but nothing replays revisions into the notifier yet.
+package notify
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/apphub/apphub"
+)
+
+// Delivery is one event to deliver to one subscription: the outbox record. Body is the
+// envelope exactly as it is POSTed and signed, so that every attempt, on any instance,
+// sends the same bytes.
+type Delivery struct {
+	ID             string // DeliveryID(SubscriptionID, AppointmentID, Version, EventType)
+	SubscriptionID string
+	AppointmentID  string
+	Version        int
+	EventType      string // apphub.Event* (TMF646 event type)
+	EventID        string // the envelope's eventId
+	Callback       string // the subscription's callback; events go to {Callback}/listener/{eventName}
+	Body           []byte
+	CreatedAt      time.Time
+}
+
+// Attempt is the lease of one delivery attempt: whoever inserted it makes attempt N, and
+// nobody else takes attempt N+1 before LeaseUntil.
+type Attempt struct {
+	DeliveryID string
+	N          int
+	Owner      string // the instance that holds it
+	Start      time.Time
+	LeaseUntil time.Time
+}
+
+// Outcomes of a delivery.
+const (
+	Delivered    = "delivered"
+	DeadLettered = "deadLettered"
+	Unsubscribed = "unsubscribed" // the subscription was deleted before the event got through
+)
+
+// Outcome records how a delivery ended.
+type Outcome struct {
+	DeliveryID string
+	Result     string // Delivered, DeadLettered or Unsubscribed
+	Attempts   int    // the attempts leased
+	Owner      string
+	At         time.Time
+	Error      string // the last failure, for a dead letter
+}
+
+// Store is what the notifier needs from the database. Each Insert is an insert keyed by _id
+// that fails with ECONFLICT when the _id exists; nothing relies on a conditional update.
+type Store interface {
+	// InsertDelivery adds d to the outbox; ECONFLICT when it is there.
+	InsertDelivery(ctx context.Context, d Delivery) error
+	// Deliveries scans the outbox in natural (insertion) order: a scan that sees a delivery
+	// also sees the deliveries inserted before it, so versions are not found out of order.
+	Deliveries(ctx context.Context) ([]Delivery, error)
+	// DeleteDelivery removes d from the outbox; no error when it is gone.
+	DeleteDelivery(ctx context.Context, id string) error
+
+	// InsertAttempt takes a lease; ECONFLICT when somebody took it.
+	InsertAttempt(ctx context.Context, a Attempt) error
+	// GetAttempt reads attempt n of a delivery; ENOTFOUND when nobody took it.
+	GetAttempt(ctx context.Context, deliveryID string, n int) (Attempt, error)
+	// DeleteAttempts removes attempts 1 to n of a delivery; no error for those that are gone.
+	DeleteAttempts(ctx context.Context, deliveryID string, n int) error
+
+	// InsertOutcome ends a delivery; ECONFLICT when it has ended already.
+	InsertOutcome(ctx context.Context, o Outcome) error
+	// GetOutcome reads how a delivery ended; ENOTFOUND while it has not.
+	GetOutcome(ctx context.Context, deliveryID string) (Outcome, error)
+	// DeleteNotificationsBefore removes the outcomes recorded and the attempts started before
+	// t: outcomes are kept only to recognise a late duplicate of a delivered event, and an
+	// attempt outlives its delivery only when an instance died while cleaning up.
+	DeleteNotificationsBefore(ctx context.Context, t time.Time) (int, error)
+}
+
+// DeliveryID is the _id of the delivery of one event to one subscription. The version is
+// zero-padded so that the ids of one (subscription, appointment) sort by version.
+func DeliveryID(subscriptionID, appointmentID string, version int, eventType string) string {
+	return subscriptionID + "|" + appointmentID + "|" + pad(version) + "|" + eventType
+}
+
+// AttemptID is the _id of the lease of attempt n of a delivery.
+func AttemptID(deliveryID string, n int) string { return deliveryID + "|" + strconv.Itoa(n) }
+
+func pad(v int) string {
+	s := strconv.Itoa(v)
+	if len(s) < 10 {
+		s = strings.Repeat("0", 10-len(s)) + s
+	}
+	return s
+}
+
+// Options tune a Notifier; the zero value of a field means its default.
+type Options struct {
+	// Subscriptions returns the registered listeners (booking.Service.Subscriptions). Required.
+	Subscriptions func(ctx context.Context) ([]apphub.EventSubscription, error)
+	// Render returns an appointment's full TMF646 representation. Required.
+	Render func(ctx context.Context, a apphub.Appointment) (json.RawMessage, error)
+	// Match reports whether an envelope satisfies a subscription's query (the TMF list filter
+	// grammar, over the envelope: eventType=…&event.appointment.status=…). Without it, only
+	// the subscriptions with an empty query receive events.
+	Match func(query string, envelope []byte) (bool, error)
+	// Resync returns an appointment's events after version after, in version order
+	// (booking.Service.Events): Consume fills gaps with it. Optional.
+	Resync func(ctx context.Context, appointmentID string, after int) ([]apphub.Event, error)
+
+	// Secret, when set, signs every body: X-Hub-Signature-256: sha256=<hex HMAC-SHA256>.
+	Secret []byte
+	// AllowList, when set, is the only destinations: host names (exact, or *.example.com for
+	// its subdomains), IP addresses and CIDR prefixes. Link-local, cloud-metadata, unspecified,
+	// broadcast and multicast addresses are refused even when listed.
+	AllowList []string
+	// Dialer is the base dialer (its Resolver, timeouts); the destination check wraps its
+	// Control. Default: 5s connect timeout.
+	Dialer *net.Dialer
+	// TLSConfig for https callbacks. Default: the system roots.
+	TLSConfig *tls.Config
+
+	// MaxAttempts before a dead letter. Default 10.
+	MaxAttempts int
+	// BaseBackoff is the wait after the first failure; it doubles after each one, up to
+	// MaxBackoff, and each wait is drawn in [half, whole] so that retries spread out.
+	// Defaults 1s and 5 minutes.
+	BaseBackoff, MaxBackoff time.Duration
+	// Timeout bounds one attempt (connection, request and response headers). Default 10s.
+	Timeout time.Duration
+	// LeaseMargin is added to a lease beyond the timeout and the backoff: it covers clock
+	// skew between instances and recording the outcome. Default 5s.
+	LeaseMargin time.Duration
+	// PollInterval is the longest an instance waits before looking again whether a delivery
+	// that another instance holds has ended. Default 1s.
+	PollInterval time.Duration
+	// ScanInterval is how often the outbox is scanned for deliveries this instance does not
+	// know (left by a stopped instance). Default 30s.
+	ScanInterval time.Duration
+	// SubscriptionsMaxAge is how long the list of subscriptions is reused; a negative value
+	// reads it for every batch of events. Default 1s.
+	SubscriptionsMaxAge time.Duration
+	// Retention is how long outcomes are kept. Default 24 hours.
+	Retention time.Duration
+	// Concurrency bounds the attempts in flight. Default 32.
+	Concurrency int
+	// Domain is the envelope's domain. Default "appointment".
+	Domain string
+
+	// Registerer receives the metrics (apphub_notify_*); nil registers none.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Instance names this notifier in leases and logs. Default a random id.
+	Instance string
+}
+
+// Notifier delivers events to the registered listeners.
+type Notifier struct {
+	store    Store
+	opts     Options
+	logger   *slog.Logger
+	m        metrics
+	client   *http.Client
+	instance string
+	sem      chan struct{}
+
+	subsMu     sync.Mutex
+	subs       []apphub.EventSubscription
+	subsAt     time.Time
+	subsLoaded bool
+
+	mu      sync.Mutex
+	keys    map[string]*keyQueue // by subscription|appointment
+	running bool
+	runCtx  context.Context
+	workers sync.WaitGroup
+}
+
+// New returns a notifier on store. Nothing is delivered until Run is called; events handed
+// to Handle or Consume before are recorded in the outbox and queued.
+func New(store Store, opts Options) (*Notifier, error) {
+	if opts.Subscriptions == nil || opts.Render == nil {
+		return nil, apphub.Errorf(apphub.EINVALID, "notify: Options.Subscriptions and Options.Render are required")
+	}
+	opts.MaxAttempts = cmp.Or(max(opts.MaxAttempts, 0), 10)
+	opts.BaseBackoff = cmp.Or(max(opts.BaseBackoff, 0), time.Second)
+	opts.MaxBackoff = cmp.Or(max(opts.MaxBackoff, 0), 5*time.Minute)
+	opts.MaxBackoff = max(opts.MaxBackoff, opts.BaseBackoff)
+	opts.Timeout = cmp.Or(max(opts.Timeout, 0), 10*time.Second)
+	opts.LeaseMargin = cmp.Or(max(opts.LeaseMargin, 0), 5*time.Second)
+	opts.PollInterval = cmp.Or(max(opts.PollInterval, 0), time.Second)
+	opts.ScanInterval = cmp.Or(max(opts.ScanInterval, 0), 30*time.Second)
+	opts.SubscriptionsMaxAge = cmp.Or(opts.SubscriptionsMaxAge, time.Second)
+	opts.Retention = cmp.Or(max(opts.Retention, 0), 24*time.Hour)
+	opts.Concurrency = cmp.Or(max(opts.Concurrency, 0), 32)
+	opts.Domain = cmp.Or(opts.Domain, "appointment")
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Instance = cmp.Or(opts.Instance, strings.ToLower(rand.Text()[:10]))
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	g, err := newGuard(opts.Dialer, opts.AllowList)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	n := &Notifier{store: store, opts: opts, logger: logger.With("component", "notify"), m: m,
+		client: newClient(g, opts), instance: opts.Instance, sem: make(chan struct{}, opts.Concurrency),
+		keys: make(map[string]*keyQueue)}
+	return n, nil
+}
+
+func (n *Notifier) now() time.Time { return n.opts.Now() }
+
+// Run delivers until ctx ends: it scans the outbox at once and every ScanInterval, works on
+// every queued delivery, and removes old outcomes. When it returns, no attempt is in flight.
+// A notifier runs once at a time: a second concurrent call returns at once.
+func (n *Notifier) Run(ctx context.Context) {
+	n.mu.Lock()
+	if n.running {
+		n.mu.Unlock()
+		return
+	}
+	n.running, n.runCtx = true, ctx
+	for key, kq := range n.keys {
+		n.startLocked(key, kq)
+	}
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.running, n.runCtx = false, nil
+		n.mu.Unlock()
+		n.workers.Wait()
+	}()
+
+	scan := time.NewTicker(n.opts.ScanInterval)
+	defer scan.Stop()
+	sweepEvery := min(n.opts.Retention/4, time.Hour)
+	lastSweep := time.Time{}
+	for {
+		n.scan(ctx)
+		if now := n.now(); now.Sub(lastSweep) >= sweepEvery {
+			lastSweep = now
+			n.sweep(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-scan.C:
+		}
+	}
+}
+
+// scan queues every delivery of the outbox; the workers skip those that ended.
+func (n *Notifier) scan(ctx context.Context) {
+	all, err := n.store.Deliveries(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			n.m.storeErrors.Inc()
+			n.logger.WarnContext(ctx, "notify: the outbox cannot be read; trying again later", "err", err)
+		}
+		return
+	}
+	for _, d := range all {
+		n.enqueue(d, true)
+	}
+}
+
+func (n *Notifier) sweep(ctx context.Context) {
+	removed, err := n.store.DeleteNotificationsBefore(ctx, n.now().Add(-n.opts.Retention))
+	if err != nil {
+		if ctx.Err() == nil {
+			n.m.storeErrors.Inc()
+			n.logger.WarnContext(ctx, "notify: old outcomes not removed", "err", err)
+		}
+		return
+	}
+	if removed > 0 {
+		n.logger.DebugContext(ctx, "notify: old outcomes removed", "count", removed)
+	}
+}
+
+// Handle turns events into deliveries, one per matching subscription, records them in the
+// outbox and queues them. It never delivers by itself: call it from the event consumer, not
+// from a request. Events of one appointment must come in version order.
+func (n *Notifier) Handle(ctx context.Context, events []apphub.Event) {
+	if len(events) == 0 {
+		return
+	}
+	// Without any list of subscriptions the events would be lost: wait for one. Consume
+	// buffers meanwhile; a stale list is better than waiting.
+	var subs []apphub.EventSubscription
+	for {
+		var err error
+		subs, err = n.subscriptions(ctx, time.Time{})
+		if err == nil {
+			break
+		}
+		n.m.storeErrors.Inc()
+		if n.subscriptionsKnown() || ctx.Err() != nil {
+			n.logger.WarnContext(ctx, "notify: the subscriptions cannot be read; using the last list known", "err", err)
+			break
+		}
+		n.logger.WarnContext(ctx, "notify: the subscriptions cannot be read; trying again", "err", err)
+		n.sleep(ctx, n.opts.PollInterval)
+	}
+	if len(subs) == 0 {
+		return
+	}
+	for _, ev := range events {
+		body, eventID, err := n.envelope(ctx, ev)
+		if err != nil {
+			n.m.dropped.WithLabelValues("render").Inc()
+			n.logger.ErrorContext(ctx, "notify: event not rendered; not delivered", "appointment", ev.AppointmentID,
+				"version", ev.Version, "eventType", ev.Kind, "err", err)
+			continue
+		}
+		for _, s := range subs {
+			if !n.matches(ctx, s, body) {
+				continue
+			}
+			d := Delivery{ID: DeliveryID(s.ID, ev.AppointmentID, ev.Version, ev.Kind), SubscriptionID: s.ID,
+				AppointmentID: ev.AppointmentID, Version: ev.Version, EventType: ev.Kind, EventID: eventID,
+				Callback: s.Callback, Body: body, CreatedAt: n.now().UTC()}
+			if key, added := n.enqueue(d, false); added {
+				n.m.deliveries.Inc()
+				n.persist(ctx, key)
+			}
+		}
+	}
+}
+
+func (n *Notifier) matches(ctx context.Context, s apphub.EventSubscription, body []byte) bool {
+	q := strings.TrimPrefix(strings.TrimSpace(s.Query), "?")
+	if q == "" {
+		return true
+	}
+	if n.opts.Match == nil {
+		n.m.dropped.WithLabelValues("query").Inc()
+		n.logger.WarnContext(ctx, "notify: a subscription has a query and no matcher is configured; not delivered",
+			"subscription", s.ID)
+		return false
+	}
+	ok, err := n.opts.Match(q, body)
+	if err != nil {
+		n.m.dropped.WithLabelValues("query").Inc()
+		n.logger.WarnContext(ctx, "notify: a subscription's query cannot be evaluated; not delivered",
+			"subscription", s.ID, "query", q, "err", err)
+		return false
+	}
+	return ok
+}
+
+// subscriptions returns the registered listeners as read at or after since, reading them
+// again when the list is older than SubscriptionsMaxAge. On failure it returns the last list.
+func (n *Notifier) subscriptions(ctx context.Context, since time.Time) ([]apphub.EventSubscription, error) {
+	n.subsMu.Lock()
+	defer n.subsMu.Unlock()
+	now := n.now()
+	if n.subsLoaded && !n.subsAt.Before(since) && n.opts.SubscriptionsMaxAge > 0 && now.Sub(n.subsAt) < n.opts.SubscriptionsMaxAge {
+		return n.subs, nil
+	}
+	subs, err := n.opts.Subscriptions(ctx)
+	if err != nil {
+		return n.subs, err
+	}
+	slices.SortFunc(subs, func(a, b apphub.EventSubscription) int { return strings.Compare(a.ID, b.ID) })
+	n.subs, n.subsAt, n.subsLoaded = subs, now, true
+	return subs, nil
+}
+
+func (n *Notifier) subscriptionsKnown() bool {
+	n.subsMu.Lock()
+	defer n.subsMu.Unlock()
+	return n.subsLoaded
+}
+
+// Consume hands the events read from ch (the bus's Subscribe) to Handle until ctx ends or ch
+// is closed. It reads ch at once into a queue of its own, so that a slow database never
+// makes the bus drop events for this subscriber; with Options.Resync it fills the gaps a
+// dropped event would leave.
+func (n *Notifier) Consume(ctx context.Context, ch <-chan apphub.Event) {
+	var (
+		mu     sync.Mutex
+		queue  []apphub.Event
+		closed bool
+		wake   = make(chan struct{}, 1)
+	)
+	signal := func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	var reader sync.WaitGroup
+	reader.Go(func() {
+		defer func() {
+			mu.Lock()
+			closed = true
+			mu.Unlock()
+			signal()
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok := <-ch:
+				if !ok {
+					return
+				}
+				mu.Lock()
+				queue = append(queue, ev)
+				mu.Unlock()
+				signal()
+			}
+		}
+	})
+	defer reader.Wait()
+
+	seq := newSequencer(n)
+	for {
+		mu.Lock()
+		batch, done := queue, closed
+		queue = nil
+		mu.Unlock()
+		if len(batch) > 0 {
+			hctx, cancel := ctx, context.CancelFunc(func() {})
+			if ctx.Err() != nil {
+				// Shutting down: what was read still goes to the outbox, within a bound, so that
+				// a restart delivers it.
+				hctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), n.opts.Timeout)
+			}
+			n.Handle(hctx, seq.order(hctx, batch))
+			cancel()
+			continue
+		}
+		if done {
+			return
+		}
+		<-wake // the reader signals every event and its own end
+	}
+}
+
+// sequencer drops events already handled and, with Resync, inserts the ones missed before an
+// event that skips versions. It remembers an appointment for an hour after its last event.
+type sequencer struct {
+	n     *Notifier
+	seen  map[string]*seenState
+	swept time.Time
+}
+
+type seenState struct {
+	last  int
+	kinds []string
+	at    time.Time
+}
+
+func newSequencer(n *Notifier) *sequencer {
+	return &sequencer{n: n, seen: make(map[string]*seenState), swept: time.Now()}
+}
+
+func (s *sequencer) order(ctx context.Context, batch []apphub.Event) []apphub.Event {
+	now := time.Now()
+	if now.Sub(s.swept) > 10*time.Minute {
+		for id, st := range s.seen {
+			if now.Sub(st.at) > time.Hour {
+				delete(s.seen, id)
+			}
+		}
+		s.swept = now
+	}
+	var out []apphub.Event
+	for _, ev := range batch {
+		st := s.seen[ev.AppointmentID]
+		if st != nil && ev.Version > st.last+1 && s.n.opts.Resync != nil {
+			rctx, cancel := context.WithTimeout(ctx, s.n.opts.Timeout)
+			missed, err := s.n.opts.Resync(rctx, ev.AppointmentID, st.last)
+			cancel()
+			if err != nil {
+				s.n.logger.WarnContext(ctx, "notify: missed events not read; going on with the newer one",
+					"appointment", ev.AppointmentID, "after", st.last, "version", ev.Version, "err", err)
+			}
+			for _, m := range missed {
+				if m.AppointmentID == ev.AppointmentID && m.Version < ev.Version {
+					out = s.take(out, m, now)
+				}
+			}
+		}
+		out = s.take(out, ev, now)
+	}
+	return out
+}
+
+func (s *sequencer) take(out []apphub.Event, ev apphub.Event, now time.Time) []apphub.Event {
+	st := s.seen[ev.AppointmentID]
+	switch {
+	case st == nil:
+		st = &seenState{}
+		s.seen[ev.AppointmentID] = st
+	case ev.Version < st.last || (ev.Version == st.last && slices.Contains(st.kinds, ev.Kind)):
+		return out
+	}
+	if ev.Version > st.last {
+		st.last, st.kinds = ev.Version, st.kinds[:0]
+	}
+	st.kinds = append(st.kinds, ev.Kind)
+	st.at = now
+	return append(out, ev)
+}

@@ -1,0 +1,787 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/notify"
+	"github.com/apphub/apphub/storage/mongodb"
+	"github.com/apphub/apphub/storage/storetest"
+)
+
+var secret = []byte("s3cret")
+
+// render stands in for tmfrest's representation: enough of an appointment for the tests'
+// queries and assertions.
+// Like tmfrest, it does not escape HTML: client strings go out as they were sent.
+func render(_ context.Context, a apphub.Appointment) (json.RawMessage, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(map[string]any{
+		"id": a.ID, "href": "http://hub.test/tmf-api/appointment/v4/appointment/" + a.ID, "@type": "Appointment",
+		"status": a.Status, "description": a.Description,
+		"validFor": map[string]string{"startDateTime": a.Start.Format(time.RFC3339), "endDateTime": a.End.Format(time.RFC3339)},
+	})
+	return bytes.TrimSpace(buf.Bytes()), err
+}
+
+// match stands in for tmfrest's filter evaluation (the same grammar as list filters): here
+// only ANDed equalities on dotted paths, which is what the tests' queries use.
+func match(query string, envelope []byte) (bool, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(envelope, &doc); err != nil {
+		return false, err
+	}
+	for cond := range strings.SplitSeq(query, "&") {
+		path, want, ok := strings.Cut(cond, "=")
+		if !ok {
+			return false, fmt.Errorf("%q is not a condition", cond)
+		}
+		var v any = doc
+		for name := range strings.SplitSeq(path, ".") {
+			m, _ := v.(map[string]any)
+			v = m[name]
+		}
+		if s, _ := v.(string); s != want {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// received is one request a listener got.
+type received struct {
+	Path   string
+	Status int
+	SigOK  bool
+	Body   []byte
+	Env    struct {
+		EventID, EventTime, EventType, CorrelationID, Domain, Title, Description, Priority, TimeOcurred, FieldPath string
+		Event                                                                                                      struct {
+			Appointment map[string]any
+		}
+	}
+}
+
+// version is the appointment version the event is about (its correlationId is id-version).
+func (r received) version() int {
+	i := strings.LastIndexByte(r.Env.CorrelationID, '-')
+	v, _ := strconv.Atoi(r.Env.CorrelationID[i+1:])
+	return v
+}
+
+func (r received) appointment() string {
+	s, _ := r.Env.Event.Appointment["id"].(string)
+	return s
+}
+
+// listener is a TMF646 client's listener on loopback. fail, when set, decides which requests
+// (numbered from 1) get a 500.
+type listener struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	fail  func(n int, r received) bool
+	reqs  []received
+	first chan struct{}
+	once  sync.Once
+}
+
+func newListener(t *testing.T, fail func(n int, r received) bool) *listener {
+	l := &listener{fail: fail, first: make(chan struct{})}
+	l.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rec := received{Path: r.URL.Path, Body: body, SigOK: notify.Verify(secret, body, r.Header.Get("X-Hub-Signature-256"))}
+		if err := json.Unmarshal(body, &rec.Env); err != nil {
+			t.Errorf("listener: undecodable body %s: %v", body, err)
+		}
+		l.mu.Lock()
+		rec.Status = http.StatusCreated
+		if l.fail != nil && l.fail(len(l.reqs)+1, rec) {
+			rec.Status = http.StatusInternalServerError
+		}
+		l.reqs = append(l.reqs, rec)
+		l.mu.Unlock()
+		l.once.Do(func() { close(l.first) })
+		w.WriteHeader(rec.Status)
+	}))
+	t.Cleanup(l.srv.Close)
+	return l
+}
+
+func (l *listener) requests() []received {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.reqs)
+}
+
+func (l *listener) accepted() []received {
+	var out []received
+	for _, r := range l.requests() {
+		if r.Status == http.StatusCreated {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (l *listener) port() string {
+	_, p, _ := net.SplitHostPort(l.srv.Listener.Addr().String())
+	return p
+}
+
+// publisher collects the booking service's events and hands them to the notifiers' channels,
+// as the bus does: every instance sees every event.
+type publisher struct {
+	mu    sync.Mutex
+	outs  []chan apphub.Event
+	batch [][]apphub.Event
+}
+
+func (p *publisher) PublishEvents(_ context.Context, events []apphub.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.batch = append(p.batch, slices.Clone(events))
+	for _, ch := range p.outs {
+		for _, ev := range events {
+			ch <- ev
+		}
+	}
+}
+
+func (p *publisher) PublishCalendarChanged(context.Context, string) {}
+
+func (p *publisher) channel() <-chan apphub.Event {
+	ch := make(chan apphub.Event, 1024)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.outs = append(p.outs, ch)
+	return ch
+}
+
+func (p *publisher) batches() [][]apphub.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.batch)
+}
+
+type env struct {
+	t        *testing.T
+	uri, db  string
+	store    *mongodb.DB
+	svc      *booking.Service
+	pub      *publisher
+	logs     *syncBuffer
+	registry []*prometheus.Registry
+}
+
+func newEnv(t *testing.T) *env {
+	uri, name := storetest.MongoURI(t)
+	e := &env{t: t, uri: uri, db: name, pub: &publisher{}, logs: &syncBuffer{}}
+	e.store = e.open()
+	e.svc = booking.NewService(e.store, booking.Options{Publisher: e.pub})
+	return e
+}
+
+// open connects to the test's database again: another hub instance.
+func (e *env) open() *mongodb.DB {
+	db, err := mongodb.Open(e.uri, e.db)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { db.Close(context.Background()) })
+	return db
+}
+
+func (e *env) subscribe(callback, query string) apphub.EventSubscription {
+	s, err := e.svc.Subscribe(context.Background(), booking.NewSubscription{Callback: callback, Query: query})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return s
+}
+
+// options are fast enough for tests: short backoffs, timeouts and polls.
+func (e *env) options(edit ...func(*notify.Options)) notify.Options {
+	reg := prometheus.NewRegistry()
+	e.registry = append(e.registry, reg)
+	o := notify.Options{Subscriptions: e.svc.Subscriptions, Render: render, Match: match, Secret: secret,
+		MaxAttempts: 5, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Timeout: time.Second,
+		LeaseMargin: time.Second, PollInterval: 50 * time.Millisecond, ScanInterval: 300 * time.Millisecond,
+		Registerer: reg, Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	for _, f := range edit {
+		f(&o)
+	}
+	return o
+}
+
+// notifier starts a notifier on its own connection; stop ends its Run and waits for it.
+func (e *env) notifier(opts notify.Options) (n *notify.Notifier, stop func()) {
+	n, err := notify.New(e.open(), opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { n.Run(ctx) })
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	e.t.Cleanup(stop)
+	return n, stop
+}
+
+// consume hands the published events to n, as serve.go does with the bus.
+func (e *env) consume(n *notify.Notifier) {
+	ch := e.pub.channel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { n.Consume(ctx, ch) })
+	e.t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// lifecycle books a plain appointment, confirms, reschedules and cancels it: 4 revisions,
+// 4 events (create, state change, attribute change of validFor, state change).
+func (e *env) lifecycle() string {
+	ctx := context.Background()
+	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour), Description: "fibre <b>&</b> install"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if a, err = e.svc.Change(ctx, booking.Change{ID: a.ID, Status: apphub.StatusConfirmed}); err != nil {
+		e.t.Fatal(err)
+	}
+	start = start.Add(24 * time.Hour)
+	if a, err = e.svc.Reschedule(ctx, booking.Reschedule{ID: a.ID, Start: start, End: start.Add(time.Hour)}); err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err = e.svc.Change(ctx, booking.Change{ID: a.ID, Status: apphub.StatusCancelled, StatusReason: "fixed"}); err != nil {
+		e.t.Fatal(err)
+	}
+	return a.ID
+}
+
+var lifecycleEvents = []string{apphub.EventCreated, apphub.EventStateChanged, apphub.EventAttributeChanged, apphub.EventStateChanged}
+
+// metric sums the samples of a counter or gauge over the notifiers' registries whose labels
+// include the given name=value pairs.
+func (e *env) metric(name string, labels ...string) float64 {
+	var sum float64
+	for _, reg := range e.registry {
+		mfs, err := reg.Gather()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+		metrics:
+			for _, m := range mf.GetMetric() {
+				for i := 0; i+1 < len(labels); i += 2 {
+					found := false
+					for _, lp := range m.GetLabel() {
+						found = found || (lp.GetName() == labels[i] && lp.GetValue() == labels[i+1])
+					}
+					if !found {
+						continue metrics
+					}
+				}
+				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+			}
+		}
+	}
+	return sum
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// checkLifecycle checks that got is exactly the 4 events of appointment id, in order, once
+// each, well formed and signed.
+func checkLifecycle(t *testing.T, got []received, id, callbackPath string) {
+	t.Helper()
+	var mine []received
+	for _, r := range got {
+		if r.appointment() == id {
+			mine = append(mine, r)
+		}
+	}
+	if len(mine) != len(lifecycleEvents) {
+		t.Fatalf("appointment %s: %d events accepted, want %d: %v", id, len(mine), len(lifecycleEvents), eventIDs(mine))
+	}
+	for i, r := range mine {
+		wantType := lifecycleEvents[i]
+		if r.version() != i+1 || r.Env.EventType != wantType {
+			t.Fatalf("appointment %s: event %d is v%d %s, want v%d %s (order: %v)", id, i, r.version(), r.Env.EventType, i+1, wantType, eventIDs(mine))
+		}
+		if want := callbackPath + "/listener/" + notify.EventName(wantType); r.Path != want {
+			t.Errorf("posted to %s, want %s", r.Path, want)
+		}
+		if !r.SigOK {
+			t.Errorf("event %s: bad signature", r.Env.EventID)
+		}
+		e := r.Env
+		if e.EventID != fmt.Sprintf("%s-%d-%s", id, i+1, notify.EventName(wantType)) || e.Domain != "appointment" ||
+			e.Title == "" || e.Description == "" || e.Priority == "" || e.CorrelationID != fmt.Sprintf("%s-%d", id, i+1) {
+			t.Errorf("envelope %s", r.Body)
+		}
+		if _, err := time.Parse(time.RFC3339, e.TimeOcurred); err != nil || e.EventTime != e.TimeOcurred {
+			t.Errorf("envelope times %q, %q", e.EventTime, e.TimeOcurred)
+		}
+		if (wantType == apphub.EventAttributeChanged) != (e.FieldPath != "") || (e.FieldPath != "" && e.FieldPath != "validFor") {
+			t.Errorf("%s has fieldPath %q", wantType, e.FieldPath)
+		}
+		if !bytes.Contains(r.Body, []byte(`"description":"fibre <b>&</b> install"`)) {
+			t.Errorf("the representation's strings are not sent as they are: %s", r.Body)
+		}
+	}
+	if s := mine[1].Env.Event.Appointment["status"]; s != apphub.StatusConfirmed {
+		t.Errorf("v2 carries status %v", s)
+	}
+	if s := mine[3].Env.Event.Appointment["status"]; s != apphub.StatusCancelled {
+		t.Errorf("v4 carries status %v", s)
+	}
+}
+
+func eventIDs(rs []received) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("%s:%d", r.Env.EventID, r.Status))
+	}
+	return out
+}
+
+// A listener that fails its first two deliveries still gets every event of a create →
+// confirm → reschedule → cancel, in order, once each, signed.
+func TestDeliversInOrderDespiteFailures(t *testing.T) {
+	e := newEnv(t)
+	l := newListener(t, func(n int, _ received) bool { return n <= 2 })
+	e.subscribe(l.srv.URL+"/hooks/", "")
+	n, _ := e.notifier(e.options())
+	e.consume(n)
+
+	id := e.lifecycle()
+	eventually(t, 10*time.Second, "4 accepted events", func() bool { return len(l.accepted()) >= 4 })
+	checkLifecycle(t, l.accepted(), id, "/hooks")
+	reqs := l.requests()
+	if len(reqs) != 6 || reqs[0].Env.EventType != apphub.EventCreated || reqs[1].Env.EventType != apphub.EventCreated {
+		t.Fatalf("requests %v, want the creation failing twice then the 4 events", eventIDs(reqs))
+	}
+	for _, r := range reqs {
+		if !r.SigOK {
+			t.Errorf("request %s: bad signature", r.Env.EventID)
+		}
+	}
+	eventually(t, 5*time.Second, "the outbox emptied", func() bool {
+		ds, err := e.store.Deliveries(context.Background())
+		return err == nil && len(ds) == 0
+	})
+	if got := e.metric("apphub_notify_delivered_total"); got != 4 {
+		t.Errorf("delivered_total = %v, want 4", got)
+	}
+	if got := e.metric("apphub_notify_attempts_total", "result", "status"); got != 2 {
+		t.Errorf("attempts_total{result=status} = %v, want 2", got)
+	}
+}
+
+// A notifier stopped in the middle leaves its work in MongoDB; a new one, which never sees
+// the events, resumes from the outbox and delivers everything in order, once.
+func TestRestartResumesFromMongoDB(t *testing.T) {
+	e := newEnv(t)
+	l := newListener(t, func(n int, _ received) bool { return n <= 2 })
+	e.subscribe(l.srv.URL, "")
+	id := e.lifecycle()
+
+	// A short lease margin: A is really stopped, and B takes over when A's lease ends.
+	short := func(o *notify.Options) { o.LeaseMargin = 100 * time.Millisecond }
+	a, stopA := e.notifier(e.options(short))
+	for _, b := range e.pub.batches() {
+		a.Handle(context.Background(), b)
+	}
+	select {
+	case <-l.first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no delivery attempt")
+	}
+	stopA()
+	if len(l.accepted()) != 0 {
+		t.Fatalf("accepted before the restart: %v", eventIDs(l.requests()))
+	}
+
+	e.notifier(e.options(short)) // no events: only what MongoDB holds
+	eventually(t, 10*time.Second, "4 accepted events", func() bool { return len(l.accepted()) >= 4 })
+	time.Sleep(200 * time.Millisecond) // room for a duplicate to show
+	checkLifecycle(t, l.accepted(), id, "")
+	if got := e.metric("apphub_notify_delivered_total"); got != 4 {
+		t.Errorf("delivered_total = %v over both notifiers, want 4", got)
+	}
+}
+
+// Two instances on one database, both seeing every event: each event reaches each listener
+// exactly once, in order per appointment.
+func TestTwoInstancesDeliverOnce(t *testing.T) {
+	e := newEnv(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for line := range strings.Lines(e.logs.String()) {
+				if strings.Contains(line, "lease") || strings.Contains(line, "delivered") || strings.Contains(line, "level=WARN") {
+					t.Log(line)
+				}
+			}
+		}
+	})
+	l1 := newListener(t, nil)
+	l2 := newListener(t, nil)
+	e.subscribe(l1.srv.URL, "")
+	e.subscribe(l2.srv.URL+"/second", "")
+	// The production margin: under -race the embedded store can take most of a second to
+	// record an outcome, and a lease that runs out first is a takeover (a duplicate).
+	margin := func(o *notify.Options) { o.LeaseMargin = 5 * time.Second }
+	a, _ := e.notifier(e.options(margin))
+	b, _ := e.notifier(e.options(margin))
+	e.consume(a)
+	e.consume(b)
+
+	var ids []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for range 5 {
+		wg.Go(func() {
+			id := e.lifecycle()
+			mu.Lock()
+			ids = append(ids, id)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	want := 4 * len(ids)
+	eventually(t, 15*time.Second, "every event at both listeners", func() bool {
+		return len(l1.accepted()) >= want && len(l2.accepted()) >= want
+	})
+	time.Sleep(300 * time.Millisecond) // room for a duplicate to show
+	for i, l := range []*listener{l1, l2} {
+		got := l.requests()
+		if len(got) != want {
+			t.Errorf("listener %d: %d requests, want %d (exactly once each)", i+1, len(got), want)
+		}
+		for _, id := range ids {
+			checkLifecycle(t, got, id, []string{"", "/second"}[i])
+		}
+
+	}
+	if got := e.metric("apphub_notify_delivered_total"); got != float64(2*want) {
+		t.Errorf("delivered_total = %v over both instances, want %d", got, 2*want)
+	}
+	if got := e.metric("apphub_notify_attempts_total"); got != float64(2*want) {
+		t.Errorf("attempts_total = %v over both instances, want %d: no attempt twice", got, 2*want)
+	}
+	t.Logf("instance A delivered %v, B %v", e.metricOf(0, "apphub_notify_delivered_total"), e.metricOf(1, "apphub_notify_delivered_total"))
+}
+
+func (e *env) metricOf(i int, name string) float64 {
+	all := e.registry
+	defer func() { e.registry = all }()
+	e.registry = all[i : i+1]
+	return e.metric(name)
+}
+
+// After MaxAttempts failures the delivery is dead-lettered (metric, log, outcome), and the
+// next version goes out: order is kept, nothing is stuck.
+func TestDeadLetter(t *testing.T) {
+	e := newEnv(t)
+	l := newListener(t, func(_ int, r received) bool { return r.Env.EventType == apphub.EventCreated })
+	s := e.subscribe(l.srv.URL, "")
+	n, _ := e.notifier(e.options(func(o *notify.Options) { o.MaxAttempts = 3 }))
+	e.consume(n)
+
+	id := e.lifecycle()
+	eventually(t, 10*time.Second, "the 3 later events", func() bool { return len(l.accepted()) >= 3 })
+	reqs := l.requests()
+	if len(reqs) != 6 {
+		t.Fatalf("requests %v, want the creation 3 times, then 3 events", eventIDs(reqs))
+	}
+	for i, r := range reqs[:3] {
+		if r.Env.EventType != apphub.EventCreated || r.Status != http.StatusInternalServerError {
+			t.Fatalf("request %d: %v, want the failing creation first", i, eventIDs(reqs))
+		}
+	}
+	for i, r := range reqs[3:] {
+		if r.version() != i+2 {
+			t.Fatalf("after the dead letter: %v, want versions 2, 3, 4", eventIDs(reqs))
+		}
+	}
+	if got := e.metric("apphub_notify_dead_letters_total"); got != 1 {
+		t.Errorf("dead_letters_total = %v, want 1", got)
+	}
+	o, err := e.store.GetOutcome(context.Background(), notify.DeliveryID(s.ID, id, 1, apphub.EventCreated))
+	if err != nil || o.Result != notify.DeadLettered || o.Attempts != 3 || !strings.Contains(o.Error, "500") {
+		t.Errorf("outcome %+v, %v; want dead-lettered after 3 attempts", o, err)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "dead letter") || !strings.Contains(logs, "attempts=3") {
+		t.Errorf("no dead letter logged:\n%s", logs)
+	}
+}
+
+// A subscription's query selects what it receives; an empty one receives everything.
+func TestQueryFilter(t *testing.T) {
+	e := newEnv(t)
+	all := newListener(t, nil)
+	confirmed := newListener(t, nil)
+	changes := newListener(t, nil)
+	e.subscribe(all.srv.URL, "")
+	e.subscribe(confirmed.srv.URL, "eventType=AppointmentStateChangeEvent&event.appointment.status=confirmed")
+	e.subscribe(changes.srv.URL, "eventType=AppointmentAttributeValueChangeEvent")
+	n, _ := e.notifier(e.options())
+	e.consume(n)
+
+	id := e.lifecycle()
+	eventually(t, 10*time.Second, "every listener served", func() bool {
+		return len(all.accepted()) >= 4 && len(confirmed.accepted()) >= 1 && len(changes.accepted()) >= 1
+	})
+	time.Sleep(200 * time.Millisecond)
+	checkLifecycle(t, all.accepted(), id, "")
+	if got := confirmed.requests(); len(got) != 1 || got[0].version() != 2 || got[0].Env.EventType != apphub.EventStateChanged {
+		t.Errorf("confirmed listener got %v, want only v2's state change", eventIDs(got))
+	}
+	if got := changes.requests(); len(got) != 1 || got[0].version() != 3 || got[0].Env.FieldPath != "validFor" {
+		t.Errorf("attribute listener got %v, want only v3's attribute change", eventIDs(got))
+	}
+}
+
+// Callbacks that are, or resolve to, link-local, cloud-metadata, unspecified or multicast
+// addresses are refused when connecting: no connection is made, the delivery fails and is
+// dead-lettered. A name resolving to loopback is delivered.
+func TestRefusedDestinations(t *testing.T) {
+	e := newEnv(t)
+	ok := newListener(t, nil)
+	// Something listening on every interface: a connection to 0.0.0.0 or [::] would reach it.
+	trap, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trap.Close()
+	var trapped atomic.Int64
+	go func() {
+		for {
+			c, err := trap.Accept()
+			if err != nil {
+				return
+			}
+			trapped.Add(1)
+			c.Close()
+		}
+	}()
+	_, trapPort, _ := net.SplitHostPort(trap.Addr().String())
+	resolver := fakeResolver(t, map[string][]netip.Addr{
+		"metadata.test":  {netip.MustParseAddr("169.254.169.254")},
+		"linklocal.test": {netip.MustParseAddr("169.254.7.7"), netip.MustParseAddr("fe80::1")},
+		"aws6.test":      {netip.MustParseAddr("fd00:ec2::254")},
+		"zero.test":      {netip.MustParseAddr("0.0.0.0")},
+		"loopback.test":  {netip.MustParseAddr("127.0.0.1")},
+	})
+	refused := []string{
+		"http://169.254.169.254/latest/meta-data",
+		"http://metadata.test:" + trapPort,
+		"http://linklocal.test:" + trapPort,
+		"http://100.100.100.200/",
+		"http://zero.test:" + trapPort,
+		"http://0.0.0.0:" + trapPort,
+		"http://224.0.0.1:" + trapPort,
+	}
+	// Without IPv6 sockets an IPv6 dial fails before the check runs (TestForbiddenAddresses
+	// covers the IPv6 addresses either way).
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+		ln.Close()
+		refused = append(refused, "http://aws6.test:"+trapPort, "http://[::]:"+trapPort)
+	}
+	for _, cb := range refused {
+		e.subscribe(cb, "")
+	}
+	e.subscribe("http://loopback.test:"+ok.port()+"/", "")
+	n, _ := e.notifier(e.options(func(o *notify.Options) {
+		o.MaxAttempts = 2
+		o.Dialer = &net.Dialer{Timeout: time.Second, Resolver: resolver}
+	}))
+	ctx := context.Background()
+	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	if _, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	n.Handle(ctx, e.pub.batches()[0])
+
+	eventually(t, 10*time.Second, "every refused delivery dead-lettered", func() bool {
+		return e.metric("apphub_notify_dead_letters_total") >= float64(len(refused))
+	})
+	eventually(t, 5*time.Second, "the loopback name delivered", func() bool { return len(ok.accepted()) == 1 })
+	if got := e.metric("apphub_notify_attempts_total", "result", "refused"); got != float64(2*len(refused)) {
+		t.Errorf("attempts_total{result=refused} = %v, want %d (every attempt refused by the check, not failed otherwise)", got, 2*len(refused))
+	}
+	if got := trapped.Load(); got != 0 {
+		t.Errorf("%d connections reached the listener on every interface", got)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "cloud metadata address") || !strings.Contains(logs, "link-local address") {
+		t.Errorf("the refusals' reasons are not logged:\n%s", logs)
+	}
+}
+
+// With an allow list, only the hosts and networks listed are reached.
+func TestAllowList(t *testing.T) {
+	l := newListener(t, nil)
+	resolver := fakeResolver(t, map[string][]netip.Addr{
+		"hooks.partner.test": {netip.MustParseAddr("127.0.0.1")},
+		"evil.test":          {netip.MustParseAddr("127.0.0.1")},
+	})
+	run := func(t *testing.T, allow []string, callbacks map[string]bool) {
+		e := newEnv(t)
+		subs := map[string]bool{}
+		for cb, ok := range callbacks {
+			subs[e.subscribe(cb, "").ID] = ok
+		}
+		n, _ := e.notifier(e.options(func(o *notify.Options) {
+			o.MaxAttempts = 1
+			o.AllowList = allow
+			o.Dialer = &net.Dialer{Timeout: time.Second, Resolver: resolver}
+		}))
+		ctx := context.Background()
+		start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+		a, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Handle(ctx, e.pub.batches()[0])
+		for sub, ok := range subs {
+			id := notify.DeliveryID(sub, a.ID, 1, apphub.EventCreated)
+			var o notify.Outcome
+			eventually(t, 5*time.Second, "the outcome of "+id, func() bool {
+				o, err = e.store.GetOutcome(ctx, id)
+				return err == nil
+			})
+			if want := map[bool]string{true: notify.Delivered, false: notify.DeadLettered}[ok]; o.Result != want {
+				t.Errorf("subscription %s: %s (%s), want %s", sub, o.Result, o.Error, want)
+			}
+			if !ok && !strings.Contains(o.Error, "not on the allow list") {
+				t.Errorf("subscription %s refused for %q", sub, o.Error)
+			}
+		}
+	}
+	t.Run("hosts", func(t *testing.T) {
+		before := len(l.requests())
+		run(t, []string{"*.partner.test", "10.0.0.0/8"}, map[string]bool{
+			"http://hooks.partner.test:" + l.port(): true,
+			"http://evil.test:" + l.port():          false, // same address, name not listed
+			"http://127.0.0.1:" + l.port():          false, // loopback, not listed
+		})
+		if got := len(l.requests()) - before; got != 1 {
+			t.Errorf("the listener got %d requests, want 1", got)
+		}
+	})
+	t.Run("networks", func(t *testing.T) {
+		run(t, []string{"127.0.0.0/8"}, map[string]bool{
+			"http://127.0.0.1:" + l.port(): true,
+			"http://evil.test:" + l.port(): true, // resolves into the network
+		})
+	})
+}
+
+// syncBuffer is a log destination the notifier's goroutines may share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// An event the consumer never got (the bus dropped it) is read back through Resync before
+// the next one, so that the listener still gets every version in order.
+func TestConsumeFillsGaps(t *testing.T) {
+	e := newEnv(t)
+	l := newListener(t, nil)
+	e.subscribe(l.srv.URL, "")
+	id := e.lifecycle()
+	n, _ := e.notifier(e.options(func(o *notify.Options) { o.Resync = e.svc.Events }))
+	ch := make(chan apphub.Event, 8)
+	for _, b := range e.pub.batches() {
+		for _, ev := range b {
+			if ev.Version != 2 { // dropped
+				ch <- ev
+			}
+		}
+	}
+	close(ch)
+	n.Consume(context.Background(), ch)
+	eventually(t, 10*time.Second, "4 accepted events", func() bool { return len(l.accepted()) >= 4 })
+	checkLifecycle(t, l.accepted(), id, "")
+}
+
+// A subscription deleted while its listener fails gets no more attempts.
+func TestUnsubscribeStopsRetries(t *testing.T) {
+	e := newEnv(t)
+	var subID atomic.Value // written here, read by the listener's goroutine
+	l := newListener(t, func(n int, _ received) bool {
+		if n == 1 {
+			if err := e.svc.Unsubscribe(context.Background(), subID.Load().(string)); err != nil {
+				t.Error(err)
+			}
+		}
+		return true
+	})
+	s := e.subscribe(l.srv.URL, "")
+	subID.Store(s.ID)
+	n, _ := e.notifier(e.options())
+	e.consume(n)
+	ctx := context.Background()
+	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o notify.Outcome
+	eventually(t, 5*time.Second, "an outcome", func() bool {
+		o, err = e.store.GetOutcome(ctx, notify.DeliveryID(s.ID, a.ID, 1, apphub.EventCreated))
+		return err == nil
+	})
+	if o.Result != notify.Unsubscribed || len(l.requests()) != 1 {
+		t.Errorf("outcome %+v after %d requests, want unsubscribed after 1", o, len(l.requests()))
+	}
+	if got := e.metric("apphub_notify_dropped_total", "reason", "unsubscribed"); got != 1 {
+		t.Errorf("dropped_total{reason=unsubscribed} = %v, want 1", got)
+	}
+}

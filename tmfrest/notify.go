@@ -1,0 +1,34 @@
+package tmfrest
+
+import (
+	"encoding/json"
+
+	"github.com/apphub/apphub"
+)
+
+// AppointmentJSON is the representation of a that GET /appointment/{id} answers, with hrefs
+// under baseURL (scheme and host, no trailing slash): the body of a notification's event.
+func AppointmentJSON(baseURL string, a apphub.Appointment) (json.RawMessage, error) {
+	return (&Handler{}).appointmentObject(baseURL, a).MarshalJSON()
+}
+
+// MatchQuery reports whether a notification envelope matches a hub subscription's query, in
+// the grammar of list filters (eventType=AppointmentStateChangeEvent&event.appointment.status=confirmed).
+// An empty query matches everything; a query that does not parse is an EINVALID error.
+func MatchQuery(query string, envelope []byte) (bool, error) {
+	q, err := parseQuery(query)
+	if err != nil {
+		return false, err
+	}
+	obj, err := parseObject(envelope)
+	if err != nil {
+		return false, err
+	}
+	it := &item{obj: obj}
+	for _, f := range q.filters {
+		if !f.match(it) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
