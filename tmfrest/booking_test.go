@@ -122,7 +122,16 @@ func TestBookingRefusalsCarryTheReason(t *testing.T) {
 	tech := slot["relatedParty"].(map[string]any)["id"].(string)
 	start, _ := time.Parse(time.RFC3339, slot["validFor"].(map[string]any)["startDateTime"].(string))
 
-	// The first French public holiday at least two days ahead, within the booking horizon.
+	// The first French public holiday at least two days ahead on a weekday the technician
+	// works (otherwise the refusal would rightly say OUTSIDE_HOURS).
+	works := map[time.Weekday]bool{}
+	for _, r := range demo.Data().Resources {
+		if r.ID == tech {
+			for _, sh := range r.Shifts {
+				works[sh.Weekday] = true
+			}
+		}
+	}
 	var holiday time.Time
 	for _, hc := range demo.Data().HolidayCalendars {
 		if hc.ID != "holidays-fr" {
@@ -130,7 +139,7 @@ func TestBookingRefusalsCarryTheReason(t *testing.T) {
 		}
 		for _, d := range hc.Dates {
 			day, _ := time.Parse("2006-01-02", d.Date)
-			if day.After(time.Now().Add(48*time.Hour)) && (holiday.IsZero() || day.Before(holiday)) {
+			if day.After(time.Now().Add(48*time.Hour)) && works[day.Weekday()] && (holiday.IsZero() || day.Before(holiday)) {
 				holiday = day
 			}
 		}
