@@ -1,6 +1,7 @@
 package booking
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"maps"
@@ -199,7 +200,7 @@ func (s *Service) rescheduleTo(resource string, start, end time.Time) applyFunc 
 			next.Start, next.End = req.Start.UTC(), req.End.UTC()
 			return &applied{next: next, kind: apphub.ChangeRescheduled, fields: []string{"validFor"}}, nil
 		}
-		resource := cmpOr(req.Resource, cur.Resource)
+		resource := cmp.Or(req.Resource, cur.Resource)
 		res, claims, err := s.claim(ctx, cur.ID, cur.Version+1, claimRequest{category: cur.Category, resource: resource,
 			place: cur.Place, start: req.Start, end: req.End, own: cur.Claims})
 		if err != nil {
@@ -213,13 +214,6 @@ func (s *Service) rescheduleTo(resource string, start, end time.Time) applyFunc 
 		return &applied{next: next, kind: apphub.ChangeRescheduled, fields: fields,
 			inserted: without(claims, cur.Claims), release: without(cur.Claims, claims)}, nil
 	}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // without returns the ids of a that are not in b.

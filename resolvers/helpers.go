@@ -31,13 +31,6 @@ func pointers[T any](items []T) []*T {
 	return out
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 func (r *Resolver) appointmentPayload(ctx context.Context, a apphub.Appointment, err error, alternatives func() []*model.TimeSlot) (*model.AppointmentPayload, error) {
 	if err != nil {
 		ue, err := userError(err, alternatives)
