@@ -15,17 +15,15 @@ func (s *Service) Calendar(ctx context.Context) (*apphub.Calendar, error) {
 	return cal, err
 }
 
-// CalendarAndVersion is Calendar with the version token of the snapshot.
+// CalendarAndVersion is Calendar with the version token of the snapshot, read together.
 func (s *Service) CalendarAndVersion(ctx context.Context) (*apphub.Calendar, string, error) {
-	cal, err := s.calendar(ctx)
 	s.calMu.Lock()
 	defer s.calMu.Unlock()
+	cal, err := s.calendarLocked(ctx)
 	return cal, s.calVersion, err
 }
 
-func (s *Service) calendar(ctx context.Context) (*apphub.Calendar, error) {
-	s.calMu.Lock()
-	defer s.calMu.Unlock()
+func (s *Service) calendarLocked(ctx context.Context) (*apphub.Calendar, error) {
 	now := s.now()
 	if s.cal != nil && now.Sub(s.calCheckedAt) < s.calendarCheck {
 		return s.cal, nil
