@@ -69,8 +69,9 @@ func (s *Service) Appointments(ctx context.Context) ([]apphub.Appointment, error
 	return all, nil
 }
 
-// CreateSearchTimeSlot stores a search task. The search itself is not run yet: the task is
-// done and successful, with the slots the client sent, if any.
+// CreateSearchTimeSlot stores a search task as done and successful, with the slots in its
+// attributes: those the transport found by running the search (tmfrest does), or those the
+// client sent.
 func (s *Service) CreateSearchTimeSlot(ctx context.Context, req NewSearchTimeSlot) (apphub.SearchTimeSlot, error) {
 	var task apphub.SearchTimeSlot
 	var err error

@@ -24,11 +24,5 @@ func MatchQuery(query string, envelope []byte) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	it := &item{obj: obj}
-	for _, f := range q.filters {
-		if !f.match(it) {
-			return false, nil
-		}
-	}
-	return true, nil
+	return q.matches(&item{obj: obj}), nil
 }

@@ -376,17 +376,20 @@ func compareValues(a, b any) int {
 }
 
 // apply filters, sorts and pages items; it returns the page and the number of matches.
+// matches reports whether it passes every filter of q.
+func (q listQuery) matches(it *item) bool {
+	for _, f := range q.filters {
+		if !f.match(it) {
+			return false
+		}
+	}
+	return true
+}
+
 func (q listQuery) apply(items []*item) (page []*item, total int) {
 	matched := items[:0:0]
 	for _, it := range items {
-		ok := true
-		for _, f := range q.filters {
-			if !f.match(it) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if q.matches(it) {
 			matched = append(matched, it)
 		}
 	}
