@@ -2,7 +2,9 @@ package booking_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,10 +15,13 @@ import (
 
 // memoryCache is a BusyCache that keeps entries until touched, and records what happens.
 type memoryCache struct {
-	mu      sync.Mutex
-	entries map[apphub.DayKey][]apphub.Claim
-	touched []apphub.DayKey
-	loads   int
+	mu       sync.Mutex
+	entries  map[apphub.DayKey][]apphub.Claim
+	gens     map[string]int // by "r|" or "z|" and the key
+	touched  []apphub.DayKey
+	zones    []apphub.DayKey
+	loads    int
+	versions int
 }
 
 func (m *memoryCache) Busy(ctx context.Context, keys []apphub.DayKey, load func(context.Context, []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error)) (map[apphub.DayKey][]apphub.Claim, error) {
@@ -48,13 +53,32 @@ func (m *memoryCache) Busy(ctx context.Context, keys []apphub.DayKey, load func(
 	return out, nil
 }
 
-func (m *memoryCache) Touch(ctx context.Context, keys []apphub.DayKey) {
+func (m *memoryCache) Touch(ctx context.Context, keys, zones []apphub.DayKey) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, k := range keys {
 		delete(m.entries, k)
 		m.touched = append(m.touched, k)
+		m.gens[fmt.Sprint("r|", k)]++
 	}
+	for _, z := range zones {
+		m.zones = append(m.zones, z)
+		m.gens[fmt.Sprint("z|", z)]++
+	}
+}
+
+func (m *memoryCache) Version(ctx context.Context, keys, zones []apphub.DayKey) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.versions++
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprint(&b, m.gens[fmt.Sprint("r|", k)], ",")
+	}
+	for _, z := range zones {
+		fmt.Fprint(&b, m.gens[fmt.Sprint("z|", z)], ",")
+	}
+	return b.String(), nil
 }
 
 type recordingPublisher struct {
@@ -78,7 +102,7 @@ func (p *recordingPublisher) PublishCalendarChanged(ctx context.Context, version
 // The booking path touches the cache for every (resource, day) it changes, so that a search
 // after the answer never sees the cache from before; and it publishes the events it commits.
 func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
-	cache := &memoryCache{entries: map[apphub.DayKey][]apphub.Claim{}}
+	cache := &memoryCache{entries: map[apphub.DayKey][]apphub.Claim{}, gens: map[string]int{}}
 	pub := &recordingPublisher{}
 	e := newEnv(t, booking.Options{Cache: cache, Publisher: pub})
 	ctx := context.Background()
@@ -104,6 +128,15 @@ func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
 	if cache.loads != loads {
 		t.Fatal("a warm search loaded from MongoDB")
 	}
+	// The same search, by zone, twice: the second is the answer kept under the same version.
+	byZone := booking.SlotQuery{Category: "repair", Place: "75011", From: at("08:00"), To: at("18:00")}
+	first, err := e.svc.Search(ctx, byZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := e.svc.Search(ctx, byZone); err != nil || second != first || first.Version == "" {
+		t.Fatalf("second search = %p (%v), want the kept answer %p with a version (%q)", second, err, first, first.Version)
+	}
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:00")})
 	if err != nil {
 		t.Fatal(err)
@@ -112,8 +145,20 @@ func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
 	if !slices.Contains(cache.touched, want) {
 		t.Fatalf("booking touched %v, want %v", cache.touched, want)
 	}
+	if wantZone := (apphub.DayKey{Resource: "paris-11", Day: want.Day}); !slices.Contains(cache.zones, wantZone) {
+		t.Fatalf("booking touched zones %v, want %v", cache.zones, wantZone)
+	}
 	if slices.ContainsFunc(offered(), func(s time.Time) bool { return s.Equal(at("10:00")) }) {
 		t.Fatal("10:00 still offered after the booking was answered")
+	}
+	after, err := e.svc.Search(ctx, byZone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Version == first.Version || slices.ContainsFunc(after.Days, func(d apphub.SlotDay) bool {
+		return slices.ContainsFunc(d.Slots, func(s apphub.Slot) bool { return s.Start.Equal(at("10:00")) })
+	}) {
+		t.Fatalf("after the booking the zone search has version %q (was %q) and days %v", after.Version, first.Version, after.Days)
 	}
 	if _, err := e.svc.SetStatus(ctx, booking.StatusChange{ID: a.ID, Status: apphub.StatusCancelled}); err != nil {
 		t.Fatal(err)

@@ -131,67 +131,6 @@ func validateItems(d apphub.CalendarData) error {
 	return nil
 }
 
-// Search returns the free slots for q on the current calendar and the claims in MongoDB (one
-// scan). q.Now defaults to the service's clock. Every claim present counts as busy: a hold's
-// until the reaper frees it, so that search never offers time a booking would be refused.
-func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) {
-	cal, err := s.Calendar(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if q.Now.IsZero() {
-		q.Now = s.now()
-	}
-	// Only the resources that may serve the search matter; their busy time over the window,
-	// widened by what a slot starting in it may occupy, comes from the cache.
-	e, err := newEngine(cal, nil, q.Category, q.Place, q.Resource, q.Now)
-	if err != nil {
-		return nil, err
-	}
-	var keys []apphub.DayKey
-	last := apphub.DayOf(q.To.Add(apphub.MaxShift + apphub.MaxBuffer))
-	for _, r := range e.resources {
-		for d := apphub.DayOf(q.From.Add(-apphub.MaxBuffer)); !d.After(last); d = d.Add(24 * time.Hour) {
-			keys = append(keys, apphub.DayKey{Resource: r.res.ID, Day: d})
-		}
-	}
-	days, err := s.cache.Busy(ctx, keys, s.loadBusy)
-	if err != nil {
-		return nil, err
-	}
-	busy := &Busy{}
-	for _, claims := range days {
-		for _, c := range claims {
-			busy.Add(c.Resource, c.Start, c.Seat)
-		}
-	}
-	return SearchSlots(cal, busy, q)
-}
-
-// loadBusy reads the claims of keys from MongoDB: one scan over the days they span.
-func (s *Service) loadBusy(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
-	out := make(map[apphub.DayKey][]apphub.Claim, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	from, to := keys[0].Day, keys[0].Day
-	for _, k := range keys {
-		out[k] = nil
-		from, to = minTime(from, k.Day), maxTime(to, k.Day)
-	}
-	claims, err := s.store.ScanClaims(ctx, from, to.Add(24*time.Hour))
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range claims {
-		k := apphub.DayKey{Resource: c.Resource, Day: apphub.DayOf(c.Start)}
-		if cs, wanted := out[k]; wanted {
-			out[k] = append(cs, c)
-		}
-	}
-	return out, nil
-}
-
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
 		return b

@@ -42,6 +42,10 @@ type SlotResult struct {
 	Days      []apphub.SlotDay
 	Reasons   []apphub.Reason
 	NextDates []string
+	// Set by Service.Search: when the answer was computed, and the version of the data it was
+	// computed from (equal versions, equal answers); "" when no version could be given.
+	AsOf    time.Time
+	Version string
 }
 
 // BookRequest asks whether a slot can be booked.
@@ -83,17 +87,8 @@ func (r *Refusal) Unwrap() error { return r.Err }
 // SearchSlots returns the slots of q.Category at q.Place whose start is in [q.From, q.To),
 // earliest first and grouped by local date, given the busy time.
 func SearchSlots(cal *apphub.Calendar, busy *Busy, q SlotQuery) (*SlotResult, error) {
-	switch {
-	case q.From.IsZero():
-		return nil, apphub.FieldError("from", "is required")
-	case q.To.IsZero():
-		return nil, apphub.FieldError("to", "is required")
-	case !q.To.After(q.From):
-		return nil, apphub.FieldError("to", "must be after from")
-	case q.To.Sub(q.From) > MaxSearchWindow:
-		return nil, apphub.FieldError("to", "a search window may span at most 31 days, got %v", q.To.Sub(q.From))
-	case q.Now.IsZero():
-		return nil, apphub.FieldError("now", "is required")
+	if err := q.validate(); err != nil {
+		return nil, err
 	}
 	e, err := newEngine(cal, busy, q.Category, q.Place, q.Resource, q.Now)
 	if err != nil {
@@ -114,6 +109,22 @@ func SearchSlots(cal *apphub.Calendar, busy *Busy, q SlotQuery) (*SlotResult, er
 	result.Reasons = e.reasons(refused, from, to)
 	result.NextDates = e.nextDates(to)
 	return result, nil
+}
+
+func (q SlotQuery) validate() error {
+	switch {
+	case q.From.IsZero():
+		return apphub.FieldError("from", "is required")
+	case q.To.IsZero():
+		return apphub.FieldError("to", "is required")
+	case !q.To.After(q.From):
+		return apphub.FieldError("to", "must be after from")
+	case q.To.Sub(q.From) > MaxSearchWindow:
+		return apphub.FieldError("to", "a search window may span at most 31 days, got %v", q.To.Sub(q.From))
+	case q.Now.IsZero():
+		return apphub.FieldError("now", "is required")
+	}
+	return nil
 }
 
 // Bookable decides whether req can be booked now, given the busy time: it returns the cells
@@ -220,12 +231,8 @@ func newEngine(cal *apphub.Calendar, busy *Busy, categoryID, place, resourceID s
 		cat:      cat,
 		durQ:     int64(cat.Duration / apphub.Quantum),
 		step:     int64(cat.Step / time.Second),
-		earliest: ceilSeconds(now.Add(cat.MinNotice)),
-		latest:   math.MaxInt64,
 	}
-	if cat.Horizon > 0 {
-		e.latest = now.Add(cat.Horizon).Unix()
-	}
+	e.earliest, e.latest = timingBounds(cat, now)
 	for _, w := range cat.Windows {
 		start, end, _ := w.Span()
 		e.windows = append(e.windows, civilSpan{int64(start) * 60, int64(end) * 60})
@@ -238,19 +245,9 @@ func newEngine(cal *apphub.Calendar, busy *Busy, categoryID, place, resourceID s
 			return nil, apphub.FieldError("resource", "unknown resource %q", resourceID)
 		}
 	}
-	switch {
-	case place != "":
-		if p, isPlace := cal.Place(place); isPlace {
-			e.target = target{timeZone: p.TimeZone, zone: p.Zone, place: p.ID}
-		} else if z, isZone := cal.ZoneOfPostCode(place); isZone {
-			e.target = target{timeZone: z.TimeZone, zone: z.ID}
-		} else {
-			return nil, apphub.FieldError("place", "unknown postcode or place %q", place)
-		}
-	case only != nil:
-		e.target = target{timeZone: only.TimeZone}
-	default:
-		return nil, apphub.FieldError("place", "is required unless a resource is named")
+	var err error
+	if e.target, err = resolveTarget(cal, place, only); err != nil {
+		return nil, err
 	}
 
 	holidays := make(map[string]map[int64]string)
@@ -266,6 +263,45 @@ func newEngine(cal *apphub.Calendar, busy *Busy, categoryID, place, resourceID s
 		}
 	}
 	return e, nil
+}
+
+// timingBounds returns the first and the last start instant a category accepts now: the
+// minimum notice and the horizon, rounded to the quanta starts are on, so that every instant
+// of a quantum gives the same answers (and a cached answer may serve the whole quantum).
+func timingBounds(cat *apphub.Category, now time.Time) (earliest, latest int64) {
+	earliest = -floorDiv(-ceilSeconds(now.Add(cat.MinNotice)), quantumSec) * quantumSec
+	latest = math.MaxInt64
+	if cat.Horizon > 0 {
+		latest = floorDiv(now.Add(cat.Horizon).Unix(), quantumSec) * quantumSec
+	}
+	return earliest, latest
+}
+
+// lookaheadEnd is where nextDates stops looking for starts: it needs the busy time up to there.
+func lookaheadEnd(cat *apphub.Category, to, now time.Time) time.Time {
+	end := to.Add(time.Duration(maxLookahead) * time.Second)
+	if _, latest := timingBounds(cat, now); latest < end.Unix() {
+		end = time.Unix(latest+1, 0).UTC()
+	}
+	return end
+}
+
+// resolveTarget finds where a search or booking happens: the managed place or the postcode's
+// zone, else the only resource's time zone.
+func resolveTarget(cal *apphub.Calendar, place string, only *apphub.Resource) (target, error) {
+	switch {
+	case place != "":
+		if p, isPlace := cal.Place(place); isPlace {
+			return target{timeZone: p.TimeZone, zone: p.Zone, place: p.ID}, nil
+		}
+		if z, isZone := cal.ZoneOfPostCode(place); isZone {
+			return target{timeZone: z.TimeZone, zone: z.ID}, nil
+		}
+		return target{}, apphub.FieldError("place", "unknown postcode or place %q", place)
+	case only != nil:
+		return target{timeZone: only.TimeZone}, nil
+	}
+	return target{}, apphub.FieldError("place", "is required unless a resource is named")
 }
 
 // eligible reports whether res has the kind and skills of the category and serves the

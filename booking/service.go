@@ -81,6 +81,7 @@ type Service struct {
 	afterClaims func(ctx context.Context, appointmentID string)
 	cache       BusyCache
 	publisher   Publisher
+	answers     answers // the last answer of each search query, with its version
 
 	reapMu   sync.Mutex
 	verified map[string]time.Time // claim groups the reaper found committed, until when

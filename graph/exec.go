@@ -1682,8 +1682,12 @@ type Availability {
   nextDates: [String!]!
   "When the answer was computed."
   asOf: Time!
-  "Version of the calendar the answer was computed on."
-  version: String!
+  """
+  Version of the data the answer was computed from (calendar, bookings and holds of the days
+  searched, the minimum notice and horizon as of now): two answers with the same version are the
+  same answer. Null when the hub cannot tell (its Redis is unavailable).
+  """
+  version: String
 }
 
 type AvailabilityDay {
@@ -4005,11 +4009,11 @@ func (ec *executionContext) _Availability_version(ctx context.Context, field gra
 			return obj.Version, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Availability_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10122,7 +10126,7 @@ func (ec *executionContext) _Availability(ctx context.Context, sel ast.Selection
 			}
 		case "version":
 			out.Values[i] = ec._Availability_version(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

@@ -106,6 +106,25 @@ func (r *Resolver) alternativesFor(ctx context.Context, category, place, resourc
 	}
 }
 
+// availability converts a search's answer.
+func availability(cal *apphub.Calendar, res *booking.SlotResult) *model.Availability {
+	out := &model.Availability{TimeZone: res.TimeZone, Days: make([]*model.AvailabilityDay, len(res.Days)),
+		Reasons: make([]*apphub.Reason, len(res.Reasons)), NextDates: res.NextDates, AsOf: res.AsOf}
+	if res.Version != "" {
+		out.Version = &res.Version
+	}
+	if out.NextDates == nil {
+		out.NextDates = []string{}
+	}
+	for i, d := range res.Days {
+		out.Days[i] = &model.AvailabilityDay{Date: d.Date, Slots: timeSlots(cal, d.Slots)}
+	}
+	for i := range res.Reasons {
+		out.Reasons[i] = &res.Reasons[i]
+	}
+	return out
+}
+
 // timeSlots converts the engine's slots, with their resources looked up once here rather than
 // by a field resolver per element.
 func timeSlots(cal *apphub.Calendar, slots []apphub.Slot) []*model.TimeSlot {

@@ -14,8 +14,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/apphub/apphub"
@@ -53,6 +55,9 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	// complexity walk would take too long, in time linear in the document.
 	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxComplexity: opts.MaxComplexity})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	responses := &responseCache{svc: r.Service}
+	srv.Use(responses)
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		return presentError(ctx, err, logger)
 	})
@@ -69,10 +74,21 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 				return
 			}
 		}
-		if req.Method == http.MethodPost && !readBody(w, req, opts.MaxBodyBytes) {
-			return
+		var body []byte
+		if req.Method == http.MethodPost {
+			var ok bool
+			if body, ok = readBody(w, req, opts.MaxBodyBytes); !ok {
+				return
+			}
 		}
-		srv.ServeHTTP(w, req.WithContext(withLoaders(req.Context(), r.Service)))
+		ctx := req.Context()
+		if key, cacheable := requestKey(req, body); cacheable {
+			if responses.serve(w, req, key) {
+				return
+			}
+			ctx = context.WithValue(ctx, requestKeyKey{}, key)
+		}
+		srv.ServeHTTP(w, req.WithContext(withLoaders(ctx, r.Service)))
 	})
 }
 
@@ -80,19 +96,19 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 // body itself, but a body cut by http.MaxBytesReader there becomes a 200 with an uncoded
 // "could not read request body" error; here it is a 413 with REQUEST_TOO_LARGE. It reports
 // whether the request may go on.
-func readBody(w http.ResponseWriter, req *http.Request, limit int64) bool {
+func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
 	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
 		writeRequestError(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
 			fmt.Sprintf("request body is larger than the limit of %d bytes", tooLarge.Limit))
-		return false
+		return nil, false
 	}
 	if err != nil {
 		writeRequestError(w, http.StatusBadRequest, apphub.EINVALID, "could not read the request body")
-		return false
+		return nil, false
 	}
 	req.Body = io.NopCloser(bytes.NewReader(body))
-	return true
+	return body, true
 }
 
 // writeRequestError answers a request refused before gqlgen sees it, as a GraphQL response.

@@ -193,27 +193,15 @@ func (r *queryResolver) Hub(ctx context.Context) (*model.Hub, error) {
 }
 
 func (r *queryResolver) Availability(ctx context.Context, input model.AvailabilityInput) (*model.Availability, error) {
-	res, err := r.Service.Search(ctx, booking.SlotQuery{Category: input.Category, Place: deref(input.Place),
-		Resource: deref(input.Resource), From: input.From, To: input.To})
+	res, err := r.search(ctx, slotQuery(input))
 	if err != nil {
 		return nil, err
 	}
-	cal, version, err := r.Service.CalendarAndVersion(ctx)
+	cal, _, err := r.Service.CalendarAndVersion(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := &model.Availability{TimeZone: res.TimeZone, Days: make([]*model.AvailabilityDay, len(res.Days)), Reasons: []*apphub.Reason{},
-		NextDates: res.NextDates, AsOf: time.Now().UTC(), Version: version}
-	if out.NextDates == nil {
-		out.NextDates = []string{}
-	}
-	for i, d := range res.Days {
-		out.Days[i] = &model.AvailabilityDay{Date: d.Date, Slots: timeSlots(cal, d.Slots)}
-	}
-	for i := range res.Reasons {
-		out.Reasons = append(out.Reasons, &res.Reasons[i])
-	}
-	return out, nil
+	return availability(cal, res), nil
 }
 
 func (r *queryResolver) Appointment(ctx context.Context, id string) (*apphub.Appointment, error) {

@@ -66,8 +66,10 @@ type Availability struct {
 	NextDates []string           `json:"nextDates"`
 	// When the answer was computed.
 	AsOf time.Time `json:"asOf"`
-	// Version of the calendar the answer was computed on.
-	Version string `json:"version"`
+	// Version of the data the answer was computed from (calendar, bookings and holds of the days
+	// searched, the minimum notice and horizon as of now): two answers with the same version are the
+	// same answer. Null when the hub cannot tell (its Redis is unavailable).
+	Version *string `json:"version,omitempty"`
 }
 
 type AvailabilityDay struct {

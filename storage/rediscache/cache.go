@@ -3,6 +3,8 @@ package rediscache
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -81,7 +83,7 @@ type CacheOptions struct {
 
 // cacheMetrics count per key, except fallbacks (per Busy call) and the Touch counters.
 type cacheMetrics struct {
-	hits, misses, rebuilds, discarded, shared, fallbacks, touchFailures, epochBumps prometheus.Counter
+	hits, misses, rebuilds, discarded, shared, fallbacks, touchFailures, epochBumps, versions prometheus.Counter
 }
 
 // NewCache returns a cache on rdb. Its metrics (apphub_busy_cache_*) are registered with reg
@@ -118,10 +120,11 @@ func NewCache(rdb redis.UniversalClient, reg prometheus.Registerer, opts CacheOp
 		fallbacks:     counter("fallbacks_total", "Busy calls that loaded everything from MongoDB because Redis failed."),
 		touchFailures: counter("touch_failures_total", "Touch calls that could not reach Redis."),
 		epochBumps:    counter("epoch_bumps_total", "Times the epoch was replaced after failed Touch calls."),
+		versions:      counter("versions_total", "Versions given for search answers (a search served again under the same version reads no busy time)."),
 	}
 	if reg != nil {
 		for _, col := range []prometheus.Collector{c.m.hits, c.m.misses, c.m.rebuilds, c.m.discarded,
-			c.m.shared, c.m.fallbacks, c.m.touchFailures, c.m.epochBumps} {
+			c.m.shared, c.m.fallbacks, c.m.touchFailures, c.m.epochBumps, c.m.versions} {
 			if err := reg.Register(col); err != nil {
 				return nil, apphub.WrapError(apphub.EINTERNAL, err, "register the busy cache metrics")
 			}
@@ -134,6 +137,13 @@ func NewCache(rdb redis.UniversalClient, reg prometheus.Registerer, opts CacheOp
 // Redis Cluster, which the Lua scripts need.
 func (c *Cache) hashKey(k apphub.DayKey) string {
 	return c.prefix + "busy:{" + k.Resource + "|" + apphub.DayOf(k.Day).Format(time.DateOnly) + "}"
+}
+
+// zoneKey names the hash of a (zone, day): it has a nonce and a generation only, which Touch
+// increments with those of the zone's resources, so that Version can vouch for a whole zone in
+// one key per day.
+func (c *Cache) zoneKey(z apphub.DayKey) string {
+	return c.prefix + "zone:{" + z.Resource + "|" + apphub.DayOf(z.Day).Format(time.DateOnly) + "}"
 }
 
 func lockKey(hash string) string { return hash + ":lock" }
@@ -378,21 +388,21 @@ func (c *Cache) store(ctx context.Context, keys []apphub.DayKey, states []keySta
 	}
 }
 
-// Touch increments the generation of keys: called after a booking's MongoDB commit and before
-// it answers. When Redis cannot be reached it remembers that entries may be stale and replaces
-// the epoch as soon as Redis answers again.
-func (c *Cache) Touch(ctx context.Context, keys []apphub.DayKey) {
-	keys = uniqueKeys(keys)
-	if len(keys) == 0 {
+// Touch increments the generation of keys (resource, day) and zones (zone, day): called after a
+// booking's MongoDB commit and before it answers. When Redis cannot be reached it remembers
+// that entries may be stale and replaces the epoch as soon as Redis answers again.
+func (c *Cache) Touch(ctx context.Context, keys, zones []apphub.DayKey) {
+	keys, zones = uniqueKeys(keys), uniqueKeys(zones)
+	if len(keys)+len(zones) == 0 {
 		return
 	}
 	// The commit is made: a caller that goes away now must not leave the cache behind it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 	defer cancel()
 	ttl := strconv.FormatInt(c.ttl.Milliseconds(), 10)
-	calls := make([]scriptCall, len(keys))
-	for i, k := range keys {
-		calls[i] = scriptCall{keys: []string{c.hashKey(k)}, args: []any{nonce(), ttl}}
+	calls := make([]scriptCall, 0, len(keys)+len(zones))
+	for _, h := range c.hashKeys(keys, zones) {
+		calls = append(calls, scriptCall{keys: []string{h}, args: []any{nonce(), ttl}})
 	}
 	if _, err := runScripts(ctx, c.rdb, touchScript, calls); err != nil {
 		c.m.touchFailures.Inc()
@@ -402,6 +412,92 @@ func (c *Cache) Touch(ctx context.Context, keys []apphub.DayKey) {
 		return
 	}
 	c.flushStale(ctx)
+}
+
+// ErrNoVersion is returned by Version when the cache cannot vouch for what it would answer:
+// Redis is unreachable, or a Touch of this instance has not reached it yet.
+var ErrNoVersion = apphub.Errorf(apphub.EUNAVAILABLE, "the availability cache cannot give a version now")
+
+// Version returns a token for the current state of keys (resource, day) and zones (zone,
+// day), in one round trip: it changes whenever one of them is touched, on any instance, and
+// when the epoch is replaced, and never comes back once it changed (a hash that expired comes
+// back with a new nonce). Reading it keeps the hashes from expiring. A caller that reads the
+// token before it reads the data it derives from may keep the derived answer under the token:
+// once a booking's Touch has returned, nobody reads that token again.
+func (c *Cache) Version(ctx context.Context, keys, zones []apphub.DayKey) (string, error) {
+	if time.Now().UnixNano() < c.downUntil.Load() || !c.flushStale(ctx) {
+		return "", ErrNoVersion
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	ttl := strconv.FormatInt(c.ttl.Milliseconds(), 10)
+	hashes := c.hashKeys(uniqueKeys(keys), uniqueKeys(zones))
+	pipe := c.rdb.Pipeline()
+	epochCmd := pipe.Get(ctx, c.epochKey)
+	cmds := make([]*redis.Cmd, len(hashes))
+	for i, h := range hashes {
+		cmds[i] = versionScript.EvalSha(ctx, pipe, []string{h}, nonce(), ttl)
+	}
+	pipe.Exec(ctx)
+	epoch, err := epochCmd.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return "", c.versionFailed(ctx, err)
+	}
+	var again []int
+	for i, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			if !errors.Is(err, redis.ErrNoScript) && !redis.HasErrorPrefix(err, "NOSCRIPT") {
+				return "", c.versionFailed(ctx, err)
+			}
+			again = append(again, i)
+		}
+	}
+	if len(again) > 0 {
+		// After a Redis restart, or on a Cluster node that never saw the script.
+		calls := make([]scriptCall, len(again))
+		for j, i := range again {
+			calls[j] = scriptCall{keys: []string{hashes[i]}, args: []any{nonce(), ttl}}
+		}
+		loaded, err := runScripts(ctx, c.rdb, versionScript, calls)
+		if err != nil {
+			return "", c.versionFailed(ctx, err)
+		}
+		for j, i := range again {
+			cmds[i] = loaded[j]
+		}
+	}
+	h := sha256.New()
+	h.Write([]byte(epoch))
+	for _, cmd := range cmds {
+		v, err := cmd.Text()
+		if err != nil {
+			return "", c.versionFailed(ctx, err)
+		}
+		h.Write([]byte{0})
+		h.Write([]byte(v))
+	}
+	c.m.versions.Inc()
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15]), nil
+}
+
+func (c *Cache) versionFailed(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		c.markDown()
+	}
+	c.logger.DebugContext(ctx, "busy cache: version not read", "err", err)
+	return ErrNoVersion
+}
+
+// hashKeys names the hashes of keys and zones, in that order.
+func (c *Cache) hashKeys(keys, zones []apphub.DayKey) []string {
+	out := make([]string, 0, len(keys)+len(zones))
+	for _, k := range keys {
+		out = append(out, c.hashKey(k))
+	}
+	for _, z := range zones {
+		out = append(out, c.zoneKey(z))
+	}
+	return out
 }
 
 // markDown makes Busy leave Redis alone for a while: while Redis is down, searches go to

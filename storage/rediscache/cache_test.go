@@ -73,7 +73,7 @@ func TestCacheHitsMissesAndClaims(t *testing.T) {
 
 	// A booking on tech-2: only that key is rebuilt.
 	db.book("tech-2", quantum(41), 0)
-	c.Touch(context.Background(), []apphub.DayKey{key("tech-2")})
+	c.Touch(context.Background(), []apphub.DayKey{key("tech-2")}, nil)
 	got := busy(t, c, db, keys...)
 	if !has(got[key("tech-2")], quantum(41), 0) {
 		t.Fatalf("after Touch, tech-2 = %v: the new claim is missing", got[key("tech-2")])
@@ -107,7 +107,7 @@ func TestCacheFreshnessAcrossInstances(t *testing.T) {
 	busy(t, hubs[0], db, keys...)
 	busy(t, hubs[1], db, keys...)
 	db.book("tech-1", quantum(10), 0)
-	hubs[1].Touch(context.Background(), []apphub.DayKey{key("tech-1")})
+	hubs[1].Touch(context.Background(), []apphub.DayKey{key("tech-1")}, nil)
 	for i, h := range hubs {
 		if got := busy(t, h, db, keys...); !has(got[key("tech-1")], quantum(10), 0) {
 			t.Fatalf("hub %d answered tech-1 without the booking touched before: %v", i, got[key("tech-1")])
@@ -127,7 +127,7 @@ func TestCacheFreshnessAcrossInstances(t *testing.T) {
 			db.book(r, quantum(q), 0)
 		}
 	}
-	hubs[0].Touch(context.Background(), keys)
+	hubs[0].Touch(context.Background(), keys, nil)
 
 	// A load takes a while after it read MongoDB, so that rebuilds race with bookings.
 	slowLoad := func(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
@@ -171,7 +171,7 @@ func TestCacheFreshnessAcrossInstances(t *testing.T) {
 		i := n % len(resources)
 		q := int(answered[i].Load())
 		k := db.book(resources[i], quantum(q), 0)
-		hubs[n%2].Touch(context.Background(), []apphub.DayKey{k})
+		hubs[n%2].Touch(context.Background(), []apphub.DayKey{k}, nil)
 		answered[i].Store(int32(q + 1))
 		time.Sleep(time.Millisecond)
 	}
@@ -204,7 +204,7 @@ func TestCacheRebuildRacingTouchIsDiscarded(t *testing.T) {
 	}()
 	<-loading
 	db.book("tech-1", quantum(36), 0)
-	c.Touch(context.Background(), []apphub.DayKey{k})
+	c.Touch(context.Background(), []apphub.DayKey{k}, nil)
 	close(release)
 	if got := <-done; len(got[k]) != 0 {
 		t.Fatalf("the racing Busy got %v; it started before the booking and should have its old view", got[k])
@@ -260,7 +260,7 @@ func TestCacheOneRebuildPerKey(t *testing.T) {
 
 	// Two hubs, cold again (a booking on each key): each may load once, one writes.
 	c2, reg2 := newCache(t, client(t, ""), rediscache.CacheOptions{Prefix: prefix})
-	c.Touch(context.Background(), keys)
+	c.Touch(context.Background(), keys, nil)
 	before := db.loadCount()
 	start = make(chan struct{})
 	for i := range 50 {
@@ -290,7 +290,7 @@ func TestCacheTTL(t *testing.T) {
 	db := newClaimsDB()
 	db.book("tech-1", quantum(36), 0)
 	busy(t, c, db, key("tech-1"), key("tech-2"))
-	c.Touch(context.Background(), []apphub.DayKey{key("tech-3")})
+	c.Touch(context.Background(), []apphub.DayKey{key("tech-3")}, nil)
 	ctx := context.Background()
 	keys, err := rdb.Keys(ctx, prefix+"*").Result()
 	if err != nil {
@@ -346,7 +346,7 @@ func TestCacheRedisDownAndBack(t *testing.T) {
 	if db.loadCount() != loads+1 || counter(t, reg, "apphub_busy_cache_fallbacks_total") != 1 {
 		t.Fatalf("with Redis down: %d loads, %v fallbacks; want 1 and 1", db.loadCount()-loads, counter(t, reg, "apphub_busy_cache_fallbacks_total"))
 	}
-	c.Touch(context.Background(), []apphub.DayKey{k})
+	c.Touch(context.Background(), []apphub.DayKey{k}, nil)
 	if !c.Stale() || counter(t, reg, "apphub_busy_cache_touch_failures_total") != 1 {
 		t.Fatal("a Touch with Redis down is not remembered")
 	}
@@ -383,7 +383,7 @@ func TestCacheEpochBumpMakesEntriesStale(t *testing.T) {
 
 	p.stop()
 	db.book("tech-1", quantum(36), 0)
-	a.Touch(context.Background(), []apphub.DayKey{k})
+	a.Touch(context.Background(), []apphub.DayKey{k}, nil)
 	if !a.Stale() {
 		t.Fatal("a Touch that did not reach Redis is not remembered")
 	}

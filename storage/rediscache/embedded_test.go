@@ -40,8 +40,15 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 	if got := busy(t, b, db, k); !has(got[k], quantum(36), 0) || db.loadCount() != 1 {
 		t.Fatalf("hub b: %v after %d loads", got[k], db.loadCount())
 	}
+	v, err := a.Version(ctx, []apphub.DayKey{k}, []apphub.DayKey{zone("paris-11")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	db.book("tech-1", quantum(37), 0)
-	b.Touch(ctx, []apphub.DayKey{k})
+	b.Touch(ctx, []apphub.DayKey{k}, nil)
+	if v2, err := a.Version(ctx, []apphub.DayKey{k}, []apphub.DayKey{zone("paris-11")}); err != nil || v2 == v {
+		t.Fatalf("version after a Touch on hub b: %q, %v (was %q)", v2, err, v)
+	}
 	if got := busy(t, a, db, k); !has(got[k], quantum(37), 0) {
 		t.Fatalf("hub a after the Touch on b: %v", got[k])
 	}
@@ -58,7 +65,7 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 	}()
 	<-loading
 	db.book("tech-2", quantum(40), 0)
-	b.Touch(ctx, []apphub.DayKey{k2})
+	b.Touch(ctx, []apphub.DayKey{k2}, nil)
 	close(release)
 	<-done
 	if counter(t, regA, "apphub_busy_cache_rebuilds_discarded_total") != 1 {

@@ -21,6 +21,18 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `)
 
+// versionScript returns "nonce:generation" of a hash, creating it with a fresh nonce and
+// generation 0 when it does not exist (so that a hash that expired never repeats a token), and
+// pushes its expiry back. KEYS[1] the hash; ARGV[1] a fresh nonce, ARGV[2] the TTL in
+// milliseconds.
+var versionScript = redis.NewScript(`
+redis.call('HSETNX', KEYS[1], 'n', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'g', 0)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 'n', 'g')
+return v[1] .. ':' .. v[2]
+`)
+
 // storeScript writes a rebuilt entry if the hash's generation is still the one read before the
 // load, and releases the rebuild lock if it is still ours. It returns 1 when it wrote.
 // KEYS[1] the hash, KEYS[2] its lock; ARGV[1] the nonce read, ARGV[2] the generation read,

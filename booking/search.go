@@ -1,0 +1,218 @@
+package booking
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"sync"
+	"time"
+
+	"github.com/apphub/apphub"
+)
+
+// maxAnswers bounds the answers kept in memory: one per distinct query.
+const maxAnswers = 4096
+
+// Search returns the free slots for q on the current calendar and the busy time (claims) in
+// the cache or MongoDB. q.Now defaults to the service's clock. Every claim present counts as
+// busy: a hold's until the reaper frees it, so that search never offers time a booking would be
+// refused.
+//
+// The answer carries a version: a digest of the calendar's version, the quanta the minimum
+// notice and the horizon fall on, and the cache's version of the days searched (for the zone
+// searched, or the one resource). The version is read before the busy time, and the cache
+// changes it before any booking on those days answers, so an answer kept under a version is
+// never older than a booking answered before that version was read: the service keeps the last
+// answer of each query and serves it again while the version stays the same. The result is
+// shared and must not be modified.
+func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) {
+	if q.Now.IsZero() {
+		q.Now = s.now()
+	}
+	if err := q.validate(); err != nil {
+		return nil, err
+	}
+	cal, calVersion, err := s.CalendarAndVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := newScope(cal, q)
+	if err != nil {
+		return nil, err
+	}
+	key := answerKey{q.Category, q.Place, q.Resource, q.From.UnixNano(), q.To.UnixNano()}
+	prev := s.answers.get(key)
+	// An answer whose window had no slot depends on the look-ahead for the next dates too.
+	extended := prev != nil && prev.extended
+	version := s.version(ctx, calVersion, sc, q, extended)
+	if version != "" && prev != nil && prev.res.Version == version {
+		return prev.res, nil
+	}
+	res, err := s.compute(ctx, cal, sc, q, extended)
+	if err != nil {
+		return nil, err
+	}
+	if !extended && len(res.Days) == 0 && len(res.NextDates) > 0 {
+		// The next dates were looked for with the window's busy time only, which may offer
+		// too much: read the version of, then the busy time up to, the end of the look-ahead,
+		// and search again.
+		extended = true
+		version = s.version(ctx, calVersion, sc, q, extended)
+		if res, err = s.compute(ctx, cal, sc, q, extended); err != nil {
+			return nil, err
+		}
+	}
+	res.AsOf, res.Version = s.now().UTC(), version
+	if version != "" {
+		s.answers.put(key, &answer{res: res, extended: extended})
+	}
+	return res, nil
+}
+
+// scope is what a search's answer depends on besides the calendar: the busy time of the days
+// around its window (through the look-ahead when extended), for its zone or its one resource,
+// and the quanta of the minimum notice and the horizon.
+type scope struct {
+	zone, resource    string
+	earliest, latest  int64
+	resources         []string // eligible, for the busy keys
+	first, last, ahead time.Time // the UTC days of the window's busy time, and the look-ahead's last
+}
+
+func newScope(cal *apphub.Calendar, q SlotQuery) (*scope, error) {
+	e, err := newEngine(cal, nil, q.Category, q.Place, q.Resource, q.Now)
+	if err != nil {
+		return nil, err
+	}
+	sc := &scope{zone: e.target.zone, resource: q.Resource, earliest: e.earliest, latest: e.latest,
+		first: apphub.DayOf(q.From.Add(-apphub.MaxBuffer)),
+		last:  apphub.DayOf(q.To.Add(apphub.MaxShift + apphub.MaxBuffer)),
+		ahead: apphub.DayOf(lookaheadEnd(e.cat, q.To, q.Now).Add(apphub.MaxShift + apphub.MaxBuffer))}
+	for _, r := range e.resources {
+		sc.resources = append(sc.resources, r.res.ID)
+	}
+	return sc, nil
+}
+
+// days lists the UTC days whose busy time the answer needs.
+func (sc *scope) days(extended bool) []time.Time {
+	last := sc.last
+	if extended {
+		last = maxTime(last, sc.ahead)
+	}
+	var out []time.Time
+	for d := sc.first; !d.After(last); d = d.Add(24 * time.Hour) {
+		out = append(out, d)
+	}
+	return out
+}
+
+// version returns the version of q's answer as of now, or "" when the cache cannot give one
+// or the search has neither a zone nor a single resource to version it by.
+func (s *Service) version(ctx context.Context, calVersion string, sc *scope, q SlotQuery, extended bool) string {
+	var keys, zones []apphub.DayKey
+	for _, d := range sc.days(extended) {
+		switch {
+		case sc.resource != "":
+			keys = append(keys, apphub.DayKey{Resource: sc.resource, Day: d})
+		case sc.zone != "":
+			zones = append(zones, apphub.DayKey{Resource: sc.zone, Day: d})
+		default:
+			return ""
+		}
+	}
+	v, err := s.cache.Version(ctx, keys, zones)
+	if err != nil {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte(calVersion))
+	h.Write([]byte{0})
+	h.Write([]byte(v))
+	h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(sc.earliest)), uint64(sc.latest)))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15])
+}
+
+// compute runs the engine on the busy time of the scope's resources.
+func (s *Service) compute(ctx context.Context, cal *apphub.Calendar, sc *scope, q SlotQuery, extended bool) (*SlotResult, error) {
+	days := sc.days(extended)
+	keys := make([]apphub.DayKey, 0, len(sc.resources)*len(days))
+	for _, r := range sc.resources {
+		for _, d := range days {
+			keys = append(keys, apphub.DayKey{Resource: r, Day: d})
+		}
+	}
+	loaded, err := s.cache.Busy(ctx, keys, s.loadBusy)
+	if err != nil {
+		return nil, err
+	}
+	busy := &Busy{}
+	for _, claims := range loaded {
+		for _, c := range claims {
+			busy.Add(c.Resource, c.Start, c.Seat)
+		}
+	}
+	return SearchSlots(cal, busy, q)
+}
+
+// loadBusy reads the claims of keys from MongoDB: one scan over the days they span.
+func (s *Service) loadBusy(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
+	out := make(map[apphub.DayKey][]apphub.Claim, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	from, to := keys[0].Day, keys[0].Day
+	for _, k := range keys {
+		out[k] = nil
+		from, to = minTime(from, k.Day), maxTime(to, k.Day)
+	}
+	claims, err := s.store.ScanClaims(ctx, from, to.Add(24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range claims {
+		k := apphub.DayKey{Resource: c.Resource, Day: apphub.DayOf(c.Start)}
+		if cs, wanted := out[k]; wanted {
+			out[k] = append(cs, c)
+		}
+	}
+	return out, nil
+}
+
+// answers keeps the last answer of each query, with its version.
+type answers struct {
+	mu sync.Mutex
+	m  map[answerKey]*answer
+}
+
+type answerKey struct {
+	category, place, resource string
+	from, to                  int64
+}
+
+type answer struct {
+	res      *SlotResult
+	extended bool // the version covers the look-ahead too
+}
+
+func (a *answers) get(k answerKey) *answer {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.m[k]
+}
+
+func (a *answers) put(k answerKey, v *answer) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.m == nil {
+		a.m = make(map[answerKey]*answer)
+	}
+	if _, found := a.m[k]; !found && len(a.m) >= maxAnswers {
+		for old := range a.m { // any one: a full map means many distinct queries anyway
+			delete(a.m, old)
+			break
+		}
+	}
+	a.m[k] = v
+}

@@ -1,0 +1,194 @@
+package resolvers
+
+import (
+	"context"
+	"encoding/json"
+	"mime"
+	"net/http"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/graph/model"
+)
+
+// maxCachedBytes bounds the responses responseCache keeps.
+const maxCachedBytes = 32 << 20
+
+// responseCache answers a request that asks for availability and nothing else with the bytes
+// of the last response to the very same request (method, URL query and body), as long as the
+// availability's version is the same: a slot grid is thousands of objects, and building its
+// response again each time would cost far more than the search. The search itself still runs
+// for every request (the service answers it from the answer it keeps under the same version),
+// so a response is never served past a change of the data it was built from. A request is
+// learnt when gqlgen has executed it (so it passed parsing, validation and the limits, which
+// depend on the request alone); only requests answered as application/json take part.
+type responseCache struct {
+	svc Service
+
+	mu      sync.Mutex
+	entries map[string]*cachedResponse // by request
+	bytes   int
+}
+
+type cachedResponse struct {
+	query   booking.SlotQuery // the search the request asks for
+	version string
+	body    []byte
+}
+
+// requestKey names a request in the cache, and reports whether it may take part: a GET or a
+// JSON POST (whose body the caller has read) that accepts application/json.
+func requestKey(req *http.Request, body []byte) (string, bool) {
+	if accept := req.Header.Get("Accept"); accept != "" && accept != "*/*" && accept != "application/json" {
+		return "", false // gqlgen picks the content type: leave it to it
+	}
+	if req.Header.Get("Upgrade") != "" {
+		return "", false
+	}
+	switch req.Method {
+	case http.MethodGet:
+		return "GET?" + req.URL.RawQuery, true
+	case http.MethodPost:
+		if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			return "", false
+		}
+		return "POST?" + req.URL.RawQuery + "\n" + string(body), true
+	}
+	return "", false
+}
+
+// serve writes the response kept for key if it is still current, and reports whether it did.
+func (c *responseCache) serve(w http.ResponseWriter, req *http.Request, key string) bool {
+	c.mu.Lock()
+	e := c.entries[key]
+	c.mu.Unlock()
+	if e == nil {
+		return false
+	}
+	res, err := c.svc.Search(req.Context(), e.query)
+	if err != nil || res.Version != e.version {
+		return false
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(e.body)
+	return true
+}
+
+type requestKeyKey struct{}
+
+var (
+	_ graphql.HandlerExtension     = (*responseCache)(nil)
+	_ graphql.OperationInterceptor = (*responseCache)(nil)
+)
+
+func (*responseCache) ExtensionName() string                          { return "AvailabilityResponseCache" }
+func (*responseCache) Validate(schema graphql.ExecutableSchema) error { return nil }
+
+// InterceptOperation learns the requests that ask for availability only: it runs their search
+// (handing the answer to the resolver) and keeps the response under the answer's version.
+func (c *responseCache) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	key, cacheable := ctx.Value(requestKeyKey{}).(string)
+	input, ok := availabilityOnly(graphql.GetOperationContext(ctx))
+	if !cacheable || !ok {
+		return next(ctx)
+	}
+	q := slotQuery(input)
+	res, err := c.svc.Search(ctx, q)
+	if err != nil {
+		return next(ctx) // the resolver searches again and reports the error
+	}
+	respond := next(withAnswer(ctx, q, res))
+	if res.Version == "" {
+		return respond
+	}
+	return func(ctx context.Context) *graphql.Response {
+		resp := respond(ctx)
+		if resp != nil && len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Data != nil {
+			if body, err := json.Marshal(resp); err == nil {
+				c.put(key, &cachedResponse{query: q, version: res.Version, body: body})
+			}
+		}
+		return resp
+	}
+}
+
+func (c *responseCache) put(key string, e *cachedResponse) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[string]*cachedResponse)
+	}
+	if old, found := c.entries[key]; found {
+		c.bytes -= len(old.body)
+	}
+	for k, old := range c.entries { // any: a full cache means many distinct requests anyway
+		if c.bytes+len(e.body) <= maxCachedBytes {
+			break
+		}
+		delete(c.entries, k)
+		c.bytes -= len(old.body)
+	}
+	c.entries[key] = e
+	c.bytes += len(e.body)
+}
+
+// availabilityOnly returns the input of an operation that is a query of one availability field
+// and nothing else, without directives, whose arguments could be read.
+func availabilityOnly(oc *graphql.OperationContext) (model.AvailabilityInput, bool) {
+	var in model.AvailabilityInput
+	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query || len(oc.Operation.SelectionSet) != 1 {
+		return in, false
+	}
+	f, isField := oc.Operation.SelectionSet[0].(*ast.Field)
+	if !isField || f.Name != "availability" || len(f.Directives) > 0 {
+		return in, false
+	}
+	// The operation is valid, so the input has the schema's types; gqlgen's own scalar
+	// functions read them as the resolver would get them.
+	m, _ := f.ArgumentMap(oc.Variables)["input"].(map[string]any)
+	if m == nil {
+		return in, false
+	}
+	optional := func(name string, unmarshal func(any) (string, error)) (*string, error) {
+		if m[name] == nil {
+			return nil, nil
+		}
+		s, err := unmarshal(m[name])
+		return &s, err
+	}
+	var errs [5]error
+	in.Category, errs[0] = graphql.UnmarshalID(m["category"])
+	in.Place, errs[1] = optional("place", graphql.UnmarshalString)
+	in.Resource, errs[2] = optional("resource", graphql.UnmarshalID)
+	in.From, errs[3] = graphql.UnmarshalTime(m["from"])
+	in.To, errs[4] = graphql.UnmarshalTime(m["to"])
+	return in, errs == [5]error{}
+}
+
+// slotQuery is the search an availability input asks for.
+func slotQuery(in model.AvailabilityInput) booking.SlotQuery {
+	return booking.SlotQuery{Category: in.Category, Place: deref(in.Place), Resource: deref(in.Resource), From: in.From, To: in.To}
+}
+
+type answerKey struct{}
+
+type precomputed struct {
+	query booking.SlotQuery
+	res   *booking.SlotResult
+}
+
+// withAnswer hands the availability resolver the search the interceptor already ran.
+func withAnswer(ctx context.Context, q booking.SlotQuery, res *booking.SlotResult) context.Context {
+	return context.WithValue(ctx, answerKey{}, precomputed{q, res})
+}
+
+// search runs q, or takes the answer the interceptor found for the same query.
+func (r *queryResolver) search(ctx context.Context, q booking.SlotQuery) (*booking.SlotResult, error) {
+	if p, ok := ctx.Value(answerKey{}).(precomputed); ok && p.query == q {
+		return p.res, nil
+	}
+	return r.Service.Search(ctx, q)
+}

@@ -1,0 +1,95 @@
+package rediscache_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/storage/rediscache"
+	"github.com/apphub/apphub/storage/storetest"
+)
+
+func version(t testing.TB, c *rediscache.Cache, keys, zones []apphub.DayKey) string {
+	t.Helper()
+	v, err := c.Version(context.Background(), keys, zones)
+	if err != nil || v == "" {
+		t.Fatalf("Version = %q, %v", v, err)
+	}
+	return v
+}
+
+func zone(id string) apphub.DayKey { return apphub.DayKey{Resource: id, Day: day0} }
+
+// TestVersion: a version stays while nothing is touched, changes on any instance's Touch of one
+// of its keys or zones and not on others', never comes back after the hashes expired, and
+// changes when a hub that lost Redis replaces the epoch.
+func TestVersion(t *testing.T) {
+	rdb, prefix := storetest.Redis(t)
+	a, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
+	b, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
+	ctx := context.Background()
+	keys := []apphub.DayKey{key("tech-1")}
+	zones := []apphub.DayKey{zone("paris-11"), {Resource: "paris-11", Day: day0.Add(24 * time.Hour)}}
+
+	v1 := version(t, a, keys, zones)
+	if v := version(t, b, keys, zones); v != v1 {
+		t.Fatalf("hub b reads %q, hub a %q: the same state must give the same version", v, v1)
+	}
+	b.Touch(ctx, []apphub.DayKey{key("tech-2")}, []apphub.DayKey{zone("lyon-3")})
+	if v := version(t, a, keys, zones); v != v1 {
+		t.Fatal("a Touch of other keys and zones changed the version")
+	}
+	b.Touch(ctx, nil, zones[1:])
+	v2 := version(t, a, keys, zones)
+	if v2 == v1 {
+		t.Fatal("a Touch of a zone on hub b did not change the version on hub a")
+	}
+	b.Touch(ctx, keys, nil)
+	v3 := version(t, a, keys, zones)
+	if v3 == v2 {
+		t.Fatal("a Touch of a resource's day did not change the version")
+	}
+	if version(t, a, zones, keys) == v3 {
+		t.Fatal("keys and zones of the same name share a version")
+	}
+
+	// Expiry: the hashes come back with new nonces, so no earlier version repeats.
+	hashes, err := rdb.Keys(ctx, prefix+"*{*").Result()
+	if err != nil || len(hashes) == 0 {
+		t.Fatalf("hashes %v, %v", hashes, err)
+	}
+	if err := rdb.Del(ctx, hashes...).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if v := version(t, a, keys, zones); v == v1 || v == v2 || v == v3 {
+		t.Fatal("a version came back after its hashes expired")
+	}
+}
+
+// TestVersionRedisDown: without Redis there is no version, and a Touch that could not reach
+// Redis keeps this hub from giving one until the epoch is replaced, which changes everybody's.
+func TestVersionRedisDown(t *testing.T) {
+	rdb, prefix := storetest.Redis(t)
+	p := newProxy(t, redisAddr(t))
+	a, _ := newCache(t, client(t, p.addr), rediscache.CacheOptions{Prefix: prefix, RetryInterval: 50 * time.Millisecond, Timeout: time.Second})
+	b, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
+	zones := []apphub.DayKey{zone("paris-11")}
+	before := version(t, b, nil, zones)
+
+	p.stop()
+	a.Touch(context.Background(), nil, zones)
+	if _, err := a.Version(context.Background(), nil, zones); !errors.Is(err, rediscache.ErrNoVersion) {
+		t.Fatalf("Version with Redis down: %v, want ErrNoVersion", err)
+	}
+	p.start()
+	eventually(t, "the epoch bump", func() bool { return !a.Stale() })
+	if v := version(t, b, nil, zones); v == before {
+		t.Fatal("the epoch bump did not change the version on the other hub")
+	}
+	eventually(t, "hub a to give versions again", func() bool {
+		v, err := a.Version(context.Background(), nil, zones)
+		return err == nil && v != before
+	})
+}
