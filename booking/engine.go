@@ -226,11 +226,11 @@ func newEngine(cal *apphub.Calendar, busy *Busy, categoryID, place, resourceID s
 		return nil, apphub.FieldError("category", "unknown category %q", categoryID)
 	}
 	e := &engine{
-		cal:      cal,
-		busy:     busy,
-		cat:      cat,
-		durQ:     int64(cat.Duration / apphub.Quantum),
-		step:     int64(cat.Step / time.Second),
+		cal:  cal,
+		busy: busy,
+		cat:  cat,
+		durQ: int64(cat.Duration / apphub.Quantum),
+		step: int64(cat.Step / time.Second),
 	}
 	e.earliest, e.latest = timingBounds(cat, now)
 	for _, w := range cat.Windows {

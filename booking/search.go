@@ -74,9 +74,9 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 // around its window (through the look-ahead when extended), for its zone or its one resource,
 // and the quanta of the minimum notice and the horizon.
 type scope struct {
-	zone, resource    string
-	earliest, latest  int64
-	resources         []string // eligible, for the busy keys
+	zone, resource     string
+	earliest, latest   int64
+	resources          []string  // eligible, for the busy keys
 	first, last, ahead time.Time // the UTC days of the window's busy time, and the look-ahead's last
 }
 
