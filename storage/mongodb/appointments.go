@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,8 +17,12 @@ import (
 
 // Collections of the booking path. Claims, revisions, holds and idempotency records are
 // exclusive facts: inserts keyed by _id. Appointments are projections of their latest revision.
+// Claims live in one collection per UTC day of their quantum, "claims-2006-01-02": a claim's
+// _id names its quantum, so one _id always goes to the same collection and stays unique, and a
+// search reads only the days it needs. The embedded store scans a whole collection for any
+// query but an _id lookup, and its lookups too grow with the collection.
 const (
-	collClaims       = "claims"
+	claimsPrefix     = "claims-"
 	collRevisions    = "revisions"
 	collAppointments = "appointments"
 	collHolds        = "holds"
@@ -26,6 +31,9 @@ const (
 
 // lookupParallelism bounds the parallel _id lookups of one batch.
 const lookupParallelism = 16
+
+// scanBatch is the batch size of scans.
+const scanBatch = 10000
 
 type claimDoc struct {
 	ID        string    `bson:"_id"`
@@ -50,9 +58,21 @@ func utc(t time.Time) time.Time {
 	return t.UTC()
 }
 
+// claimsOf names the collection of the claims of day's quanta.
+func claimsOf(day time.Time) string { return claimsPrefix + apphub.DayOf(day).Format(time.DateOnly) }
+
+// claimsOfID names the collection of the claim with this _id; false for an _id no claim has.
+func claimsOfID(id string) (string, bool) {
+	_, start, _, err := apphub.ParseClaimID(id)
+	return claimsOf(start), err == nil
+}
+
 // InsertClaim takes one claim; ECONFLICT means somebody holds it already.
 func (db *DB) InsertClaim(ctx context.Context, c apphub.Claim) error {
-	return db.insert(ctx, collClaims, claimDoc{ID: c.ID, Owner: c.Owner, Version: c.Version, Resource: c.Resource,
+	if want := apphub.ClaimID(c.Resource, c.Start, c.Seat); c.ID != want {
+		return apphub.Errorf(apphub.EINTERNAL, "claim _id %q does not name its quantum (%q)", c.ID, want)
+	}
+	return db.insert(ctx, claimsOf(c.Start), claimDoc{ID: c.ID, Owner: c.Owner, Version: c.Version, Resource: c.Resource,
 		Start: c.Start, Seat: c.Seat, ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt})
 }
 
@@ -61,8 +81,12 @@ func (db *DB) GetClaims(ctx context.Context, ids []string) (map[string]apphub.Cl
 	out := make(map[string]apphub.Claim, len(ids))
 	var mu sync.Mutex
 	err := db.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
+		coll, ok := claimsOfID(ids[i])
+		if !ok {
+			return nil
+		}
 		var d claimDoc
-		err := db.findByID(ctx, collClaims, ids[i], &d)
+		err := db.findByID(ctx, coll, ids[i], &d)
 		if apphub.ErrorCode(err) == apphub.ENOTFOUND {
 			return nil
 		}
@@ -80,26 +104,60 @@ func (db *DB) GetClaims(ctx context.Context, ids []string) (map[string]apphub.Cl
 // DeleteClaims removes owner's claims by _id, in parallel; missing ones, and claims with those
 // ids that belong to someone else by now, are left alone.
 func (db *DB) DeleteClaims(ctx context.Context, owner string, ids []string) error {
-	coll := db.db.Collection(collClaims)
 	return db.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
-		_, err := coll.DeleteOne(ctx, bson.D{{Key: "_id", Value: ids[i]}, {Key: "owner", Value: owner}})
+		coll, ok := claimsOfID(ids[i])
+		if !ok {
+			return nil
+		}
+		_, err := db.db.Collection(coll).DeleteOne(ctx, bson.D{{Key: "_id", Value: ids[i]}, {Key: "owner", Value: owner}})
 		return mapError(err)
 	})
 }
 
-// ScanClaims returns the claims of quanta starting in [from, to): one scan of the collection.
+// ScanClaims returns the claims of quanta starting in [from, to): one scan per UTC day, the
+// days in parallel.
 func (db *DB) ScanClaims(ctx context.Context, from, to time.Time) ([]apphub.Claim, error) {
+	var colls []string
+	for d := apphub.DayOf(from); d.Before(to); d = d.Add(24 * time.Hour) {
+		colls = append(colls, claimsOf(d))
+	}
 	filter := bson.D{{Key: "start", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
-	return scanAll(ctx, db, collClaims, filter, claimDoc.claim)
+	return db.scanClaims(ctx, colls, filter)
 }
 
 // AllClaims returns every claim (the reaper's scan).
 func (db *DB) AllClaims(ctx context.Context) ([]apphub.Claim, error) {
-	return scanAll(ctx, db, collClaims, bson.D{}, claimDoc.claim)
+	names, err := db.db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return nil, mapError(err)
+	}
+	var colls []string
+	for _, name := range names {
+		if strings.HasPrefix(name, claimsPrefix) {
+			colls = append(colls, name)
+		}
+	}
+	return db.scanClaims(ctx, colls, bson.D{})
+}
+
+func (db *DB) scanClaims(ctx context.Context, colls []string, filter bson.D) ([]apphub.Claim, error) {
+	var mu sync.Mutex
+	var out []apphub.Claim
+	err := db.parallel(ctx, len(colls), func(ctx context.Context, i int) error {
+		claims, err := scanAll(ctx, db, colls[i], filter, claimDoc.claim)
+		mu.Lock()
+		out = append(out, claims...)
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func scanAll[D, T any](ctx context.Context, db *DB, coll string, filter bson.D, conv func(D) T) ([]T, error) {
-	cur, err := db.db.Collection(coll).Find(ctx, filter)
+	cur, err := db.db.Collection(coll).Find(ctx, filter, options.Find().SetBatchSize(scanBatch))
 	if err != nil {
 		return nil, mapError(err)
 	}

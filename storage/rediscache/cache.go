@@ -141,9 +141,9 @@ func (c *Cache) hashKey(k apphub.DayKey) string {
 
 // zoneKey names the hash of a (zone, day): it has a nonce and a generation only, which Touch
 // increments with those of the zone's resources, so that Version can vouch for a whole zone in
-// one key per day.
+// one key per day. The days of a zone share a hash slot, so that one script reads them all.
 func (c *Cache) zoneKey(z apphub.DayKey) string {
-	return c.prefix + "zone:{" + z.Resource + "|" + apphub.DayOf(z.Day).Format(time.DateOnly) + "}"
+	return c.prefix + "zone:{" + z.Resource + "}|" + apphub.DayOf(z.Day).Format(time.DateOnly)
 }
 
 func lockKey(hash string) string { return hash + ":lock" }
@@ -430,41 +430,31 @@ func (c *Cache) Version(ctx context.Context, keys, zones []apphub.DayKey) (strin
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	// One script call per hash slot: each (resource, day) is its own, the days of a zone share
+	// the zone's.
 	ttl := strconv.FormatInt(c.ttl.Milliseconds(), 10)
-	hashes := c.hashKeys(uniqueKeys(keys), uniqueKeys(zones))
-	pipe := c.rdb.Pipeline()
-	epochCmd := pipe.Get(ctx, c.epochKey)
-	cmds := make([]*redis.Cmd, len(hashes))
-	for i, h := range hashes {
-		cmds[i] = versionScript.EvalSha(ctx, pipe, []string{h}, nonce(), ttl)
+	var calls []scriptCall
+	for _, k := range uniqueKeys(keys) {
+		calls = append(calls, scriptCall{keys: []string{c.hashKey(k)}, args: []any{nonce(), ttl}})
 	}
-	pipe.Exec(ctx)
+	byZone := make(map[string]int)
+	for _, z := range uniqueKeys(zones) {
+		i, found := byZone[z.Resource]
+		if !found {
+			i = len(calls)
+			byZone[z.Resource] = i
+			calls = append(calls, scriptCall{args: []any{nonce(), ttl}})
+		}
+		calls[i].keys = append(calls[i].keys, c.zoneKey(z))
+	}
+	var epochCmd *redis.StringCmd
+	cmds, err := runScripts(ctx, c.rdb, versionScript, calls, func(pipe redis.Pipeliner) { epochCmd = pipe.Get(ctx, c.epochKey) })
+	if err != nil {
+		return "", c.versionFailed(ctx, err)
+	}
 	epoch, err := epochCmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return "", c.versionFailed(ctx, err)
-	}
-	var again []int
-	for i, cmd := range cmds {
-		if err := cmd.Err(); err != nil {
-			if !errors.Is(err, redis.ErrNoScript) && !redis.HasErrorPrefix(err, "NOSCRIPT") {
-				return "", c.versionFailed(ctx, err)
-			}
-			again = append(again, i)
-		}
-	}
-	if len(again) > 0 {
-		// After a Redis restart, or on a Cluster node that never saw the script.
-		calls := make([]scriptCall, len(again))
-		for j, i := range again {
-			calls[j] = scriptCall{keys: []string{hashes[i]}, args: []any{nonce(), ttl}}
-		}
-		loaded, err := runScripts(ctx, c.rdb, versionScript, calls)
-		if err != nil {
-			return "", c.versionFailed(ctx, err)
-		}
-		for j, i := range again {
-			cmds[i] = loaded[j]
-		}
 	}
 	h := sha256.New()
 	h.Write([]byte(epoch))

@@ -7,8 +7,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The scripts touch one key, or a key and its lock in the same hash slot, so that they run on
-// a Redis Cluster too. HGET of a missing field is false in Lua, hence the "or ''".
+// The scripts touch one key, or keys in one hash slot (a key and its lock, the days of a zone),
+// so that they run on a Redis Cluster too. HGET of a missing field is false in Lua, hence the "or ''".
 
 // touchScript increments the generation of a (resource, day) hash, creating it with a fresh
 // nonce when it does not exist, and drops its entry, now stale.
@@ -21,16 +21,20 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `)
 
-// versionScript returns "nonce:generation" of a hash, creating it with a fresh nonce and
+// versionScript returns "nonce:generation" of each hash, creating it with a fresh nonce and
 // generation 0 when it does not exist (so that a hash that expired never repeats a token), and
-// pushes its expiry back. KEYS[1] the hash; ARGV[1] a fresh nonce, ARGV[2] the TTL in
-// milliseconds.
+// pushes its expiry back. KEYS the hashes, in one hash slot; ARGV[1] a fresh nonce, ARGV[2] the
+// TTL in milliseconds.
 var versionScript = redis.NewScript(`
-redis.call('HSETNX', KEYS[1], 'n', ARGV[1])
-redis.call('HSETNX', KEYS[1], 'g', 0)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-local v = redis.call('HMGET', KEYS[1], 'n', 'g')
-return v[1] .. ':' .. v[2]
+local out = {}
+for i, key in ipairs(KEYS) do
+  redis.call('HSETNX', key, 'n', ARGV[1])
+  redis.call('HSETNX', key, 'g', 0)
+  redis.call('PEXPIRE', key, ARGV[2])
+  local v = redis.call('HMGET', key, 'n', 'g')
+  out[i] = v[1] .. ':' .. v[2]
+end
+return table.concat(out, ',')
 `)
 
 // storeScript writes a rebuilt entry if the hash's generation is still the one read before the
@@ -73,9 +77,13 @@ type scriptCall struct {
 // runScripts runs s once per call in one pipelined round trip (EVALSHA), and a second one
 // (EVAL) for the calls the server did not have the script for: after a restart, or on a
 // Cluster node that never saw it. The first error other than NOSCRIPT fails the whole run.
-func runScripts(ctx context.Context, rdb redis.UniversalClient, s *redis.Script, calls []scriptCall) ([]*redis.Cmd, error) {
+// with, if given, adds commands of the caller's to the first round trip.
+func runScripts(ctx context.Context, rdb redis.UniversalClient, s *redis.Script, calls []scriptCall, with ...func(redis.Pipeliner)) ([]*redis.Cmd, error) {
 	cmds := make([]*redis.Cmd, len(calls))
 	pipe := rdb.Pipeline()
+	for _, add := range with {
+		add(pipe)
+	}
 	for i, call := range calls {
 		cmds[i] = s.EvalSha(ctx, pipe, call.keys, call.args...)
 	}

@@ -1,0 +1,144 @@
+package booking_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/storage/mongodb"
+	"github.com/apphub/apphub/storage/rediscache"
+	"github.com/apphub/apphub/storage/storetest"
+)
+
+// BenchmarkSearch60x31 is the search of a zone of 60 technicians over 31 days, with about a
+// third of their working time booked (about 23,000 claims), on the embedded store and the real
+// Redis: cold (nothing in Redis and no answer kept: the calendar is in memory, every
+// (resource, day) is read from MongoDB in one scan and written back), warm (the answer kept
+// under the version read from Redis), and after a booking elsewhere in the zone (one
+// technician-day read again, the engine run again).
+func BenchmarkSearch60x31(b *testing.B) {
+	db := storetest.Mongo(b)
+	rdb, prefix := storetest.Redis(b)
+	ctx := context.Background()
+	start := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { return start.Add(-24 * time.Hour) }
+	if err := booking.NewService(db, booking.Options{Now: now}).SaveCalendar(ctx, zoneOf60(), nil); err != nil {
+		b.Fatal(err)
+	}
+	fillClaims(b, db, start)
+	q := booking.SlotQuery{Category: "repair", Place: "75011", From: start, To: start.AddDate(0, 0, 31)}
+
+	service := func(b *testing.B, prefix string) (*booking.Service, *rediscache.Cache) {
+		cache, err := rediscache.NewCache(rdb, nil, rediscache.CacheOptions{Prefix: prefix})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(cache.Close)
+		svc := booking.NewService(db, booking.Options{Now: now, Cache: cache})
+		if _, err := svc.Calendar(ctx); err != nil {
+			b.Fatal(err)
+		}
+		return svc, cache
+	}
+	search := func(b *testing.B, svc *booking.Service) {
+		if res, err := svc.Search(ctx, q); err != nil || len(res.Days) == 0 || res.Version == "" {
+			b.Fatalf("search: %v, %v", res, err)
+		}
+	}
+	b.Run("scanOnly", func(b *testing.B) {
+		for b.Loop() {
+			if claims, err := db.ScanClaims(ctx, start.Add(-24*time.Hour), start.AddDate(0, 0, 33)); err != nil || len(claims) == 0 {
+				b.Fatal(len(claims), err)
+			}
+		}
+	})
+	b.Run("cold", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			svc, _ := service(b, fmt.Sprintf("%scold%d:", prefix, i))
+			b.StartTimer()
+			search(b, svc)
+		}
+	})
+	b.Run("warm", func(b *testing.B) {
+		svc, _ := service(b, prefix+"warm:")
+		search(b, svc)
+		for b.Loop() {
+			search(b, svc)
+		}
+	})
+	b.Run("afterBooking", func(b *testing.B) {
+		svc, cache := service(b, prefix+"after:")
+		search(b, svc)
+		for i := 0; b.Loop(); i++ {
+			day := start.AddDate(0, 0, i%31)
+			cache.Touch(ctx, []apphub.DayKey{{Resource: "tech-000", Day: day}}, []apphub.DayKey{{Resource: "paris-11", Day: day}})
+			search(b, svc)
+		}
+	})
+}
+
+// zoneOf60 is one Paris zone of 60 technicians working Monday to Saturday 08:00–18:00 with
+// 15-minute buffers, and a one-hour repair every 30 minutes.
+func zoneOf60() apphub.CalendarData {
+	var shifts []apphub.Shift
+	for d := time.Monday; d <= time.Saturday; d++ {
+		shifts = append(shifts, apphub.Shift{Weekday: d, Start: "08:00", End: "18:00"})
+	}
+	d := apphub.CalendarData{
+		Zones: []apphub.Zone{{ID: "paris-11", Name: "Paris 11", TimeZone: "Europe/Paris", PostCodes: []string{"75011"}}},
+		Categories: []apphub.Category{{ID: "repair", Name: "Repair", Duration: time.Hour, Step: 30 * time.Minute,
+			ResourceKinds: []string{apphub.KindTechnician}}},
+	}
+	for i := range 60 {
+		d.Resources = append(d.Resources, apphub.Resource{ID: fmt.Sprintf("tech-%03d", i), Kind: apphub.KindTechnician,
+			Name: "Tech", TimeZone: "Europe/Paris", Zones: []string{"paris-11"}, Shifts: shifts,
+			BufferBefore: 15 * time.Minute, BufferAfter: 15 * time.Minute})
+	}
+	return d
+}
+
+// fillClaims books about a third of every technician's hours for 31 days from start: the
+// claims a booking would have made, inserted directly.
+func fillClaims(b *testing.B, db *mongodb.DB, start time.Time) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var claims []apphub.Claim
+	for i := range 60 {
+		res := fmt.Sprintf("tech-%03d", i)
+		for d := range 31 {
+			for h := 8; h < 17; h++ {
+				if rng.IntN(3) != 0 {
+					continue
+				}
+				at := start.AddDate(0, 0, d).Add(time.Duration(h-1) * time.Hour) // 08:00 Paris is 07:00 UTC
+				for k := range 4 {
+					s := at.Add(time.Duration(k) * apphub.Quantum)
+					claims = append(claims, apphub.Claim{ID: apphub.ClaimID(res, s, 0), Owner: fmt.Sprintf("a-%s-%d-%d", res, d, h),
+						Version: 1, Resource: res, Start: s, CreatedAt: start})
+				}
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < len(claims); i += 16 {
+				if err := db.InsertClaim(context.Background(), claims[i]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+}
