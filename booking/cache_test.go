@@ -177,3 +177,50 @@ func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
 		t.Fatal("the calendar write was not published")
 	}
 }
+
+// A window without a slot (Christmas, a holiday) names the next dates that have one, looking
+// ahead with the busy time of those dates: a fully booked day is not one of them, and freeing
+// a slot of it makes it one again, also when the answer was kept under a version.
+func TestNextDatesSeeBookingsAfterTheWindow(t *testing.T) {
+	for _, withCache := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cache=%v", withCache), func(t *testing.T) {
+			var opts booking.Options
+			if withCache {
+				opts.Cache = &memoryCache{entries: map[apphub.DayKey][]apphub.Claim{}, gens: map[string]int{}}
+			}
+			e := newEnv(t, opts)
+			ctx := context.Background()
+			christmas := time.Date(2026, 12, 24, 23, 0, 0, 0, time.UTC) // midnight in Paris
+			q := booking.SlotQuery{Category: "repair", Place: "75011", From: christmas, To: christmas.Add(24 * time.Hour)}
+			next := func() []string {
+				t.Helper()
+				res, err := e.svc.Search(ctx, q)
+				if err != nil || len(res.Days) != 0 {
+					t.Fatalf("search: %v, %v", res, err)
+				}
+				return res.NextDates
+			}
+			if got := next(); !slices.Equal(got, []string{"2026-12-26", "2026-12-27", "2026-12-28"}) {
+				t.Fatalf("next dates before any booking = %v", got)
+			}
+			var last apphub.Appointment
+			for h := 8; h < 18; h++ { // the whole of the 28th, beyond the busy time the window needs
+				start := time.Date(2026, 12, 28, h-1, 0, 0, 0, time.UTC)
+				a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: start})
+				if err != nil {
+					t.Fatalf("book %v: %v", start, err)
+				}
+				last = a
+			}
+			if got := next(); !slices.Equal(got, []string{"2026-12-26", "2026-12-27", "2026-12-29"}) {
+				t.Fatalf("next dates with the 28th fully booked = %v", got)
+			}
+			if _, err := e.svc.SetStatus(ctx, booking.StatusChange{ID: last.ID, Status: apphub.StatusCancelled}); err != nil {
+				t.Fatal(err)
+			}
+			if got := next(); !slices.Equal(got, []string{"2026-12-26", "2026-12-27", "2026-12-28"}) {
+				t.Fatalf("next dates after a cancellation on the 28th = %v", got)
+			}
+		})
+	}
+}
