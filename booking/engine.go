@@ -218,16 +218,30 @@ type target struct {
 }
 
 func newEngine(cal *apphub.Calendar, busy *Busy, categoryID, place, resourceID string, now time.Time) (*engine, error) {
+	e, only, err := newBareEngine(cal, categoryID, place, resourceID, now)
+	if err != nil {
+		return nil, err
+	}
+	e.busy = busy
+	holidays := make(map[string]map[int64]string)
+	for _, res := range e.eligibleResources(only) {
+		e.resources = append(e.resources, newRules(res, cal, holidays))
+	}
+	return e, nil
+}
+
+// newBareEngine is newEngine without the resources: the category, the target and the timing
+// bounds, and the only resource asked for, if any.
+func newBareEngine(cal *apphub.Calendar, categoryID, place, resourceID string, now time.Time) (*engine, *apphub.Resource, error) {
 	if categoryID == "" {
-		return nil, apphub.FieldError("category", "is required")
+		return nil, nil, apphub.FieldError("category", "is required")
 	}
 	cat, found := cal.Category(categoryID)
 	if !found {
-		return nil, apphub.FieldError("category", "unknown category %q", categoryID)
+		return nil, nil, apphub.FieldError("category", "unknown category %q", categoryID)
 	}
 	e := &engine{
 		cal:  cal,
-		busy: busy,
 		cat:  cat,
 		durQ: int64(cat.Duration / apphub.Quantum),
 		step: int64(cat.Step / time.Second),
@@ -242,27 +256,31 @@ func newEngine(cal *apphub.Calendar, busy *Busy, categoryID, place, resourceID s
 	var only *apphub.Resource
 	if resourceID != "" {
 		if only, found = cal.Resource(resourceID); !found {
-			return nil, apphub.FieldError("resource", "unknown resource %q", resourceID)
+			return nil, nil, apphub.FieldError("resource", "unknown resource %q", resourceID)
 		}
 	}
 	var err error
 	if e.target, err = resolveTarget(cal, place, only); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	return e, only, nil
+}
 
-	holidays := make(map[string]map[int64]string)
+// eligibleResources lists the resources that may serve e, by id; of only, when given.
+func (e *engine) eligibleResources(only *apphub.Resource) []*apphub.Resource {
+	var out []*apphub.Resource
 	if only != nil {
 		if e.eligible(only) {
-			e.resources = append(e.resources, newRules(only, cal, holidays))
+			out = append(out, only)
 		}
-		return e, nil
+		return out
 	}
-	for i := range cal.Resources() {
-		if res := &cal.Resources()[i]; e.eligible(res) {
-			e.resources = append(e.resources, newRules(res, cal, holidays))
+	for i := range e.cal.Resources() {
+		if res := &e.cal.Resources()[i]; e.eligible(res) {
+			out = append(out, res)
 		}
 	}
-	return e, nil
+	return out
 }
 
 // timingBounds returns the first and the last start instant a category accepts now: the

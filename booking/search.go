@@ -74,25 +74,20 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 // around its window (through the look-ahead when extended), for its zone or its one resource,
 // and the quanta of the minimum notice and the horizon.
 type scope struct {
-	zone, resource     string
-	earliest, latest   int64
-	resources          []string  // eligible, for the busy keys
-	first, last, ahead time.Time // the UTC days of the window's busy time, and the look-ahead's last
+	e                  *engine          // without resources: the target and the timing bounds
+	only               *apphub.Resource // the one resource asked for, if any
+	first, last, ahead time.Time        // the UTC days of the window's busy time, and the look-ahead's last
 }
 
 func newScope(cal *apphub.Calendar, q SlotQuery) (*scope, error) {
-	e, err := newEngine(cal, nil, q.Category, q.Place, q.Resource, q.Now)
+	e, only, err := newBareEngine(cal, q.Category, q.Place, q.Resource, q.Now)
 	if err != nil {
 		return nil, err
 	}
-	sc := &scope{zone: e.target.zone, resource: q.Resource, earliest: e.earliest, latest: e.latest,
+	return &scope{e: e, only: only,
 		first: apphub.DayOf(q.From.Add(-apphub.MaxBuffer)),
 		last:  apphub.DayOf(q.To.Add(apphub.MaxShift + apphub.MaxBuffer)),
-		ahead: apphub.DayOf(lookaheadEnd(e.cat, q.To, q.Now).Add(apphub.MaxShift + apphub.MaxBuffer))}
-	for _, r := range e.resources {
-		sc.resources = append(sc.resources, r.res.ID)
-	}
-	return sc, nil
+		ahead: apphub.DayOf(lookaheadEnd(e.cat, q.To, q.Now).Add(apphub.MaxShift + apphub.MaxBuffer))}, nil
 }
 
 // days lists the UTC days whose busy time the answer needs.
@@ -114,10 +109,10 @@ func (s *Service) version(ctx context.Context, calVersion string, sc *scope, q S
 	var keys, zones []apphub.DayKey
 	for _, d := range sc.days(extended) {
 		switch {
-		case sc.resource != "":
-			keys = append(keys, apphub.DayKey{Resource: sc.resource, Day: d})
-		case sc.zone != "":
-			zones = append(zones, apphub.DayKey{Resource: sc.zone, Day: d})
+		case sc.only != nil:
+			keys = append(keys, apphub.DayKey{Resource: sc.only.ID, Day: d})
+		case sc.e.target.zone != "":
+			zones = append(zones, apphub.DayKey{Resource: sc.e.target.zone, Day: d})
 		default:
 			return ""
 		}
@@ -130,17 +125,17 @@ func (s *Service) version(ctx context.Context, calVersion string, sc *scope, q S
 	h.Write([]byte(calVersion))
 	h.Write([]byte{0})
 	h.Write([]byte(v))
-	h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(sc.earliest)), uint64(sc.latest)))
+	h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(sc.e.earliest)), uint64(sc.e.latest)))
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15])
 }
 
 // compute runs the engine on the busy time of the scope's resources.
 func (s *Service) compute(ctx context.Context, cal *apphub.Calendar, sc *scope, q SlotQuery, extended bool) (*SlotResult, error) {
 	days := sc.days(extended)
-	keys := make([]apphub.DayKey, 0, len(sc.resources)*len(days))
-	for _, r := range sc.resources {
+	var keys []apphub.DayKey
+	for _, r := range sc.e.eligibleResources(sc.only) {
 		for _, d := range days {
-			keys = append(keys, apphub.DayKey{Resource: r, Day: d})
+			keys = append(keys, apphub.DayKey{Resource: r.ID, Day: d})
 		}
 	}
 	loaded, err := s.cache.Busy(ctx, keys, s.loadBusy)
