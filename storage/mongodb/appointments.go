@@ -35,20 +35,21 @@ const lookupParallelism = 16
 // scanBatch is the batch size of scans.
 const scanBatch = 10000
 
+// claimDoc holds what a claim's _id does not say: the resource, the quantum and the seat are
+// in the _id. The embedded store decodes every field of every document a scan reads, and a
+// cold search reads tens of thousands of claims.
 type claimDoc struct {
 	ID        string    `bson:"_id"`
 	Owner     string    `bson:"owner"`
 	Version   int       `bson:"version"`
-	Resource  string    `bson:"resource"`
-	Start     time.Time `bson:"start"`
-	Seat      int       `bson:"seat"`
 	ExpiresAt time.Time `bson:"expiresAt,omitempty"`
 	CreatedAt time.Time `bson:"createdAt"`
 }
 
 func (d claimDoc) claim() apphub.Claim {
-	return apphub.Claim{ID: d.ID, Owner: d.Owner, Version: d.Version, Resource: d.Resource, Start: d.Start.UTC(),
-		Seat: d.Seat, ExpiresAt: utc(d.ExpiresAt), CreatedAt: d.CreatedAt.UTC()}
+	resource, start, seat, _ := apphub.ParseClaimID(d.ID) // InsertClaim lets no other _id in
+	return apphub.Claim{ID: d.ID, Owner: d.Owner, Version: d.Version, Resource: resource, Start: start,
+		Seat: seat, ExpiresAt: utc(d.ExpiresAt), CreatedAt: d.CreatedAt.UTC()}
 }
 
 func utc(t time.Time) time.Time {
@@ -72,8 +73,8 @@ func (db *DB) InsertClaim(ctx context.Context, c apphub.Claim) error {
 	if want := apphub.ClaimID(c.Resource, c.Start, c.Seat); c.ID != want {
 		return apphub.Errorf(apphub.EINTERNAL, "claim _id %q does not name its quantum (%q)", c.ID, want)
 	}
-	return db.insert(ctx, claimsOf(c.Start), claimDoc{ID: c.ID, Owner: c.Owner, Version: c.Version, Resource: c.Resource,
-		Start: c.Start, Seat: c.Seat, ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt})
+	return db.insert(ctx, claimsOf(c.Start), claimDoc{ID: c.ID, Owner: c.Owner, Version: c.Version,
+		ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt})
 }
 
 // GetClaims looks the claims up by _id, in parallel; the result holds those that exist.
@@ -121,8 +122,11 @@ func (db *DB) ScanClaims(ctx context.Context, from, to time.Time) ([]apphub.Clai
 	for d := apphub.DayOf(from); d.Before(to); d = d.Add(24 * time.Hour) {
 		colls = append(colls, claimsOf(d))
 	}
-	filter := bson.D{{Key: "start", Value: bson.D{{Key: "$gte", Value: from}, {Key: "$lt", Value: to}}}}
-	return db.scanClaims(ctx, colls, filter)
+	claims, err := db.scanClaims(ctx, colls)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(claims, func(c apphub.Claim) bool { return c.Start.Before(from) || !c.Start.Before(to) }), nil
 }
 
 // AllClaims returns every claim (the reaper's scan).
@@ -137,14 +141,15 @@ func (db *DB) AllClaims(ctx context.Context) ([]apphub.Claim, error) {
 			colls = append(colls, name)
 		}
 	}
-	return db.scanClaims(ctx, colls, bson.D{})
+	return db.scanClaims(ctx, colls)
 }
 
-func (db *DB) scanClaims(ctx context.Context, colls []string, filter bson.D) ([]apphub.Claim, error) {
+// scanClaims reads whole collections of claims, in parallel.
+func (db *DB) scanClaims(ctx context.Context, colls []string) ([]apphub.Claim, error) {
 	var mu sync.Mutex
 	var out []apphub.Claim
 	err := db.parallel(ctx, len(colls), func(ctx context.Context, i int) error {
-		claims, err := scanAll(ctx, db, colls[i], filter, claimDoc.claim)
+		claims, err := scanAll(ctx, db, colls[i], bson.D{}, claimDoc.claim)
 		mu.Lock()
 		out = append(out, claims...)
 		mu.Unlock()
