@@ -1,0 +1,101 @@
+package booking_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/storage/rediscache"
+	"github.com/apphub/apphub/storage/storetest"
+)
+
+// Two instances on one MongoDB and the real Redis: while A books the technician's days hour by
+// hour, B searches the zone over and over (its answers kept under versions). No search of B
+// offers a time whose booking A had answered before that search began.
+func TestSearchRacingBookingsOnAnotherInstance(t *testing.T) {
+	rdb, prefix := storetest.Redis(t)
+	newCache := func() *rediscache.Cache {
+		c, err := rediscache.NewCache(rdb, nil, rediscache.CacheOptions{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	e := newEnv(t, booking.Options{Cache: newCache()})
+	b := e.another(t, booking.Options{Cache: newCache()})
+	ctx := context.Background()
+	first := at("08:00")
+	q := booking.SlotQuery{Category: "repair", Place: "75011", From: first.Add(-time.Hour), To: first.Add(4 * 24 * time.Hour)}
+
+	var mu sync.Mutex
+	answered := make(map[time.Time]time.Time) // booked start → when the booking was answered
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for d := range 4 {
+			for h := range 10 {
+				if t.Failed() {
+					return
+				}
+				start := first.Add(time.Duration(d)*24*time.Hour + time.Duration(h)*time.Hour)
+				if _, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: start}); err != nil {
+					t.Errorf("book %v: %v", start, err)
+					return
+				}
+				mu.Lock()
+				answered[start] = time.Now()
+				mu.Unlock()
+			}
+		}
+	}()
+
+	searches, violation := 0, ""
+	for running := true; running && violation == ""; searches++ {
+		select {
+		case <-done:
+			running = false // one more search after the last booking
+		default:
+		}
+		began := time.Now()
+		res, err := b.Search(ctx, q)
+		if err != nil {
+			violation = err.Error()
+			break
+		}
+		mu.Lock()
+		for _, d := range res.Days {
+			for _, s := range d.Slots {
+				// A one-hour repair at s also overlaps the booking that started half an hour before.
+				for _, booked := range []time.Time{s.Start, s.Start.Add(-30 * time.Minute), s.Start.Add(30 * time.Minute)} {
+					if at, ok := answered[booked]; ok && at.Before(began) && offeredBy(s, "tech-1") && violation == "" {
+						violation = fmt.Sprintf("search %d (began %v) offers %v on tech-1, overlapping the booking at %v answered at %v",
+							searches, began.Format(time.StampMicro), s.Start, booked, at.Format(time.StampMicro))
+					}
+				}
+			}
+		}
+		mu.Unlock()
+	}
+	<-done // the booker stops at the first error; the test's stores must outlive it
+	if violation != "" {
+		t.Fatal(violation)
+	}
+	if res, err := b.Search(ctx, q); err != nil || len(res.Days) != 0 || res.Version == "" {
+		t.Fatalf("after the last booking B offers %v (%v), version %q", res.Days, err, res.Version)
+	}
+	t.Logf("%d searches raced 40 bookings", searches)
+}
+
+func offeredBy(s apphub.Slot, resource string) bool {
+	for _, r := range s.Resources {
+		if r.ResourceID == resource {
+			return true
+		}
+	}
+	return false
+}
