@@ -34,11 +34,7 @@ func BenchmarkSearch60x31(b *testing.B) {
 	q := booking.SlotQuery{Category: "repair", Place: "75011", From: start, To: start.AddDate(0, 0, 31)}
 
 	service := func(b *testing.B, prefix string) (*booking.Service, *rediscache.Cache) {
-		cache, err := rediscache.NewCache(rdb, nil, rediscache.CacheOptions{Prefix: prefix})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(cache.Close)
+		cache := storetest.Cache(b, rdb, prefix)
 		svc := booking.NewService(db, booking.Options{Now: now, Cache: cache})
 		if _, err := svc.Calendar(ctx); err != nil {
 			b.Fatal(err)

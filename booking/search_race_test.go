@@ -9,7 +9,6 @@ import (
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
-	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/storage/storetest"
 )
 
@@ -18,16 +17,8 @@ import (
 // offers a time whose booking A had answered before that search began.
 func TestSearchRacingBookingsOnAnotherInstance(t *testing.T) {
 	rdb, prefix := storetest.Redis(t)
-	newCache := func() *rediscache.Cache {
-		c, err := rediscache.NewCache(rdb, nil, rediscache.CacheOptions{Prefix: prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(c.Close)
-		return c
-	}
-	e := newEnv(t, booking.Options{Cache: newCache()})
-	b := e.another(t, booking.Options{Cache: newCache()})
+	e := newEnv(t, booking.Options{Cache: storetest.Cache(t, rdb, prefix)})
+	b := e.another(t, booking.Options{Cache: storetest.Cache(t, rdb, prefix)})
 	ctx := context.Background()
 	first := at("08:00")
 	q := booking.SlotQuery{Category: "repair", Place: "75011", From: first.Add(-time.Hour), To: first.Add(4 * 24 * time.Hour)}

@@ -14,7 +14,6 @@ import (
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/demo"
 	"github.com/apphub/apphub/resolvers"
-	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/storage/storetest"
 )
 
@@ -26,11 +25,7 @@ import (
 func BenchmarkAvailability14Days(b *testing.B) {
 	db := storetest.Mongo(b)
 	rdb, prefix := storetest.Redis(b)
-	cache, err := rediscache.NewCache(rdb, nil, rediscache.CacheOptions{Prefix: prefix})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(cache.Close)
+	cache := storetest.Cache(b, rdb, prefix)
 	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }, Cache: cache})
 	if err := svc.SaveCalendar(context.Background(), demo.Data(), nil); err != nil {
 		b.Fatal(err)

@@ -42,12 +42,8 @@ func newService(t *testing.T) *booking.Service {
 	t.Helper()
 	db := storetest.Mongo(t)
 	rdb, prefix := storetest.Redis(t)
-	cache, err := rediscache.NewCache(rdb, nil, rediscache.CacheOptions{Prefix: prefix})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cache.Close)
-	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }, HoldTTL: 5 * time.Minute, Cache: cache})
+	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }, HoldTTL: 5 * time.Minute,
+		Cache: storetest.Cache(t, rdb, prefix)})
 	if err := svc.SaveCalendar(context.Background(), demo.Data(), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -171,3 +171,15 @@ func StartRedisServer(t testing.TB, port int) (stop func()) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// Cache returns a busy cache on rdb under prefix, closed when t ends. Caches on one prefix are
+// instances of one hub installation.
+func Cache(t testing.TB, rdb redis.UniversalClient, prefix string) *rediscache.Cache {
+	t.Helper()
+	c, err := rediscache.NewCache(rdb, nil, rediscache.CacheOptions{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
