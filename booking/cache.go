@@ -23,10 +23,12 @@ type BusyCache interface {
 }
 
 // Publisher receives the events of every commit this instance makes, in version order per
-// appointment, and the calendar's changes. It must not block the request for long: delivery to
-// other instances is its business.
+// appointment, the (zone, UTC day) keys whose busy time a booking, hold or release changed
+// (after the cache was told), and the calendar's changes. It must not block the request for
+// long: delivery to other instances is its business.
 type Publisher interface {
 	PublishEvents(ctx context.Context, events []apphub.Event)
+	PublishAvailabilityChanged(ctx context.Context, zones []apphub.DayKey)
 	PublishCalendarChanged(ctx context.Context, version string)
 }
 
@@ -45,12 +47,13 @@ func (noCache) Version(context.Context, []apphub.DayKey, []apphub.DayKey) (strin
 
 type noPublisher struct{}
 
-func (noPublisher) PublishEvents(context.Context, []apphub.Event)  {}
-func (noPublisher) PublishCalendarChanged(context.Context, string) {}
+func (noPublisher) PublishEvents(context.Context, []apphub.Event)               {}
+func (noPublisher) PublishAvailabilityChanged(context.Context, []apphub.DayKey) {}
+func (noPublisher) PublishCalendarChanged(context.Context, string)              {}
 
 // touch tells the cache which (resource, day) keys the claims with these ids are on, and the
-// (zone, day) keys of the zones their resources serve: called after their MongoDB change and
-// before the answer.
+// (zone, day) keys of the zones their resources serve, then publishes those zones for live
+// slot grids: called after their MongoDB change and before the answer.
 func (s *Service) touch(ctx context.Context, claimIDs ...[]string) {
 	seen := make(map[apphub.DayKey]bool)
 	var keys []apphub.DayKey
@@ -82,6 +85,7 @@ func (s *Service) touch(ctx context.Context, claimIDs ...[]string) {
 		}
 	}
 	s.cache.Touch(ctx, keys, zones)
+	s.publisher.PublishAvailabilityChanged(ctx, zones)
 }
 
 // zonesOf lists the zones a search may find a resource in: those it serves and its place's.

@@ -84,6 +84,7 @@ func (m *memoryCache) Version(ctx context.Context, keys, zones []apphub.DayKey) 
 type recordingPublisher struct {
 	mu       sync.Mutex
 	events   []apphub.Event
+	zones    []apphub.DayKey
 	calendar []string
 }
 
@@ -91,6 +92,12 @@ func (p *recordingPublisher) PublishEvents(ctx context.Context, evs []apphub.Eve
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.events = append(p.events, evs...)
+}
+
+func (p *recordingPublisher) PublishAvailabilityChanged(ctx context.Context, zones []apphub.DayKey) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.zones = append(p.zones, zones...)
 }
 
 func (p *recordingPublisher) PublishCalendarChanged(ctx context.Context, version string) {
@@ -145,8 +152,8 @@ func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
 	if !slices.Contains(cache.touched, want) {
 		t.Fatalf("booking touched %v, want %v", cache.touched, want)
 	}
-	if wantZone := (apphub.DayKey{Resource: "paris-11", Day: want.Day}); !slices.Contains(cache.zones, wantZone) {
-		t.Fatalf("booking touched zones %v, want %v", cache.zones, wantZone)
+	if wantZone := (apphub.DayKey{Resource: "paris-11", Day: want.Day}); !slices.Contains(cache.zones, wantZone) || !slices.Contains(pub.zones, wantZone) {
+		t.Fatalf("booking touched zones %v and published %v, want %v", cache.zones, pub.zones, wantZone)
 	}
 	if slices.ContainsFunc(offered(), func(s time.Time) bool { return s.Equal(at("10:00")) }) {
 		t.Fatal("10:00 still offered after the booking was answered")

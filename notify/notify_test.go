@@ -168,7 +168,8 @@ func (p *publisher) PublishEvents(_ context.Context, events []apphub.Event) {
 	}
 }
 
-func (p *publisher) PublishCalendarChanged(context.Context, string) {}
+func (p *publisher) PublishCalendarChanged(context.Context, string)              {}
+func (p *publisher) PublishAvailabilityChanged(context.Context, []apphub.DayKey) {}
 
 func (p *publisher) channel() <-chan apphub.Event {
 	ch := make(chan apphub.Event, 1024)

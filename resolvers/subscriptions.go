@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/apphub/apphub"
@@ -10,10 +11,12 @@ import (
 	"github.com/apphub/apphub/graph/model"
 )
 
-// EventSource delivers the events of every instance's commits (the Redis bus, fanned out in
-// process). The channel closes when ctx ends.
+// EventSource delivers the events of every instance's commits and the (zone, UTC day) keys
+// whose availability changed, an empty list meaning anything may have (the Redis bus, fanned
+// out in process). The channels close when ctx ends.
 type EventSource interface {
 	Subscribe(ctx context.Context) <-chan apphub.Event
+	SubscribeAvailability(ctx context.Context) <-chan []apphub.DayKey
 }
 
 // kindCurrent marks the state sent when a subscription starts.
@@ -155,6 +158,22 @@ func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, party
 	return out, nil
 }
 
+// zoneOf returns the work zone of a postcode or managed place, "" when there is none to tell
+// (a search by resource): its grid then follows every zone's changes.
+func (r *Resolver) zoneOf(ctx context.Context, place string) string {
+	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	if err != nil || place == "" {
+		return ""
+	}
+	if p, found := cal.Place(place); found {
+		return p.Zone
+	}
+	if z, found := cal.ZoneOfPostCode(place); found {
+		return z.ID
+	}
+	return ""
+}
+
 // availabilityRefresh bounds how often a slot grid is recomputed while events pour in.
 const availabilityRefresh = 50 * time.Millisecond
 
@@ -162,11 +181,15 @@ func (r *subscriptionResolver) availabilityChanged(ctx context.Context, input mo
 	if r.Events == nil {
 		return nil, apphub.Errorf(apphub.EUNAVAILABLE, "live updates are not available")
 	}
-	events := r.Events.Subscribe(ctx)
+	changes := r.Events.SubscribeAvailability(ctx)
 	query := &queryResolver{r.Resolver}
 	first, err := query.Availability(ctx, input)
 	if err != nil {
 		return nil, err
+	}
+	zone := r.zoneOf(ctx, deref(input.Place))
+	concerns := func(zones []apphub.DayKey) bool {
+		return zone == "" || len(zones) == 0 || slices.ContainsFunc(zones, func(z apphub.DayKey) bool { return z.Resource == zone })
 	}
 	out := make(chan *model.Availability, 4)
 	go func() {
@@ -178,13 +201,16 @@ func (r *subscriptionResolver) availabilityChanged(ctx context.Context, input mo
 			return
 		}
 		for {
-			// Wait for a change, then let a burst of them settle before recomputing.
+			// Wait for a change of the zone, then let a burst of them settle before recomputing.
 			select {
 			case <-ctx.Done():
 				return
-			case _, ok := <-events:
+			case zones, ok := <-changes:
 				if !ok {
 					return
+				}
+				if !concerns(zones) {
+					continue
 				}
 			}
 			timer := time.NewTimer(availabilityRefresh)
@@ -194,7 +220,7 @@ func (r *subscriptionResolver) availabilityChanged(ctx context.Context, input mo
 				case <-ctx.Done():
 					timer.Stop()
 					return
-				case _, ok := <-events:
+				case _, ok := <-changes:
 					if !ok {
 						timer.Stop()
 						return

@@ -26,8 +26,9 @@ import (
 // localBus is an in-process event bus for these transport tests: what the booking service
 // publishes reaches every subscriber. (The Redis bus between instances has its own tests.)
 type localBus struct {
-	mu   sync.Mutex
-	subs map[chan apphub.Event]bool
+	mu    sync.Mutex
+	subs  map[chan apphub.Event]bool
+	avail map[chan []apphub.DayKey]bool
 }
 
 func (b *localBus) PublishEvents(ctx context.Context, evs []apphub.Event) {
@@ -42,15 +43,31 @@ func (b *localBus) PublishEvents(ctx context.Context, evs []apphub.Event) {
 
 func (b *localBus) PublishCalendarChanged(context.Context, string) {}
 
-func (b *localBus) Subscribe(ctx context.Context) <-chan apphub.Event {
-	ch := make(chan apphub.Event, 256)
+func (b *localBus) PublishAvailabilityChanged(ctx context.Context, zones []apphub.DayKey) {
 	b.mu.Lock()
-	b.subs[ch] = true
-	b.mu.Unlock()
+	defer b.mu.Unlock()
+	for ch := range b.avail {
+		ch <- zones
+	}
+}
+
+func (b *localBus) Subscribe(ctx context.Context) <-chan apphub.Event {
+	return subscribe(ctx, &b.mu, b.subs)
+}
+
+func (b *localBus) SubscribeAvailability(ctx context.Context) <-chan []apphub.DayKey {
+	return subscribe(ctx, &b.mu, b.avail)
+}
+
+func subscribe[T any](ctx context.Context, mu *sync.Mutex, subs map[chan T]bool) <-chan T {
+	ch := make(chan T, 256)
+	mu.Lock()
+	subs[ch] = true
+	mu.Unlock()
 	context.AfterFunc(ctx, func() {
-		b.mu.Lock()
-		delete(b.subs, ch)
-		b.mu.Unlock()
+		mu.Lock()
+		delete(subs, ch)
+		mu.Unlock()
 		close(ch)
 	})
 	return ch
@@ -64,7 +81,7 @@ type subEnv struct {
 
 func newSubEnv(t *testing.T) *subEnv {
 	t.Helper()
-	bus := &localBus{subs: map[chan apphub.Event]bool{}}
+	bus := &localBus{subs: map[chan apphub.Event]bool{}, avail: map[chan []apphub.DayKey]bool{}}
 	db := storetest.Mongo(t)
 	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }, Publisher: bus})
 	if err := svc.SaveCalendar(context.Background(), demo.Data(), nil); err != nil {
@@ -269,10 +286,33 @@ func TestAvailabilityChangedOverSSE(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := nextGrid()
-	slot2 := get(second, "data.availabilityChanged.days.0.slots.0")
-	if get(slot2, "start") == get(slot, "start") && get(slot2, "capacity").(float64) != capacity-1 {
-		t.Fatalf("after booking %s at %s the grid shows %v (capacity was %v)", tech, start, slot2, capacity)
+	if offered(second, start, tech) {
+		t.Fatalf("after booking %s at %s the grid still offers it: %v (capacity was %v)", tech, start, second, capacity)
 	}
+	// A hold takes the time too: the grid updates without any appointment event.
+	slot = get(second, "data.availabilityChanged.days.0.slots.0")
+	start, _ = time.Parse(time.RFC3339, get(slot, "start").(string))
+	tech = get(slot, "resources.0.resource.id").(string)
+	if _, err := e.svc.Hold(context.Background(), booking.HoldRequest{Category: "repair", Place: "75011", Resource: tech, Start: start}); err != nil {
+		t.Fatal(err)
+	}
+	if third := nextGrid(); offered(third, start, tech) {
+		t.Fatalf("after holding %s at %s the grid still offers it: %v", tech, start, third)
+	}
+}
+
+// offered reports whether a grid offers start on resource.
+func offered(grid map[string]any, start time.Time, resource string) bool {
+	for _, d := range get(grid, "data.availabilityChanged.days").([]any) {
+		for _, s := range get(d, "slots").([]any) {
+			for _, r := range get(s, "resources").([]any) {
+				if get(s, "start") == start.Format(time.RFC3339) && get(r, "resource.id") == resource {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // Closing the client ends the subscription and its goroutines.

@@ -17,8 +17,9 @@ import (
 	"github.com/apphub/apphub"
 )
 
-// Bus carries the events of every instance's commits and the calendar's changes between hub
-// instances, through one Redis stream: PublishEvents and PublishCalendarChanged append to it
+// Bus carries the events of every instance's commits, the zones whose availability changed
+// (bookings, holds, releases) and the calendar's changes between hub instances, through one
+// Redis stream: PublishEvents, PublishAvailabilityChanged and PublishCalendarChanged append to it
 // (XADD, trimmed to about MaxLen entries), and each instance runs one reader (XREAD BLOCK from
 // the last id it saw, so a short disconnection loses nothing) whose events are fanned out in
 // process. It implements booking.Publisher.
@@ -39,11 +40,13 @@ type Bus struct {
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 
+	events fanout[apphub.Event]
+	avail  fanout[[]apphub.DayKey]
+
 	mu        sync.Mutex
 	closed    bool
 	started   bool
 	running   sync.WaitGroup
-	subs      map[*subscriber]struct{}
 	calendar  map[int]func(version string)
 	nextCalID int
 
@@ -80,16 +83,14 @@ type busMetrics struct {
 	dropped                                                                                          *prometheus.CounterVec
 }
 
-// busItem is one batch for the dispatcher: events, or a calendar version.
+// busItem is one batch for the dispatcher: events, zones whose availability changed, or a
+// calendar version.
 type busItem struct {
-	events     []apphub.Event
-	isCalendar bool
-	calendar   string
-}
-
-type subscriber struct {
-	ch   chan apphub.Event
-	stop func() bool // unregisters the context.AfterFunc that ends the subscription
+	events         []apphub.Event
+	isAvailability bool
+	zones          []apphub.DayKey
+	isCalendar     bool
+	calendar       string
 }
 
 // seenState is what the subscribers were given of one appointment: the last version and the
@@ -102,11 +103,12 @@ type seenState struct {
 
 // Stream entry fields.
 const (
-	fieldKind     = "k"
-	fieldData     = "d"
-	kindEvents    = "events"
-	kindCalendar  = "calendar"
-	readBatchSize = 256
+	fieldKind        = "k"
+	fieldData        = "d"
+	kindEvents       = "events"
+	kindAvailability = "availability"
+	kindCalendar     = "calendar"
+	readBatchSize    = 256
 )
 
 // NewBus returns a bus on rdb. Its metrics (apphub_event_bus_*) are registered with reg when
@@ -134,8 +136,8 @@ func NewBus(rdb redis.UniversalClient, reg prometheus.Registerer, opts BusOption
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &Bus{rdb: rdb, key: opts.Prefix + "events", opts: opts, logger: logger,
 		queue: make(chan busItem, 1024), ctx: ctx, cancel: cancel,
-		subs: make(map[*subscriber]struct{}), calendar: make(map[int]func(string)),
-		seen: make(map[string]*seenState)}
+		calendar: make(map[int]func(string)),
+		seen:     make(map[string]*seenState)}
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: "apphub_event_bus_" + name, Help: help})
 	}
@@ -181,6 +183,23 @@ func (b *Bus) PublishEvents(ctx context.Context, events []apphub.Event) {
 	b.append(ctx, kindEvents, data)
 }
 
+// PublishAvailabilityChanged tells every instance (this one included) that the busy time of
+// these (zone, UTC day) keys changed: a booking, a hold or a release, already in MongoDB and
+// the cache.
+func (b *Bus) PublishAvailabilityChanged(ctx context.Context, zones []apphub.DayKey) {
+	if len(zones) == 0 {
+		return
+	}
+	zones = slices.Clone(zones)
+	b.enqueue(busItem{isAvailability: true, zones: zones})
+	data, err := json.Marshal(zones)
+	if err != nil {
+		b.logger.ErrorContext(ctx, "event bus: zones not encoded", "err", err)
+		return
+	}
+	b.append(ctx, kindAvailability, data)
+}
+
 // PublishCalendarChanged tells every instance (this one included) that the calendar is now at
 // version.
 func (b *Bus) PublishCalendarChanged(ctx context.Context, version string) {
@@ -215,27 +234,15 @@ func (b *Bus) append(ctx context.Context, kind string, data []byte) {
 // numbers then show the gap. The events' State may share maps with other subscribers: read
 // only.
 func (b *Bus) Subscribe(ctx context.Context) <-chan apphub.Event {
-	s := &subscriber{ch: make(chan apphub.Event, b.opts.Buffer)}
-	b.mu.Lock()
-	if b.closed {
-		b.mu.Unlock()
-		close(s.ch)
-		return s.ch
-	}
-	b.subs[s] = struct{}{}
-	// Under the lock, so that Close finds stop set.
-	s.stop = context.AfterFunc(ctx, func() { b.unsubscribe(s) })
-	b.mu.Unlock()
-	return s.ch
+	return b.events.subscribe(ctx, b.opts.Buffer)
 }
 
-func (b *Bus) unsubscribe(s *subscriber) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if _, ok := b.subs[s]; ok {
-		delete(b.subs, s)
-		close(s.ch)
-	}
+// SubscribeAvailability returns a channel of the (zone, UTC day) keys whose availability
+// changed, on any instance; an empty list means anything may have changed (the calendar did).
+// It is closed when ctx ends or the bus is closed. A subscriber that lets its buffer fill up
+// misses changes (counted as dropped), but then it has others to act on.
+func (b *Bus) SubscribeAvailability(ctx context.Context) <-chan []apphub.DayKey {
+	return b.avail.subscribe(ctx, b.opts.Buffer)
 }
 
 // OnCalendarChanged calls fn with the calendar's new version each time it changes (on any
@@ -291,13 +298,8 @@ func (b *Bus) Close() {
 	b.mu.Unlock()
 	b.cancel()
 	b.running.Wait()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for s := range b.subs {
-		s.stop()
-		delete(b.subs, s)
-		close(s.ch)
-	}
+	b.events.close()
+	b.avail.close()
 }
 
 // read follows the stream from its current end, handing entries to the dispatcher.
@@ -390,6 +392,13 @@ func (b *Bus) decode(ctx context.Context, msg redis.XMessage) (busItem, bool) {
 			return busItem{}, false
 		}
 		return busItem{events: events}, true
+	case kindAvailability:
+		var zones []apphub.DayKey
+		if err := json.Unmarshal([]byte(data), &zones); err != nil {
+			b.logger.WarnContext(ctx, "event bus: undecodable entry skipped", "id", msg.ID, "err", err)
+			return busItem{}, false
+		}
+		return busItem{isAvailability: true, zones: zones}, true
 	case kindCalendar:
 		return busItem{isCalendar: true, calendar: data}, true
 	default:
@@ -443,6 +452,10 @@ func (b *Bus) dispatch(ctx context.Context) {
 				b.calendarChanged(it.calendar)
 				continue
 			}
+			if it.isAvailability {
+				b.m.dropped.WithLabelValues("subscriber").Add(float64(b.avail.send(it.zones)))
+				continue
+			}
 			for _, ev := range it.events {
 				b.sequence(ctx, ev)
 			}
@@ -491,16 +504,7 @@ func (b *Bus) deliver(ev apphub.Event) {
 	st.kinds = append(st.kinds, ev.Kind)
 	st.at = time.Now()
 	b.m.delivered.Inc()
-
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for s := range b.subs {
-		select {
-		case s.ch <- ev:
-		default:
-			b.m.dropped.WithLabelValues("subscriber").Inc()
-		}
-	}
+	b.m.dropped.WithLabelValues("subscriber").Add(float64(b.events.send(ev)))
 }
 
 func (b *Bus) calendarChanged(version string) {
@@ -517,4 +521,5 @@ func (b *Bus) calendarChanged(version string) {
 	for _, fn := range fns {
 		fn(version)
 	}
+	b.m.dropped.WithLabelValues("subscriber").Add(float64(b.avail.send(nil)))
 }
