@@ -360,3 +360,44 @@ func TestBusRedisRestart(t *testing.T) {
 	expect(t, onB, "ap-1", 2, apphub.EventStateChanged)
 	expect(t, onB, "ap-1", 3, apphub.EventStateChanged)
 }
+
+// Availability changes reach the subscribers of every instance, the publisher's at once; a
+// calendar change reaches them as "anything may have changed" (no zones); their channels close
+// with their context.
+func TestBusAvailability(t *testing.T) {
+	rdb, prefix := storetest.Redis(t)
+	a, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix})
+	b, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix})
+	connected(t, a, b)
+	ctx, cancel := context.WithCancel(context.Background())
+	onA, onB := a.SubscribeAvailability(ctx), b.SubscribeAvailability(ctx)
+	zones := []apphub.DayKey{{Resource: "paris-11", Day: day0}, {Resource: "paris-12", Day: day0.Add(24 * time.Hour)}}
+	nextZones := func(ch <-chan []apphub.DayKey) []apphub.DayKey {
+		t.Helper()
+		select {
+		case z, ok := <-ch:
+			if !ok {
+				t.Fatal("subscription closed")
+			}
+			return z
+		case <-time.After(5 * time.Second):
+			t.Fatal("no availability change")
+		}
+		return nil
+	}
+	a.PublishAvailabilityChanged(ctx, zones)
+	for name, ch := range map[string]<-chan []apphub.DayKey{"a": onA, "b": onB} {
+		got := nextZones(ch)
+		if len(got) != 2 || !got[0].Day.Equal(zones[0].Day) || got[1] != (apphub.DayKey{Resource: "paris-12", Day: zones[1].Day}) {
+			t.Fatalf("%s got %v, want %v", name, got, zones)
+		}
+	}
+	b.PublishCalendarChanged(ctx, "cal-availability")
+	for z := nextZones(onA); len(z) != 0; z = nextZones(onA) { // a's own change comes back from the stream first
+	}
+	cancel()
+	for _, ch := range []<-chan []apphub.DayKey{onA, onB} {
+		for range ch {
+		}
+	}
+}
