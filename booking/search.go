@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -49,6 +50,10 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 	if version != "" && prev != nil && prev.res.Version == version {
 		return prev.res, nil
 	}
+	if res := s.sharedAnswer(ctx, q, version); res != nil {
+		s.answers.put(key, &answer{res: res, extended: extended})
+		return res, nil
+	}
 	res, err := s.compute(ctx, cal, sc, q, extended)
 	if err != nil {
 		return nil, err
@@ -66,8 +71,57 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 	res.AsOf, res.Version = s.now().UTC(), version
 	if version != "" {
 		s.answers.put(key, &answer{res: res, extended: extended})
+		s.shareAnswer(ctx, q, res)
 	}
 	return res, nil
+}
+
+// SharedAnswers keeps computed answers where every instance finds them, by query and version:
+// an answer is a function of the two, so it never needs invalidating, only expiring. The
+// instance that computes an answer first stores it, the others load it instead of computing.
+type SharedAnswers interface {
+	// LoadAnswer returns the data stored under key, nil when there is none or it cannot be read.
+	LoadAnswer(ctx context.Context, key string) []byte
+	StoreAnswer(ctx context.Context, key string, data []byte)
+}
+
+// sharedKey names q's answer at version. The version covers the look-ahead exactly when the
+// answer does, so one key never names two answers.
+func sharedKey(q SlotQuery, version string) string {
+	h := sha256.New()
+	for _, f := range []string{q.Category, q.Place, q.Resource, q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano), version} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15])
+}
+
+func (s *Service) sharedAnswer(ctx context.Context, q SlotQuery, version string) *SlotResult {
+	if s.shared == nil || version == "" {
+		return nil
+	}
+	data := s.shared.LoadAnswer(ctx, sharedKey(q, version))
+	if data == nil {
+		return nil
+	}
+	var res SlotResult
+	if err := json.Unmarshal(data, &res); err != nil || res.Version != version {
+		s.logger.WarnContext(ctx, "a shared search answer could not be read; computing it", "err", err)
+		return nil
+	}
+	return &res
+}
+
+func (s *Service) shareAnswer(ctx context.Context, q SlotQuery, res *SlotResult) {
+	if s.shared == nil {
+		return
+	}
+	data, err := json.Marshal(res)
+	if err != nil {
+		s.logger.ErrorContext(ctx, "a search answer could not be encoded", "err", err)
+		return
+	}
+	s.shared.StoreAnswer(ctx, sharedKey(q, res.Version), data)
 }
 
 // scope is what a search's answer depends on besides the calendar: the busy time of the days

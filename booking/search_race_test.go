@@ -3,22 +3,26 @@ package booking_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/storage/storetest"
 )
 
 // Two instances on one MongoDB and the real Redis: while A books the technician's days hour by
-// hour, B searches the zone over and over (its answers kept under versions). No search of B
+// hour, B searches the zone over and over (its answers kept under versions, and shared). No search of B
 // offers a time whose booking A had answered before that search began.
 func TestSearchRacingBookingsOnAnotherInstance(t *testing.T) {
 	rdb, prefix := storetest.Redis(t)
-	e := newEnv(t, booking.Options{Cache: storetest.Cache(t, rdb, prefix)})
-	b := e.another(t, booking.Options{Cache: storetest.Cache(t, rdb, prefix)})
+	ca, cb := storetest.Cache(t, rdb, prefix), storetest.Cache(t, rdb, prefix)
+	e := newEnv(t, booking.Options{Cache: ca, Answers: ca})
+	b := e.another(t, booking.Options{Cache: cb, Answers: cb})
 	ctx := context.Background()
 	first := at("08:00")
 	q := booking.SlotQuery{Category: "repair", Place: "75011", From: first.Add(-time.Hour), To: first.Add(4 * 24 * time.Hour)}
@@ -89,4 +93,42 @@ func offeredBy(s apphub.Slot, resource string) bool {
 		}
 	}
 	return false
+}
+
+// countingCache counts the busy time read through it.
+type countingCache struct {
+	*rediscache.Cache
+	busy atomic.Int32
+}
+
+func (c *countingCache) Busy(ctx context.Context, keys []apphub.DayKey, load func(context.Context, []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error)) (map[apphub.DayKey][]apphub.Claim, error) {
+	c.busy.Add(1)
+	return c.Cache.Busy(ctx, keys, load)
+}
+
+// An answer one instance computed is the other's, read from Redis instead of computed again,
+// until a booking changes the version; then whoever searches first computes the new one.
+func TestSearchAnswersSharedBetweenInstances(t *testing.T) {
+	rdb, prefix := storetest.Redis(t)
+	ca, cb := storetest.Cache(t, rdb, prefix), &countingCache{Cache: storetest.Cache(t, rdb, prefix)}
+	e := newEnv(t, booking.Options{Cache: ca, Answers: ca})
+	b := e.another(t, booking.Options{Cache: cb, Answers: cb})
+	ctx := context.Background()
+	q := booking.SlotQuery{Category: "repair", Place: "75011", From: at("08:00"), To: at("08:00").Add(3 * 24 * time.Hour)}
+
+	onA, err := e.svc.Search(ctx, q)
+	if err != nil || onA.Version == "" || len(onA.Days) == 0 {
+		t.Fatalf("A: %v, %v", onA, err)
+	}
+	onB, err := b.Search(ctx, q)
+	if err != nil || cb.busy.Load() != 0 || onB.Version != onA.Version || !onB.AsOf.Equal(onA.AsOf) || !reflect.DeepEqual(onB.Days, onA.Days) {
+		t.Fatalf("B read busy time %d times and answered %+v (%v); A answered %+v", cb.busy.Load(), onB, err, onA)
+	}
+	if _, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("08:00")}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := b.Search(ctx, q)
+	if err != nil || after.Version == onA.Version || cb.busy.Load() != 1 || offeredBy(after.Days[0].Slots[0], "tech-1") && after.Days[0].Slots[0].Start.Equal(at("08:00")) {
+		t.Fatalf("after the booking B read busy time %d times and answered %v (%v)", cb.busy.Load(), after, err)
+	}
 }

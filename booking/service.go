@@ -62,6 +62,8 @@ type Options struct {
 	AfterClaims func(ctx context.Context, appointmentID string)
 	// Cache keeps busy time for searches (never for bookings); default none: MongoDB every time.
 	Cache BusyCache
+	// Answers shares computed search answers between instances; default none.
+	Answers SharedAnswers
 	// Publisher receives the events of every commit and the calendar's changes; default none.
 	Publisher Publisher
 	// Now is the clock; default time.Now.
@@ -82,6 +84,7 @@ type Service struct {
 	cache       BusyCache
 	publisher   Publisher
 	answers     answers // the last answer of each search query, with its version
+	shared      SharedAnswers
 
 	reapMu   sync.Mutex
 	verified map[string]time.Time // claim groups the reaper found committed, until when
@@ -97,7 +100,7 @@ type Service struct {
 func NewService(store Store, opts Options) *Service {
 	s := &Service{store: store, now: opts.Now, logger: opts.Logger, calendarCheck: opts.CalendarCheck,
 		holdTTL: opts.HoldTTL, grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
-		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher}
+		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher, shared: opts.Answers}
 	if s.cache == nil {
 		s.cache = noCache{}
 	}

@@ -65,7 +65,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		return nil, err
 	}
 	svc = booking.NewService(st.mongo, booking.Options{Logger: logger, HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
-		Cache: cache, Publisher: bus})
+		Cache: cache, Answers: cache, Publisher: bus})
 	bus.OnCalendarChanged(svc.CalendarChanged)
 	timed := newTimedService(svc, reg)
 	h := &hub{stores: st, svc: svc, cache: cache, bus: bus, logger: logger, publicURL: cfg.publicURL,

@@ -83,7 +83,7 @@ type CacheOptions struct {
 
 // cacheMetrics count per key, except fallbacks (per Busy call) and the Touch counters.
 type cacheMetrics struct {
-	hits, misses, rebuilds, discarded, shared, fallbacks, touchFailures, epochBumps, versions prometheus.Counter
+	hits, misses, rebuilds, discarded, shared, fallbacks, touchFailures, epochBumps, versions, answersShared prometheus.Counter
 }
 
 // NewCache returns a cache on rdb. Its metrics (apphub_busy_cache_*) are registered with reg
@@ -121,10 +121,11 @@ func NewCache(rdb redis.UniversalClient, reg prometheus.Registerer, opts CacheOp
 		touchFailures: counter("touch_failures_total", "Touch calls that could not reach Redis."),
 		epochBumps:    counter("epoch_bumps_total", "Times the epoch was replaced after failed Touch calls."),
 		versions:      counter("versions_total", "Versions given for search answers (a search served again under the same version reads no busy time)."),
+		answersShared: counter("answers_shared_total", "Search answers loaded as another instance computed them."),
 	}
 	if reg != nil {
 		for _, col := range []prometheus.Collector{c.m.hits, c.m.misses, c.m.rebuilds, c.m.discarded,
-			c.m.shared, c.m.fallbacks, c.m.touchFailures, c.m.epochBumps, c.m.versions} {
+			c.m.shared, c.m.fallbacks, c.m.touchFailures, c.m.epochBumps, c.m.versions, c.m.answersShared} {
 			if err := reg.Register(col); err != nil {
 				return nil, apphub.WrapError(apphub.EINTERNAL, err, "register the busy cache metrics")
 			}
@@ -412,6 +413,29 @@ func (c *Cache) Touch(ctx context.Context, keys, zones []apphub.DayKey) {
 		return
 	}
 	c.flushStale(ctx)
+}
+
+// LoadAnswer returns the search answer stored under key (booking.SharedAnswers), nil when
+// there is none or Redis cannot be reached; reading it keeps it from expiring.
+func (c *Cache) LoadAnswer(ctx context.Context, key string) []byte {
+	if time.Now().UnixNano() < c.downUntil.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	data, err := c.rdb.GetEx(ctx, c.prefix+"answer:"+key, c.ttl).Bytes()
+	if err != nil {
+		return nil
+	}
+	c.m.answersShared.Inc()
+	return data
+}
+
+// StoreAnswer stores a search answer under key for TTL, best effort.
+func (c *Cache) StoreAnswer(ctx context.Context, key string, data []byte) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	defer cancel()
+	c.rdb.Set(ctx, c.prefix+"answer:"+key, data, c.ttl)
 }
 
 // ErrNoVersion is returned by Version when the cache cannot vouch for what it would answer:
