@@ -19,8 +19,9 @@ import (
 // third of their working time booked (about 23,000 claims), on the embedded store and the real
 // Redis: cold (nothing in Redis and no answer kept: the calendar is in memory, every
 // (resource, day) is read from MongoDB in one scan and written back), warm (the answer kept
-// under the version read from Redis), and after a booking elsewhere in the zone (one
-// technician-day read again, the engine run again).
+// under the version read from Redis), on another instance (the answer another computed, read
+// from Redis), and after a booking elsewhere in the zone (one technician-day read again, the
+// engine run again).
 func BenchmarkSearch60x31(b *testing.B) {
 	db := storetest.Mongo(b)
 	rdb, prefix := storetest.Redis(b)
@@ -35,7 +36,7 @@ func BenchmarkSearch60x31(b *testing.B) {
 
 	service := func(b *testing.B, prefix string) (*booking.Service, *rediscache.Cache) {
 		cache := storetest.Cache(b, rdb, prefix)
-		svc := booking.NewService(db, booking.Options{Now: now, Cache: cache})
+		svc := booking.NewService(db, booking.Options{Now: now, Cache: cache, Answers: cache})
 		if _, err := svc.Calendar(ctx); err != nil {
 			b.Fatal(err)
 		}
@@ -66,6 +67,16 @@ func BenchmarkSearch60x31(b *testing.B) {
 		search(b, svc)
 		for b.Loop() {
 			search(b, svc)
+		}
+	})
+	b.Run("otherInstance", func(b *testing.B) {
+		svc, _ := service(b, prefix+"other:")
+		search(b, svc)
+		for b.Loop() {
+			b.StopTimer()
+			other, _ := service(b, prefix+"other:")
+			b.StartTimer()
+			search(b, other)
 		}
 	})
 	b.Run("afterBooking", func(b *testing.B) {
