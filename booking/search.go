@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"time"
 
@@ -49,6 +50,30 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 	version := s.version(ctx, calVersion, sc, q, extended)
 	if version != "" && prev != nil && prev.res.Version == version {
 		return prev.res, nil
+	}
+	if version == "" {
+		return s.answer(ctx, cal, calVersion, sc, q, extended, version)
+	}
+	// The searches that miss the same answer at the same version (right after a booking, all
+	// of a zone's channel apps at once) wait for one of them to compute it. It goes on if its
+	// own caller leaves: the others still want it.
+	v, err, _ := s.flight.Do(fmt.Sprintf("%v\x00%s", key, version), func() (any, error) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opTimeout)
+		defer cancel()
+		return s.answer(ctx, cal, calVersion, sc, q, extended, version)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*SlotResult), nil
+}
+
+// answer is a search's answer at version when the service has not kept it: shared by another
+// instance, or computed (and then kept and shared).
+func (s *Service) answer(ctx context.Context, cal *apphub.Calendar, calVersion string, sc *scope, q SlotQuery, extended bool, version string) (*SlotResult, error) {
+	key := answerKey{q.Category, q.Place, q.Resource, q.From.UnixNano(), q.To.UnixNano()}
+	if a := s.answers.get(key); version != "" && a != nil && a.res.Version == version {
+		return a.res, nil // computed by a search that ended after this one looked
 	}
 	if res := s.sharedAnswer(ctx, q, version); res != nil {
 		s.answers.put(key, &answer{res: res, extended: extended})

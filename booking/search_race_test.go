@@ -132,3 +132,39 @@ func TestSearchAnswersSharedBetweenInstances(t *testing.T) {
 		t.Fatalf("after the booking B read busy time %d times and answered %v (%v)", cb.busy.Load(), after, err)
 	}
 }
+
+// Searches that miss the same answer at once (right after a booking) compute it once.
+func TestConcurrentMissesComputeOnce(t *testing.T) {
+	rdb, prefix := storetest.Redis(t)
+	cache := &countingCache{Cache: storetest.Cache(t, rdb, prefix)}
+	e := newEnv(t, booking.Options{Cache: cache})
+	ctx := context.Background()
+	q := booking.SlotQuery{Category: "repair", Place: "75011", From: at("08:00"), To: at("08:00").Add(7 * 24 * time.Hour)}
+	for round := range 3 {
+		if _, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("08:00").Add(time.Duration(round) * 24 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		before := cache.busy.Load()
+		var wg sync.WaitGroup
+		versions := make([]string, 20)
+		for i := range versions {
+			wg.Go(func() {
+				res, err := e.svc.Search(ctx, q)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				versions[i] = res.Version
+			})
+		}
+		wg.Wait()
+		if n := cache.busy.Load() - before; n != 1 {
+			t.Fatalf("round %d: 20 searches read busy time %d times, want 1", round, n)
+		}
+		for _, v := range versions {
+			if v != versions[0] || v == "" {
+				t.Fatalf("round %d: versions %v", round, versions)
+			}
+		}
+	}
+}

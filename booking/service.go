@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/apphub/apphub"
 )
 
@@ -85,6 +87,7 @@ type Service struct {
 	publisher   Publisher
 	answers     answers // the last answer of each search query, with its version
 	shared      SharedAnswers
+	flight      singleflight.Group // searches computing an answer, by query and version
 
 	reapMu   sync.Mutex
 	verified map[string]time.Time // claim groups the reaper found committed, until when

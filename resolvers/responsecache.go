@@ -9,6 +9,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph/model"
@@ -26,7 +27,8 @@ const maxCachedBytes = 32 << 20
 // learnt when gqlgen has executed it (so it passed parsing, validation and the limits, which
 // depend on the request alone); only requests answered as application/json take part.
 type responseCache struct {
-	svc Service
+	svc    Service
+	flight singleflight.Group // responses being built, by request and version
 
 	mu      sync.Mutex
 	entries map[string]*cachedResponse // by request
@@ -100,19 +102,22 @@ func (c *responseCache) InterceptOperation(ctx context.Context, next graphql.Ope
 	if err != nil {
 		return next(ctx) // the resolver searches again and reports the error
 	}
-	respond := next(withAnswer(ctx, q, res))
+	ctx = withAnswer(ctx, q, res)
 	if res.Version == "" {
-		return respond
+		return next(ctx)
 	}
-	return func(ctx context.Context) *graphql.Response {
-		resp := respond(ctx)
+	// The same request arriving again while its response is built (right after a booking
+	// changed the version) waits for that response instead of building its own.
+	v, _, _ := c.flight.Do(key+"\x00"+res.Version, func() (any, error) {
+		resp := next(ctx)(ctx)
 		if resp != nil && len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Data != nil {
 			if body, err := json.Marshal(resp); err == nil {
 				c.put(key, &cachedResponse{query: q, version: res.Version, body: body})
 			}
 		}
-		return resp
-	}
+		return resp, nil
+	})
+	return graphql.OneShot(v.(*graphql.Response))
 }
 
 func (c *responseCache) put(key string, e *cachedResponse) {

@@ -53,6 +53,24 @@ echo "== hub GraphQL grid, closed loop, $CONNS connections, $DURATION"
 "$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" "${gql[@]}" "http://$HUB/graphql" || true
 echo "== hub GraphQL grid with resources ($full_size bytes), closed loop, $CONNS connections, $DURATION"
 "$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" -method POST -body-file "$work/full.json" -H 'Content-Type: application/json' "http://$HUB/graphql" || true
+# The same closed loop while a channel books the grid's slots one after the other (each booking
+# changes the zone's version: every instance computes the grid again once, then serves it).
+starts=$(curl -s "http://$HUB/graphql" -H 'Content-Type: application/json' --data-binary @"$work/query.json" |
+	grep -o '"start":"[^"]*"' | cut -d'"' -f4)
+(
+	n=0
+	for s in $starts; do
+		curl -s "http://$HUB/graphql" -H 'Content-Type: application/json' -d "{\"query\":\"mutation { bookAppointment(input: {category: \\\"repair\\\", place: \\\"75011\\\", start: \\\"$s\\\"}) { appointment { id } } }\"}" |
+			grep -q '"id"' && n=$((n + 1))
+		echo "$n" >"$work/booked"
+	done
+) &
+booker=$!
+sleep 0.5
+echo "== hub GraphQL grid, closed loop, $CONNS connections, $DURATION, while bookings are made one after the other"
+"$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" "${gql[@]}" "http://$HUB/graphql" || true
+kill "$booker" 2>/dev/null || true
+echo "bookings made during the run: $(cat "$work/booked" 2>/dev/null || echo 0)"
 echo "== reference (one Redis GET of $size bytes), closed loop, $CONNS connections, $DURATION"
 "$work/loadgen" -d "$DURATION" -c "$CONNS" "http://$REF/" || true
 echo "== hub TMF646 POST /searchTimeSlot (same search, stored), closed loop, $CONNS connections, $DURATION"
