@@ -59,6 +59,52 @@ func utc(t time.Time) time.Time {
 	return t.UTC()
 }
 
+// legacyClaims is the one collection claims lived in before they were split by day.
+const legacyClaims = "claims"
+
+// claimsReady moves the claims of a database written before they were split by day into
+// their day collections, once, before any claim is read or written: until then a booking
+// could take time an older booking holds. Inserts keyed by _id make it safe to repeat, also
+// from several instances at once; the legacy collection is dropped when all are moved.
+func (db *DB) claimsReady(ctx context.Context) error {
+	if db.claimsMoved.Load() {
+		return nil
+	}
+	db.claimsMu.Lock()
+	defer db.claimsMu.Unlock()
+	if db.claimsMoved.Load() {
+		return nil
+	}
+	names, err := db.db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return mapError(err)
+	}
+	if slices.Contains(names, legacyClaims) {
+		docs, err := scanAll(ctx, db, legacyClaims, bson.D{}, func(d claimDoc) claimDoc { return d })
+		if err != nil {
+			return err
+		}
+		err = db.parallel(ctx, len(docs), func(ctx context.Context, i int) error {
+			coll, ok := claimsOfID(docs[i].ID)
+			if !ok {
+				return nil // not a claim: nothing to move
+			}
+			if err := db.insert(ctx, coll, docs[i]); err != nil && apphub.ErrorCode(err) != apphub.ECONFLICT {
+				return err
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := db.db.Collection(legacyClaims).Drop(ctx); err != nil {
+			return mapError(err)
+		}
+	}
+	db.claimsMoved.Store(true)
+	return nil
+}
+
 // claimsOf names the collection of the claims of day's quanta.
 func claimsOf(day time.Time) string { return claimsPrefix + apphub.DayOf(day).Format(time.DateOnly) }
 
@@ -73,12 +119,18 @@ func (db *DB) InsertClaim(ctx context.Context, c apphub.Claim) error {
 	if want := apphub.ClaimID(c.Resource, c.Start, c.Seat); c.ID != want {
 		return apphub.Errorf(apphub.EINTERNAL, "claim _id %q does not name its quantum (%q)", c.ID, want)
 	}
+	if err := db.claimsReady(ctx); err != nil {
+		return err
+	}
 	return db.insert(ctx, claimsOf(c.Start), claimDoc{ID: c.ID, Owner: c.Owner, Version: c.Version,
 		ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt})
 }
 
 // GetClaims looks the claims up by _id, in parallel; the result holds those that exist.
 func (db *DB) GetClaims(ctx context.Context, ids []string) (map[string]apphub.Claim, error) {
+	if err := db.claimsReady(ctx); err != nil {
+		return nil, err
+	}
 	out := make(map[string]apphub.Claim, len(ids))
 	var mu sync.Mutex
 	err := db.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
@@ -105,6 +157,9 @@ func (db *DB) GetClaims(ctx context.Context, ids []string) (map[string]apphub.Cl
 // DeleteClaims removes owner's claims by _id, in parallel; missing ones, and claims with those
 // ids that belong to someone else by now, are left alone.
 func (db *DB) DeleteClaims(ctx context.Context, owner string, ids []string) error {
+	if err := db.claimsReady(ctx); err != nil {
+		return err
+	}
 	return db.parallel(ctx, len(ids), func(ctx context.Context, i int) error {
 		coll, ok := claimsOfID(ids[i])
 		if !ok {
@@ -131,6 +186,9 @@ func (db *DB) ScanClaims(ctx context.Context, from, to time.Time) ([]apphub.Clai
 
 // AllClaims returns every claim (the reaper's scan).
 func (db *DB) AllClaims(ctx context.Context) ([]apphub.Claim, error) {
+	if err := db.claimsReady(ctx); err != nil {
+		return nil, err
+	}
 	names, err := db.db.ListCollectionNames(ctx, bson.D{})
 	if err != nil {
 		return nil, mapError(err)
@@ -146,6 +204,9 @@ func (db *DB) AllClaims(ctx context.Context) ([]apphub.Claim, error) {
 
 // scanClaims reads whole collections of claims, in parallel.
 func (db *DB) scanClaims(ctx context.Context, colls []string) ([]apphub.Claim, error) {
+	if err := db.claimsReady(ctx); err != nil {
+		return nil, err
+	}
 	var mu sync.Mutex
 	var out []apphub.Claim
 	err := db.parallel(ctx, len(colls), func(ctx context.Context, i int) error {

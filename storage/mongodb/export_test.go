@@ -11,3 +11,7 @@ func InsertForTest(ctx context.Context, db *DB, coll string, doc any) error {
 func FindByIDForTest(ctx context.Context, db *DB, coll string, id, out any) error {
 	return db.findByID(ctx, coll, id, out)
 }
+
+func CollectionsForTest(ctx context.Context, db *DB) ([]string, error) {
+	return db.db.ListCollectionNames(ctx, map[string]any{})
+}

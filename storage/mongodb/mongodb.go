@@ -9,6 +9,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -28,6 +30,9 @@ const (
 type DB struct {
 	client *mongo.Client
 	db     *mongo.Database
+
+	claimsMu    sync.Mutex  // one move of the legacy claims at a time
+	claimsMoved atomic.Bool // the legacy claims collection is gone (claims.go)
 }
 
 // Open prepares a client for uri and database. It does not wait for the server: the driver
