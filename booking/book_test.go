@@ -458,7 +458,7 @@ func TestPausedBookingIsReapedAndFailsCleanly(t *testing.T) {
 	err = <-result
 	wantReason(t, err, apphub.ReasonCommitTooLate)
 	// Exactly one appointment holds 10:00, and its claims are intact.
-	claims, err := e.db.AllClaims(ctx)
+	claims, err := e.db.ClaimsFrom(ctx, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -599,7 +599,7 @@ func TestRefusalsCarryTheEngineReason(t *testing.T) {
 			wantReason(t, err, tt.reason)
 		})
 	}
-	claims, _ := e.db.AllClaims(ctx)
+	claims, _ := e.db.ClaimsFrom(ctx, time.Time{})
 	if len(claims) != 0 {
 		t.Fatalf("refused bookings left %d claims", len(claims))
 	}
@@ -724,7 +724,7 @@ func TestChangeIsOneRevision(t *testing.T) {
 	if cur.Version != 2 || !cur.Start.Equal(at("14:00")) {
 		t.Fatalf("a refused change changed the appointment: %+v", cur)
 	}
-	claims, _ := e.db.AllClaims(ctx)
+	claims, _ := e.db.ClaimsFrom(ctx, time.Time{})
 	for _, cl := range claims {
 		if cl.Start.Equal(at("16:00")) {
 			t.Fatalf("a refused change left claim %s", cl.ID)

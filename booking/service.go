@@ -24,7 +24,7 @@ type Store interface {
 	GetClaims(ctx context.Context, ids []string) (map[string]apphub.Claim, error)
 	DeleteClaims(ctx context.Context, owner string, ids []string) error
 	ScanClaims(ctx context.Context, from, to time.Time) ([]apphub.Claim, error)
-	AllClaims(ctx context.Context) ([]apphub.Claim, error)
+	ClaimsFrom(ctx context.Context, from time.Time) ([]apphub.Claim, error)
 
 	InsertRevision(ctx context.Context, r apphub.Revision) error
 	GetRevision(ctx context.Context, appointmentID string, version int) (apphub.Revision, error)

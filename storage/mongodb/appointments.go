@@ -184,8 +184,9 @@ func (db *DB) ScanClaims(ctx context.Context, from, to time.Time) ([]apphub.Clai
 	return slices.DeleteFunc(claims, func(c apphub.Claim) bool { return c.Start.Before(from) || !c.Start.Before(to) }), nil
 }
 
-// AllClaims returns every claim (the reaper's scan).
-func (db *DB) AllClaims(ctx context.Context) ([]apphub.Claim, error) {
+// ClaimsFrom returns the claims of the UTC days from from's on (the reaper's scan): one scan
+// per day collection, in parallel.
+func (db *DB) ClaimsFrom(ctx context.Context, from time.Time) ([]apphub.Claim, error) {
 	if err := db.claimsReady(ctx); err != nil {
 		return nil, err
 	}
@@ -193,9 +194,10 @@ func (db *DB) AllClaims(ctx context.Context) ([]apphub.Claim, error) {
 	if err != nil {
 		return nil, mapError(err)
 	}
+	first := claimsOf(from) // the names sort as their days do
 	var colls []string
 	for _, name := range names {
-		if strings.HasPrefix(name, claimsPrefix) {
+		if strings.HasPrefix(name, claimsPrefix) && name >= first {
 			colls = append(colls, name)
 		}
 	}

@@ -52,6 +52,10 @@ func TestLegacyClaimsAreMovedFirst(t *testing.T) {
 	if !slices.Equal(got, ids) {
 		t.Fatalf("claims after the move %v, want %v", got, ids)
 	}
+	later, err := db.ClaimsFrom(ctx, start.Add(24*time.Hour+time.Hour))
+	if err != nil || len(later) != 2 {
+		t.Fatalf("claims from the second day: %v (%v), want those of the 2nd and 3rd", later, err)
+	}
 	names, err := mongodb.CollectionsForTest(ctx, db)
 	if err != nil || slices.Contains(names, "claims") {
 		t.Fatalf("collections %v (%v): the legacy one is still there", names, err)
