@@ -113,19 +113,20 @@ func connected(t testing.TB, from, to *rediscache.Bus) {
 	}
 }
 
-// next returns the next event of ch, failing after a while.
-func next(t testing.TB, ch <-chan apphub.Event) apphub.Event {
+// next returns the next value of ch, failing after a while.
+func next[T any](t testing.TB, ch <-chan T) T {
 	t.Helper()
+	var v T
 	select {
-	case ev, ok := <-ch:
+	case got, ok := <-ch:
 		if !ok {
 			t.Fatal("subscription closed")
 		}
-		return ev
+		v = got
 	case <-time.After(5 * time.Second):
-		t.Fatal("no event")
+		t.Fatal("nothing received")
 	}
-	return apphub.Event{}
+	return v
 }
 
 func expect(t testing.TB, ch <-chan apphub.Event, id string, version int, kind string) {
@@ -372,28 +373,15 @@ func TestBusAvailability(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	onA, onB := a.SubscribeAvailability(ctx), b.SubscribeAvailability(ctx)
 	zones := []apphub.DayKey{{Resource: "paris-11", Day: day0}, {Resource: "paris-12", Day: day0.Add(24 * time.Hour)}}
-	nextZones := func(ch <-chan []apphub.DayKey) []apphub.DayKey {
-		t.Helper()
-		select {
-		case z, ok := <-ch:
-			if !ok {
-				t.Fatal("subscription closed")
-			}
-			return z
-		case <-time.After(5 * time.Second):
-			t.Fatal("no availability change")
-		}
-		return nil
-	}
 	a.PublishAvailabilityChanged(ctx, zones)
 	for name, ch := range map[string]<-chan []apphub.DayKey{"a": onA, "b": onB} {
-		got := nextZones(ch)
+		got := next(t, ch)
 		if len(got) != 2 || !got[0].Day.Equal(zones[0].Day) || got[1] != (apphub.DayKey{Resource: "paris-12", Day: zones[1].Day}) {
 			t.Fatalf("%s got %v, want %v", name, got, zones)
 		}
 	}
 	b.PublishCalendarChanged(ctx, "cal-availability")
-	for z := nextZones(onA); len(z) != 0; z = nextZones(onA) { // a's own change comes back from the stream first
+	for z := next(t, onA); len(z) != 0; z = next(t, onA) { // a's own change comes back from the stream first
 	}
 	cancel()
 	for _, ch := range []<-chan []apphub.DayKey{onA, onB} {
