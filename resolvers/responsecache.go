@@ -127,6 +127,7 @@ func (c *responseCache) put(key string, e *cachedResponse) {
 		c.entries = make(map[string]*cachedResponse)
 	}
 	if old, found := c.entries[key]; found {
+		delete(c.entries, key)
 		c.bytes -= len(old.body)
 	}
 	for k, old := range c.entries { // any: a full cache means many distinct requests anyway
