@@ -3,7 +3,7 @@
 # reference server (bare net/http, one Redis GET of a precomputed answer of the same size), on
 # the real Redis (REDIS_URL, default redis://127.0.0.1:6379), the embedded FerretDB and the demo
 # data. Prints p50/p90/p99/max, requests per second and the hub's RSS. Loopback only; bounded
-# in time (about 2 minutes).
+# in time (about 10 × DURATION, plus the build and the demo data).
 #   bash scripts/bench.sh            # DURATION=15s RATE=2000 CONNS=8 may be set
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +71,10 @@ echo "== hub GraphQL grid, closed loop, $CONNS connections, $DURATION, while boo
 "$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" "${gql[@]}" "http://$HUB/graphql" || true
 kill "$booker" 2>/dev/null || true
 echo "bookings made during the run: $(cat "$work/booked" 2>/dev/null || echo 0)"
+echo "== reference (one Redis GET of $size bytes), paced at $RATE req/s for $DURATION"
+"$work/loadgen" -d "$DURATION" -rate "$RATE" -c 256 "http://$REF/" || true
+echo "== reference, paced at ${LOW_RATE:-100} req/s for $DURATION"
+"$work/loadgen" -d "$DURATION" -rate "${LOW_RATE:-100}" -c 256 "http://$REF/" || true
 echo "== reference (one Redis GET of $size bytes), closed loop, $CONNS connections, $DURATION"
 "$work/loadgen" -d "$DURATION" -c "$CONNS" "http://$REF/" || true
 echo "== hub TMF646 POST /searchTimeSlot (same search, stored), closed loop, $CONNS connections, $DURATION"

@@ -140,12 +140,10 @@ func (c *Cache) hashKey(k apphub.DayKey) string {
 	return c.prefix + "busy:{" + k.Resource + "|" + apphub.DayOf(k.Day).Format(time.DateOnly) + "}"
 }
 
-// zoneKey names the hash of a (zone, day): it has a nonce and a generation only, which Touch
-// increments with those of the zone's resources, so that Version can vouch for a whole zone in
-// one key per day. The days of a zone share a hash slot, so that one script reads them all.
-func (c *Cache) zoneKey(z apphub.DayKey) string {
-	return c.prefix + "zone:{" + z.Resource + "}|" + apphub.DayOf(z.Day).Format(time.DateOnly)
-}
+// zoneKey names the hash of a zone: a nonce, and a generation per UTC day, which Touch
+// increments with those of the zone's resources, so that Version vouches for a zone's days with
+// one key.
+func (c *Cache) zoneKey(zone string) string { return c.prefix + "zone:{" + zone + "}" }
 
 func lockKey(hash string) string { return hash + ":lock" }
 
@@ -345,7 +343,7 @@ func (c *Cache) unlock(ctx context.Context, keys []apphub.DayKey, lead []int, lo
 	var calls []scriptCall
 	for j, i := range lead {
 		if locked[j] {
-			calls = append(calls, scriptCall{keys: []string{lockKey(c.hashKey(keys[i]))}, args: []any{lockToken}})
+			calls = append(calls, scriptCall{script: unlockScript, keys: []string{lockKey(c.hashKey(keys[i]))}, args: []any{lockToken}})
 		}
 	}
 	if len(calls) == 0 {
@@ -353,7 +351,7 @@ func (c *Cache) unlock(ctx context.Context, keys []apphub.DayKey, lead []int, lo
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 	defer cancel()
-	runScripts(ctx, c.rdb, unlockScript, calls) // best effort: the locks expire anyway
+	runScripts(ctx, c.rdb, calls) // best effort: the locks expire anyway
 }
 
 // store writes the rebuilt keys this request holds the lock of, each only if its generation is
@@ -368,7 +366,7 @@ func (c *Cache) store(ctx context.Context, keys []apphub.DayKey, states []keySta
 		}
 		k, tok := keys[i], states[i].tok
 		h := c.hashKey(k)
-		calls = append(calls, scriptCall{keys: []string{h, lockKey(h)},
+		calls = append(calls, scriptCall{script: storeScript, keys: []string{h, lockKey(h)},
 			args: []any{tok.n, tok.g, tok.epoch, encodeClaims(k, loaded[k]), ttl, lockToken, nonce()}})
 	}
 	if len(calls) == 0 {
@@ -377,7 +375,7 @@ func (c *Cache) store(ctx context.Context, keys []apphub.DayKey, states []keySta
 	// The work is done: let a request that ends now still keep it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 	defer cancel()
-	cmds, err := runScripts(ctx, c.rdb, storeScript, calls)
+	cmds, err := runScripts(ctx, c.rdb, calls)
 	if err != nil {
 		c.logger.DebugContext(ctx, "busy cache: rebuild not written", "err", err)
 		return
@@ -400,12 +398,7 @@ func (c *Cache) Touch(ctx context.Context, keys, zones []apphub.DayKey) {
 	// The commit is made: a caller that goes away now must not leave the cache behind it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 	defer cancel()
-	ttl := strconv.FormatInt(c.ttl.Milliseconds(), 10)
-	calls := make([]scriptCall, 0, len(keys)+len(zones))
-	for _, h := range c.hashKeys(keys, zones) {
-		calls = append(calls, scriptCall{keys: []string{h}, args: []any{nonce(), ttl}})
-	}
-	if _, err := runScripts(ctx, c.rdb, touchScript, calls); err != nil {
+	if _, err := runScripts(ctx, c.rdb, c.calls(keys, touchScript, zones, zoneTouchScript)); err != nil {
 		c.m.touchFailures.Inc()
 		c.logger.WarnContext(ctx, "busy cache: a booking could not reach Redis; the cache is marked stale until Redis answers", "err", err)
 		c.markDown()
@@ -454,25 +447,9 @@ func (c *Cache) Version(ctx context.Context, keys, zones []apphub.DayKey) (strin
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	// One script call per hash slot: each (resource, day) is its own, the days of a zone share
-	// the zone's.
-	ttl := strconv.FormatInt(c.ttl.Milliseconds(), 10)
-	var calls []scriptCall
-	for _, k := range uniqueKeys(keys) {
-		calls = append(calls, scriptCall{keys: []string{c.hashKey(k)}, args: []any{nonce(), ttl}})
-	}
-	byZone := make(map[string]int)
-	for _, z := range uniqueKeys(zones) {
-		i, found := byZone[z.Resource]
-		if !found {
-			i = len(calls)
-			byZone[z.Resource] = i
-			calls = append(calls, scriptCall{args: []any{nonce(), ttl}})
-		}
-		calls[i].keys = append(calls[i].keys, c.zoneKey(z))
-	}
+	calls := c.calls(uniqueKeys(keys), versionScript, uniqueKeys(zones), zoneVersionScript)
 	var epochCmd *redis.StringCmd
-	cmds, err := runScripts(ctx, c.rdb, versionScript, calls, func(pipe redis.Pipeliner) { epochCmd = pipe.Get(ctx, c.epochKey) })
+	cmds, err := runScripts(ctx, c.rdb, calls, func(pipe redis.Pipeliner) { epochCmd = pipe.Get(ctx, c.epochKey) })
 	if err != nil {
 		return "", c.versionFailed(ctx, err)
 	}
@@ -502,16 +479,25 @@ func (c *Cache) versionFailed(ctx context.Context, err error) error {
 	return ErrNoVersion
 }
 
-// hashKeys names the hashes of keys and zones, in that order.
-func (c *Cache) hashKeys(keys, zones []apphub.DayKey) []string {
-	out := make([]string, 0, len(keys)+len(zones))
+// calls makes one script call per (resource, day) key, with keyScript, and one per zone for
+// all its days, with zoneScript: each key is its own hash, a zone's days are fields of one.
+func (c *Cache) calls(keys []apphub.DayKey, keyScript *redis.Script, zones []apphub.DayKey, zoneScript *redis.Script) []scriptCall {
+	ttl := strconv.FormatInt(c.ttl.Milliseconds(), 10)
+	calls := make([]scriptCall, 0, len(keys)+1)
 	for _, k := range keys {
-		out = append(out, c.hashKey(k))
+		calls = append(calls, scriptCall{script: keyScript, keys: []string{c.hashKey(k)}, args: []any{nonce(), ttl}})
 	}
+	byZone := make(map[string]int)
 	for _, z := range zones {
-		out = append(out, c.zoneKey(z))
+		i, found := byZone[z.Resource]
+		if !found {
+			i = len(calls)
+			byZone[z.Resource] = i
+			calls = append(calls, scriptCall{script: zoneScript, keys: []string{c.zoneKey(z.Resource)}, args: []any{nonce(), ttl}})
+		}
+		calls[i].args = append(calls[i].args, apphub.DayOf(z.Day).Format(time.DateOnly))
 	}
-	return out
+	return calls
 }
 
 // markDown makes Busy leave Redis alone for a while: while Redis is down, searches go to

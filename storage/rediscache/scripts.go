@@ -37,6 +37,35 @@ end
 return table.concat(out, ',')
 `)
 
+// zoneTouchScript increments the generations of days of a zone's hash (one field per day,
+// besides the nonce "n"), creating it with a fresh nonce when it does not exist. KEYS[1] the
+// hash; ARGV[1] a fresh nonce, ARGV[2] the TTL in milliseconds, ARGV[3..] the days.
+var zoneTouchScript = redis.NewScript(`
+redis.call('HSETNX', KEYS[1], 'n', ARGV[1])
+for i = 3, #ARGV do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], 1)
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`)
+
+// zoneVersionScript returns "nonce:g1,g2,…" for days of a zone's hash (a day never touched is
+// 0), creating the hash with a fresh nonce when it does not exist, and pushes its expiry back.
+// KEYS[1] the hash; ARGV[1] a fresh nonce, ARGV[2] the TTL in milliseconds, ARGV[3..] the days.
+var zoneVersionScript = redis.NewScript(`
+redis.call('HSETNX', KEYS[1], 'n', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local fields = {'n'}
+for i = 3, #ARGV do
+  fields[#fields + 1] = ARGV[i]
+end
+local v = redis.call('HMGET', KEYS[1], unpack(fields))
+for i = 2, #v do
+  v[i] = v[i] or '0'
+end
+return v[1] .. ':' .. table.concat(v, ',', 2)
+`)
+
 // storeScript writes a rebuilt entry if the hash's generation is still the one read before the
 // load, and releases the rebuild lock if it is still ours. It returns 1 when it wrote.
 // KEYS[1] the hash, KEYS[2] its lock; ARGV[1] the nonce read, ARGV[2] the generation read,
@@ -70,22 +99,23 @@ return 0
 `)
 
 type scriptCall struct {
-	keys []string
-	args []any
+	script *redis.Script
+	keys   []string
+	args   []any
 }
 
-// runScripts runs s once per call in one pipelined round trip (EVALSHA), and a second one
-// (EVAL) for the calls the server did not have the script for: after a restart, or on a
-// Cluster node that never saw it. The first error other than NOSCRIPT fails the whole run.
-// with, if given, adds commands of the caller's to the first round trip.
-func runScripts(ctx context.Context, rdb redis.UniversalClient, s *redis.Script, calls []scriptCall, with ...func(redis.Pipeliner)) ([]*redis.Cmd, error) {
+// runScripts runs the calls in one pipelined round trip (EVALSHA), and a second one (EVAL) for
+// the calls the server did not have the script for: after a restart, or on a Cluster node that
+// never saw it. The first error other than NOSCRIPT fails the whole run. with, if given, adds
+// commands of the caller's to the first round trip.
+func runScripts(ctx context.Context, rdb redis.UniversalClient, calls []scriptCall, with ...func(redis.Pipeliner)) ([]*redis.Cmd, error) {
 	cmds := make([]*redis.Cmd, len(calls))
 	pipe := rdb.Pipeline()
 	for _, add := range with {
 		add(pipe)
 	}
 	for i, call := range calls {
-		cmds[i] = s.EvalSha(ctx, pipe, call.keys, call.args...)
+		cmds[i] = call.script.EvalSha(ctx, pipe, call.keys, call.args...)
 	}
 	pipe.Exec(ctx)
 	var again []int
@@ -103,7 +133,7 @@ func runScripts(ctx context.Context, rdb redis.UniversalClient, s *redis.Script,
 	}
 	pipe = rdb.Pipeline()
 	for _, i := range again {
-		cmds[i] = s.Eval(ctx, pipe, calls[i].keys, calls[i].args...)
+		cmds[i] = calls[i].script.Eval(ctx, pipe, calls[i].keys, calls[i].args...)
 	}
 	pipe.Exec(ctx)
 	for _, i := range again {
