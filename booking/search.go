@@ -13,8 +13,8 @@ import (
 	"github.com/apphub/apphub"
 )
 
-// maxAnswers bounds the answers kept in memory: one per distinct query.
-const maxAnswers = 4096
+// maxAnswerBytes bounds the answers kept in memory (one per distinct query), as sizeOf counts.
+const maxAnswerBytes = 64 << 20
 
 // Search returns the free slots for q on the current calendar and the busy time (claims) in
 // the cache or MongoDB. q.Now defaults to the service's clock. Every claim present counts as
@@ -254,10 +254,11 @@ func (s *Service) loadBusy(ctx context.Context, keys []apphub.DayKey) (map[apphu
 	return out, nil
 }
 
-// answers keeps the last answer of each query, with its version.
+// answers keeps the last answer of each query, with its version, within maxAnswerBytes.
 type answers struct {
-	mu sync.Mutex
-	m  map[answerKey]*answer
+	mu    sync.Mutex
+	m     map[answerKey]*answer
+	bytes int
 }
 
 type answerKey struct {
@@ -268,6 +269,7 @@ type answerKey struct {
 type answer struct {
 	res      *SlotResult
 	extended bool // the version covers the look-ahead too
+	size     int  // about how many bytes res holds
 }
 
 func (a *answers) get(k answerKey) *answer {
@@ -277,16 +279,35 @@ func (a *answers) get(k answerKey) *answer {
 }
 
 func (a *answers) put(k answerKey, v *answer) {
+	v.size = sizeOf(v.res)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.m == nil {
 		a.m = make(map[answerKey]*answer)
 	}
-	if _, found := a.m[k]; !found && len(a.m) >= maxAnswers {
-		for old := range a.m { // any one: a full map means many distinct queries anyway
-			delete(a.m, old)
+	if old, found := a.m[k]; found {
+		delete(a.m, k)
+		a.bytes -= old.size
+	}
+	for old, e := range a.m { // any: a full map means many distinct queries anyway
+		if a.bytes+v.size <= maxAnswerBytes {
 			break
 		}
+		delete(a.m, old)
+		a.bytes -= e.size
 	}
 	a.m[k] = v
+	a.bytes += v.size
+}
+
+// sizeOf estimates the memory an answer holds: a month of 60 technicians is about 1.5 MB.
+func sizeOf(res *SlotResult) int {
+	n := 200
+	for _, d := range res.Days {
+		n += 40
+		for _, s := range d.Slots {
+			n += 80 + 32*len(s.Resources)
+		}
+	}
+	return n
 }
