@@ -101,20 +101,20 @@ func (s *Service) answer(ctx context.Context, cal *apphub.Calendar, calVersion s
 	return res, nil
 }
 
-// SharedAnswers keeps computed answers where every instance finds them, by query and version:
-// an answer is a function of the two, so it never needs invalidating, only expiring. The
-// instance that computes an answer first stores it, the others load it instead of computing.
+// SharedAnswers keeps computed answers where every instance finds them: the last one stored
+// for each query, with its version. The instance that computes an answer first stores it, the
+// others load it instead of computing, when its version is the one they read. One entry per
+// query keeps the memory bounded while bookings keep changing versions.
 type SharedAnswers interface {
 	// LoadAnswer returns the data stored under key, nil when there is none or it cannot be read.
 	LoadAnswer(ctx context.Context, key string) []byte
 	StoreAnswer(ctx context.Context, key string, data []byte)
 }
 
-// sharedKey names q's answer at version. The version covers the look-ahead exactly when the
-// answer does, so one key never names two answers.
-func sharedKey(q SlotQuery, version string) string {
+// sharedKey names q's answers.
+func sharedKey(q SlotQuery) string {
 	h := sha256.New()
-	for _, f := range []string{q.Category, q.Place, q.Resource, q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano), version} {
+	for _, f := range []string{q.Category, q.Place, q.Resource, q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano)} {
 		h.Write([]byte(f))
 		h.Write([]byte{0})
 	}
@@ -125,14 +125,17 @@ func (s *Service) sharedAnswer(ctx context.Context, q SlotQuery, version string)
 	if s.shared == nil || version == "" {
 		return nil
 	}
-	data := s.shared.LoadAnswer(ctx, sharedKey(q, version))
+	data := s.shared.LoadAnswer(ctx, sharedKey(q))
 	if data == nil {
 		return nil
 	}
 	var res SlotResult
-	if err := json.Unmarshal(data, &res); err != nil || res.Version != version {
+	if err := json.Unmarshal(data, &res); err != nil {
 		s.logger.WarnContext(ctx, "a shared search answer could not be read; computing it", "err", err)
 		return nil
+	}
+	if res.Version != version {
+		return nil // an answer from before (or after) a change: the version covers the look-ahead exactly when the answer does
 	}
 	return &res
 }
@@ -146,7 +149,7 @@ func (s *Service) shareAnswer(ctx context.Context, q SlotQuery, res *SlotResult)
 		s.logger.ErrorContext(ctx, "a search answer could not be encoded", "err", err)
 		return
 	}
-	s.shared.StoreAnswer(ctx, sharedKey(q, res.Version), data)
+	s.shared.StoreAnswer(ctx, sharedKey(q), data)
 }
 
 // scope is what a search's answer depends on besides the calendar: the busy time of the days
