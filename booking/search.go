@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/apphub/apphub"
@@ -44,11 +43,11 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 		return nil, err
 	}
 	key := answerKey{q.Category, q.Place, q.Resource, q.From.UnixNano(), q.To.UnixNano()}
-	prev := s.answers.get(key)
+	prev, found := s.answers.Get(key)
 	// An answer whose window had no slot depends on the look-ahead for the next dates too.
-	extended := prev != nil && prev.extended
+	extended := found && prev.extended
 	version := s.version(ctx, calVersion, sc, q, extended)
-	if version != "" && prev != nil && prev.res.Version == version {
+	if version != "" && found && prev.res.Version == version {
 		return prev.res, nil
 	}
 	if version == "" {
@@ -72,11 +71,11 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 // instance, or computed (and then kept and shared).
 func (s *Service) answer(ctx context.Context, cal *apphub.Calendar, calVersion string, sc *scope, q SlotQuery, extended bool, version string) (*SlotResult, error) {
 	key := answerKey{q.Category, q.Place, q.Resource, q.From.UnixNano(), q.To.UnixNano()}
-	if a := s.answers.get(key); version != "" && a != nil && a.res.Version == version {
+	if a, found := s.answers.Get(key); version != "" && found && a.res.Version == version {
 		return a.res, nil // computed by a search that ended after this one looked
 	}
 	if res := s.sharedAnswer(ctx, q, version); res != nil {
-		s.answers.put(key, &answer{res: res, extended: extended})
+		s.keep(key, answer{res: res, extended: extended})
 		return res, nil
 	}
 	res, err := s.compute(ctx, cal, sc, q, extended)
@@ -95,7 +94,7 @@ func (s *Service) answer(ctx context.Context, cal *apphub.Calendar, calVersion s
 	}
 	res.AsOf, res.Version = s.now().UTC(), version
 	if version != "" {
-		s.answers.put(key, &answer{res: res, extended: extended})
+		s.keep(key, answer{res: res, extended: extended})
 		s.shareAnswer(ctx, q, res)
 	}
 	return res, nil
@@ -257,51 +256,18 @@ func (s *Service) loadBusy(ctx context.Context, keys []apphub.DayKey) (map[apphu
 	return out, nil
 }
 
-// answers keeps the last answer of each query, with its version, within maxAnswerBytes.
-type answers struct {
-	mu    sync.Mutex
-	m     map[answerKey]*answer
-	bytes int
-}
-
 type answerKey struct {
 	category, place, resource string
 	from, to                  int64
 }
 
+// answer is the last answer of a query, kept in memory with its version.
 type answer struct {
 	res      *SlotResult
 	extended bool // the version covers the look-ahead too
-	size     int  // about how many bytes res holds
 }
 
-func (a *answers) get(k answerKey) *answer {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.m[k]
-}
-
-func (a *answers) put(k answerKey, v *answer) {
-	v.size = sizeOf(v.res)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.m == nil {
-		a.m = make(map[answerKey]*answer)
-	}
-	if old, found := a.m[k]; found {
-		delete(a.m, k)
-		a.bytes -= old.size
-	}
-	for old, e := range a.m { // any: a full map means many distinct queries anyway
-		if a.bytes+v.size <= maxAnswerBytes {
-			break
-		}
-		delete(a.m, old)
-		a.bytes -= e.size
-	}
-	a.m[k] = v
-	a.bytes += v.size
-}
+func (s *Service) keep(k answerKey, a answer) { s.answers.Put(k, a, sizeOf(a.res)) }
 
 // sizeOf estimates the memory an answer holds: a month of 60 technicians is about 1.5 MB.
 func sizeOf(res *SlotResult) int {

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/sizecache"
 )
 
 // Store is what the booking service needs from its database. Every exclusive fact is an
@@ -85,7 +86,7 @@ type Service struct {
 	afterClaims func(ctx context.Context, appointmentID string)
 	cache       BusyCache
 	publisher   Publisher
-	answers     answers // the last answer of each search query, with its version
+	answers     *sizecache.Cache[answerKey, answer] // the last answer of each search query
 	shared      SharedAnswers
 	flight      singleflight.Group // searches computing an answer, by query and version
 
@@ -103,7 +104,8 @@ type Service struct {
 func NewService(store Store, opts Options) *Service {
 	s := &Service{store: store, now: opts.Now, logger: opts.Logger, calendarCheck: opts.CalendarCheck,
 		holdTTL: opts.HoldTTL, grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
-		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher, shared: opts.Answers}
+		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher, shared: opts.Answers,
+		answers: sizecache.New[answerKey, answer](maxAnswerBytes)}
 	if s.cache == nil {
 		s.cache = noCache{}
 	}

@@ -55,7 +55,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	// complexity walk would take too long, in time linear in the document.
 	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxComplexity: opts.MaxComplexity})
 	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
-	responses := &responseCache{svc: r.Service}
+	responses := newResponseCache(r.Service)
 	srv.Use(responses)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {

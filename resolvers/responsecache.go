@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
-	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph/model"
+	"github.com/apphub/apphub/sizecache"
 )
 
 // maxCachedBytes bounds the responses responseCache keeps.
@@ -27,12 +27,13 @@ const maxCachedBytes = 32 << 20
 // learnt when gqlgen has executed it (so it passed parsing, validation and the limits, which
 // depend on the request alone); only requests answered as application/json take part.
 type responseCache struct {
-	svc    Service
-	flight singleflight.Group // responses being built, by request and version
+	svc     Service
+	flight  singleflight.Group                        // responses being built, by request and version
+	entries *sizecache.Cache[string, *cachedResponse] // by request
+}
 
-	mu      sync.Mutex
-	entries map[string]*cachedResponse // by request
-	bytes   int
+func newResponseCache(svc Service) *responseCache {
+	return &responseCache{svc: svc, entries: sizecache.New[string, *cachedResponse](maxCachedBytes)}
 }
 
 type cachedResponse struct {
@@ -64,10 +65,8 @@ func requestKey(req *http.Request, body []byte) (string, bool) {
 
 // serve writes the response kept for key if it is still current, and reports whether it did.
 func (c *responseCache) serve(w http.ResponseWriter, req *http.Request, key string) bool {
-	c.mu.Lock()
-	e := c.entries[key]
-	c.mu.Unlock()
-	if e == nil {
+	e, found := c.entries.Get(key)
+	if !found {
 		return false
 	}
 	res, err := c.svc.Search(req.Context(), e.query)
@@ -112,33 +111,12 @@ func (c *responseCache) InterceptOperation(ctx context.Context, next graphql.Ope
 		resp := next(ctx)(ctx)
 		if resp != nil && len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Data != nil {
 			if body, err := json.Marshal(resp); err == nil {
-				c.put(key, &cachedResponse{query: q, version: res.Version, body: body})
+				c.entries.Put(key, &cachedResponse{query: q, version: res.Version, body: body}, len(body))
 			}
 		}
 		return resp, nil
 	})
 	return graphql.OneShot(v.(*graphql.Response))
-}
-
-func (c *responseCache) put(key string, e *cachedResponse) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = make(map[string]*cachedResponse)
-	}
-	if old, found := c.entries[key]; found {
-		delete(c.entries, key)
-		c.bytes -= len(old.body)
-	}
-	for k, old := range c.entries { // any: a full cache means many distinct requests anyway
-		if c.bytes+len(e.body) <= maxCachedBytes {
-			break
-		}
-		delete(c.entries, k)
-		c.bytes -= len(old.body)
-	}
-	c.entries[key] = e
-	c.bytes += len(e.body)
 }
 
 // availabilityOnly returns the input of an operation that is a query of one availability field
