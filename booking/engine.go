@@ -295,13 +295,13 @@ func timingBounds(cat *apphub.Category, now time.Time) (earliest, latest int64) 
 	return earliest, latest
 }
 
-// lookaheadEnd is where nextDates stops looking for starts: it needs the busy time up to there.
-func lookaheadEnd(cat *apphub.Category, to, now time.Time) time.Time {
-	end := to.Add(time.Duration(maxLookahead) * time.Second)
-	if _, latest := timingBounds(cat, now); latest < end.Unix() {
-		end = time.Unix(latest+1, 0).UTC()
+// lookaheadEnd is where nextDates, looking from to, stops looking for starts (excluded): the
+// search needs the busy time up to there.
+func (e *engine) lookaheadEnd(to int64) int64 {
+	if e.latest < to+maxLookahead { // latest is MaxInt64 without a horizon: no +1 before comparing
+		return e.latest + 1
 	}
-	return end
+	return to + maxLookahead
 }
 
 // resolveTarget finds where a search or booking happens: the managed place or the postcode's
@@ -503,10 +503,7 @@ func groupByDay(z *zoneTable, slots []apphub.Slot) []apphub.SlotDay {
 
 // nextDates looks ahead from to, within the horizon, for the first dates that have slots.
 func (e *engine) nextDates(to int64) []string {
-	limit := to + maxLookahead
-	if e.latest < limit {
-		limit = e.latest + 1
-	}
+	limit := e.lookaheadEnd(to)
 	if limit <= to {
 		return nil
 	}

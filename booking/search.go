@@ -42,8 +42,7 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 	if err != nil {
 		return nil, err
 	}
-	key := answerKey{q.Category, q.Place, q.Resource, q.From.UnixNano(), q.To.UnixNano()}
-	prev, found := s.answers.Get(key)
+	prev, found := s.answers.Get(sc.key)
 	// An answer whose window had no slot depends on the look-ahead for the next dates too.
 	extended := found && prev.extended
 	version := s.version(ctx, calVersion, sc, q, extended)
@@ -56,7 +55,7 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 	// The searches that miss the same answer at the same version (right after a booking, all
 	// of a zone's channel apps at once) wait for one of them to compute it. It goes on if its
 	// own caller leaves: the others still want it.
-	v, err, _ := s.flight.Do(fmt.Sprintf("%v\x00%s", key, version), func() (any, error) {
+	v, err, _ := s.flight.Do(fmt.Sprintf("%v\x00%s", sc.key, version), func() (any, error) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opTimeout)
 		defer cancel()
 		return s.answer(ctx, cal, calVersion, sc, q, extended, version)
@@ -70,12 +69,11 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 // answer is a search's answer at version when the service has not kept it: shared by another
 // instance, or computed (and then kept and shared).
 func (s *Service) answer(ctx context.Context, cal *apphub.Calendar, calVersion string, sc *scope, q SlotQuery, extended bool, version string) (*SlotResult, error) {
-	key := answerKey{q.Category, q.Place, q.Resource, q.From.UnixNano(), q.To.UnixNano()}
-	if a, found := s.answers.Get(key); version != "" && found && a.res.Version == version {
+	if a, found := s.answers.Get(sc.key); version != "" && found && a.res.Version == version {
 		return a.res, nil // computed by a search that ended after this one looked
 	}
 	if res := s.sharedAnswer(ctx, q, version); res != nil {
-		s.keep(key, answer{res: res, extended: extended})
+		s.keep(sc.key, answer{res: res, extended: extended})
 		return res, nil
 	}
 	res, err := s.compute(ctx, cal, sc, q, extended)
@@ -94,7 +92,7 @@ func (s *Service) answer(ctx context.Context, cal *apphub.Calendar, calVersion s
 	}
 	res.AsOf, res.Version = s.now().UTC(), version
 	if version != "" {
-		s.keep(key, answer{res: res, extended: extended})
+		s.keep(sc.key, answer{res: res, extended: extended})
 		s.shareAnswer(ctx, q, res)
 	}
 	return res, nil
@@ -155,6 +153,7 @@ func (s *Service) shareAnswer(ctx context.Context, q SlotQuery, res *SlotResult)
 // around its window (through the look-ahead when extended), for its zone or its one resource,
 // and the quanta of the minimum notice and the horizon.
 type scope struct {
+	key                answerKey        // the query, for the answers kept
 	e                  *engine          // without resources: the target and the timing bounds
 	only               *apphub.Resource // the one resource asked for, if any
 	first, last, ahead time.Time        // the UTC days of the window's busy time, and the look-ahead's last
@@ -165,10 +164,10 @@ func newScope(cal *apphub.Calendar, q SlotQuery) (*scope, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &scope{e: e, only: only,
+	return &scope{key: answerKey{q.Category, q.Place, q.Resource, q.From.UnixNano(), q.To.UnixNano()}, e: e, only: only,
 		first: apphub.DayOf(q.From.Add(-apphub.MaxBuffer)),
 		last:  apphub.DayOf(q.To.Add(apphub.MaxShift + apphub.MaxBuffer)),
-		ahead: apphub.DayOf(lookaheadEnd(e.cat, q.To, q.Now).Add(apphub.MaxShift + apphub.MaxBuffer))}, nil
+		ahead: apphub.DayOf(time.Unix(e.lookaheadEnd(ceilSeconds(q.To)), 0).Add(apphub.MaxShift + apphub.MaxBuffer))}, nil
 }
 
 // days lists the UTC days whose busy time the answer needs.
