@@ -304,6 +304,13 @@ func (e *engine) lookaheadEnd(to int64) int64 {
 	return to + maxLookahead
 }
 
+// ZoneOf returns the work zone of a postcode or managed place, "" when it has none or is
+// unknown.
+func ZoneOf(cal *apphub.Calendar, place string) string {
+	t, _ := resolveTarget(cal, place, nil)
+	return t.zone
+}
+
 // resolveTarget finds where a search or booking happens: the managed place or the postcode's
 // zone, else the only resource's time zone.
 func resolveTarget(cal *apphub.Calendar, place string, only *apphub.Resource) (target, error) {

@@ -162,16 +162,10 @@ func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, party
 // (a search by resource): its grid then follows every zone's changes.
 func (r *Resolver) zoneOf(ctx context.Context, place string) string {
 	cal, _, err := r.Service.CalendarAndVersion(ctx)
-	if err != nil || place == "" {
+	if err != nil {
 		return ""
 	}
-	if p, found := cal.Place(place); found {
-		return p.Zone
-	}
-	if z, found := cal.ZoneOfPostCode(place); found {
-		return z.ID
-	}
-	return ""
+	return booking.ZoneOf(cal, place)
 }
 
 // availabilityRefresh bounds how often a slot grid is recomputed while events pour in.
