@@ -277,6 +277,15 @@ func without(obj object, names []string) map[string]json.RawMessage {
 	return out
 }
 
+// readObject reads a JSON request body and decodes it as decodeBody does.
+func (h *Handler) readObject(r *http.Request, def string) (object, error) {
+	_, body, err := readBody(r, mediaJSON)
+	if err != nil {
+		return nil, err
+	}
+	return h.decodeBody(body, def)
+}
+
 // decodeBody parses a request body that must be a JSON object and validates it against the
 // swagger definition def.
 func (h *Handler) decodeBody(body []byte, def string) (object, error) {
@@ -295,12 +304,7 @@ func (h *Handler) decodeBody(body []byte, def string) (object, error) {
 }
 
 func (h *Handler) createAppointment(w http.ResponseWriter, r *http.Request) {
-	_, body, err := readBody(r, mediaJSON)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	obj, err := h.decodeBody(body, "Appointment_Create")
+	obj, err := h.readObject(r, "Appointment_Create")
 	if err != nil {
 		h.fail(w, r, err)
 		return

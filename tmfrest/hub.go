@@ -39,15 +39,9 @@ func subscriptionObject(s apphub.EventSubscription) object {
 	return obj
 }
 
-// register is POST /hub: a listener asks for the hub's events. Delivery is not built yet:
-// the registration is stored.
+// register is POST /hub: a listener asks for the hub's events; notify delivers them.
 func (h *Handler) register(w http.ResponseWriter, r *http.Request) {
-	_, body, err := readBody(r, mediaJSON)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	obj, err := h.decodeBody(body, "EventSubscriptionInput")
+	obj, err := h.readObject(r, "EventSubscriptionInput")
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -84,12 +78,7 @@ func (h *Handler) unregister(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) listen(event string) http.HandlerFunc {
 	def := strings.ToUpper(event[:1]) + event[1:]
 	return func(w http.ResponseWriter, r *http.Request) {
-		_, body, err := readBody(r, mediaJSON)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		obj, err := h.decodeBody(body, def)
+		obj, err := h.readObject(r, def)
 		if err != nil {
 			h.fail(w, r, err)
 			return

@@ -169,12 +169,7 @@ func searchAttributes(obj object) (map[string]json.RawMessage, error) {
 }
 
 func (h *Handler) createSearchTimeSlot(w http.ResponseWriter, r *http.Request) {
-	_, body, err := readBody(r, mediaJSON)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	obj, err := h.decodeBody(body, "SearchTimeSlot_Create")
+	obj, err := h.readObject(r, "SearchTimeSlot_Create")
 	if err != nil {
 		h.fail(w, r, err)
 		return
