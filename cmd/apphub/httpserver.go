@@ -42,14 +42,6 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
-type requestIDKey struct{}
-
-// requestID returns the id of the request being served, or "".
-func requestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
 // validRequestID accepts a caller's X-Request-Id only when it is short and plain, so that it
 // can go into logs and headers as it is.
 func validRequestID(id string) bool {
@@ -65,7 +57,7 @@ func validRequestID(id string) bool {
 }
 
 // instrument gives every request an id (the caller's X-Request-Id when valid), answers it in
-// X-Request-Id, puts it and the principal (X-Party-Id) in the context, and records one log line
+// X-Request-Id, puts the principal (X-Party-Id) in the context, and records one log line
 // and the metrics once the request is answered. The route is the ServeMux pattern that
 // matched, so that metric labels stay few.
 func instrument(next http.Handler, logger *slog.Logger, m *httpMetrics) http.Handler {
@@ -76,14 +68,13 @@ func instrument(next http.Handler, logger *slog.Logger, m *httpMetrics) http.Han
 			id = rand.Text()[:20]
 		}
 		w.Header().Set("X-Request-Id", id)
-		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		// Authentication is a gateway's job here: it names the caller in X-Party-Id. The party
 		// scopes idempotency keys and is recorded on what the caller books.
 		var party string
 		if p := r.Header.Get("X-Party-Id"); validRequestID(p) {
 			party = p
 		}
-		ctx = apphub.NewContextWithPrincipal(ctx, apphub.Principal{PartyID: party})
+		ctx := apphub.NewContextWithPrincipal(r.Context(), apphub.Principal{PartyID: party})
 		r = r.WithContext(ctx)
 
 		sw := &statusWriter{ResponseWriter: w}
