@@ -3,6 +3,7 @@ module github.com/apphub/apphub
 go 1.26.0
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/99designs/gqlgen v0.17.98
 	github.com/FerretDB/FerretDB v1.24.2
 	github.com/alicebob/miniredis/v2 v2.40.0

@@ -1,7 +1,7 @@
 // Package demo is the hub's demonstration dataset: three regions in three time zones (Paris,
 // New York, Shanghai), each with 20 technicians, two stores with counters, a phone-agent pool
-// and the region's public holidays for 2026 and 2027. It is deterministic and pure: the same
-// values on every call, no I/O.
+// and the region's public holidays of every year from 2026 to 2050. It is deterministic and
+// pure: the same values on every call, whatever the clock says, and no I/O.
 package demo
 
 import (

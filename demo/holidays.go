@@ -4,61 +4,89 @@ import (
 	"fmt"
 	"time"
 
+	lunar "github.com/6tail/lunar-go/calendar"
+
 	"github.com/apphub/apphub"
 )
 
-// Years covered by the demo's public holidays.
-var holidayYears = []int{2026, 2027}
+// The demo's public holidays cover every year from firstHolidayYear to lastHolidayYear. The
+// range is fixed rather than taken from the clock, so that the dataset is the same whenever it
+// is loaded; it is wide so that a hub or a test run in any year to come, plus a booking horizon
+// of a few months, still meets the holidays of its region.
+const (
+	firstHolidayYear = 2026
+	lastHolidayYear  = 2050
+)
+
+// holidayList collects a calendar's holidays. Two holidays of a year may fall on one date
+// (China's Mid-Autumn Festival on a day of National Day, as in 2028, 2031 and 2039): such a date
+// is listed once, with both names, because HolidayCalendar.Validate refuses a date listed twice.
+type holidayList struct {
+	dates []apphub.Holiday
+	index map[string]int // date → position in dates
+}
+
+// add lists d as the holiday name, when d is within the demo's years.
+func (l *holidayList) add(d time.Time, name string) {
+	if d.Year() < firstHolidayYear || d.Year() > lastHolidayYear {
+		return
+	}
+	day := d.Format(time.DateOnly)
+	if i, dup := l.index[day]; dup {
+		l.dates[i].Name += nameSeparator + name
+		return
+	}
+	if l.index == nil {
+		l.index = make(map[string]int)
+	}
+	l.index[day] = len(l.dates)
+	l.dates = append(l.dates, apphub.Holiday{Date: day, Name: name})
+}
+
+// nameSeparator joins the names of holidays that share a date.
+const nameSeparator = " / "
 
 // franceHolidays are the 11 public holidays of the French Labour Code (art. L3133-1), three of
 // which move with Easter.
 func franceHolidays() apphub.HolidayCalendar {
-	h := apphub.HolidayCalendar{ID: "holidays-fr", Region: "FR"}
-	for _, y := range holidayYears {
+	var l holidayList
+	for y := firstHolidayYear; y <= lastHolidayYear; y++ {
 		easter := Easter(y)
-		add := func(d time.Time, name string) {
-			h.Dates = append(h.Dates, apphub.Holiday{Date: d.Format(time.DateOnly), Name: name})
-		}
-		add(date(y, time.January, 1), "Jour de l'an")
-		add(easter.AddDate(0, 0, 1), "Lundi de Pâques")
-		add(date(y, time.May, 1), "Fête du Travail")
-		add(date(y, time.May, 8), "Victoire 1945")
-		add(easter.AddDate(0, 0, 39), "Ascension")
-		add(easter.AddDate(0, 0, 50), "Lundi de Pentecôte")
-		add(date(y, time.July, 14), "Fête nationale")
-		add(date(y, time.August, 15), "Assomption")
-		add(date(y, time.November, 1), "Toussaint")
-		add(date(y, time.November, 11), "Armistice 1918")
-		add(date(y, time.December, 25), "Noël")
+		l.add(date(y, time.January, 1), "Jour de l'an")
+		l.add(easter.AddDate(0, 0, 1), "Lundi de Pâques")
+		l.add(date(y, time.May, 1), "Fête du Travail")
+		l.add(date(y, time.May, 8), "Victoire 1945")
+		l.add(easter.AddDate(0, 0, 39), "Ascension")
+		l.add(easter.AddDate(0, 0, 50), "Lundi de Pentecôte")
+		l.add(date(y, time.July, 14), "Fête nationale")
+		l.add(date(y, time.August, 15), "Assomption")
+		l.add(date(y, time.November, 1), "Toussaint")
+		l.add(date(y, time.November, 11), "Armistice 1918")
+		l.add(date(y, time.December, 25), "Noël")
 	}
-	return h
+	return apphub.HolidayCalendar{ID: "holidays-fr", Region: "FR", Dates: l.dates}
 }
 
 // usHolidays are the 11 US federal holidays (5 U.S.C. 6103), on the days they are observed: a
-// holiday on a Saturday is observed the Friday before, one on a Sunday the Monday after. New
-// Year's Day 2028 falls on a Saturday, so it is observed on Friday 31 December 2027.
+// holiday on a Saturday is observed the Friday before, one on a Sunday the Monday after. A New
+// Year's Day on a Saturday is observed on 31 December of the year before (New Year's Day 2028
+// on Friday 31 December 2027), so the rules run one year past the last.
 func usHolidays() apphub.HolidayCalendar {
-	h := apphub.HolidayCalendar{ID: "holidays-us", Region: "US"}
-	first, last := holidayYears[0], holidayYears[len(holidayYears)-1]
-	add := func(d time.Time, name string) {
-		if d.Year() >= first && d.Year() <= last {
-			h.Dates = append(h.Dates, apphub.Holiday{Date: d.Format(time.DateOnly), Name: name})
-		}
-	}
-	for y := first; y <= last+1; y++ { // one year further, for an observed New Year's Day
+	var l holidayList
+	for y := firstHolidayYear; y <= lastHolidayYear+1; y++ {
 		fixed := func(m time.Month, d int, name string) {
 			actual := date(y, m, d)
 			switch actual.Weekday() {
 			case time.Saturday:
-				add(actual.AddDate(0, 0, -1), name+" (observed)")
+				l.add(actual.AddDate(0, 0, -1), name+" (observed)")
 			case time.Sunday:
-				add(actual.AddDate(0, 0, 1), name+" (observed)")
+				l.add(actual.AddDate(0, 0, 1), name+" (observed)")
 			default:
-				add(actual, name)
+				l.add(actual, name)
 			}
 		}
 		nth := func(m time.Month, wd time.Weekday, n int, name string) {
-			add(nthWeekday(y, m, wd, n), name)
+			l.add(nthWeekday(y, m, wd, n), name)
 		}
 		fixed(time.January, 1, "New Year's Day")
 		nth(time.January, time.Monday, 3, "Birthday of Martin Luther King, Jr.")
@@ -72,42 +100,58 @@ func usHolidays() apphub.HolidayCalendar {
 		nth(time.November, time.Thursday, 4, "Thanksgiving Day")
 		fixed(time.December, 25, "Christmas Day")
 	}
-	return h
+	return apphub.HolidayCalendar{ID: "holidays-us", Region: "US", Dates: l.dates}
 }
 
 // chinaHolidays are China's 13 statutory public holidays (National Holidays regulation as
 // amended in 2024, in force from 2025): New Year's Day; Spring Festival, New Year's Eve and
 // the first three days of the lunar year; Qingming; Labour Day, 1–2 May; Dragon Boat; Mid-
-// Autumn; National Day, 1–3 October. The lunar and solar-term dates are listed, not computed.
-// The State Council's yearly schedule, which moves weekends to bridge them, is not modelled.
+// Autumn; National Day, 1–3 October. The State Council's yearly schedule, which moves weekends
+// to bridge them, is not modelled.
 func chinaHolidays() apphub.HolidayCalendar {
-	lunar := map[int]struct {
-		springFestival, qingming, dragonBoat, midAutumn time.Time
-	}{
-		2026: {date(2026, time.February, 17), date(2026, time.April, 5), date(2026, time.June, 19), date(2026, time.September, 25)},
-		2027: {date(2027, time.February, 6), date(2027, time.April, 5), date(2027, time.June, 9), date(2027, time.September, 15)},
-	}
-	h := apphub.HolidayCalendar{ID: "holidays-cn", Region: "CN"}
-	for _, y := range holidayYears {
-		l := lunar[y]
-		add := func(d time.Time, name string) {
-			h.Dates = append(h.Dates, apphub.Holiday{Date: d.Format(time.DateOnly), Name: name})
-		}
-		add(date(y, time.January, 1), "元旦 New Year's Day")
-		add(l.springFestival.AddDate(0, 0, -1), "除夕 Spring Festival Eve")
+	var l holidayList
+	for y := firstHolidayYear; y <= lastHolidayYear; y++ {
+		f := chinaFestivals(y)
+		l.add(date(y, time.January, 1), "元旦 New Year's Day")
+		l.add(f.springFestival.AddDate(0, 0, -1), "除夕 Spring Festival Eve")
 		for i, name := range []string{"春节 Spring Festival", "春节 Spring Festival, day 2", "春节 Spring Festival, day 3"} {
-			add(l.springFestival.AddDate(0, 0, i), name)
+			l.add(f.springFestival.AddDate(0, 0, i), name)
 		}
-		add(l.qingming, "清明节 Qingming Festival")
-		add(date(y, time.May, 1), "劳动节 Labour Day")
-		add(date(y, time.May, 2), "劳动节 Labour Day, day 2")
-		add(l.dragonBoat, "端午节 Dragon Boat Festival")
-		add(l.midAutumn, "中秋节 Mid-Autumn Festival")
+		l.add(f.qingming, "清明节 Qingming Festival")
+		l.add(date(y, time.May, 1), "劳动节 Labour Day")
+		l.add(date(y, time.May, 2), "劳动节 Labour Day, day 2")
+		l.add(f.dragonBoat, "端午节 Dragon Boat Festival")
+		l.add(f.midAutumn, "中秋节 Mid-Autumn Festival")
 		for i := range 3 {
-			add(date(y, time.October, 1+i), fmt.Sprintf("国庆节 National Day, day %d", i+1))
+			l.add(date(y, time.October, 1+i), fmt.Sprintf("国庆节 National Day, day %d", i+1))
 		}
 	}
-	return h
+	return apphub.HolidayCalendar{ID: "holidays-cn", Region: "CN", Dates: l.dates}
+}
+
+// festivals are the dates of China's holidays that follow the Chinese calendar in a Gregorian
+// year.
+type festivals struct {
+	springFestival time.Time // lunar 1/1
+	qingming       time.Time // the day of the solar term Qingming
+	dragonBoat     time.Time // lunar 5/5
+	midAutumn      time.Time // lunar 8/15
+}
+
+// chinaFestivals computes them with lunar-go, whose new moons and solar terms are reckoned in
+// Beijing time, as the official calendar is. The lunar months asked for are the ordinary ones,
+// never a leap month of the same number.
+func chinaFestivals(year int) festivals {
+	solar := func(s *lunar.Solar) time.Time { return date(s.GetYear(), time.Month(s.GetMonth()), s.GetDay()) }
+	newYear := lunar.NewLunarFromYmd(year, 1, 1)
+	return festivals{
+		springFestival: solar(newYear.GetSolar()),
+		// The solar terms of a lunar year run from the winter before it to the spring after; it
+		// holds one Qingming, in April of its Gregorian year.
+		qingming:   solar(newYear.GetJieQiTable()["清明"]),
+		dragonBoat: solar(lunar.NewLunarFromYmd(year, 5, 5).GetSolar()),
+		midAutumn:  solar(lunar.NewLunarFromYmd(year, 8, 15).GetSolar()),
+	}
 }
 
 // Easter returns Easter Sunday of the Gregorian calendar (the anonymous algorithm of Meeus,
