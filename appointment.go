@@ -125,6 +125,21 @@ func (r *Revision) Exists() bool {
 	return r.Change != ChangeDeleted && !(r.Change == ChangeVoided && r.Version == 1)
 }
 
+// Pending marks a change of an appointment in flight: it is inserted before the change's
+// revision (the commit point) and deleted once the projection is written and the events are
+// published. Lists read these few records to show at once what a crash left unprojected, and
+// the relay publishes what a crash left unpublished. Writer tells apart two writers racing for
+// the same version: the entry says only that version Version may have been committed.
+type Pending struct {
+	AppointmentID string
+	Version       int
+	Writer        string
+	CreatedAt     time.Time
+}
+
+// ID is the pending record's _id.
+func (p Pending) ID() string { return p.AppointmentID + "|" + strconv.Itoa(p.Version) + "|" + p.Writer }
+
 // Hold is a short reservation: time made unavailable to others until ExpiresAt, booked by
 // presenting Token. Its claims already belong to the appointment it will become.
 type Hold struct {

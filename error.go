@@ -25,7 +25,9 @@ type Error struct {
 	Message string
 	Field   string
 	Reason  string // finer than Code, for refusals: e.g. FULLY_BOOKED, HOLD_EXPIRED (see slot.go)
-	Err     error
+	// Alternatives are free slots near one that was refused, for the caller to choose from.
+	Alternatives []Slot
+	Err          error
 }
 
 func (e *Error) Error() string {

@@ -9,12 +9,14 @@ type IdempotencyRecord struct {
 	ID          string
 	RequestHash string
 	Done        bool
-	// Outcome, when Done: an appointment version, or an error.
-	AppointmentID string
-	Version       int
-	ErrCode       string
-	ErrReason     string
-	ErrMessage    string
+	// Outcome, when Done: an appointment version, or the whole error as it was answered.
+	AppointmentID   string
+	Version         int
+	ErrCode         string
+	ErrReason       string
+	ErrMessage      string
+	ErrField        string
+	ErrAlternatives []Slot
 	// Token of a hold, when the request made one.
 	HoldToken string
 	CreatedAt time.Time

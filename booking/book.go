@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -206,7 +207,7 @@ func (s *Service) claim(ctx context.Context, owner string, version int, req clai
 		res, err := Bookable(cal, busy, BookRequest{Category: req.category, Resource: req.resource, Place: req.place,
 			Start: req.start, End: req.end, Now: s.now()})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, s.withAlternatives(ctx, err, req)
 		}
 		ids, fresh := s.cellsToClaim(res, req.own)
 		inserted, err := s.insertClaims(ctx, owner, version, fresh, req.expiresAt)
@@ -221,7 +222,35 @@ func (s *Service) claim(ctx context.Context, owner string, version int, req clai
 	}
 	taken := apphub.Refusef(apphub.ECONFLICT, apphub.ReasonSlotTaken, "the time was taken by other bookings while trying")
 	taken.Err = lastErr
-	return nil, nil, taken
+	return nil, nil, s.withAlternatives(ctx, taken, req)
+}
+
+// maxAlternatives is how many nearby free slots a refused slot offers.
+const maxAlternatives = 5
+
+// withAlternatives adds to a slot's refusal the first free slots of the same category at the
+// same place (or resource) from half a day before the slot to a week after: what the caller
+// may take instead. Other errors, and refusals when the search fails, are returned as they are.
+func (s *Service) withAlternatives(ctx context.Context, err error, req claimRequest) error {
+	e, ok := errors.AsType[*apphub.Error](err)
+	if !ok || e.Reason == "" || req.start.IsZero() || (req.place == "" && req.resource == "") {
+		return err
+	}
+	from := req.start.Add(-12 * time.Hour)
+	res, serr := s.Search(ctx, SlotQuery{Category: req.category, Place: req.place, Resource: req.resource, From: from, To: from.Add(7 * 24 * time.Hour)})
+	if serr != nil {
+		return err
+	}
+	var alternatives []apphub.Slot
+	for _, d := range res.Days {
+		for _, slot := range d.Slots {
+			if len(alternatives) < maxAlternatives {
+				alternatives = append(alternatives, slot)
+			}
+		}
+	}
+	e.Alternatives = alternatives
+	return e
 }
 
 // cellsToClaim lists the claim ids a reservation needs. A cell the owner already holds (on any
@@ -338,18 +367,50 @@ func longestWindow(cat *apphub.Category) time.Duration {
 	return longest
 }
 
-// commit inserts a's revision (a.Version) — the commit point — and writes the projection.
+// commit inserts a's revision (a.Version) — the commit point — and finishes the change: the
+// projection, the busy cache, the events. A pending record inserted before the revision and
+// deleted once the events are out lets lists and the relay finish what a crash interrupts.
 // ECONFLICT means that version exists: somebody else committed first.
 func (s *Service) commit(ctx context.Context, a apphub.Appointment, change string, fields []string) error {
 	rev := apphub.Revision{AppointmentID: a.ID, Version: a.Version, Change: change, Fields: fields, State: a,
 		At: a.UpdatedAt, PartyID: apphub.PrincipalFromContext(ctx).PartyID}
-	if err := s.store.InsertRevision(ctx, rev); err != nil {
+	p := apphub.Pending{AppointmentID: a.ID, Version: a.Version, Writer: newID()[:12], CreatedAt: s.now()}
+	if err := s.store.InsertPending(ctx, p); err != nil {
 		return err
 	}
-	s.project(context.WithoutCancel(ctx), rev)
-	s.touch(ctx, a.Claims)
-	s.publisher.PublishEvents(context.WithoutCancel(ctx), apphub.EventsOf(rev))
+	s.inflight.Store(p.ID(), true)
+	defer s.inflight.Delete(p.ID())
+	if err := s.store.InsertRevision(ctx, rev); err != nil {
+		s.dropPending(context.WithoutCancel(ctx), p)
+		return err
+	}
+	if s.afterCommit != nil {
+		s.afterCommit(ctx, rev)
+	}
+	s.finish(context.WithoutCancel(ctx), rev, p)
 	return nil
+}
+
+// finish makes a committed revision seen: its projection, the busy time it changed and its
+// events; the pending record goes once the events reached the other instances, and stays for
+// the relay otherwise.
+func (s *Service) finish(ctx context.Context, rev apphub.Revision, p apphub.Pending) {
+	s.project(ctx, rev)
+	s.touch(ctx, rev.State.Claims)
+	if err := s.publisher.PublishEvents(ctx, apphub.EventsOf(rev)); err != nil {
+		s.logger.WarnContext(ctx, "events not published; the relay publishes them later", "appointment", rev.AppointmentID,
+			"version", rev.Version, "err", err)
+		return
+	}
+	s.dropPending(ctx, p)
+}
+
+// dropPending deletes a pending record; one left behind only costs the relay a look.
+func (s *Service) dropPending(ctx context.Context, p apphub.Pending) {
+	if err := s.store.DeletePending(ctx, p); err != nil {
+		s.logger.WarnContext(ctx, "pending record not deleted; the relay deletes it", "appointment", p.AppointmentID,
+			"version", p.Version, "err", err)
+	}
 }
 
 // project writes the projection of rev; when it fails, the next read repairs it.

@@ -15,6 +15,7 @@ import (
 	"github.com/apphub/apphub/demo"
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/storetest"
+	"github.com/apphub/apphub/testclock"
 )
 
 // A small calendar whose every slot the tests can reason about: one technician working
@@ -29,7 +30,7 @@ func testCalendar() apphub.CalendarData {
 		Zones:  []apphub.Zone{{ID: "paris-11", Name: "Paris 11", TimeZone: "Europe/Paris", PostCodes: []string{"75011"}}},
 		Places: []apphub.Place{{ID: "store-1", Name: "Store", TimeZone: "Europe/Paris", Zone: "paris-11", PostCode: "75011"}},
 		HolidayCalendars: []apphub.HolidayCalendar{{ID: "fr", Region: "FR",
-			Dates: []apphub.Holiday{{Date: "2026-12-25", Name: "Noël"}}}},
+			Dates: []apphub.Holiday{{Date: holiday.Format(time.DateOnly), Name: "Jour férié"}}}},
 		Resources: []apphub.Resource{
 			{ID: "tech-1", Kind: apphub.KindTechnician, Name: "Tech", TimeZone: "Europe/Paris", Zones: []string{"paris-11"},
 				Skills: []string{"fiber"}, Shifts: shifts, HolidayCalendar: "fr"},
@@ -44,15 +45,37 @@ func testCalendar() apphub.CalendarData {
 	}
 }
 
-// day is a Wednesday; times are Paris local (UTC+1 in December).
-var day = time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+var paris = mustLoadLocation("Europe/Paris")
 
-func at(hhmm string) time.Time {
+func mustLoadLocation(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// day is the Paris date two days after the test clock's base, so that the tests run on
+// whatever day the clock starts (a DST change, the end of a year): times are wall-clock times
+// in Paris on it.
+var day = func() time.Time {
+	b := testclock.Base().In(paris)
+	return time.Date(b.Year(), b.Month(), b.Day()+2, 0, 0, 0, 0, paris)
+}()
+
+// holiday is the test calendar's one holiday, three weeks after day.
+var holiday = day.AddDate(0, 0, 21)
+
+// at is hh:mm on day, Paris time.
+func at(hhmm string) time.Time { return onDay(day, hhmm) }
+
+// onDay is hh:mm Paris time on the date of d.
+func onDay(d time.Time, hhmm string) time.Time {
 	t, err := time.Parse("15:04", hhmm)
 	if err != nil {
 		panic(err)
 	}
-	return day.Add(time.Duration(t.Hour()-1)*time.Hour + time.Duration(t.Minute())*time.Minute) // Paris → UTC
+	return time.Date(d.Year(), d.Month(), d.Day(), t.Hour(), t.Minute(), 0, 0, paris).UTC()
 }
 
 type env struct {
@@ -71,7 +94,8 @@ func newEnv(t *testing.T, opts booking.Options) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close(context.Background()) })
-	clock := &fakeClock{t: time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)}
+	clock := &fakeClock{t: testclock.Base()}
+	testclock.Report(t)
 	opts.Now = clock.Now
 	svc := booking.NewService(db, opts)
 	if err := svc.SaveCalendar(context.Background(), testCalendar(), nil); err != nil {
@@ -324,7 +348,7 @@ func TestRescheduleOntoItsOwnTime(t *testing.T) {
 	var starts []string
 	for _, d := range res.Days {
 		for _, s := range d.Slots {
-			starts = append(starts, s.Start.Add(time.Hour).Format("15:04"))
+			starts = append(starts, s.Start.In(paris).Format("15:04"))
 		}
 	}
 	if !slices.Contains(starts, "09:00") || slices.Contains(starts, "10:00") || slices.Contains(starts, "11:00") || !slices.Contains(starts, "11:30") {
@@ -589,7 +613,7 @@ func TestRefusalsCarryTheEngineReason(t *testing.T) {
 		reason string
 	}{
 		{"outside hours", booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("18:00")}, apphub.ReasonOutsideHours},
-		{"holiday", booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: time.Date(2026, 12, 25, 9, 0, 0, 0, time.UTC)}, apphub.ReasonHoliday},
+		{"holiday", booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: onDay(holiday, "10:00")}, apphub.ReasonHoliday},
 		{"not a start", booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:15")}, apphub.ReasonNotASlotStart},
 		{"wrong kind", booking.NewAppointment{Category: "visit", Resource: "tech-1", Start: at("10:00")}, apphub.ReasonNoSkilledResourceInZone},
 	}
@@ -653,12 +677,12 @@ func TestPlainRecordsAndUpdates(t *testing.T) {
 func TestSearchSeesBookings(t *testing.T) {
 	db := storetest.Mongo(t)
 	ctx := context.Background()
-	now := time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)
-	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }})
+	now := testclock.Now()
+	svc := booking.NewService(db, booking.Options{Now: testclock.Now})
 	if err := svc.SaveCalendar(ctx, demo.Data(), nil); err != nil {
 		t.Fatal(err)
 	}
-	q := booking.SlotQuery{Category: demo.Repair, Place: "75011", From: now, To: now.Add(3 * 24 * time.Hour)}
+	q := booking.SlotQuery{Category: demo.Repair, Place: "75011", From: now.Add(24 * time.Hour), To: now.Add(4 * 24 * time.Hour)}
 	res, err := svc.Search(ctx, q)
 	if err != nil || len(res.Days) == 0 {
 		t.Fatalf("search: %+v, %v", res, err)

@@ -25,9 +25,11 @@ type BusyCache interface {
 // Publisher receives the events of every commit this instance makes, in version order per
 // appointment, the (zone, UTC day) keys whose busy time a booking, hold or release changed
 // (after the cache was told), and the calendar's changes. It must not block the request for
-// long: delivery to other instances is its business.
+// long: delivery to other instances is its business. PublishEvents reports whether the events
+// reached the other instances; until they did, the commit stays in flight and is published
+// again (Relay).
 type Publisher interface {
-	PublishEvents(ctx context.Context, events []apphub.Event)
+	PublishEvents(ctx context.Context, events []apphub.Event) error
 	PublishAvailabilityChanged(ctx context.Context, zones []apphub.DayKey)
 	PublishCalendarChanged(ctx context.Context, version string)
 }
@@ -47,7 +49,7 @@ func (noCache) Version(context.Context, []apphub.DayKey, []apphub.DayKey) (strin
 
 type noPublisher struct{}
 
-func (noPublisher) PublishEvents(context.Context, []apphub.Event)               {}
+func (noPublisher) PublishEvents(context.Context, []apphub.Event) error         { return nil }
 func (noPublisher) PublishAvailabilityChanged(context.Context, []apphub.DayKey) {}
 func (noPublisher) PublishCalendarChanged(context.Context, string)              {}
 

@@ -13,6 +13,7 @@ import (
 	"github.com/apphub/apphub/demo"
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/storetest"
+	"github.com/apphub/apphub/testclock"
 )
 
 // fakeClock is a settable clock for the service.
@@ -36,7 +37,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func TestSaveCalendarValidatesAndWritesNothingOnError(t *testing.T) {
 	db := storetest.Mongo(t)
 	ctx := context.Background()
-	svc := booking.NewService(db, booking.Options{})
+	svc := booking.NewService(db, booking.Options{Now: testclock.Now})
 	if err := svc.SaveCalendar(ctx, demo.Data(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func TestCalendarChangeReachesOtherInstances(t *testing.T) {
 		t.Cleanup(func() { db.Close(ctx) })
 		return db
 	}
-	clock := &fakeClock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	clock := &fakeClock{t: testclock.Base()}
 	a := booking.NewService(open(), booking.Options{Now: clock.Now, CalendarCheck: 2 * time.Second})
 	b := booking.NewService(open(), booking.Options{Now: clock.Now, CalendarCheck: 2 * time.Second})
 	if err := a.SaveCalendar(ctx, demo.Data(), nil); err != nil {
@@ -157,8 +158,8 @@ func TestCalendarChangeReachesOtherInstances(t *testing.T) {
 func TestSearchOnDemoCalendar(t *testing.T) {
 	db := storetest.Mongo(t)
 	ctx := context.Background()
-	now := time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC) // a Tuesday
-	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }})
+	now := testclock.Now()
+	svc := booking.NewService(db, booking.Options{Now: testclock.Now})
 	if err := svc.SaveCalendar(ctx, demo.Data(), nil); err != nil {
 		t.Fatal(err)
 	}

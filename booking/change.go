@@ -12,39 +12,43 @@ import (
 )
 
 // latest returns the latest revision of an appointment, repairing its projection when a crash
-// left it behind: the projection names its version, and any revision after it is rolled in.
-// An appointment that never existed is ENOTFOUND.
+// left it behind. An appointment that never existed is ENOTFOUND.
 func (s *Service) latest(ctx context.Context, id string) (apphub.Revision, error) {
+	cur, behind, err := s.current(ctx, id)
+	if err == nil && behind {
+		s.project(context.WithoutCancel(ctx), cur)
+	}
+	return cur, err
+}
+
+// current returns the latest revision of an appointment without writing anything: the
+// projection names its version, and any revision after it is rolled in (behind says so).
+func (s *Service) current(ctx context.Context, id string) (cur apphub.Revision, behind bool, err error) {
 	if id == "" {
-		return apphub.Revision{}, apphub.FieldError("id", "is required")
+		return apphub.Revision{}, false, apphub.FieldError("id", "is required")
 	}
 	a, err := s.store.GetAppointment(ctx, id)
-	var cur apphub.Revision
 	switch apphub.ErrorCode(err) {
 	case "":
 		cur = apphub.Revision{AppointmentID: id, Version: a.Version, State: a}
 	case apphub.ENOTFOUND:
 	default:
-		return apphub.Revision{}, err
+		return apphub.Revision{}, false, err
 	}
-	behind := false
 	for {
 		next, err := s.store.GetRevision(ctx, id, cur.Version+1)
 		if apphub.ErrorCode(err) == apphub.ENOTFOUND {
 			break
 		}
 		if err != nil {
-			return apphub.Revision{}, err
+			return apphub.Revision{}, false, err
 		}
 		cur, behind = next, true
 	}
 	if cur.Version == 0 {
-		return apphub.Revision{}, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", id)
+		return apphub.Revision{}, false, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", id)
 	}
-	if behind {
-		s.project(context.WithoutCancel(ctx), cur)
-	}
-	return cur, nil
+	return cur, behind, nil
 }
 
 // Appointment returns the current state of an appointment.

@@ -19,6 +19,9 @@ import (
 // MaxSearchWindow is the longest window one search may cover.
 const MaxSearchWindow = 31 * 24 * time.Hour
 
+// DefaultSearchWindow is the window of a search that names no end.
+const DefaultSearchWindow = 7 * 24 * time.Hour
+
 const (
 	maxNextDates   = 3
 	lookaheadChunk = 7 * daySec

@@ -79,7 +79,8 @@ func (s *Service) idempotent(ctx context.Context, key, op string, req any, do fu
 		case !prev.Done:
 			return outcome{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonRequestInProgress, "a request with this idempotency key is still in progress")
 		case prev.ErrCode != "":
-			return outcome{}, &apphub.Error{Code: prev.ErrCode, Reason: prev.ErrReason, Message: prev.ErrMessage}
+			return outcome{}, &apphub.Error{Code: prev.ErrCode, Reason: prev.ErrReason, Message: prev.ErrMessage,
+				Field: prev.ErrField, Alternatives: prev.ErrAlternatives}
 		default:
 			o := outcome{appointmentID: prev.AppointmentID, version: prev.Version, holdToken: prev.HoldToken}
 			return o, replay(o)
@@ -98,7 +99,7 @@ func (s *Service) idempotent(ctx context.Context, key, op string, req any, do fu
 		rec.AppointmentID, rec.Version, rec.HoldToken = o.appointmentID, o.version, o.holdToken
 	default:
 		if e, ok := errors.AsType[*apphub.Error](err); ok {
-			rec.ErrCode, rec.ErrReason, rec.ErrMessage = e.Code, e.Reason, e.Message
+			rec.ErrCode, rec.ErrReason, rec.ErrMessage, rec.ErrField, rec.ErrAlternatives = e.Code, e.Reason, e.Message, e.Field, e.Alternatives
 		}
 	}
 	rec.Done = true

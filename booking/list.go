@@ -32,9 +32,10 @@ func (q AppointmentQuery) match(a *apphub.Appointment) bool {
 }
 
 // FindAppointments returns the appointments q selects, earliest start first (then by id). It
-// scans the projections once; the store has no query pushdown to offer anyway.
+// scans the projections once (and the changes in flight); the store has no query pushdown to
+// offer anyway.
 func (s *Service) FindAppointments(ctx context.Context, q AppointmentQuery) ([]apphub.Appointment, error) {
-	all, err := s.store.ListAppointments(ctx)
+	all, err := s.allAppointments(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,9 @@ import (
 const maxAnswerBytes = 64 << 20
 
 // Search returns the free slots for q on the current calendar and the busy time (claims) in
-// the cache or MongoDB. q.Now defaults to the service's clock. Every claim present counts as
+// the cache or MongoDB. q.Now defaults to the service's clock, q.From to now to the quantum (so
+// that the window, and the answer kept for it, holds for a quantum) and q.To to
+// DefaultSearchWindow after q.From. Every claim present counts as
 // busy: a hold's until the reaper frees it, so that search never offers time a booking would be
 // refused.
 //
@@ -30,6 +32,12 @@ const maxAnswerBytes = 64 << 20
 func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) {
 	if q.Now.IsZero() {
 		q.Now = s.now()
+	}
+	if q.From.IsZero() {
+		q.From = q.Now.UTC().Truncate(apphub.Quantum)
+	}
+	if q.To.IsZero() {
+		q.To = q.From.Add(DefaultSearchWindow)
 	}
 	if err := q.validate(); err != nil {
 		return nil, err

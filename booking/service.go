@@ -27,6 +27,10 @@ type Store interface {
 	ScanClaims(ctx context.Context, from, to time.Time) ([]apphub.Claim, error)
 	ClaimsFrom(ctx context.Context, from time.Time) ([]apphub.Claim, error)
 
+	InsertPending(ctx context.Context, p apphub.Pending) error
+	DeletePending(ctx context.Context, p apphub.Pending) error
+	ListPending(ctx context.Context) ([]apphub.Pending, error)
+
 	InsertRevision(ctx context.Context, r apphub.Revision) error
 	GetRevision(ctx context.Context, appointmentID string, version int) (apphub.Revision, error)
 	GetAppointment(ctx context.Context, id string) (apphub.Appointment, error)
@@ -63,6 +67,13 @@ type Options struct {
 	// AfterClaims, when set, runs after a booking inserted its claims and before it commits;
 	// fault-injection tests pause there.
 	AfterClaims func(ctx context.Context, appointmentID string)
+	// AfterCommit, when set, runs after a change's revision is inserted (the commit point) and
+	// before it is projected and published; crash tests stop the process there.
+	AfterCommit func(ctx context.Context, rev apphub.Revision)
+	// RelayAfter is how old a change in flight of another writer must be before Relay finishes
+	// it in the writer's stead: longer than a live writer takes from its commit to its events.
+	// Default 5s.
+	RelayAfter time.Duration
 	// Cache keeps busy time for searches (never for bookings); default none: MongoDB every time.
 	Cache BusyCache
 	// Answers shares computed search answers between instances; default none.
@@ -84,6 +95,10 @@ type Service struct {
 	grace       time.Duration
 	opTimeout   time.Duration
 	afterClaims func(ctx context.Context, appointmentID string)
+	afterCommit func(ctx context.Context, rev apphub.Revision)
+	relayAfter  time.Duration
+	inflight    sync.Map // apphub.Pending.ID() of this instance's commits under way
+	relayMu     sync.Mutex
 	cache       BusyCache
 	publisher   Publisher
 	answers     *sizecache.Cache[answerKey, answer] // the last answer of each search query
@@ -104,6 +119,7 @@ type Service struct {
 func NewService(store Store, opts Options) *Service {
 	s := &Service{store: store, now: opts.Now, logger: opts.Logger, calendarCheck: opts.CalendarCheck,
 		holdTTL: opts.HoldTTL, grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
+		afterCommit: opts.AfterCommit, relayAfter: opts.RelayAfter,
 		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher, shared: opts.Answers,
 		answers: sizecache.New[answerKey, answer](maxAnswerBytes)}
 	if s.cache == nil {
@@ -123,6 +139,9 @@ func NewService(store Store, opts Options) *Service {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.relayAfter <= 0 {
+		s.relayAfter = 5 * time.Second
 	}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)

@@ -56,10 +56,10 @@ type NewSubscription struct {
 	IdempotencyKey string
 }
 
-// Appointments returns every appointment, oldest first (then by id). It scans the projections:
-// a projection that a crash left behind is repaired on its next single read.
+// Appointments returns every appointment, oldest first (then by id). It scans the projections
+// and rolls in the changes in flight.
 func (s *Service) Appointments(ctx context.Context) ([]apphub.Appointment, error) {
-	all, err := s.store.ListAppointments(ctx)
+	all, err := s.allAppointments(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -9,10 +9,11 @@ import (
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/storage/storetest"
+	"github.com/apphub/apphub/testclock"
 )
 
 func TestSearchTimeSlotLifecycle(t *testing.T) {
-	svc := booking.NewService(storetest.Mongo(t), booking.Options{})
+	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now})
 	ctx := context.Background()
 	attrs := map[string]json.RawMessage{"requestedTimeSlot": json.RawMessage(`[{"validFor":{"startDateTime":"2026-03-02T09:00:00.000+01:00"}}]`)}
 	task, err := svc.CreateSearchTimeSlot(ctx, booking.NewSearchTimeSlot{Attributes: attrs})
@@ -64,7 +65,7 @@ func TestSearchTimeSlotLifecycle(t *testing.T) {
 }
 
 func TestSearchTimeSlotIdempotency(t *testing.T) {
-	svc := booking.NewService(storetest.Mongo(t), booking.Options{})
+	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now})
 	ctx := context.Background()
 	req := booking.NewSearchTimeSlot{Attributes: map[string]json.RawMessage{"x": json.RawMessage(`1`)}, IdempotencyKey: "k"}
 	a, err := svc.CreateSearchTimeSlot(ctx, req)
@@ -82,7 +83,7 @@ func TestSearchTimeSlotIdempotency(t *testing.T) {
 }
 
 func TestSubscriptions(t *testing.T) {
-	svc := booking.NewService(storetest.Mongo(t), booking.Options{})
+	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now})
 	ctx := context.Background()
 	for _, cb := range []string{"", "not a url", "ftp://example.com/x", "/relative", "https://"} {
 		if _, err := svc.Subscribe(ctx, booking.NewSubscription{Callback: cb}); apphub.ErrorCode(err) != apphub.EINVALID {

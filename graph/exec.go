@@ -1670,8 +1670,10 @@ input AvailabilityInput {
   place: String
   "Only this resource."
   resource: ID
-  from: Time!
-  to: Time!
+  "Slots that start at or after from; default now (to the quarter hour)."
+  from: Time
+  "Slots that start before to (at most 31 days after from); default 7 days after from."
+  to: Time
 }
 
 type Availability {
@@ -8405,14 +8407,14 @@ func (ec *executionContext) unmarshalInputAvailabilityInput(ctx context.Context,
 			it.Resource = data
 		case "from":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
-			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.From = data
 		case "to":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
-			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
 			if err != nil {
 				return it, err
 			}

@@ -340,10 +340,10 @@ func (n *Notifier) cleanup(ctx context.Context, d Delivery, attempts int) {
 	}
 }
 
-// unsubscribed reports whether d's subscription is gone, from a list read after d was
+// unsubscribed reports whether d's subscription is gone, from a list read now, after d was
 // created. When the list cannot be read, the subscription is assumed to be there.
 func (n *Notifier) unsubscribed(ctx context.Context, d Delivery) bool {
-	subs, err := n.subscriptions(ctx, d.CreatedAt)
+	subs, err := n.subscriptions(ctx)
 	if err != nil {
 		return false
 	}

@@ -4,6 +4,12 @@
 // (subscription, appointment), with retries and a dead letter after a bounded number of
 // attempts.
 //
+// A registration receives every event committed after its 201 was answered. The events of a
+// commit reach the notifier after the commit, through the bus, and the notifier reads the
+// registrations afresh for every batch of events it has received: that list holds every
+// registration answered before the commit, whichever instance answered it, with no clock
+// compared between instances. Only while the store cannot be read is the last list read used.
+//
 // Delivery state lives in MongoDB, as inserts keyed by _id only (DESIGN.md: FerretDB has no
 // atomic conditional update and no transaction), so that a restart resumes and several hub
 // instances deliver each event once:
@@ -141,6 +147,8 @@ func pad(v int) string {
 // Options tune a Notifier; the zero value of a field means its default.
 type Options struct {
 	// Subscriptions returns the registered listeners (booking.Service.Subscriptions). Required.
+	// It is called once for every batch of events and before each retry; its answer is never
+	// reused for later events.
 	Subscriptions func(ctx context.Context) ([]apphub.EventSubscription, error)
 	// Render returns an appointment's full TMF646 representation. Required.
 	Render func(ctx context.Context, a apphub.Appointment) (json.RawMessage, error)
@@ -181,9 +189,6 @@ type Options struct {
 	// ScanInterval is how often the outbox is scanned for deliveries this instance does not
 	// know (left by a stopped instance). Default 30s.
 	ScanInterval time.Duration
-	// SubscriptionsMaxAge is how long the list of subscriptions is reused; a negative value
-	// reads it for every batch of events. Default 1s.
-	SubscriptionsMaxAge time.Duration
 	// Retention is how long outcomes are kept. Default 24 hours.
 	Retention time.Duration
 	// Concurrency bounds the attempts in flight. Default 32.
@@ -210,10 +215,10 @@ type Notifier struct {
 	instance string
 	sem      chan struct{}
 
-	subsMu     sync.Mutex
-	subs       []apphub.EventSubscription
-	subsAt     time.Time
-	subsLoaded bool
+	subsMu    sync.Mutex
+	subs      []apphub.EventSubscription // the latest list read, for when the store is unreachable
+	subsRead  uint64                     // the number of the read that returned subs; 0: none yet
+	subsReads uint64                     // reads begun, numbered in the order they begin
 
 	mu      sync.Mutex
 	keys    map[string]*keyQueue // by subscription|appointment
@@ -236,7 +241,6 @@ func New(store Store, opts Options) (*Notifier, error) {
 	opts.LeaseMargin = cmp.Or(max(opts.LeaseMargin, 0), 5*time.Second)
 	opts.PollInterval = cmp.Or(max(opts.PollInterval, 0), time.Second)
 	opts.ScanInterval = cmp.Or(max(opts.ScanInterval, 0), 30*time.Second)
-	opts.SubscriptionsMaxAge = cmp.Or(opts.SubscriptionsMaxAge, time.Second)
 	opts.Retention = cmp.Or(max(opts.Retention, 0), 24*time.Hour)
 	opts.Concurrency = cmp.Or(max(opts.Concurrency, 0), 32)
 	opts.Domain = cmp.Or(opts.Domain, "appointment")
@@ -334,17 +338,26 @@ func (n *Notifier) sweep(ctx context.Context) {
 
 // Handle turns events into deliveries, one per matching subscription, records them in the
 // outbox and queues them. It never delivers by itself: call it from the event consumer, not
-// from a request. Events of one appointment must come in version order.
+// from a request, and only with events already received. Events of one appointment must come
+// in version order.
+//
+// It reads the subscriptions once per call, after the events were received. An event reaches
+// the notifier after its commit, and a registration is answered after its insert, so a list
+// read now holds every registration answered before the commit of any of these events, on
+// whichever instance it was made: a listener gets every event committed after its 201. No
+// clock is compared. Under load Consume hands over larger batches, so reads do not pile up.
 func (n *Notifier) Handle(ctx context.Context, events []apphub.Event) {
 	if len(events) == 0 {
 		return
 	}
 	// Without any list of subscriptions the events would be lost: wait for one. Consume
-	// buffers meanwhile; a stale list is better than waiting.
+	// buffers meanwhile. When the store cannot be read but a list was read before, that one
+	// is used rather than holding every event back: only registrations made since then miss
+	// these events.
 	var subs []apphub.EventSubscription
 	for {
 		var err error
-		subs, err = n.subscriptions(ctx, time.Time{})
+		subs, err = n.subscriptions(ctx)
 		if err == nil {
 			break
 		}
@@ -403,28 +416,36 @@ func (n *Notifier) matches(ctx context.Context, s apphub.EventSubscription, body
 	return ok
 }
 
-// subscriptions returns the registered listeners as read at or after since, reading them
-// again when the list is older than SubscriptionsMaxAge. On failure it returns the last list.
-func (n *Notifier) subscriptions(ctx context.Context, since time.Time) ([]apphub.EventSubscription, error) {
+// subscriptions reads the registered listeners. It never answers from an earlier read, which
+// could miss a registration answered since; on failure it returns the last list read with the
+// error.
+func (n *Notifier) subscriptions(ctx context.Context) ([]apphub.EventSubscription, error) {
+	n.subsMu.Lock()
+	n.subsReads++
+	read := n.subsReads
+	n.subsMu.Unlock()
+
+	subs, err := n.opts.Subscriptions(ctx)
+	if err == nil {
+		slices.SortFunc(subs, func(a, b apphub.EventSubscription) int { return strings.Compare(a.ID, b.ID) })
+	}
 	n.subsMu.Lock()
 	defer n.subsMu.Unlock()
-	now := n.now()
-	if n.subsLoaded && !n.subsAt.Before(since) && n.opts.SubscriptionsMaxAge > 0 && now.Sub(n.subsAt) < n.opts.SubscriptionsMaxAge {
-		return n.subs, nil
-	}
-	subs, err := n.opts.Subscriptions(ctx)
 	if err != nil {
 		return n.subs, err
 	}
-	slices.SortFunc(subs, func(a, b apphub.EventSubscription) int { return strings.Compare(a.ID, b.ID) })
-	n.subs, n.subsAt, n.subsLoaded = subs, now, true
+	// Reads run concurrently (Handle, and workers checking for unsubscriptions): a read that
+	// began earlier but ended later must not replace a newer list as the fallback.
+	if read > n.subsRead {
+		n.subs, n.subsRead = subs, read
+	}
 	return subs, nil
 }
 
 func (n *Notifier) subscriptionsKnown() bool {
 	n.subsMu.Lock()
 	defer n.subsMu.Unlock()
-	return n.subsLoaded
+	return n.subsRead > 0
 }
 
 // Consume hands the events read from ch (the bus's Subscribe) to Handle until ctx ends or ch

@@ -26,6 +26,7 @@ import (
 	"github.com/apphub/apphub/notify"
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/storetest"
+	"github.com/apphub/apphub/testclock"
 )
 
 var secret = []byte("s3cret")
@@ -157,7 +158,7 @@ type publisher struct {
 	batch [][]apphub.Event
 }
 
-func (p *publisher) PublishEvents(_ context.Context, events []apphub.Event) {
+func (p *publisher) PublishEvents(_ context.Context, events []apphub.Event) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.batch = append(p.batch, slices.Clone(events))
@@ -166,6 +167,7 @@ func (p *publisher) PublishEvents(_ context.Context, events []apphub.Event) {
 			ch <- ev
 		}
 	}
+	return nil
 }
 
 func (p *publisher) PublishCalendarChanged(context.Context, string)              {}
@@ -199,7 +201,7 @@ func newEnv(t *testing.T) *env {
 	uri, name := storetest.MongoURI(t)
 	e := &env{t: t, uri: uri, db: name, pub: &publisher{}, logs: &syncBuffer{}}
 	e.store = e.open()
-	e.svc = booking.NewService(e.store, booking.Options{Publisher: e.pub})
+	e.svc = booking.NewService(e.store, booking.Options{Publisher: e.pub, Now: testclock.Now})
 	return e
 }
 

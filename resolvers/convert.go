@@ -49,10 +49,11 @@ func contactsFrom(in []*model.ContactMediumInput) []apphub.ContactMedium {
 }
 
 // userError turns a refusal into the typed error of a mutation payload. Failures the caller
-// cannot act on (UNAVAILABLE, INTERNAL) stay GraphQL errors with their code. alternatives, if
-// not nil, finds free slots near a slot that could not be taken.
-func userError(err error, alternatives func() []*model.TimeSlot) (model.UserError, error) {
+// cannot act on (UNAVAILABLE, INTERNAL) stay GraphQL errors with their code. A refused slot
+// carries the alternatives booking found.
+func (r *Resolver) userError(ctx context.Context, err error) (model.UserError, error) {
 	code, reason, msg := apphub.ErrorCode(err), apphub.ErrorReason(err), apphub.ErrorMessage(err)
+	e, _ := errors.AsType[*apphub.Error](err)
 	switch {
 	case code == apphub.EUNAVAILABLE || code == apphub.EINTERNAL || code == "":
 		return nil, err
@@ -68,41 +69,20 @@ func userError(err error, alternatives func() []*model.TimeSlot) (model.UserErro
 		return &model.NotFound{Code: code, Message: msg}, nil
 	case reason != "":
 		u := &model.SlotUnavailable{Code: reason, Message: msg, Alternatives: []*model.TimeSlot{}}
-		if alternatives != nil {
-			u.Alternatives = alternatives()
+		if len(e.Alternatives) > 0 {
+			cal, _, cerr := r.Service.CalendarAndVersion(ctx)
+			if cerr != nil {
+				return nil, cerr
+			}
+			u.Alternatives = timeSlots(cal, e.Alternatives)
 		}
 		return u, nil
 	default:
 		v := &model.ValidationError{Code: apphub.EINVALID, Message: msg}
-		if e, ok := errors.AsType[*apphub.Error](err); ok && e.Field != "" {
+		if e != nil && e.Field != "" {
 			v.Field = &e.Field
 		}
 		return v, nil
-	}
-}
-
-// maxAlternatives is how many nearby free slots a SlotUnavailable offers.
-const maxAlternatives = 5
-
-// alternativesFor searches the week from the day of start for other free slots of the same
-// category at the same place (or resource).
-func (r *Resolver) alternativesFor(ctx context.Context, category, place, resource string, start time.Time) func() []*model.TimeSlot {
-	return func() []*model.TimeSlot {
-		if category == "" || start.IsZero() || (place == "" && resource == "") {
-			return []*model.TimeSlot{}
-		}
-		from := start.Add(-12 * time.Hour)
-		res, err := r.Service.Search(ctx, booking.SlotQuery{Category: category, Place: place, Resource: resource,
-			From: from, To: from.Add(7 * 24 * time.Hour)})
-		cal, _, cerr := r.Service.CalendarAndVersion(ctx)
-		if err != nil || cerr != nil {
-			return []*model.TimeSlot{}
-		}
-		var slots []apphub.Slot
-		for _, d := range res.Days {
-			slots = append(slots, d.Slots...)
-		}
-		return timeSlots(cal, slots[:min(len(slots), maxAlternatives)])
 	}
 }
 

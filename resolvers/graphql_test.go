@@ -21,12 +21,13 @@ import (
 	"github.com/apphub/apphub/resolvers"
 	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/storage/storetest"
+	"github.com/apphub/apphub/testclock"
 )
 
 // These tests go through the GraphQL handler to the real booking service on the embedded
-// store and the real Redis, with the demo calendar and a fixed clock (Tuesday 1 December 2026,
-// 08:00 in Paris).
-var now = time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC)
+// store and the real Redis, with the demo calendar and a clock stopped at the test clock's
+// base (so that expiries can be compared exactly).
+var now = testclock.Base().Truncate(time.Second)
 
 type gqlClient struct {
 	t *testing.T
@@ -116,6 +117,20 @@ func (g *gqlClient) firstRepairSlot() (start, resource string) {
 	return start, resource
 }
 
+// slotOf returns the first start the resource is offered for repair on a later local day than
+// after, so that tests need not guess which days it works.
+func (g *gqlClient) slotOf(resource string, after time.Time) string {
+	g.t.Helper()
+	d := g.do(`query($from: Time!, $to: Time!, $r: ID!) { availability(input: {category: "repair", resource: $r, from: $from, to: $to}) {
+		days { date slots { start } } } }`,
+		map[string]any{"from": after.Add(24 * time.Hour).Format(time.RFC3339), "to": after.Add(15 * 24 * time.Hour).Format(time.RFC3339), "r": resource})
+	start, _ := get(d, "availability.days.0.slots.0.start").(string)
+	if start == "" {
+		g.t.Fatalf("no repair slot of %s after %s: %v", resource, after, d)
+	}
+	return start
+}
+
 const apptFields = `id version status start end statusReason description resource { id } category { id durationMinutes }
 	notes { author text } contactMedia { type value preferred } history { version change fields status }`
 
@@ -156,11 +171,11 @@ func TestChannelFlow(t *testing.T) {
 		t.Fatalf("confirm: %v", d)
 	}
 
-	later, _ := time.Parse(time.RFC3339, start)
-	later = later.Add(24 * time.Hour)
+	s0, _ = time.Parse(time.RFC3339, start)
+	later := g.slotOf(tech, s0)
 	d = g.do(`mutation($id: ID!, $s: Time!) { rescheduleAppointment(input: {id: $id, expectedVersion: 2, start: $s}) { appointment { start end version } `+errFields+` } }`,
-		map[string]any{"id": apptID, "s": later.Format(time.RFC3339)})
-	if get(d, "rescheduleAppointment.appointment.version") != float64(3) && get(d, "rescheduleAppointment.error.code") == nil {
+		map[string]any{"id": apptID, "s": later})
+	if get(d, "rescheduleAppointment.appointment.version") != float64(3) || get(d, "rescheduleAppointment.appointment.start") != later {
 		t.Fatalf("reschedule: %v", d)
 	}
 
@@ -208,8 +223,12 @@ func TestTypedErrors(t *testing.T) {
 		}
 	})
 	t.Run("SlotUnavailable outside hours", func(t *testing.T) {
-		s, _ := time.Parse(time.RFC3339, start)
-		d := g.do(book, map[string]any{"s": time.Date(s.Year(), s.Month(), s.Day()+1, 2, 0, 0, 0, time.UTC).Format(time.RFC3339), "r": tech})
+		// Stores are closed at 03:00, whatever the day.
+		paris, _ := time.LoadLocation("Europe/Paris")
+		day := now.In(paris).AddDate(0, 0, 3)
+		night := time.Date(day.Year(), day.Month(), day.Day(), 3, 0, 0, 0, paris)
+		d := g.do(`mutation($s: Time!) { bookAppointment(input: {category: "storeVisit", place: "store-paris-bastille", start: $s}) {
+			appointment { id } `+errFields+` } }`, map[string]any{"s": night.Format(time.RFC3339)})
 		if get(d, "bookAppointment.error.__typename") != "SlotUnavailable" || get(d, "bookAppointment.error.code") != "OUTSIDE_HOURS" {
 			t.Fatalf("%v", d)
 		}
@@ -250,7 +269,7 @@ func TestTypedErrors(t *testing.T) {
 	})
 	t.Run("IdempotencyConflict", func(t *testing.T) {
 		s, _ := time.Parse(time.RFC3339, start)
-		other := s.Add(24 * time.Hour).Format(time.RFC3339)
+		other := g.slotOf(tech, s)
 		first := g.do(book, map[string]any{"s": other, "r": tech, "k": "idem-1"})
 		again := g.do(book, map[string]any{"s": other, "r": tech, "k": "idem-1"})
 		if get(first, "bookAppointment.appointment.id") == nil || get(first, "bookAppointment.appointment.id") != get(again, "bookAppointment.appointment.id") {
@@ -262,7 +281,7 @@ func TestTypedErrors(t *testing.T) {
 		}
 	})
 	t.Run("query errors carry extensions.code", func(t *testing.T) {
-		_, errs := g.raw(`{ availability(input: {category: "repair", place: "75011", from: "2026-12-01T00:00:00Z", to: "2027-03-01T00:00:00Z"}) { timeZone } }`, nil)
+		_, errs := g.raw(`{ availability(input: {category: "repair", place: "75011", from: "`+now.Format(time.RFC3339)+`", to: "`+now.AddDate(0, 3, 0).Format(time.RFC3339)+`"}) { timeZone } }`, nil)
 		if !strings.Contains(string(errs), `"code":"VALIDATION"`) || !strings.Contains(string(errs), `"field":"to"`) {
 			t.Fatalf("errors %s", errs)
 		}
@@ -276,15 +295,16 @@ func TestTypedErrors(t *testing.T) {
 func TestAppointmentsConnectionAndPickers(t *testing.T) {
 	g := newClient(t)
 	d := g.do(`query($from: Time!, $to: Time!) { availability(input: {category: "storeVisit", place: "store-paris-bastille", from: $from, to: $to}) { days { slots { start resources { resource { id } } } } } }`,
-		map[string]any{"from": now.Format(time.RFC3339), "to": now.Add(3 * 24 * time.Hour).Format(time.RFC3339)})
-	days, _ := get(d, "availability.days").([]any)
-	if len(days) == 0 {
-		// Find the store ids from the pickers instead of assuming them.
-		t.Fatalf("no store slots: %v (places: %v)", d, g.do(`{ places { id } }`, nil))
+		map[string]any{"from": now.Format(time.RFC3339), "to": now.Add(7 * 24 * time.Hour).Format(time.RFC3339)})
+	var slots []any
+	for _, day := range get(d, "availability.days").([]any) {
+		slots = append(slots, get(day, "slots").([]any)...)
+	}
+	if len(slots) < 5 {
+		t.Fatalf("fewer than 5 store slots in a week: %v", d)
 	}
 	var booked []string
-	for i := 0; i < 5; i++ {
-		slot := get(days[0], fmt.Sprintf("slots.%d", i))
+	for i, slot := range slots[:5] {
 		d := g.do(`mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "storeVisit", place: "store-paris-bastille", resource: $r, start: $s}) { appointment { id } `+errFields+` } }`,
 			map[string]any{"s": get(slot, "start"), "r": get(slot, "resources.0.resource.id")})
 		id, _ := get(d, "bookAppointment.appointment.id").(string)
@@ -333,7 +353,7 @@ func TestAppointmentsConnectionAndPickers(t *testing.T) {
 		t.Fatalf("upsertCategory: %v", d)
 	}
 	d = g.do(`query($from: Time!, $to: Time!) { availability(input: {category: "survey", place: "75011", from: $from, to: $to}) { days { date } } }`,
-		map[string]any{"from": now.Format(time.RFC3339), "to": now.Add(2 * 24 * time.Hour).Format(time.RFC3339)})
+		map[string]any{"from": now.Format(time.RFC3339), "to": now.Add(7 * 24 * time.Hour).Format(time.RFC3339)})
 	if len(get(d, "availability.days").([]any)) == 0 {
 		t.Fatalf("the new category has no slots: %v", d)
 	}

@@ -31,9 +31,9 @@ func pointers[T any](items []T) []*T {
 	return out
 }
 
-func (r *Resolver) appointmentPayload(ctx context.Context, a apphub.Appointment, err error, alternatives func() []*model.TimeSlot) (*model.AppointmentPayload, error) {
+func (r *Resolver) appointmentPayload(ctx context.Context, a apphub.Appointment, err error) (*model.AppointmentPayload, error) {
 	if err != nil {
-		ue, err := userError(err, alternatives)
+		ue, err := r.userError(ctx, err)
 		return &model.AppointmentPayload{Error: ue}, err
 	}
 	return &model.AppointmentPayload{Appointment: &a}, nil
@@ -42,12 +42,12 @@ func (r *Resolver) appointmentPayload(ctx context.Context, a apphub.Appointment,
 func (r *Resolver) setStatus(ctx context.Context, input model.ChangeStatusInput, status string) (*model.AppointmentPayload, error) {
 	a, err := r.Service.SetStatus(ctx, booking.StatusChange{ID: input.ID, ExpectedVersion: deref(input.ExpectedVersion),
 		Status: status, Reason: deref(input.Reason), IdempotencyKey: deref(input.IdempotencyKey)})
-	return r.appointmentPayload(ctx, a, err, nil)
+	return r.appointmentPayload(ctx, a, err)
 }
 
 func (r *Resolver) calendarPayload(ctx context.Context, err error) (*model.CalendarPayload, error) {
 	if err != nil {
-		ue, err := userError(err, nil)
+		ue, err := r.userError(ctx, err)
 		return &model.CalendarPayload{Error: ue}, err
 	}
 	_, version, err := r.Service.CalendarAndVersion(ctx)

@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph"
 	"github.com/apphub/apphub/graph/model"
 )
@@ -109,7 +110,13 @@ func fieldCosts() graph.ComplexityRoot {
 		return 1 + childComplexity*n
 	}
 	c.Query.Availability = func(childComplexity int, input model.AvailabilityInput) int {
-		days := int(input.To.Sub(input.From).Hours()/24) + 1
+		window := booking.DefaultSearchWindow
+		if input.From != nil && input.To != nil {
+			window = input.To.Sub(*input.From)
+		} else if input.To != nil {
+			window = booking.MaxSearchWindow // from now: whatever the end says, at most this
+		}
+		days := int(window.Hours()/24) + 1
 		return 1 + childComplexity*min(max(days, 1), 31)
 	}
 	return c

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -147,14 +148,18 @@ func availabilityOnly(oc *graphql.OperationContext) (model.AvailabilityInput, bo
 	in.Category, errs[0] = graphql.UnmarshalID(m["category"])
 	in.Place, errs[1] = optional("place", graphql.UnmarshalString)
 	in.Resource, errs[2] = optional("resource", graphql.UnmarshalID)
-	in.From, errs[3] = graphql.UnmarshalTime(m["from"])
-	in.To, errs[4] = graphql.UnmarshalTime(m["to"])
+	// A window that depends on the clock (no from or no to) is not kept: the version does
+	// not say when it moves.
+	var from, to time.Time
+	from, errs[3] = graphql.UnmarshalTime(m["from"])
+	to, errs[4] = graphql.UnmarshalTime(m["to"])
+	in.From, in.To = &from, &to
 	return in, errs == [5]error{}
 }
 
 // slotQuery is the search an availability input asks for.
 func slotQuery(in model.AvailabilityInput) booking.SlotQuery {
-	return booking.SlotQuery{Category: in.Category, Place: deref(in.Place), Resource: deref(in.Resource), From: in.From, To: in.To}
+	return booking.SlotQuery{Category: in.Category, Place: deref(in.Place), Resource: deref(in.Resource), From: deref(in.From), To: deref(in.To)}
 }
 
 type answerKey struct{}

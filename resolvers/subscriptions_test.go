@@ -31,7 +31,7 @@ type localBus struct {
 	avail map[chan []apphub.DayKey]bool
 }
 
-func (b *localBus) PublishEvents(ctx context.Context, evs []apphub.Event) {
+func (b *localBus) PublishEvents(ctx context.Context, evs []apphub.Event) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ch := range b.subs {
@@ -39,6 +39,7 @@ func (b *localBus) PublishEvents(ctx context.Context, evs []apphub.Event) {
 			ch <- e
 		}
 	}
+	return nil
 }
 
 func (b *localBus) PublishCalendarChanged(context.Context, string) {}
@@ -239,7 +240,13 @@ func TestAvailabilityChangedOverSSE(t *testing.T) {
 	e := newSubEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	from, to := now.Add(24*time.Hour), now.Add(25*time.Hour)
+	// A window of two hours from the first repair slot a day ahead, wherever the clock is.
+	res, err := e.svc.Search(ctx, booking.SlotQuery{Category: "repair", Place: "75011", From: now.Add(24 * time.Hour), To: now.Add(8 * 24 * time.Hour)})
+	if err != nil || len(res.Days) == 0 {
+		t.Fatalf("no repair slot in the week: %v", err)
+	}
+	from := res.Days[0].Slots[0].Start
+	to := from.Add(2 * time.Hour)
 	body, _ := json.Marshal(map[string]any{
 		"query":     `subscription($in: AvailabilityInput!) { availabilityChanged(input: $in) { days { slots { start capacity resources { resource { id } } } } } }`,
 		"variables": map[string]any{"in": map[string]any{"category": "repair", "place": "75011", "from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339)}},

@@ -13,6 +13,7 @@ import (
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/demo"
+	"github.com/apphub/apphub/testclock"
 	"github.com/apphub/apphub/tmfrest"
 )
 
@@ -40,7 +41,7 @@ func appointmentBody(tech, start, end string) string {
 // carries the reasons.
 func TestSearchTimeSlotSearches(t *testing.T) {
 	h := demoHub(t)
-	from := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
+	from := testclock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	task := h.create("searchTimeSlot", searchBody("repair", "75011", from, from.Add(7*24*time.Hour)))
 	slots, _ := task["availableTimeSlot"].([]any)
 	if task["status"] != "done" || task["searchResult"] != "success" || len(slots) == 0 {
@@ -53,8 +54,11 @@ func TestSearchTimeSlotSearches(t *testing.T) {
 	}
 	h.want(h.do("GET", slot["href"].(string), ""), http.StatusOK)
 
-	// A search that finds nothing says why.
-	none := h.create("searchTimeSlot", searchBody("storeVisit", "75011", from, from.Add(time.Hour)))
+	// A search that finds nothing says why: stores are closed at 03:00 in Paris.
+	paris, _ := time.LoadLocation("Europe/Paris")
+	day := testclock.Now().In(paris).AddDate(0, 0, 3)
+	night := time.Date(day.Year(), day.Month(), day.Day(), 3, 0, 0, 0, paris)
+	none := h.create("searchTimeSlot", searchBody("storeVisit", "75011", night, night.Add(time.Hour)))
 	if slots, _ := none["availableTimeSlot"].([]any); len(slots) != 0 || none["unavailabilityReason"] == nil {
 		t.Fatalf("empty search: %v", none)
 	}
@@ -63,7 +67,7 @@ func TestSearchTimeSlotSearches(t *testing.T) {
 // Fifty partners race for one slot over HTTP: exactly one 201, 49 × 409.
 func TestBookingRaceOverHTTP(t *testing.T) {
 	h := demoHub(t)
-	from := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
+	from := testclock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	task := h.create("searchTimeSlot", searchBody("repair", "75011", from, from.Add(7*24*time.Hour)))
 	slot := task["availableTimeSlot"].([]any)[0].(map[string]any)
 	validFor := slot["validFor"].(map[string]any)
@@ -105,7 +109,7 @@ func TestBookingRaceOverHTTP(t *testing.T) {
 
 func TestBookingRefusalsCarryTheReason(t *testing.T) {
 	h := demoHub(t)
-	from := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
+	from := testclock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	task := h.create("searchTimeSlot", searchBody("repair", "75011", from, from.Add(7*24*time.Hour)))
 	// A technician on a day shift: the first slot between 09:00 and 13:00 UTC.
 	var slot map[string]any
@@ -139,7 +143,7 @@ func TestBookingRefusalsCarryTheReason(t *testing.T) {
 		}
 		for _, d := range hc.Dates {
 			day, _ := time.Parse("2006-01-02", d.Date)
-			if day.After(time.Now().Add(48*time.Hour)) && works[day.Weekday()] && (holiday.IsZero() || day.Before(holiday)) {
+			if day.After(testclock.Now().Add(48*time.Hour)) && works[day.Weekday()] && (holiday.IsZero() || day.Before(holiday)) {
 				holiday = day
 			}
 		}
@@ -152,7 +156,7 @@ func TestBookingRefusalsCarryTheReason(t *testing.T) {
 		{"holiday", holiday.Add(time.Duration(start.Hour()) * time.Hour).Format(time.RFC3339),
 			holiday.Add(time.Duration(start.Hour()+1) * time.Hour).Format(time.RFC3339), apphub.ReasonHoliday},
 	}
-	if holiday.IsZero() || holiday.After(time.Now().Add(30*24*time.Hour)) {
+	if holiday.IsZero() || holiday.After(testclock.Now().Add(30*24*time.Hour)) {
 		// Beyond the 30-day horizon the refusal names the horizon instead.
 		tests[1].reason = apphub.ReasonOutsideHorizon
 		if holiday.IsZero() {
@@ -186,7 +190,7 @@ func TestBookingRefusalsCarryTheReason(t *testing.T) {
 // Cancelling a booked appointment frees its time; booking it again succeeds.
 func TestCancelFreesTheTime(t *testing.T) {
 	h := demoHub(t)
-	from := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
+	from := testclock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	task := h.create("searchTimeSlot", searchBody("repair", "75011", from, from.Add(7*24*time.Hour)))
 	slot := task["availableTimeSlot"].([]any)[0].(map[string]any)
 	vf := slot["validFor"].(map[string]any)
@@ -201,7 +205,7 @@ func TestCancelFreesTheTime(t *testing.T) {
 // resource: its time, category and resource show, and its ETag is its version.
 func TestAppointmentBookedElsewhereIsATMFResource(t *testing.T) {
 	h := demoHub(t)
-	from := time.Now().UTC().Add(48 * time.Hour).Truncate(time.Hour)
+	from := testclock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	res, err := h.svc.Search(context.Background(), booking.SlotQuery{Category: "repair", Place: "75011", From: from, To: from.Add(7 * 24 * time.Hour)})
 	if err != nil || len(res.Days) == 0 {
 		t.Fatalf("search: %v", err)

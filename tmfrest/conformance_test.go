@@ -17,6 +17,7 @@ import (
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/testclock"
 	"github.com/apphub/apphub/tmfrest"
 )
 
@@ -464,7 +465,7 @@ func TestContract_FilterOperatorsCompareChronologicallyAndNumerically(t *testing
 		{"priority=2", all[2:3]},
 		{"priority.ne=0", all[1:]},
 		{"priority.gt=abc", nil},
-		{"creationDate.lte=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339), all},
+		{"creationDate.lte=" + testclock.Now().Add(time.Hour).Format(time.RFC3339), all},
 	} {
 		_, l := h.list("appointment", tc.query)
 		if !slices.Equal(ids(l), tc.want) && len(l)+len(tc.want) > 0 {

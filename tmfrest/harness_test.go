@@ -14,6 +14,7 @@ import (
 
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/storage/storetest"
+	"github.com/apphub/apphub/testclock"
 	"github.com/apphub/apphub/tmfrest"
 )
 
@@ -32,7 +33,8 @@ type testHub struct {
 func startHub(t *testing.T, opts tmfrest.Options) *testHub {
 	t.Helper()
 	db := storetest.Mongo(t)
-	svc := booking.NewService(db, booking.Options{})
+	svc := booking.NewService(db, booking.Options{Now: testclock.Now})
+	testclock.Report(t)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(svc, logger, opts))

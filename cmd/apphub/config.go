@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/apphub/apphub"
 )
 
 // config is everything the hub can be told, by flag or by environment variable.
@@ -32,6 +35,26 @@ type config struct {
 	maxComplexity    int
 	notifySecret     string
 	notifyAllow      string
+
+	hooks hooks // never a flag: tests set them, the binary runs without
+}
+
+// hooks are what tests change in the program: its clock, and faults to inject. The zero value
+// is the production program.
+type hooks struct {
+	// now is the clock of everything a calendar decides; nil is the wall clock.
+	now func() time.Time
+	// afterCommit runs after each change's commit point (booking.Options.AfterCommit).
+	afterCommit func(ctx context.Context, rev apphub.Revision)
+	// relayAfter is booking.Options.RelayAfter; zero is its default.
+	relayAfter time.Duration
+}
+
+func (h hooks) clock() func() time.Time {
+	if h.now == nil {
+		return time.Now
+	}
+	return h.now
 }
 
 // option is one setting: a flag and the environment variable that sets its default.

@@ -29,7 +29,10 @@ var subcommands = map[string]string{
 	"seed":  "Prepares the hub's database (its identity record) and exits.",
 }
 
-func main() {
+func main() { os.Exit(runMain(hooks{})) }
+
+// runMain runs the program with its process-wide settings and returns its exit code.
+func runMain(h hooks) int {
 	if os.Getenv("GOGC") == "" {
 		// The embedded FerretDB allocates about 35 KB for every document it reads, so with
 		// Go's default of 100 the collector runs all through a cold search's scan (a third
@@ -38,16 +41,15 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "apphub:", err)
-			os.Exit(1)
-		}
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, h); err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "apphub:", err)
+		return 1
 	}
+	return 0
 }
 
 // run is the whole program; ctx ends on SIGINT/SIGTERM.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, h hooks) error {
 	name := "serve"
 	if len(args) > 0 {
 		switch args[0] {
@@ -77,6 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	cfg.hooks = h
 	logger := newLogger(stderr, cfg.logFormat, cfg.logLevel)
 	redis.SetLogger(rediscache.Logger{L: logger})
 	if name == "seed" {

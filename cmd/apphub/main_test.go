@@ -19,20 +19,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/demo"
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/storetest"
+	"github.com/apphub/apphub/testclock"
 )
 
 // TestMain lets a test run the real program in a child process: the test binary re-executes
 // itself with APPHUB_TEST_MAIN=1 and behaves as the apphub command.
 func TestMain(m *testing.M) {
 	if os.Getenv("APPHUB_TEST_MAIN") == "1" {
-		main()
-		os.Exit(0)
+		h := testHooks()
+		if os.Getenv("APPHUB_TEST_FAILPOINT") == "after-commit" {
+			// The process dies the way a kill -9 or a power cut would leave it: right after
+			// its first change's commit point, before anything else of that change is done.
+			h.afterCommit = func(context.Context, apphub.Revision) { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+		}
+		os.Exit(runMain(h))
 	}
 	os.Exit(m.Run())
 }
+
+// testHooks is the program as the tests run it: on the test clock, and relaying the changes
+// another writer left in flight after a second (instead of five).
+func testHooks() hooks { return hooks{now: testclock.Now, relayAfter: time.Second} }
 
 func envFunc(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
@@ -42,7 +53,7 @@ func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
 	for _, sub := range []string{"serve", "seed"} {
 		t.Run(sub, func(t *testing.T) {
 			var out bytes.Buffer
-			err := run(context.Background(), []string{sub, "--help"}, envFunc(nil), io.Discard, &out)
+			err := run(context.Background(), []string{sub, "--help"}, envFunc(nil), io.Discard, &out, testHooks())
 			if !errors.Is(err, flag.ErrHelp) {
 				t.Fatalf("err = %v, want flag.ErrHelp", err)
 			}
@@ -64,7 +75,7 @@ func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
 		})
 	}
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"--help"}, envFunc(nil), io.Discard, &out); !errors.Is(err, flag.ErrHelp) ||
+	if err := run(context.Background(), []string{"--help"}, envFunc(nil), io.Discard, &out, testHooks()); !errors.Is(err, flag.ErrHelp) ||
 		!strings.Contains(out.String(), "serve") || !strings.Contains(out.String(), "seed") {
 		t.Fatalf("top-level help: %v\n%s", err, out.String())
 	}
@@ -116,7 +127,7 @@ func TestConfig(t *testing.T) {
 			}
 		})
 	}
-	if err := run(context.Background(), []string{"bake"}, envFunc(nil), io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "unknown subcommand") {
+	if err := run(context.Background(), []string{"bake"}, envFunc(nil), io.Discard, io.Discard, testHooks()); err == nil || !strings.Contains(err.Error(), "unknown subcommand") {
 		t.Fatalf("unknown subcommand: %v", err)
 	}
 }
@@ -162,6 +173,8 @@ func startHub(t *testing.T, env map[string]string, wrap func(http.Handler) http.
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
+	cfg.hooks = testHooks()
+	testclock.Report(t)
 	logs := &syncBuffer{}
 	logger := newLogger(logs, cfg.logFormat, cfg.logLevel)
 	h, err := newHub(cfg, logger, logs)
@@ -479,6 +492,13 @@ type process struct {
 // waits for it to log where it serves.
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
+	return startProcessEnv(t, nil, args...)
+}
+
+// startProcessEnv is startProcess with variables of the test's own (e.g. a failpoint). The
+// child's test clock starts where the test's is now.
+func startProcessEnv(t *testing.T, extra []string, args ...string) *process {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	var env []string
 	for _, kv := range os.Environ() {
@@ -486,7 +506,8 @@ func startProcess(t *testing.T, args ...string) *process {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, "APPHUB_TEST_MAIN=1", "APPHUB_LOG_FORMAT=json")
+	cmd.Env = append(env, "APPHUB_TEST_MAIN=1", "APPHUB_LOG_FORMAT=json", testclock.Env+"="+testclock.Now().Format(time.RFC3339Nano))
+	cmd.Env = append(cmd.Env, extra...)
 	p := &process{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
 	pr, pw := io.Pipe()
 	cmd.Stderr = io.MultiWriter(p.logs, pw)
@@ -590,12 +611,12 @@ func TestProcessLifecycle(t *testing.T) {
 func TestSeed(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"seed", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"seed", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard, testHooks()); err != nil {
 		t.Fatal(err)
 	}
 	first := out.String()
 	out.Reset()
-	if err := run(context.Background(), []string{"seed", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"seed", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard, testHooks()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(first, "installation ") || out.String() != first {
@@ -605,7 +626,7 @@ func TestSeed(t *testing.T) {
 	// The demo dataset, twice: the second load changes nothing.
 	for range 2 {
 		out.Reset()
-		if err := run(context.Background(), []string{"seed", "--demo", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard); err != nil {
+		if err := run(context.Background(), []string{"seed", "--demo", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard, testHooks()); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), "demo data: 75 resources, 4 categories") {

@@ -18,7 +18,7 @@ import (
 // seed is the seed subcommand: it prepares the database and, with --demo, loads the demo
 // dataset.
 func seed(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
-	st, err := openStores(cfg, newLogger(io.Discard, "text", cfg.ferretDBLogLevel))
+	st, err := openStores(cfg, newLogger(io.Discard, "text", cfg.ferretDBLogLevel), logger)
 	if err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func seed(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer
 	logger.Info("database ready", "mongodb", st.mongoMode, "installation", inst.ID, "created", inst.CreatedAt)
 	fmt.Fprintf(stdout, "installation %s (created %s)\n", inst.ID, inst.CreatedAt.Format(time.RFC3339))
 	if cfg.demo {
-		svc := booking.NewService(st.mongo, booking.Options{Logger: logger})
+		svc := booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock()})
 		if err := loadDemo(ctx, svc, logger, stdout); err != nil {
 			return err
 		}

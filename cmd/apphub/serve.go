@@ -27,6 +27,7 @@ import (
 type hub struct {
 	stores  *stores
 	svc     *booking.Service
+	breaker *rediscache.Breaker
 	cache   *rediscache.Cache
 	bus     *rediscache.Bus
 	handler http.Handler
@@ -43,32 +44,44 @@ type hub struct {
 // newHub opens the stores and wires the transports to the booking service.
 func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	ferretLogger := newLogger(stderr, cfg.logFormat, cfg.ferretDBLogLevel).With("component", "ferretdb")
-	st, err := openStores(cfg, ferretLogger)
+	st, err := openStores(cfg, ferretLogger, logger)
 	if err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
 	metrics := newHTTPMetrics(reg)
-	cache, err := rediscache.NewCache(st.redis, reg, rediscache.CacheOptions{Prefix: cfg.redisPrefix, Logger: logger})
+	// One breaker for the client: once the cache or the bus finds Redis down, neither waits for
+	// it until it answers again.
+	breaker, err := rediscache.NewBreaker(st.redis, reg, rediscache.BreakerOptions{Logger: logger})
 	if err != nil {
+		st.close(context.Background())
+		return nil, err
+	}
+	cache, err := rediscache.NewCache(st.redis, reg, rediscache.CacheOptions{Prefix: cfg.redisPrefix, Logger: logger,
+		Breaker: breaker, Guard: st.redisGuard})
+	if err != nil {
+		breaker.Close()
 		st.close(context.Background())
 		return nil, err
 	}
 	// The bus fills gaps from the service's revisions, and the service publishes on the bus.
 	var svc *booking.Service
-	bus, err := rediscache.NewBus(st.redis, reg, rediscache.BusOptions{Prefix: cfg.redisPrefix, Logger: logger,
+	bus, err := rediscache.NewBus(st.redis, reg, rediscache.BusOptions{Prefix: cfg.redisPrefix, Logger: logger, Breaker: breaker,
 		Resync: func(ctx context.Context, id string, after int) ([]apphub.Event, error) {
 			return svc.Events(ctx, id, after)
 		}})
 	if err != nil {
+		cache.Close()
+		breaker.Close()
 		st.close(context.Background())
 		return nil, err
 	}
-	svc = booking.NewService(st.mongo, booking.Options{Logger: logger, HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
+	svc = booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock(), HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
+		AfterCommit: cfg.hooks.afterCommit, RelayAfter: cfg.hooks.relayAfter,
 		Cache: cache, Answers: cache, Publisher: bus})
 	bus.OnCalendarChanged(svc.CalendarChanged)
 	timed := newTimedService(svc, reg)
-	h := &hub{stores: st, svc: svc, cache: cache, bus: bus, logger: logger, publicURL: cfg.publicURL,
+	h := &hub{stores: st, svc: svc, breaker: breaker, cache: cache, bus: bus, logger: logger, publicURL: cfg.publicURL,
 		reapInterval: min(cfg.claimGrace/2, 10*time.Second)}
 	h.notifier, err = notify.New(st.mongo, notify.Options{
 		Subscriptions: svc.Subscriptions,
@@ -77,9 +90,9 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		},
 		Match: tmfrest.MatchQuery, Resync: svc.Events,
 		Secret: []byte(cfg.notifySecret), AllowList: splitList(cfg.notifyAllow),
-		Registerer: reg, Logger: logger})
+		Registerer: reg, Logger: logger, Now: cfg.hooks.clock()})
 	if err != nil {
-		st.close(context.Background())
+		h.close()
 		return nil, err
 	}
 	deps := []dependency{
@@ -132,13 +145,15 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn),
 	}
-	// Background work: the reaper, the bus's reader that brings other instances' events, and
-	// the notifier, subscribed before the first request so that it misses no event.
+	// Background work: the reaper, the relay of changes left in flight, the bus's reader that
+	// brings other instances' events, and the notifier, subscribed before the first request
+	// and the relay's first pass so that it misses no event.
 	h.listenURL = baseURL(ln.Addr())
 	background, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	events := h.bus.Subscribe(background)
 	wg.Go(func() { h.svc.RunReaper(background, h.reapInterval) })
+	wg.Go(func() { h.svc.RunRelay(background, time.Second) })
 	wg.Go(func() { h.bus.Run(background) })
 	wg.Go(func() { h.notifier.Run(background) })
 	wg.Go(func() { h.notifier.Consume(background, events) })
@@ -172,6 +187,7 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 func (h *hub) close() error {
 	h.bus.Close()
 	h.cache.Close()
+	h.breaker.Close()
 	return h.stores.close(context.Background())
 }
 

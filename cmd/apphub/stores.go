@@ -14,8 +14,11 @@ import (
 
 // stores holds the hub's connections and, in embedded mode, the servers it runs itself.
 type stores struct {
-	mongo       *mongodb.DB
-	redis       redis.UniversalClient
+	mongo *mongodb.DB
+	redis redis.UniversalClient
+	// redisGuard checks every connection to an external Redis for data gone back in time; nil
+	// on the embedded one.
+	redisGuard  *rediscache.RollbackGuard
 	mongoMode   string // "embedded" or "external"
 	redisMode   string
 	closeEmbeds []func() error
@@ -23,8 +26,8 @@ type stores struct {
 
 // openStores connects to MONGODB_URI and REDIS_URL, starting the embedded server for each that
 // is not set. Connections are lazy: a hub starts while an external store is down.
-// ferretLogger receives the embedded FerretDB's own messages.
-func openStores(cfg config, ferretLogger *slog.Logger) (_ *stores, err error) {
+// ferretLogger receives the embedded FerretDB's own messages, logger the Redis guard's.
+func openStores(cfg config, ferretLogger, logger *slog.Logger) (_ *stores, err error) {
 	s := &stores{mongoMode: "external", redisMode: "external"}
 	defer func() {
 		if err != nil {
@@ -53,8 +56,12 @@ func openStores(cfg config, ferretLogger *slog.Logger) (_ *stores, err error) {
 		}
 		s.closeEmbeds = append(s.closeEmbeds, func() error { e.Close(); return nil })
 		redisURL, s.redisMode = e.URL(), "embedded"
+	} else {
+		// The embedded Redis needs no guard: it lives and dies with this process and keeps
+		// nothing on disk, so it is never restored from a snapshot (nor has it a run_id).
+		s.redisGuard = rediscache.NewRollbackGuard(cfg.redisPrefix, logger)
 	}
-	if s.redis, err = rediscache.Connect(redisURL); err != nil {
+	if s.redis, err = rediscache.Connect(redisURL, rediscache.ConnectOptions{Guard: s.redisGuard}); err != nil {
 		return nil, err
 	}
 	return s, nil

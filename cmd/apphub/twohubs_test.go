@@ -16,6 +16,7 @@ import (
 	coderws "github.com/coder/websocket"
 
 	"github.com/apphub/apphub/storage/storetest"
+	"github.com/apphub/apphub/testclock"
 )
 
 // twoHubs starts hubs A and B on one MongoDB (an embedded FerretDB of the test) and the real
@@ -82,11 +83,50 @@ func dig(v any, path ...any) any {
 const availabilityDoc = `query($from: Time!, $to: Time!) { availability(input: {category: "repair", place: "75011", from: $from, to: $to}) {
 	days { slots { start capacity resources { resource { id } } } } } }`
 
-// firstSlot returns a repair slot at 75011 two days ahead, by hub h.
+// subscribeWS subscribes to query on hub base over graphql-transport-ws and returns the
+// connection and a function that reads its next message other than a ping or a pong.
+func subscribeWS(t *testing.T, base, query string) (*coderws.Conn, func() map[string]any) {
+	t.Helper()
+	ctx := context.Background()
+	ws, _, err := coderws.Dial(ctx, strings.Replace(base, "http://", "ws://", 1)+"/graphql", &coderws.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	send := func(m map[string]any) {
+		raw, _ := json.Marshal(m)
+		if err := ws.Write(ctx, coderws.MessageText, raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() map[string]any {
+		for {
+			rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			_, raw, err := ws.Read(rctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("websocket read: %v", err)
+			}
+			var m map[string]any
+			json.Unmarshal(raw, &m)
+			if m["type"] != "ping" && m["type"] != "pong" {
+				return m
+			}
+		}
+	}
+	send(map[string]any{"type": "connection_init"})
+	if m := read(); m["type"] != "connection_ack" {
+		t.Fatalf("%v", m)
+	}
+	send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": query}})
+	return ws, read
+}
+
+// firstSlot returns the first repair slot at 75011 from two days ahead, by hub h.
 func firstSlot(t *testing.T, h *testHub) (start, tech string, capacity float64) {
 	t.Helper()
-	from := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour).Add(8 * time.Hour)
-	d := gql(t, h.url, "", availabilityDoc, map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(time.Hour).Format(time.RFC3339)})
+	from := testclock.Now().Add(48 * time.Hour)
+	d := gql(t, h.url, "", availabilityDoc, map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(7 * 24 * time.Hour).Format(time.RFC3339)})
 	slot := dig(d, "availability", "days", 0, "slots", 0)
 	if slot == nil {
 		t.Fatalf("no slot: %v", d)
@@ -132,38 +172,7 @@ func TestTwoHubsSubscriptionsAcrossInstances(t *testing.T) {
 	before := runtime.NumGoroutine()
 
 	ctx := context.Background()
-	ws, _, err := coderws.Dial(ctx, strings.Replace(b.url, "http://", "ws://", 1)+"/graphql", &coderws.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	send := func(m map[string]any) {
-		raw, _ := json.Marshal(m)
-		if err := ws.Write(ctx, coderws.MessageText, raw); err != nil {
-			t.Fatal(err)
-		}
-	}
-	read := func() map[string]any {
-		for {
-			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			_, raw, err := ws.Read(rctx)
-			cancel()
-			if err != nil {
-				t.Fatalf("websocket read: %v", err)
-			}
-			var m map[string]any
-			json.Unmarshal(raw, &m)
-			if m["type"] != "ping" && m["type"] != "pong" {
-				return m
-			}
-		}
-	}
-	send(map[string]any{"type": "connection_init"})
-	if m := read(); m["type"] != "connection_ack" {
-		t.Fatalf("%v", m)
-	}
-	send(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{
-		"query": `subscription { appointmentChanged(partyId: "mobile-42") { kind version appointment { id status } } }`}})
+	ws, read := subscribeWS(t, b.url, `subscription { appointmentChanged(partyId: "mobile-42") { kind version appointment { id status } } }`)
 
 	s, _ := time.Parse(time.RFC3339, start)
 	body, _ := json.Marshal(map[string]any{

@@ -56,7 +56,7 @@ func run(args []string) error {
 		defer e.Close()
 		url = e.URL()
 	}
-	rdb, err := rediscache.Connect(url)
+	rdb, err := rediscache.Connect(url, rediscache.ConnectOptions{})
 	if err != nil {
 		return err
 	}

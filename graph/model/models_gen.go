@@ -83,9 +83,11 @@ type AvailabilityInput struct {
 	// A postcode or the id of a managed place.
 	Place *string `json:"place,omitempty"`
 	// Only this resource.
-	Resource *string   `json:"resource,omitempty"`
-	From     time.Time `json:"from"`
-	To       time.Time `json:"to"`
+	Resource *string `json:"resource,omitempty"`
+	// Slots that start at or after from; default now (to the quarter hour).
+	From *time.Time `json:"from,omitempty"`
+	// Slots that start before to (at most 31 days after from); default 7 days after from.
+	To *time.Time `json:"to,omitempty"`
 }
 
 type BlackoutInput struct {

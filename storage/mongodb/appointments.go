@@ -26,6 +26,7 @@ const (
 	collRevisions    = "revisions"
 	collAppointments = "appointments"
 	collHolds        = "holds"
+	collPending      = "pending"
 	collIdempotency  = "idempotency"
 )
 
@@ -396,6 +397,38 @@ func (db *DB) DeleteAppointment(ctx context.Context, id string) error {
 // ListAppointments scans every appointment projection.
 func (db *DB) ListAppointments(ctx context.Context) ([]apphub.Appointment, error) {
 	return scanAll(ctx, db, collAppointments, bson.D{}, appointmentDoc.appointment)
+}
+
+// pendingDoc is a change in flight (apphub.Pending). The collection stays as small as the
+// changes being made: every scan of it is cheap, also on the embedded store.
+type pendingDoc struct {
+	ID            string    `bson:"_id"`
+	AppointmentID string    `bson:"appointmentId"`
+	Version       int       `bson:"version"`
+	Writer        string    `bson:"writer"`
+	CreatedAt     time.Time `bson:"createdAt"`
+}
+
+func (d pendingDoc) pending() apphub.Pending {
+	return apphub.Pending{AppointmentID: d.AppointmentID, Version: d.Version, Writer: d.Writer, CreatedAt: utc(d.CreatedAt)}
+}
+
+// InsertPending records a change in flight.
+func (db *DB) InsertPending(ctx context.Context, p apphub.Pending) error {
+	return db.insert(ctx, collPending, pendingDoc{ID: p.ID(), AppointmentID: p.AppointmentID, Version: p.Version,
+		Writer: p.Writer, CreatedAt: p.CreatedAt})
+}
+
+// DeletePending removes a change's record once it is projected and published; no error when
+// it is gone.
+func (db *DB) DeletePending(ctx context.Context, p apphub.Pending) error {
+	_, err := db.db.Collection(collPending).DeleteOne(ctx, bson.D{{Key: "_id", Value: p.ID()}})
+	return mapError(err)
+}
+
+// ListPending scans the changes in flight.
+func (db *DB) ListPending(ctx context.Context) ([]apphub.Pending, error) {
+	return scanAll(ctx, db, collPending, bson.D{}, pendingDoc.pending)
 }
 
 type holdDoc struct {

@@ -11,17 +11,21 @@ import (
 )
 
 type idempotencyDoc struct {
-	ID            string    `bson:"_id"`
-	RequestHash   string    `bson:"requestHash"`
-	Done          bool      `bson:"done"`
-	AppointmentID string    `bson:"appointmentId,omitempty"`
-	Version       int       `bson:"version,omitempty"`
-	ErrCode       string    `bson:"errCode,omitempty"`
-	ErrReason     string    `bson:"errReason,omitempty"`
-	ErrMessage    string    `bson:"errMessage,omitempty"`
-	HoldToken     string    `bson:"holdToken,omitempty"`
-	CreatedAt     time.Time `bson:"createdAt"`
-	ExpiresAt     time.Time `bson:"expiresAt"`
+	ID            string `bson:"_id"`
+	RequestHash   string `bson:"requestHash"`
+	Done          bool   `bson:"done"`
+	AppointmentID string `bson:"appointmentId,omitempty"`
+	Version       int    `bson:"version,omitempty"`
+	ErrCode       string `bson:"errCode,omitempty"`
+	ErrReason     string `bson:"errReason,omitempty"`
+	ErrMessage    string `bson:"errMessage,omitempty"`
+	ErrField      string `bson:"errField,omitempty"`
+	// The slots keep their field names (start, end, resources, capacity): a refusal's
+	// alternatives are answered again exactly.
+	ErrAlternatives []apphub.Slot `bson:"errAlternatives,omitempty"`
+	HoldToken       string        `bson:"holdToken,omitempty"`
+	CreatedAt       time.Time     `bson:"createdAt"`
+	ExpiresAt       time.Time     `bson:"expiresAt"`
 }
 
 // InsertIdempotency records a request as in flight; ECONFLICT means the key is taken.
@@ -44,6 +48,9 @@ func (db *DB) GetIdempotency(ctx context.Context, id string) (apphub.Idempotency
 	}
 	r := apphub.IdempotencyRecord(d)
 	r.CreatedAt, r.ExpiresAt = utc(r.CreatedAt), utc(r.ExpiresAt)
+	for i := range r.ErrAlternatives {
+		r.ErrAlternatives[i].Start, r.ErrAlternatives[i].End = utc(r.ErrAlternatives[i].Start), utc(r.ErrAlternatives[i].End)
+	}
 	return r, nil
 }
 

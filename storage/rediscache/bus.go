@@ -30,12 +30,14 @@ import (
 // (version and kind): an event already seen is dropped, and an event after a gap is preceded
 // by the missed ones, read through Resync.
 type Bus struct {
-	rdb    redis.UniversalClient
-	key    string
-	opts   BusOptions
-	logger *slog.Logger
-	m      busMetrics
-	queue  chan busItem // local publishes and the reader's entries, to the dispatcher
+	rdb         redis.UniversalClient
+	key         string
+	opts        BusOptions
+	logger      *slog.Logger
+	m           busMetrics
+	breaker     *Breaker
+	ownsBreaker bool
+	queue       chan busItem // local publishes and the reader's entries, to the dispatcher
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -72,6 +74,10 @@ type BusOptions struct {
 	Resync func(ctx context.Context, appointmentID string, after int) ([]apphub.Event, error)
 	// Timeout bounds one publish and one Resync call. Default 2s.
 	Timeout time.Duration
+	// Breaker, shared with the cache on the same client, makes publishes fail at once while
+	// Redis is down. Without one the bus makes its own (probing every second), and closes it on
+	// Close.
+	Breaker *Breaker
 	// Forget is how long the last version of an appointment with no new event is remembered.
 	// Default 1 hour.
 	Forget time.Duration
@@ -134,7 +140,7 @@ func NewBus(rdb redis.UniversalClient, reg prometheus.Registerer, opts BusOption
 		logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &Bus{rdb: rdb, key: opts.Prefix + "events", opts: opts, logger: logger,
+	b := &Bus{rdb: rdb, key: opts.Prefix + "events", opts: opts, logger: logger, breaker: opts.Breaker,
 		queue: make(chan busItem, 1024), ctx: ctx, cancel: cancel,
 		calendar: make(map[int]func(string)),
 		seen:     make(map[string]*seenState)}
@@ -163,24 +169,34 @@ func NewBus(rdb redis.UniversalClient, reg prometheus.Registerer, opts BusOption
 			}
 		}
 	}
+	if b.breaker == nil {
+		br, err := NewBreaker(rdb, nil, BreakerOptions{Interval: time.Second, Logger: logger})
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		b.breaker, b.ownsBreaker = br, true
+	}
 	return b, nil
 }
 
 // PublishEvents hands events to this instance's subscribers and appends them to the stream
-// for the others. It waits for Redis at most Timeout; a failure is logged and counted, and the
-// other instances fill the gap through Resync on the appointment's next event.
-func (b *Bus) PublishEvents(ctx context.Context, events []apphub.Event) {
+// for the others. It waits for Redis at most Timeout, and not at all while the breaker is
+// open; a failure is counted and returned (EUNAVAILABLE): the caller publishes them again
+// later, and meanwhile the other instances fill the gap through Resync on the appointment's
+// next event.
+func (b *Bus) PublishEvents(ctx context.Context, events []apphub.Event) error {
 	if len(events) == 0 {
-		return
+		return nil
 	}
 	events = slices.Clone(events)
 	b.enqueue(busItem{events: events})
 	data, err := json.Marshal(events)
 	if err != nil {
 		b.logger.ErrorContext(ctx, "event bus: events not encoded", "err", err)
-		return
+		return apphub.WrapError(apphub.EINTERNAL, err, "events not encoded")
 	}
-	b.append(ctx, kindEvents, data)
+	return b.append(ctx, kindEvents, data)
 }
 
 // PublishAvailabilityChanged tells every instance (this one included) that the busy time of
@@ -215,17 +231,26 @@ func (b *Bus) enqueue(it busItem) {
 	}
 }
 
-func (b *Bus) append(ctx context.Context, kind string, data []byte) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.Timeout)
+func (b *Bus) append(ctx context.Context, kind string, data []byte) error {
+	if err := b.breaker.Allow(); err != nil {
+		// Known to be down: not waited for. The outage was logged when the breaker opened.
+		b.m.publishFailures.Inc()
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	actx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
 	defer cancel()
-	err := b.rdb.XAdd(ctx, &redis.XAddArgs{Stream: b.key, MaxLen: b.opts.MaxLen, Approx: true,
+	err := b.rdb.XAdd(actx, &redis.XAddArgs{Stream: b.key, MaxLen: b.opts.MaxLen, Approx: true,
 		Values: []any{fieldKind, kind, fieldData, data}}).Err()
 	if err != nil {
 		b.m.publishFailures.Inc()
-		b.logger.WarnContext(ctx, "event bus: not published to the other instances", "kind", kind, "err", mapError(err))
-		return
+		b.breaker.Fail(ctx, err)
+		err = mapError(err)
+		b.logger.WarnContext(ctx, "event bus: not published to the other instances", "kind", kind, "err", err)
+		return err
 	}
 	b.m.published.Inc()
+	return nil
 }
 
 // Subscribe returns a channel of every appointment event, from this and the other instances,
@@ -300,6 +325,9 @@ func (b *Bus) Close() {
 	b.running.Wait()
 	b.events.close()
 	b.avail.close()
+	if b.ownsBreaker {
+		b.breaker.Close()
+	}
 }
 
 // read follows the stream from its current end, handing entries to the dispatcher.
@@ -309,6 +337,8 @@ func (b *Bus) read(ctx context.Context) {
 	backoff := 50 * time.Millisecond
 	fail := func(err error) {
 		b.m.readErrors.Inc()
+		// The reader is the first to see Redis go: the publishes need not each find out.
+		b.breaker.Fail(ctx, err)
 		if !failing {
 			b.logger.WarnContext(ctx, "event bus: the stream cannot be read; retrying", "err", mapError(err))
 			failing = true

@@ -328,7 +328,7 @@ func TestBusRedisRestart(t *testing.T) {
 	stop := storetest.StartRedisServer(t, port)
 	url := fmt.Sprintf("redis://127.0.0.1:%d", port)
 	conn := func() redis.UniversalClient {
-		rdb, err := rediscache.Connect(url)
+		rdb, err := rediscache.Connect(url, rediscache.ConnectOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}

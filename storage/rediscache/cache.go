@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,7 +31,8 @@ import (
 //
 // a short lock "busy:{resource|day}:lock" (same hash slot) so that one instance at a time
 // writes a rebuild, and "busy:epoch", a random token replaced when a Touch could not reach
-// Redis. An entry is current iff eg = g and ee = the epoch.
+// Redis and when Redis's data may have gone back in time (see RollbackGuard). An entry is
+// current iff eg = g and ee = the epoch.
 //
 // The guarantee: once Touch returned for a key having reached Redis, no Busy that starts
 // afterwards, on any instance, answers that key from an entry built before the Touch. Busy
@@ -41,20 +41,24 @@ import (
 // last Touch returned. A Touch that could not reach Redis is remembered; until the epoch has
 // been replaced this instance does not use the cache, and as soon as Redis answers the epoch
 // is replaced, which makes every older entry stale for all instances.
+//
+// While the breaker is open (Redis was found down), no call waits for Redis: Busy loads from
+// MongoDB, Version fails, Touch only marks the cache stale, answers are neither loaded nor
+// stored.
 type Cache struct {
-	rdb      redis.UniversalClient
-	prefix   string
-	epochKey string
-	ttl      time.Duration
-	lockTTL  time.Duration
-	timeout  time.Duration
-	retry    time.Duration
-	logger   *slog.Logger
-	m        cacheMetrics
-	flights  flights
-	// downUntil (Unix nanoseconds) is set when a read failed: until then Busy falls back at
-	// once instead of making every search wait for Redis's timeout.
-	downUntil atomic.Int64
+	rdb         redis.UniversalClient
+	prefix      string
+	epochKey    string
+	ttl         time.Duration
+	lockTTL     time.Duration
+	timeout     time.Duration
+	retry       time.Duration
+	logger      *slog.Logger
+	m           cacheMetrics
+	flights     flights
+	breaker     *Breaker
+	ownsBreaker bool
+	guard       *RollbackGuard
 
 	mu       sync.Mutex
 	stale    bool   // a Touch failed and the epoch has not been replaced since
@@ -75,10 +79,17 @@ type CacheOptions struct {
 	LockTTL time.Duration
 	// Timeout bounds one round trip to Redis. Default 1s.
 	Timeout time.Duration
-	// RetryInterval is how often a pending epoch bump is retried while Redis is down, and how
-	// long Busy leaves Redis alone after a failed read. Default 1s.
+	// RetryInterval is how often a pending epoch bump is retried while Redis is down, and the
+	// probe interval of the breaker the cache makes when it is given none. Default 1s.
 	RetryInterval time.Duration
-	Logger        *slog.Logger
+	// Breaker, shared with the bus on the same client, stops calls to Redis while it is down.
+	// Without one the cache makes its own, and closes it on Close.
+	Breaker *Breaker
+	// Guard is the RollbackGuard the client was connected with (ConnectOptions.Guard), if any:
+	// the cache then finishes the epoch replacements it left pending, and reads again what
+	// overlapped one.
+	Guard  *RollbackGuard
+	Logger *slog.Logger
 }
 
 // cacheMetrics count per key, except fallbacks (per Busy call) and the Touch counters.
@@ -89,9 +100,12 @@ type cacheMetrics struct {
 // NewCache returns a cache on rdb. Its metrics (apphub_busy_cache_*) are registered with reg
 // when reg is not nil. Close stops its background retry.
 func NewCache(rdb redis.UniversalClient, reg prometheus.Registerer, opts CacheOptions) (*Cache, error) {
-	c := &Cache{rdb: rdb, prefix: opts.Prefix, epochKey: opts.Prefix + "busy:epoch",
+	if opts.Guard != nil && opts.Guard.prefix != opts.Prefix {
+		return nil, apphub.Errorf(apphub.EINVALID, "the rollback guard is for prefix %q, the cache for %q", opts.Guard.prefix, opts.Prefix)
+	}
+	c := &Cache{rdb: rdb, prefix: opts.Prefix, epochKey: epochKey(opts.Prefix),
 		ttl: opts.TTL, lockTTL: opts.LockTTL, timeout: opts.Timeout, retry: opts.RetryInterval,
-		logger: opts.Logger, done: make(chan struct{})}
+		breaker: opts.Breaker, guard: opts.Guard, logger: opts.Logger, done: make(chan struct{})}
 	if c.ttl <= 0 {
 		c.ttl = 10 * time.Minute
 	}
@@ -106,6 +120,13 @@ func NewCache(rdb redis.UniversalClient, reg prometheus.Registerer, opts CacheOp
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if c.breaker == nil {
+		b, err := NewBreaker(rdb, nil, BreakerOptions{Interval: c.retry, Logger: c.logger})
+		if err != nil {
+			return nil, err
+		}
+		c.breaker, c.ownsBreaker = b, true
 	}
 	c.flights.m = make(map[apphub.DayKey]*flight)
 	counter := func(name, help string) prometheus.Counter {
@@ -127,6 +148,7 @@ func NewCache(rdb redis.UniversalClient, reg prometheus.Registerer, opts CacheOp
 		for _, col := range []prometheus.Collector{c.m.hits, c.m.misses, c.m.rebuilds, c.m.discarded,
 			c.m.shared, c.m.fallbacks, c.m.touchFailures, c.m.epochBumps, c.m.versions, c.m.answersShared} {
 			if err := reg.Register(col); err != nil {
+				c.closeBreaker()
 				return nil, apphub.WrapError(apphub.EINTERNAL, err, "register the busy cache metrics")
 			}
 		}
@@ -166,23 +188,32 @@ func (c *Cache) Busy(ctx context.Context, keys []apphub.DayKey, load func(ctx co
 	if len(keys) == 0 {
 		return map[apphub.DayKey][]apphub.Claim{}, nil
 	}
-	if time.Now().UnixNano() < c.downUntil.Load() {
-		c.m.fallbacks.Inc()
-		return load(ctx, keys)
-	}
-	if !c.flushStale(ctx) {
-		// A Touch of this instance is not in Redis yet: entries may be stale.
+	if c.breaker.Allow() != nil || !c.flushStale(ctx) {
+		// Redis is down, or a Touch of this instance (or an epoch replacement) is not in Redis
+		// yet: entries may be stale.
 		c.m.fallbacks.Inc()
 		return load(ctx, keys)
 	}
 	readAt := time.Now()
-	states, err := c.read(ctx, keys)
+	var states []keyState
+	var err error
+	for range 2 {
+		changes := c.guard.changed()
+		if states, err = c.read(ctx, keys); err != nil || c.guard.changed() == changes {
+			break
+		}
+		// A server met anew during the read: its entries may have been read under the epoch
+		// from before its replacement (on a Cluster, the epoch is on another shard). Read again.
+		states = nil
+	}
 	if err != nil {
 		c.m.fallbacks.Inc()
-		if ctx.Err() == nil {
-			c.markDown()
-		}
+		c.breaker.Fail(ctx, err)
 		c.logger.DebugContext(ctx, "busy cache: Redis read failed, loading from MongoDB", "err", err)
+		return load(ctx, keys)
+	}
+	if states == nil {
+		c.m.fallbacks.Inc()
 		return load(ctx, keys)
 	}
 
@@ -290,13 +321,13 @@ func (c *Cache) read(ctx context.Context, keys []apphub.DayKey) ([]keyState, err
 	pipe.Exec(ctx) // the errors are the commands'; a missing epoch is redis.Nil
 	epoch, err := epochCmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, mapError(err)
+		return nil, err
 	}
 	states := make([]keyState, len(keys))
 	for i, cmd := range cmds {
 		v, err := cmd.Result()
 		if err != nil {
-			return nil, mapError(err)
+			return nil, err
 		}
 		n, g, eg, ee := str(v, 0), str(v, 1), str(v, 2), str(v, 3)
 		st := keyState{tok: token{n: n, g: g, epoch: epoch}}
@@ -323,6 +354,9 @@ func str(v []any, i int) string {
 // A key it did not get (another instance rebuilds it, or Redis failed) is loaded but not
 // written.
 func (c *Cache) lock(ctx context.Context, keys []apphub.DayKey, lead []int, lockToken string) []bool {
+	if c.breaker.Allow() != nil {
+		return make([]bool, len(lead))
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	pipe := c.rdb.Pipeline()
@@ -346,7 +380,7 @@ func (c *Cache) unlock(ctx context.Context, keys []apphub.DayKey, lead []int, lo
 			calls = append(calls, scriptCall{script: unlockScript, keys: []string{lockKey(c.hashKey(keys[i]))}, args: []any{lockToken}})
 		}
 	}
-	if len(calls) == 0 {
+	if len(calls) == 0 || c.breaker.Allow() != nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
@@ -369,14 +403,16 @@ func (c *Cache) store(ctx context.Context, keys []apphub.DayKey, states []keySta
 		calls = append(calls, scriptCall{script: storeScript, keys: []string{h, lockKey(h)},
 			args: []any{tok.n, tok.g, tok.epoch, encodeClaims(k, loaded[k]), ttl, lockToken, nonce()}})
 	}
-	if len(calls) == 0 {
+	if len(calls) == 0 || c.breaker.Allow() != nil {
 		return
 	}
 	// The work is done: let a request that ends now still keep it.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	ctx = context.WithoutCancel(ctx)
+	sctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	cmds, err := runScripts(ctx, c.rdb, calls)
+	cmds, err := runScripts(sctx, c.rdb, calls)
 	if err != nil {
+		c.breaker.Fail(ctx, err)
 		c.logger.DebugContext(ctx, "busy cache: rebuild not written", "err", err)
 		return
 	}
@@ -396,12 +432,19 @@ func (c *Cache) Touch(ctx context.Context, keys, zones []apphub.DayKey) {
 		return
 	}
 	// The commit is made: a caller that goes away now must not leave the cache behind it.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	ctx = context.WithoutCancel(ctx)
+	if err := c.breaker.Allow(); err != nil {
+		// Known to be down: not waited for. The outage was logged when the breaker opened.
+		c.m.touchFailures.Inc()
+		c.markStale()
+		return
+	}
+	tctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if _, err := runScripts(ctx, c.rdb, c.calls(keys, touchScript, zones, zoneTouchScript)); err != nil {
+	if _, err := runScripts(tctx, c.rdb, c.calls(keys, touchScript, zones, zoneTouchScript)); err != nil {
 		c.m.touchFailures.Inc()
 		c.logger.WarnContext(ctx, "busy cache: a booking could not reach Redis; the cache is marked stale until Redis answers", "err", err)
-		c.markDown()
+		c.breaker.Fail(ctx, err)
 		c.markStale()
 		return
 	}
@@ -411,13 +454,14 @@ func (c *Cache) Touch(ctx context.Context, keys, zones []apphub.DayKey) {
 // LoadAnswer returns the search answer stored under key (booking.SharedAnswers), nil when
 // there is none or Redis cannot be reached; reading it keeps it from expiring.
 func (c *Cache) LoadAnswer(ctx context.Context, key string) []byte {
-	if time.Now().UnixNano() < c.downUntil.Load() {
+	if c.breaker.Allow() != nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	gctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	data, err := c.rdb.GetEx(ctx, c.prefix+"answer:"+key, c.ttl).Bytes()
+	data, err := c.rdb.GetEx(gctx, c.prefix+"answer:"+key, c.ttl).Bytes()
 	if err != nil {
+		c.breaker.Fail(ctx, err)
 		return nil
 	}
 	c.m.answersShared.Inc()
@@ -426,9 +470,13 @@ func (c *Cache) LoadAnswer(ctx context.Context, key string) []byte {
 
 // StoreAnswer stores a search answer under key for TTL, best effort.
 func (c *Cache) StoreAnswer(ctx context.Context, key string, data []byte) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	if c.breaker.Allow() != nil {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	sctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	c.rdb.Set(ctx, c.prefix+"answer:"+key, data, c.ttl)
+	c.breaker.Fail(ctx, c.rdb.Set(sctx, c.prefix+"answer:"+key, data, c.ttl).Err())
 }
 
 // ErrNoVersion is returned by Version when the cache cannot vouch for what it would answer:
@@ -438,45 +486,57 @@ var ErrNoVersion = apphub.Errorf(apphub.EUNAVAILABLE, "the availability cache ca
 // Version returns a token for the current state of keys (resource, day) and zones (zone,
 // day), in one round trip: it changes whenever one of them is touched, on any instance, and
 // when the epoch is replaced, and never comes back once it changed (a hash that expired comes
-// back with a new nonce). Reading it keeps the hashes from expiring. A caller that reads the
-// token before it reads the data it derives from may keep the derived answer under the token:
-// once a booking's Touch has returned, nobody reads that token again.
+// back with a new nonce; a Redis that went back in time has a new epoch). Reading it keeps the
+// hashes from expiring. A caller that reads the token before it reads the data it derives from
+// may keep the derived answer under the token: once a booking's Touch has returned, nobody
+// reads that token again.
 func (c *Cache) Version(ctx context.Context, keys, zones []apphub.DayKey) (string, error) {
-	if time.Now().UnixNano() < c.downUntil.Load() || !c.flushStale(ctx) {
-		return "", ErrNoVersion
+	keys, zones = uniqueKeys(keys), uniqueKeys(zones)
+	for range 2 {
+		if c.breaker.Allow() != nil || !c.flushStale(ctx) {
+			return "", ErrNoVersion
+		}
+		changes := c.guard.changed()
+		v, err := c.version(ctx, keys, zones)
+		if err != nil {
+			c.breaker.Fail(ctx, err)
+			c.logger.DebugContext(ctx, "busy cache: version not read", "err", err)
+			return "", ErrNoVersion
+		}
+		if c.guard.changed() == changes {
+			c.m.versions.Inc()
+			return v, nil
+		}
+		// A server met anew during the round trip: the epoch may have been read before its
+		// replacement and a zone after its restore (on a Cluster, two shards). Read again.
 	}
+	return "", ErrNoVersion
+}
+
+func (c *Cache) version(ctx context.Context, keys, zones []apphub.DayKey) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	calls := c.calls(uniqueKeys(keys), versionScript, uniqueKeys(zones), zoneVersionScript)
+	calls := c.calls(keys, versionScript, zones, zoneVersionScript)
 	var epochCmd *redis.StringCmd
 	cmds, err := runScripts(ctx, c.rdb, calls, func(pipe redis.Pipeliner) { epochCmd = pipe.Get(ctx, c.epochKey) })
 	if err != nil {
-		return "", c.versionFailed(ctx, err)
+		return "", err
 	}
 	epoch, err := epochCmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return "", c.versionFailed(ctx, err)
+		return "", err
 	}
 	h := sha256.New()
 	h.Write([]byte(epoch))
 	for _, cmd := range cmds {
 		v, err := cmd.Text()
 		if err != nil {
-			return "", c.versionFailed(ctx, err)
+			return "", err
 		}
 		h.Write([]byte{0})
 		h.Write([]byte(v))
 	}
-	c.m.versions.Inc()
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15]), nil
-}
-
-func (c *Cache) versionFailed(ctx context.Context, err error) error {
-	if ctx.Err() == nil {
-		c.markDown()
-	}
-	c.logger.DebugContext(ctx, "busy cache: version not read", "err", err)
-	return ErrNoVersion
 }
 
 // calls makes one script call per (resource, day) key, with keyScript, and one per zone for
@@ -499,10 +559,6 @@ func (c *Cache) calls(keys []apphub.DayKey, keyScript *redis.Script, zones []app
 	}
 	return calls
 }
-
-// markDown makes Busy leave Redis alone for a while: while Redis is down, searches go to
-// MongoDB at once instead of each waiting for the timeout. Touch still tries every time.
-func (c *Cache) markDown() { c.downUntil.Store(time.Now().Add(c.retry).UnixNano()) }
 
 // markStale records a failed Touch and starts the retry of the epoch bump.
 func (c *Cache) markStale() {
@@ -543,26 +599,38 @@ func (c *Cache) retryLoop() {
 	}
 }
 
-// flushStale replaces the epoch if a Touch failed since it was last replaced. It reports
-// whether the cache may be used: true when nothing was pending or the bump went through.
+// flushStale replaces the epoch if a Touch failed since it was last replaced, or the guard
+// left a replacement pending; then it writes the guard's stamps. It reports whether the cache
+// may be used: true when nothing was pending or the bump went through.
 func (c *Cache) flushStale(ctx context.Context) bool {
 	c.mu.Lock()
-	if !c.stale {
-		c.mu.Unlock()
+	stale, seen := c.stale, c.failures
+	c.mu.Unlock()
+	stamps := c.guard.pendingStamps()
+	if !stale && stamps == nil {
 		return true
 	}
-	seen := c.failures
-	c.mu.Unlock()
-
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+	if c.breaker.Allow() != nil {
+		return false
+	}
+	ctx = context.WithoutCancel(ctx)
+	fctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if err := c.rdb.Set(ctx, c.epochKey, rand.Text(), 0).Err(); err != nil {
-		c.markDown()
+	if err := c.rdb.Set(fctx, c.epochKey, rand.Text(), 0).Err(); err != nil {
+		c.breaker.Fail(ctx, err)
 		return false
 	}
 	c.m.epochBumps.Inc()
-	c.downUntil.Store(0)
-	c.logger.InfoContext(ctx, "busy cache: Redis answers again; every entry built before is now stale")
+	if stamps != nil {
+		// Only now: a process that finds a stamp current knows the epoch was replaced after it.
+		if err := c.guard.writeStamps(fctx, c.rdb, stamps); err != nil {
+			c.breaker.Fail(ctx, err)
+			return false
+		}
+	}
+	if stale {
+		c.logger.InfoContext(ctx, "busy cache: Redis answers again; every entry built before is now stale")
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.failures == seen {
@@ -593,6 +661,14 @@ func (c *Cache) Close() {
 	c.mu.Unlock()
 	c.wg.Wait()
 	c.flushStale(context.Background())
+	c.closeBreaker()
+}
+
+// closeBreaker stops the breaker the cache made itself.
+func (c *Cache) closeBreaker() {
+	if c.ownsBreaker {
+		c.breaker.Close()
+	}
 }
 
 // nonce is a short random string: 12 base32 characters, 60 bits.

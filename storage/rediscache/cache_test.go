@@ -323,7 +323,7 @@ func TestCacheTTL(t *testing.T) {
 func TestCacheRedisDownAndBack(t *testing.T) {
 	port := storetest.FreePort(t)
 	stop := storetest.StartRedisServer(t, port)
-	rdb, err := rediscache.Connect(fmt.Sprintf("redis://127.0.0.1:%d", port))
+	rdb, err := rediscache.Connect(fmt.Sprintf("redis://127.0.0.1:%d", port), rediscache.ConnectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

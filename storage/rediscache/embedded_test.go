@@ -18,12 +18,12 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.Close)
-	rdb, err := rediscache.Connect(e.URL())
+	rdb, err := rediscache.Connect(e.URL(), rediscache.ConnectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	rdb2, err := rediscache.Connect(e.URL())
+	rdb2, err := rediscache.Connect(e.URL(), rediscache.ConnectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,13 @@
 // Package rediscache holds the hub's derived, rebuildable state in Redis: availability,
 // the cross-instance event bus and limits. Nothing in Redis decides a booking.
+//
+// Two things keep the cache honest when Redis misbehaves. A Breaker, shared by the cache and
+// the bus of one client, stops every call once Redis is found down, so that bookings go at
+// MongoDB's speed, and closes by itself when Redis answers a PING again. A RollbackGuard,
+// installed in the client's OnConnect hook (ConnectOptions), replaces the cache's epoch when
+// the server a connection reaches holds data that may be older than answers already given (a
+// restart on an older snapshot, a failover to a lagging replica); its documentation says
+// precisely what it covers on a single server, Sentinel and Redis Cluster, and what it does not.
 package rediscache
 
 import (
@@ -14,6 +22,14 @@ import (
 	"github.com/apphub/apphub"
 )
 
+// ConnectOptions tune Connect.
+type ConnectOptions struct {
+	// Guard, if not nil, checks the server of every new connection before it is used, and
+	// replaces the cache's epoch when Redis's data may have gone back in time. Give the cache
+	// the same guard (CacheOptions.Guard).
+	Guard *RollbackGuard
+}
+
 // Connect returns a client for redisURL without waiting for the server; go-redis dials on
 // first use and redials after failures, so Redis may come and go while the hub runs.
 // Contexts bound every command (ContextTimeoutEnabled): callers give Redis a short deadline and
@@ -22,34 +38,38 @@ import (
 // A plain redis:// or rediss:// URL gives a single-node client; with a master_name query
 // parameter it is a Sentinel URL, and with addr parameters (more seed nodes) a Cluster URL,
 // as go-redis parses them.
-func Connect(redisURL string) (redis.UniversalClient, error) {
+func Connect(redisURL string, opts ConnectOptions) (redis.UniversalClient, error) {
 	u, err := url.Parse(redisURL)
 	if err != nil {
 		return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis URL")
 	}
+	var onConnect func(context.Context, *redis.Conn) error
+	if opts.Guard != nil {
+		onConnect = opts.Guard.OnConnect
+	}
 	q := u.Query()
 	switch {
 	case q.Has("master_name"):
-		opts, err := redis.ParseFailoverURL(redisURL)
+		o, err := redis.ParseFailoverURL(redisURL)
 		if err != nil {
 			return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis Sentinel URL")
 		}
-		opts.ContextTimeoutEnabled = true
-		return redis.NewFailoverClient(opts), nil
+		o.ContextTimeoutEnabled, o.OnConnect = true, onConnect
+		return redis.NewFailoverClient(o), nil
 	case q.Has("addr"):
-		opts, err := redis.ParseClusterURL(redisURL)
+		o, err := redis.ParseClusterURL(redisURL)
 		if err != nil {
 			return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis Cluster URL")
 		}
-		opts.ContextTimeoutEnabled = true
-		return redis.NewClusterClient(opts), nil
+		o.ContextTimeoutEnabled, o.OnConnect = true, onConnect
+		return redis.NewClusterClient(o), nil
 	default:
-		opts, err := redis.ParseURL(redisURL)
+		o, err := redis.ParseURL(redisURL)
 		if err != nil {
 			return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis URL")
 		}
-		opts.ContextTimeoutEnabled = true
-		return redis.NewClient(opts), nil
+		o.ContextTimeoutEnabled, o.OnConnect = true, onConnect
+		return redis.NewClient(o), nil
 	}
 }
 

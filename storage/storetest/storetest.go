@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,7 +90,7 @@ func RedisURL() string {
 func Redis(t testing.TB) (rdb redis.UniversalClient, prefix string) {
 	t.Helper()
 	url := RedisURL()
-	rdb, err := rediscache.Connect(url)
+	rdb, err := rediscache.Connect(url, rediscache.ConnectOptions{})
 	if err != nil {
 		t.Fatalf("storetest: REDIS_URL %q: %v", url, err)
 	}
@@ -139,38 +140,86 @@ func FreePort(t testing.TB) int {
 // back. It fails, saying how to install it, when redis-server is not on the PATH.
 func StartRedisServer(t testing.TB, port int) (stop func()) {
 	t.Helper()
+	return StartRedisServerIn(t, port, t.TempDir()).Kill
+}
+
+// RedisServer is a private redis-server process started by StartRedisServerIn.
+type RedisServer struct {
+	Port int
+	Dir  string
+
+	cmd  *exec.Cmd
+	once sync.Once
+}
+
+// StartRedisServerIn runs a private redis-server on port with its data in dir until Kill is
+// called or t ends. It takes no snapshot by itself (no automatic save, no append-only file): it
+// writes dir/dump.rdb on SAVE only, and loads that file when started again on the same dir, as
+// a Redis restored from an older snapshot does. args are more redis-server options (e.g.
+// "--cluster-enabled", "yes"). It fails, saying how to install it, when redis-server is not on
+// the PATH.
+func StartRedisServerIn(t testing.TB, port int, dir string, args ...string) *RedisServer {
+	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		t.Fatalf("storetest: this test runs its own redis-server and none is on the PATH: " +
 			"install it with apt-get install -y redis-server (bash .ci/run does)")
 	}
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--loglevel", "warning")
+	cmd := exec.Command(bin, append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir, "--loglevel", "warning"}, args...)...)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("storetest: start redis-server: %v", err)
 	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-		})
-	}
-	t.Cleanup(stop)
+	s := &RedisServer{Port: port, Dir: dir, cmd: cmd}
+	t.Cleanup(s.Kill)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return stop
+		// Listening is not enough: a server loading its snapshot answers LOADING until done.
+		if s.answers() {
+			return s
 		}
 		if time.Now().After(deadline) {
-			stop()
-			t.Fatalf("storetest: redis-server on port %d did not start listening: %v", port, err)
+			s.Kill()
+			t.Fatalf("storetest: redis-server on port %d did not start answering", port)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// answers reports whether the server replies PONG to a PING.
+func (s *RedisServer) answers() bool {
+	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)), 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return false
+	}
+	buf := make([]byte, 7)
+	n, _ := io.ReadFull(c, buf)
+	return string(buf[:n]) == "+PONG\r\n"
+}
+
+// URL is the redis:// URL of the server.
+func (s *RedisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d", s.Port) }
+
+// Kill ends the server at once (SIGKILL: nothing more is saved) and waits for it.
+func (s *RedisServer) Kill() {
+	s.once.Do(func() {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	})
+}
+
+// Pause stops the process (SIGSTOP) without closing anything: the kernel still accepts
+// connections and takes what is written, and nothing answers, as with a partition or a hung
+// server. Resume undoes it.
+func (s *RedisServer) Pause() { s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume continues a paused server (SIGCONT).
+func (s *RedisServer) Resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
 
 // Cache returns a busy cache on rdb under prefix, closed when t ends. Caches on one prefix are
 // instances of one hub installation.
