@@ -27,7 +27,8 @@ type Calendar struct {
 	zones      map[string]int
 	places     map[string]int
 	holidays   map[string]int
-	postCodes  map[string]int // postcode → zone index
+	closedDays map[string]map[int64]string // holiday calendar → civil day → holiday name
+	postCodes  map[string]int              // postcode → zone index
 	locations  map[string]*time.Location
 }
 
@@ -53,6 +54,16 @@ func NewCalendar(d CalendarData) (*Calendar, error) {
 	var err error
 	if c.holidays, err = indexIDs("holidayCalendars", c.data.HolidayCalendars, func(h *HolidayCalendar) string { return h.ID }, (*HolidayCalendar).Validate); err != nil {
 		return nil, err
+	}
+	// Every search asks which days a resource's holidays close; a calendar lists decades of them.
+	c.closedDays = make(map[string]map[int64]string, len(c.data.HolidayCalendars))
+	for _, h := range c.data.HolidayCalendars {
+		days := make(map[int64]string, len(h.Dates))
+		for _, d := range h.Dates {
+			day, _ := ParseCivilDate(d.Date) // validated above
+			days[day] = d.Name
+		}
+		c.closedDays[h.ID] = days
 	}
 	if c.zones, err = indexIDs("zones", c.data.Zones, func(z *Zone) string { return z.ID }, func(z *Zone) error { return z.validate(load) }); err != nil {
 		return nil, err
@@ -153,6 +164,10 @@ func (c *Calendar) Zone(id string) (*Zone, bool) { return lookup(c.data.Zones, c
 
 // Place returns the managed place with the given id.
 func (c *Calendar) Place(id string) (*Place, bool) { return lookup(c.data.Places, c.places, id) }
+
+// HolidayDays returns the days a holiday calendar closes (civil day as ParseCivilDate gives it
+// → the holiday's name); nil for an unknown calendar.
+func (c *Calendar) HolidayDays(id string) map[int64]string { return c.closedDays[id] }
 
 // HolidayCalendar returns the holiday calendar with the given id.
 func (c *Calendar) HolidayCalendar(id string) (*HolidayCalendar, bool) {

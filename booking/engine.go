@@ -226,9 +226,8 @@ func newEngine(cal *apphub.Calendar, busy *Busy, categoryID, place, resourceID s
 		return nil, err
 	}
 	e.busy = busy
-	holidays := make(map[string]map[int64]string)
 	for _, res := range e.eligibleResources(only) {
-		e.resources = append(e.resources, newRules(res, cal, holidays))
+		e.resources = append(e.resources, newRules(res, cal))
 	}
 	return e, nil
 }

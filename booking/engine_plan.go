@@ -45,7 +45,7 @@ type rules struct {
 	holidays      map[int64]string // civil day → holiday name
 }
 
-func newRules(res *apphub.Resource, cal *apphub.Calendar, holidays map[string]map[int64]string) *rules {
+func newRules(res *apphub.Resource, cal *apphub.Calendar) *rules {
 	r := &rules{
 		res:      res,
 		timeZone: res.TimeZone,
@@ -68,18 +68,8 @@ func newRules(res *apphub.Resource, cal *apphub.Calendar, holidays map[string]ma
 		}
 	}
 	if res.HolidayCalendar != "" {
-		days, seen := holidays[res.HolidayCalendar]
-		hc, found := cal.HolidayCalendar(res.HolidayCalendar)
-		if !seen && found {
-			days = make(map[int64]string, len(hc.Dates))
-			for _, h := range hc.Dates {
-				d, _ := apphub.ParseCivilDate(h.Date)
-				days[d] = h.Name
-			}
-			holidays[res.HolidayCalendar] = days
-		}
-		r.holidays = days
-		if found {
+		r.holidays = cal.HolidayDays(res.HolidayCalendar)
+		if hc, found := cal.HolidayCalendar(res.HolidayCalendar); found {
 			for _, b := range hc.Blackouts {
 				from, to, _ := b.Span()
 				r.blackouts = append(r.blackouts, civilSpan{from * 60, to * 60})
