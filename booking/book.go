@@ -13,7 +13,7 @@ import (
 	"github.com/apphub/apphub"
 )
 
-// Booking follows DESIGN.md "MongoDB rules": a booking chooses its appointment id, inserts
+// Booking follows the MongoDB rules of docs/design.md: a booking chooses its appointment id, inserts
 // one claim per occupied quantum in ascending (resource, time, seat) order (so that among
 // overlapping bookers one always wins), commits by inserting revision 1, writes the
 // projection and reads its claims back. A clash deletes the claims inserted so far and the

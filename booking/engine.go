@@ -13,7 +13,7 @@ import (
 )
 
 // The slot engine: pure functions of a calendar snapshot, the busy time and the clock. Its
-// semantics are DESIGN.md "Slot semantics"; SearchSlots and Bookable share every rule, so a
+// semantics are docs/design.md, "Slot semantics"; SearchSlots and Bookable share every rule, so a
 // slot is bookable exactly when a search offers it.
 
 // MaxSearchWindow is the longest window one search may cover.

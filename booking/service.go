@@ -13,7 +13,7 @@ import (
 )
 
 // Store is what the booking service needs from its database. Every exclusive fact is an
-// insert keyed by _id that fails with ECONFLICT when the _id exists (DESIGN.md).
+// insert keyed by _id that fails with ECONFLICT when the _id exists (docs/design.md).
 type Store interface {
 	Installation(ctx context.Context) (apphub.Installation, error)
 

@@ -11,7 +11,7 @@ import (
 	"github.com/apphub/apphub"
 )
 
-// dateTimeLayout is how the hub writes date-times (CONTRACT.md: UTC, Z, milliseconds).
+// dateTimeLayout is how the hub writes date-times (docs/tmf646.md: UTC, Z, milliseconds).
 const dateTimeLayout = "2006-01-02T15:04:05.000Z"
 
 // envelope is the TMF646 notification: the field order is the swagger's, and timeOcurred is
@@ -91,7 +91,7 @@ func (n *Notifier) envelope(ctx context.Context, ev apphub.Event) (body []byte, 
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	// Values the client sent come back byte-identical (CONTRACT.md): no HTML escaping.
+	// Values the client sent come back byte-identical (docs/tmf646.md): no HTML escaping.
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(env); err != nil {
 		return nil, "", apphub.WrapError(apphub.EINTERNAL, err, "the envelope of %s cannot be encoded", env.EventID)

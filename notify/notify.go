@@ -10,7 +10,7 @@
 // registration answered before the commit, whichever instance answered it, with no clock
 // compared between instances. Only while the store cannot be read is the last list read used.
 //
-// Delivery state lives in MongoDB, as inserts keyed by _id only (DESIGN.md: FerretDB has no
+// Delivery state lives in MongoDB, as inserts keyed by _id only (docs/design.md: FerretDB has no
 // atomic conditional update and no transaction), so that a restart resumes and several hub
 // instances deliver each event once:
 //

@@ -9,7 +9,7 @@ import (
 	"github.com/apphub/apphub/booking"
 )
 
-// The hub's extensions of TMF646 (CONTRACT.md, "Where the hub goes beyond the spec"): a search
+// The hub's extensions of TMF646 (docs/tmf646.md, "Booking: the hub's extension" and "searchTimeSlot"): a search
 // task runs the slot engine, and an appointment that names a managed resource or place is
 // booked against its calendar.
 

@@ -13,9 +13,10 @@ import (
 	"github.com/apphub/apphub/booking"
 )
 
-// A searchTimeSlot is a task resource. For now the search itself does not run: a POST stores
-// the task as done and successful, with the slots the client sent (none, usually). The hub
-// owns each available slot's id and href; every other attribute is the client's raw JSON.
+// A searchTimeSlot is a task resource. A POST runs the search the task asks for
+// (tmfrest/booking.go) and stores the task as done, with the slots found; a task that asks for
+// no search keeps the slots the client sent. The hub owns each available slot's id and href;
+// every other attribute is the client's raw JSON.
 
 // searchServerOwned are the attributes of a search task the hub sets; availableTimeSlot is
 // the hub's too, but a client may send slots (see createSearchTimeSlot).

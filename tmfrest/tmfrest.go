@@ -1,6 +1,6 @@
 // Package tmfrest is the TMF646 Appointment Management v4.0.0 REST transport, mounted at
 // BasePath: the 20 operations of the swagger, under the rules of the contract
-// (shared/tmf646/CONTRACT.md). Every answer it gives, including those for unknown paths and
+// (docs/tmf646.md). Every answer it gives, including those for unknown paths and
 // wrong methods, is TMF JSON; domain error codes become HTTP statuses and TMF Error bodies
 // here, once. Request bodies are validated against the swagger's schemas (kin-openapi);
 // representations are built from the raw JSON clients sent, so that their values come back

@@ -168,7 +168,7 @@ type readiness struct {
 
 // readyHandler pings every dependency at once. Only a required dependency that is down makes
 // the hub unavailable (503); any other makes it degraded, still 200, because the hub still
-// serves (DESIGN.md: without Redis, search falls back to MongoDB).
+// serves (docs/design.md: without Redis, searches read MongoDB).
 func readyHandler(deps []dependency, timeout time.Duration) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		res := readiness{Status: "ready", Checks: make(map[string]checkResult, len(deps))}

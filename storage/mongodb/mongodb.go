@@ -1,6 +1,6 @@
 // Package mongodb is the hub's MongoDB store. It serves MongoDB and the embedded FerretDB
 // alike, so it relies only on what both guarantee: `_id` uniqueness decides every exclusive
-// fact (see DESIGN.md, "MongoDB rules"). Driver errors never leave this package: they are
+// fact (see docs/design.md, "MongoDB: what the embedded store guarantees"). Driver errors never leave this package: they are
 // mapped to apphub error codes.
 package mongodb
 
@@ -32,7 +32,7 @@ type DB struct {
 	db     *mongo.Database
 
 	claimsMu    sync.Mutex  // one move of the legacy claims at a time
-	claimsMoved atomic.Bool // the legacy claims collection is gone (claims.go)
+	claimsMoved atomic.Bool // the legacy claims collection is gone (claimsReady, appointments.go)
 }
 
 // Open prepares a client for uri and database. It does not wait for the server: the driver

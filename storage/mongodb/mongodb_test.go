@@ -96,7 +96,7 @@ func TestErrorMapping(t *testing.T) {
 	})
 }
 
-// The unique _id is the one guarantee the embedded store keeps under concurrency (DESIGN.md);
+// The unique _id is the one guarantee the embedded store keeps under concurrency (docs/design.md);
 // every exclusive fact of the hub rests on it, so it is checked here against the real store.
 func TestUniqueIDHoldsUnderConcurrency(t *testing.T) {
 	db := storetest.Mongo(t)
