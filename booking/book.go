@@ -36,6 +36,9 @@ type NewAppointment struct {
 	Attributes   map[string]json.RawMessage
 
 	IdempotencyKey string
+	// WithAlternatives asks a refused slot's error for the free slots near it (a search). The
+	// idempotency key ignores it: a replay answers what the first request was answered.
+	WithAlternatives bool `json:"-"`
 }
 
 // HoldRequest asks to hold a slot.
@@ -45,6 +48,8 @@ type HoldRequest struct {
 	Place          string
 	Start, End     time.Time
 	IdempotencyKey string
+	// WithAlternatives: as NewAppointment's.
+	WithAlternatives bool `json:"-"`
 }
 
 // maxAttempts bounds the tries of one booking that keeps losing races for seats.
@@ -78,7 +83,7 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (apphub.Hold, error
 	id := newID()
 	expires := now.Add(s.holdTTL)
 	res, claims, err := s.claim(ctx, id, 1, claimRequest{category: req.Category, resource: req.Resource, place: req.Place,
-		start: req.Start, end: req.End, expiresAt: expires})
+		start: req.Start, end: req.End, expiresAt: expires, alternatives: req.WithAlternatives})
 	if err != nil {
 		return apphub.Hold{}, err
 	}
@@ -161,7 +166,7 @@ func (s *Service) book(ctx context.Context, req NewAppointment) (apphub.Appointm
 		}
 		a.ID, a.Category = newID(), req.Category
 		res, claims, err := s.claim(ctx, a.ID, 1, claimRequest{category: req.Category, resource: req.Resource, place: req.Place,
-			start: req.Start, end: req.End})
+			start: req.Start, end: req.End, alternatives: req.WithAlternatives})
 		if err != nil {
 			return apphub.Appointment{}, err
 		}
@@ -188,6 +193,7 @@ type claimRequest struct {
 	start, end                time.Time
 	expiresAt                 time.Time // for a hold
 	own                       []string  // claims the owner holds already (a reschedule keeps the shared ones)
+	alternatives              bool      // a refusal carries the free slots near the one asked for
 }
 
 // claim checks the slot with the engine and takes its claims for owner at version, retrying
@@ -228,12 +234,13 @@ func (s *Service) claim(ctx context.Context, owner string, version int, req clai
 // maxAlternatives is how many nearby free slots a refused slot offers.
 const maxAlternatives = 5
 
-// withAlternatives adds to a slot's refusal the first free slots of the same category at the
-// same place (or resource) from half a day before the slot to a week after: what the caller
-// may take instead. Other errors, and refusals when the search fails, are returned as they are.
+// withAlternatives adds to a slot's refusal, when req asks for them, the first free slots of
+// the same category at the same place (or resource) from half a day before the slot to a week
+// after: what the caller may take instead. Other errors, and refusals when the search fails,
+// are returned as they are.
 func (s *Service) withAlternatives(ctx context.Context, err error, req claimRequest) error {
 	e, ok := errors.AsType[*apphub.Error](err)
-	if !ok || e.Reason == "" || req.start.IsZero() || (req.place == "" && req.resource == "") {
+	if !ok || !req.alternatives || e.Reason == "" || req.start.IsZero() || (req.place == "" && req.resource == "") {
 		return err
 	}
 	from := req.start.Add(-12 * time.Hour)

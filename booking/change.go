@@ -180,16 +180,18 @@ type Reschedule struct {
 	Resource        string // optional: another resource; default the current one
 	Start, End      time.Time
 	IdempotencyKey  string
+	// WithAlternatives: as NewAppointment's.
+	WithAlternatives bool `json:"-"`
 }
 
 // Reschedule moves an active booked appointment. The new time is claimed before the old one
 // is freed, claims the two share are kept, and on any refusal nothing changes.
 func (s *Service) Reschedule(ctx context.Context, req Reschedule) (apphub.Appointment, error) {
 	return s.mutate(ctx, change{id: req.ID, expectedVersion: req.ExpectedVersion, idempotencyKey: req.IdempotencyKey, op: "reschedule", req: req,
-		apply: s.rescheduleTo(req.Resource, req.Start, req.End)})
+		apply: s.rescheduleTo(req.Resource, req.Start, req.End, req.WithAlternatives)})
 }
 
-func (s *Service) rescheduleTo(resource string, start, end time.Time) applyFunc {
+func (s *Service) rescheduleTo(resource string, start, end time.Time, alternatives bool) applyFunc {
 	req := Reschedule{Resource: resource, Start: start, End: end}
 	return func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
 		if !apphub.Active(cur.Status) {
@@ -206,7 +208,7 @@ func (s *Service) rescheduleTo(resource string, start, end time.Time) applyFunc 
 		}
 		resource := cmp.Or(req.Resource, cur.Resource)
 		res, claims, err := s.claim(ctx, cur.ID, cur.Version+1, claimRequest{category: cur.Category, resource: resource,
-			place: cur.Place, start: req.Start, end: req.End, own: cur.Claims})
+			place: cur.Place, start: req.Start, end: req.End, own: cur.Claims, alternatives: alternatives})
 		if err != nil {
 			return nil, err
 		}
@@ -377,7 +379,7 @@ type Change struct {
 func (s *Service) Change(ctx context.Context, c Change) (apphub.Appointment, error) {
 	var parts []applyFunc
 	if !c.Start.IsZero() {
-		parts = append(parts, s.rescheduleTo(c.Resource, c.Start, c.End))
+		parts = append(parts, s.rescheduleTo(c.Resource, c.Start, c.End, false))
 	}
 	parts = append(parts, update(c.Update))
 	if c.Status != "" {

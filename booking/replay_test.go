@@ -34,11 +34,11 @@ func TestReplayedRefusalsAreTheOriginalAnswer(t *testing.T) {
 			return err
 		}},
 		{"slot taken, with alternatives", apphub.ReasonFullyBooked, func(key string) error {
-			_, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Place: "75011", Start: at("10:00"), IdempotencyKey: key})
+			_, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Place: "75011", Start: at("10:00"), IdempotencyKey: key, WithAlternatives: true})
 			return err
 		}},
 		{"outside hours, with alternatives", apphub.ReasonOutsideHours, func(key string) error {
-			_, err := e.svc.Hold(ctx, booking.HoldRequest{Category: "repair", Resource: "tech-1", Place: "75011", Start: at("20:00"), IdempotencyKey: key})
+			_, err := e.svc.Hold(ctx, booking.HoldRequest{Category: "repair", Resource: "tech-1", Place: "75011", Start: at("20:00"), IdempotencyKey: key, WithAlternatives: true})
 			return err
 		}},
 		{"hold expired", apphub.ReasonHoldExpired, func(key string) error {
@@ -54,7 +54,7 @@ func TestReplayedRefusalsAreTheOriginalAnswer(t *testing.T) {
 			return err
 		}},
 		{"reschedule refused, with alternatives", apphub.ReasonFullyBooked, func(key string) error {
-			_, err := e.svc.Reschedule(ctx, booking.Reschedule{ID: other.ID, Start: at("10:00"), IdempotencyKey: key})
+			_, err := e.svc.Reschedule(ctx, booking.Reschedule{ID: other.ID, Start: at("10:00"), IdempotencyKey: key, WithAlternatives: true})
 			return err
 		}},
 	}

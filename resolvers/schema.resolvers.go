@@ -85,7 +85,7 @@ func (r *holdResolver) Resource(ctx context.Context, obj *apphub.Hold) (*apphub.
 
 func (r *mutationResolver) HoldSlot(ctx context.Context, input model.HoldSlotInput) (*model.HoldSlotPayload, error) {
 	req := booking.HoldRequest{Category: input.Category, Resource: deref(input.Resource), Place: deref(input.Place),
-		Start: input.Start, End: deref(input.End), IdempotencyKey: deref(input.IdempotencyKey)}
+		Start: input.Start, End: deref(input.End), IdempotencyKey: deref(input.IdempotencyKey), WithAlternatives: true}
 	h, err := r.Service.Hold(ctx, req)
 	if err != nil {
 		ue, err := r.userError(ctx, err)
@@ -97,7 +97,8 @@ func (r *mutationResolver) HoldSlot(ctx context.Context, input model.HoldSlotInp
 func (r *mutationResolver) BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.AppointmentPayload, error) {
 	req := booking.NewAppointment{HoldToken: deref(input.HoldToken), Category: deref(input.Category), Resource: deref(input.Resource),
 		Place: deref(input.Place), Start: deref(input.Start), End: deref(input.End), Description: deref(input.Description),
-		Notes: notesFrom(input.Notes), ContactMedia: contactsFrom(input.ContactMedia), IdempotencyKey: deref(input.IdempotencyKey)}
+		Notes: notesFrom(input.Notes), ContactMedia: contactsFrom(input.ContactMedia), IdempotencyKey: deref(input.IdempotencyKey),
+		WithAlternatives: true}
 	if req.HoldToken == "" && req.Category == "" {
 		// GraphQL books; plain records without a category are for TMF646 partners.
 		return &model.AppointmentPayload{Error: &model.ValidationError{Code: apphub.EINVALID, Message: "category: is required (or holdToken)", Field: ptr("category")}}, nil
@@ -108,7 +109,7 @@ func (r *mutationResolver) BookAppointment(ctx context.Context, input model.Book
 
 func (r *mutationResolver) RescheduleAppointment(ctx context.Context, input model.RescheduleAppointmentInput) (*model.AppointmentPayload, error) {
 	req := booking.Reschedule{ID: input.ID, ExpectedVersion: deref(input.ExpectedVersion), Resource: deref(input.Resource),
-		Start: input.Start, End: deref(input.End), IdempotencyKey: deref(input.IdempotencyKey)}
+		Start: input.Start, End: deref(input.End), IdempotencyKey: deref(input.IdempotencyKey), WithAlternatives: true}
 	a, err := r.Service.Reschedule(ctx, req)
 	return r.appointmentPayload(ctx, a, err)
 }
