@@ -189,11 +189,19 @@ func ParseClaimID(id string) (resource string, start time.Time, seat int, err er
 	return id[:j], start, seat, nil
 }
 
-// DayKey names the busy time of one resource over one UTC day: the unit the availability cache
-// keeps and the booking path invalidates.
-type DayKey struct {
+// ResourceDay names the busy time of one resource over one UTC day: the unit the availability
+// cache keeps and the booking path invalidates.
+type ResourceDay struct {
 	Resource string
 	Day      time.Time // UTC midnight
+}
+
+// ZoneDay names the availability of one work zone over one UTC day: a change of the busy time
+// of a resource that serves the zone changes it, for the searches and the live slot grids of
+// that zone.
+type ZoneDay struct {
+	Zone string
+	Day  time.Time // UTC midnight
 }
 
 // DayOf returns the UTC day that contains t.

@@ -15,6 +15,7 @@ const (
 	EINTERNAL     = "INTERNAL"            // a bug or an unexpected failure; details go to the log, not the caller
 	EFORBIDDEN    = "FORBIDDEN"           // the principal may not do this
 	EPRECONDITION = "PRECONDITION_FAILED" // an expected version did not match
+	ETOOLARGE     = "REQUEST_TOO_LARGE"   // a request body over the transport's limit (HTTP 413)
 )
 
 // Error is a failure the caller can act on: a code from the list above, a message safe to
@@ -81,6 +82,13 @@ func ErrorReason(err error) string {
 // Refusef returns an *Error with the given code and reason, whose message starts with the reason.
 func Refusef(code, reason, format string, args ...any) *Error {
 	return &Error{Code: code, Reason: reason, Message: reason + ": " + fmt.Sprintf(format, args...)}
+}
+
+// VersionConflict is the refusal of a change that names a version of what (an appointment, a
+// search task) which is no longer the current one.
+func VersionConflict(what string, current int) *Error {
+	return &Error{Code: EPRECONDITION, Reason: ReasonVersionConflict,
+		Message: fmt.Sprintf("%s: the %s is at version %d", ReasonVersionConflict, what, current)}
 }
 
 // ErrorMessage returns the client-safe message of the first *Error in err's chain

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/slots"
 )
 
 // Booking follows the MongoDB rules of docs/design.md: a booking chooses its appointment id, inserts
@@ -106,9 +107,9 @@ func (s *Service) Book(ctx context.Context, req NewAppointment) (apphub.Appointm
 	_, err := s.idempotent(ctx, req.IdempotencyKey, "book", req, func(ctx context.Context) (outcome, error) {
 		var err error
 		a, err = s.book(ctx, req)
-		return outcome{appointmentID: a.ID, version: a.Version}, err
+		return outcome{id: a.ID, version: a.Version}, err
 	}, func(o outcome) error {
-		r, err := s.store.GetRevision(ctx, o.appointmentID, o.version)
+		r, err := s.store.GetRevision(ctx, o.id, o.version)
 		a = r.State
 		return err
 	})
@@ -199,7 +200,7 @@ type claimRequest struct {
 // claim checks the slot with the engine and takes its claims for owner at version, retrying
 // on fresh busy time when it loses a race. It returns the reservation and the ids of all the
 // claims the owner now holds for it (new ones and kept ones).
-func (s *Service) claim(ctx context.Context, owner string, version int, req claimRequest) (*Reservation, []string, error) {
+func (s *Service) claim(ctx context.Context, owner string, version int, req claimRequest) (*slots.Reservation, []string, error) {
 	cal, err := s.Calendar(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -210,7 +211,7 @@ func (s *Service) claim(ctx context.Context, owner string, version int, req clai
 		if err != nil {
 			return nil, nil, err
 		}
-		res, err := Bookable(cal, busy, BookRequest{Category: req.category, Resource: req.resource, Place: req.place,
+		res, err := slots.Bookable(cal, busy, slots.BookRequest{Category: req.category, Resource: req.resource, Place: req.place,
 			Start: req.start, End: req.end, Now: s.now()})
 		if err != nil {
 			return nil, nil, s.withAlternatives(ctx, err, req)
@@ -263,7 +264,7 @@ func (s *Service) withAlternatives(ctx context.Context, err error, req claimRequ
 // cellsToClaim lists the claim ids a reservation needs. A cell the owner already holds (on any
 // seat) is kept rather than claimed again; the others are returned as claims to insert, in
 // ascending (resource, time, seat) order.
-func (s *Service) cellsToClaim(res *Reservation, own []string) (all []string, fresh []apphub.Claim) {
+func (s *Service) cellsToClaim(res *slots.Reservation, own []string) (all []string, fresh []apphub.Claim) {
 	held := make(map[string]string, len(own)) // resource|time → claim id
 	for _, id := range own {
 		if i := strings.LastIndexByte(id, '|'); i > 0 {
@@ -317,7 +318,7 @@ func (s *Service) release(ctx context.Context, owner string, ids []string) {
 // busyFor returns the busy time the engine needs to check req: for a named resource, the
 // claims of the quanta the slot may touch, looked up by _id; for any resource, one scan.
 // Claims of owner are left out: an appointment never competes with itself.
-func (s *Service) busyFor(ctx context.Context, cal *apphub.Calendar, req claimRequest, owner string) (*Busy, error) {
+func (s *Service) busyFor(ctx context.Context, cal *apphub.Calendar, req claimRequest, owner string) (*slots.Busy, error) {
 	cat, ok := cal.Category(req.category)
 	if !ok {
 		return nil, apphub.FieldError("category", "unknown category %q", req.category)
@@ -329,7 +330,7 @@ func (s *Service) busyFor(ctx context.Context, cal *apphub.Calendar, req claimRe
 	if end.IsZero() || end.Before(req.start.Add(cat.Duration)) {
 		end = req.start.Add(max(cat.Duration, longestWindow(cat)))
 	}
-	busy := &Busy{}
+	busy := &slots.Busy{}
 	add := func(c apphub.Claim) {
 		if c.Owner != owner {
 			busy.Add(c.Resource, c.Start, c.Seat)

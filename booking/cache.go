@@ -2,12 +2,12 @@ package booking
 
 import (
 	"context"
-	"slices"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/slots"
 )
 
-// BusyCache keeps busy time (claims) per apphub.DayKey outside MongoDB, derived and rebuildable: it
+// BusyCache keeps busy time (claims) per apphub.ResourceDay outside MongoDB, derived and rebuildable: it
 // never decides a booking. Busy answers from the cache where it is current and calls load for
 // the keys it lacks, keeping what load returns unless a booking touched those keys meanwhile.
 // Touch is called by the booking path after its MongoDB commit and before it answers, with the
@@ -17,9 +17,9 @@ import (
 // Implementations must fall back to load when their store is unreachable (Version then fails),
 // and Touch must then make sure stale entries are not used once the store is back.
 type BusyCache interface {
-	Busy(ctx context.Context, keys []apphub.DayKey, load func(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error)) (map[apphub.DayKey][]apphub.Claim, error)
-	Touch(ctx context.Context, keys, zones []apphub.DayKey)
-	Version(ctx context.Context, keys, zones []apphub.DayKey) (string, error)
+	Busy(ctx context.Context, keys []apphub.ResourceDay, load func(ctx context.Context, keys []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error)) (map[apphub.ResourceDay][]apphub.Claim, error)
+	Touch(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay)
+	Version(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) (string, error)
 }
 
 // Publisher receives the events of every commit this instance makes, in version order per
@@ -30,42 +30,42 @@ type BusyCache interface {
 // again (Relay).
 type Publisher interface {
 	PublishEvents(ctx context.Context, events []apphub.Event) error
-	PublishAvailabilityChanged(ctx context.Context, zones []apphub.DayKey)
+	PublishAvailabilityChanged(ctx context.Context, zones []apphub.ZoneDay)
 	PublishCalendarChanged(ctx context.Context, version string)
 }
 
 // noCache reads MongoDB every time.
 type noCache struct{}
 
-func (noCache) Busy(ctx context.Context, keys []apphub.DayKey, load func(context.Context, []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error)) (map[apphub.DayKey][]apphub.Claim, error) {
+func (noCache) Busy(ctx context.Context, keys []apphub.ResourceDay, load func(context.Context, []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error)) (map[apphub.ResourceDay][]apphub.Claim, error) {
 	return load(ctx, keys)
 }
-func (noCache) Touch(context.Context, []apphub.DayKey, []apphub.DayKey) {}
+func (noCache) Touch(context.Context, []apphub.ResourceDay, []apphub.ZoneDay) {}
 
 // Version fails: without a shared cache no instance can tell another's bookings apart.
-func (noCache) Version(context.Context, []apphub.DayKey, []apphub.DayKey) (string, error) {
+func (noCache) Version(context.Context, []apphub.ResourceDay, []apphub.ZoneDay) (string, error) {
 	return "", apphub.Errorf(apphub.EUNAVAILABLE, "no availability cache")
 }
 
 type noPublisher struct{}
 
-func (noPublisher) PublishEvents(context.Context, []apphub.Event) error         { return nil }
-func (noPublisher) PublishAvailabilityChanged(context.Context, []apphub.DayKey) {}
-func (noPublisher) PublishCalendarChanged(context.Context, string)              {}
+func (noPublisher) PublishEvents(context.Context, []apphub.Event) error          { return nil }
+func (noPublisher) PublishAvailabilityChanged(context.Context, []apphub.ZoneDay) {}
+func (noPublisher) PublishCalendarChanged(context.Context, string)               {}
 
 // touch tells the cache which (resource, day) keys the claims with these ids are on, and the
 // (zone, day) keys of the zones their resources serve, then publishes those zones for live
 // slot grids: called after their MongoDB change and before the answer.
 func (s *Service) touch(ctx context.Context, claimIDs ...[]string) {
-	seen := make(map[apphub.DayKey]bool)
-	var keys []apphub.DayKey
+	seen := make(map[apphub.ResourceDay]bool)
+	var keys []apphub.ResourceDay
 	for _, ids := range claimIDs {
 		for _, id := range ids {
 			resource, start, _, err := apphub.ParseClaimID(id)
 			if err != nil {
 				continue
 			}
-			if k := (apphub.DayKey{Resource: resource, Day: apphub.DayOf(start)}); !seen[k] {
+			if k := (apphub.ResourceDay{Resource: resource, Day: apphub.DayOf(start)}); !seen[k] {
 				seen[k] = true
 				keys = append(keys, k)
 			}
@@ -75,30 +75,17 @@ func (s *Service) touch(ctx context.Context, claimIDs ...[]string) {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	var zones []apphub.DayKey
+	var zones []apphub.ZoneDay
 	if cal, err := s.Calendar(ctx); err != nil {
 		// Only a service that never loaded its calendar gets here, and it booked nothing.
 		s.logger.ErrorContext(ctx, "busy cache: the zones of a change are unknown", "err", err)
 	} else {
 		for _, k := range keys {
-			for _, z := range zonesOf(cal, k.Resource) {
-				zones = append(zones, apphub.DayKey{Resource: z, Day: k.Day})
+			for _, z := range slots.ResourceZones(cal, k.Resource) {
+				zones = append(zones, apphub.ZoneDay{Zone: z, Day: k.Day})
 			}
 		}
 	}
 	s.cache.Touch(ctx, keys, zones)
 	s.publisher.PublishAvailabilityChanged(ctx, zones)
-}
-
-// zonesOf lists the zones a search may find a resource in: those it serves and its place's.
-func zonesOf(cal *apphub.Calendar, resourceID string) []string {
-	res, found := cal.Resource(resourceID)
-	if !found {
-		return nil
-	}
-	zones := res.Zones
-	if p, found := cal.Place(res.PlaceID); found && p.Zone != "" {
-		zones = append(slices.Clip(zones), p.Zone)
-	}
-	return zones
 }

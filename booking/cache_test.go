@@ -16,18 +16,18 @@ import (
 // memoryCache is a BusyCache that keeps entries until touched, and records what happens.
 type memoryCache struct {
 	mu       sync.Mutex
-	entries  map[apphub.DayKey][]apphub.Claim
+	entries  map[apphub.ResourceDay][]apphub.Claim
 	gens     map[string]int // by "r|" or "z|" and the key
-	touched  []apphub.DayKey
-	zones    []apphub.DayKey
+	touched  []apphub.ResourceDay
+	zones    []apphub.ZoneDay
 	loads    int
 	versions int
 }
 
-func (m *memoryCache) Busy(ctx context.Context, keys []apphub.DayKey, load func(context.Context, []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error)) (map[apphub.DayKey][]apphub.Claim, error) {
+func (m *memoryCache) Busy(ctx context.Context, keys []apphub.ResourceDay, load func(context.Context, []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error)) (map[apphub.ResourceDay][]apphub.Claim, error) {
 	m.mu.Lock()
-	out := make(map[apphub.DayKey][]apphub.Claim)
-	var missing []apphub.DayKey
+	out := make(map[apphub.ResourceDay][]apphub.Claim)
+	var missing []apphub.ResourceDay
 	for _, k := range keys {
 		if c, ok := m.entries[k]; ok {
 			out[k] = c
@@ -53,7 +53,7 @@ func (m *memoryCache) Busy(ctx context.Context, keys []apphub.DayKey, load func(
 	return out, nil
 }
 
-func (m *memoryCache) Touch(ctx context.Context, keys, zones []apphub.DayKey) {
+func (m *memoryCache) Touch(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, k := range keys {
@@ -67,7 +67,7 @@ func (m *memoryCache) Touch(ctx context.Context, keys, zones []apphub.DayKey) {
 	}
 }
 
-func (m *memoryCache) Version(ctx context.Context, keys, zones []apphub.DayKey) (string, error) {
+func (m *memoryCache) Version(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.versions++
@@ -84,7 +84,7 @@ func (m *memoryCache) Version(ctx context.Context, keys, zones []apphub.DayKey) 
 type recordingPublisher struct {
 	mu       sync.Mutex
 	events   []apphub.Event
-	zones    []apphub.DayKey
+	zones    []apphub.ZoneDay
 	calendar []string
 }
 
@@ -95,7 +95,7 @@ func (p *recordingPublisher) PublishEvents(ctx context.Context, evs []apphub.Eve
 	return nil
 }
 
-func (p *recordingPublisher) PublishAvailabilityChanged(ctx context.Context, zones []apphub.DayKey) {
+func (p *recordingPublisher) PublishAvailabilityChanged(ctx context.Context, zones []apphub.ZoneDay) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.zones = append(p.zones, zones...)
@@ -110,7 +110,7 @@ func (p *recordingPublisher) PublishCalendarChanged(ctx context.Context, version
 // The booking path touches the cache for every (resource, day) it changes, so that a search
 // after the answer never sees the cache from before; and it publishes the events it commits.
 func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
-	cache := &memoryCache{entries: map[apphub.DayKey][]apphub.Claim{}, gens: map[string]int{}}
+	cache := &memoryCache{entries: map[apphub.ResourceDay][]apphub.Claim{}, gens: map[string]int{}}
 	pub := &recordingPublisher{}
 	e := newEnv(t, booking.Options{Cache: cache, Publisher: pub})
 	ctx := context.Background()
@@ -149,11 +149,11 @@ func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := apphub.DayKey{Resource: "tech-1", Day: apphub.DayOf(at("10:00"))}
+	want := apphub.ResourceDay{Resource: "tech-1", Day: apphub.DayOf(at("10:00"))}
 	if !slices.Contains(cache.touched, want) {
 		t.Fatalf("booking touched %v, want %v", cache.touched, want)
 	}
-	if wantZone := (apphub.DayKey{Resource: "paris-11", Day: want.Day}); !slices.Contains(cache.zones, wantZone) || !slices.Contains(pub.zones, wantZone) {
+	if wantZone := (apphub.ZoneDay{Zone: "paris-11", Day: want.Day}); !slices.Contains(cache.zones, wantZone) || !slices.Contains(pub.zones, wantZone) {
 		t.Fatalf("booking touched zones %v and published %v, want %v", cache.zones, pub.zones, wantZone)
 	}
 	if slices.ContainsFunc(offered(), func(s time.Time) bool { return s.Equal(at("10:00")) }) {
@@ -194,7 +194,7 @@ func TestNextDatesSeeBookingsAfterTheWindow(t *testing.T) {
 		t.Run(fmt.Sprintf("cache=%v", withCache), func(t *testing.T) {
 			var opts booking.Options
 			if withCache {
-				opts.Cache = &memoryCache{entries: map[apphub.DayKey][]apphub.Claim{}, gens: map[string]int{}}
+				opts.Cache = &memoryCache{entries: map[apphub.ResourceDay][]apphub.Claim{}, gens: map[string]int{}}
 			}
 			e := newEnv(t, opts)
 			ctx := context.Background()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -105,11 +106,13 @@ type applied struct {
 	fields   []string
 	inserted []string // claims taken for next (released if the commit fails)
 	release  []string // claims of cur that next no longer holds (released after the commit)
+	pinned   bool     // made for cur's version only: losing the race is VERSION_CONFLICT, not a retry
 }
 
 // maxChangeAttempts bounds retries of a change made without an expected version that keeps
-// losing to concurrent changes.
-const maxChangeAttempts = 4
+// losing to concurrent changes; between them it waits a little, more each time, so that
+// concurrent writers spread out.
+const maxChangeAttempts = 6
 
 // mutate runs a change with optimistic concurrency: the next version's revision insert decides
 // among concurrent writers. With an expected version the loser gets VERSION_CONFLICT at once;
@@ -121,9 +124,9 @@ func (s *Service) mutate(ctx context.Context, ch change) (apphub.Appointment, er
 	_, err := s.idempotent(ctx, ch.idempotencyKey, ch.op+" "+ch.id, ch.req, func(ctx context.Context) (outcome, error) {
 		var err error
 		result, err = s.mutateOnce(ctx, ch)
-		return outcome{appointmentID: result.ID, version: result.Version}, err
+		return outcome{id: result.ID, version: result.Version}, err
 	}, func(o outcome) error {
-		r, err := s.store.GetRevision(ctx, o.appointmentID, o.version)
+		r, err := s.store.GetRevision(ctx, o.id, o.version)
 		result = r.State
 		return err
 	})
@@ -140,7 +143,7 @@ func (s *Service) mutateOnce(ctx context.Context, ch change) (apphub.Appointment
 			return apphub.Appointment{}, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", ch.id)
 		}
 		if ch.expectedVersion != 0 && ch.expectedVersion != cur.Version {
-			return apphub.Appointment{}, versionConflict(ch.expectedVersion, cur.Version)
+			return apphub.Appointment{}, apphub.VersionConflict("appointment", cur.Version)
 		}
 		ap, err := ch.apply(ctx, cur.State)
 		if err != nil || ap == nil {
@@ -161,16 +164,30 @@ func (s *Service) mutateOnce(ctx context.Context, ch change) (apphub.Appointment
 			return apphub.Appointment{}, apphub.Refusef(apphub.EUNAVAILABLE, apphub.ReasonCommitTooLate, "the change took too long and was abandoned; try again")
 		}
 		s.release(context.WithoutCancel(ctx), ch.id, ap.inserted)
-		if ch.expectedVersion != 0 || attempt == maxChangeAttempts {
-			return apphub.Appointment{}, versionConflict(cur.Version, cur.Version+1)
+		if ch.expectedVersion != 0 || ap.pinned {
+			return apphub.Appointment{}, apphub.VersionConflict("appointment", cur.Version+1)
+		}
+		if attempt == maxChangeAttempts {
+			// The caller named no version: that others keep winning is a conflict, not a
+			// failed precondition it never set.
+			return apphub.Appointment{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonVersionConflict,
+				"the appointment kept changing while this change was applied; try again")
+		}
+		if err := backOff(ctx, attempt); err != nil {
+			return apphub.Appointment{}, err
 		}
 	}
 }
 
-func versionConflict(expected, current int) error {
-	e := apphub.Refusef(apphub.ECONFLICT, apphub.ReasonVersionConflict, "the appointment is at version %d, not %d", current, expected)
-	e.Code = apphub.EPRECONDITION
-	return e
+// backOff waits before attempt+1 of a change that lost a race: a random while, longer each
+// time, so that concurrent writers spread out.
+func backOff(ctx context.Context, attempt int) error {
+	select {
+	case <-time.After(rand.N(time.Duration(attempt) * 5 * time.Millisecond)):
+		return nil
+	case <-ctx.Done():
+		return apphub.WrapError(apphub.EUNAVAILABLE, ctx.Err(), "the change did not finish in time")
+	}
 }
 
 // Reschedule asks to move an appointment to another slot.
@@ -303,25 +320,9 @@ func update(u Update) applyFunc {
 			fields = append(fields, "contactMedium")
 		}
 		if len(u.Attributes) > 0 {
-			attrs := maps.Clone(cur.Attributes)
-			if attrs == nil {
-				attrs = make(map[string]json.RawMessage)
-			}
-			for _, name := range slices.Sorted(maps.Keys(u.Attributes)) {
-				v := u.Attributes[name]
-				old, had := attrs[name]
-				switch {
-				case v == nil || string(v) == "null":
-					if had {
-						delete(attrs, name)
-						fields = append(fields, name)
-					}
-				case !had || string(old) != string(v):
-					attrs[name] = v
-					fields = append(fields, name)
-				}
-			}
-			next.Attributes = attrs
+			var changed []string
+			next.Attributes, changed = mergeAttributes(cur.Attributes, u.Attributes)
+			fields = append(fields, changed...)
 		}
 		if len(fields) == 0 {
 			return nil, nil
@@ -329,6 +330,32 @@ func update(u Update) applyFunc {
 		slices.Sort(fields)
 		return &applied{next: next, kind: apphub.ChangeUpdated, fields: slices.Compact(fields)}, nil
 	}
+}
+
+// mergeAttributes returns attrs with changes made (a name mapped to nil or JSON null removed,
+// others set to their new raw value) and the names whose value changed, sorted. attrs is not
+// modified.
+func mergeAttributes(attrs, changes map[string]json.RawMessage) (map[string]json.RawMessage, []string) {
+	next := maps.Clone(attrs)
+	if next == nil {
+		next = make(map[string]json.RawMessage)
+	}
+	var changed []string
+	for _, name := range slices.Sorted(maps.Keys(changes)) {
+		v := changes[name]
+		old, had := next[name]
+		switch {
+		case v == nil || string(v) == "null":
+			if had {
+				delete(next, name)
+				changed = append(changed, name)
+			}
+		case !had || string(old) != string(v):
+			next[name] = v
+			changed = append(changed, name)
+		}
+	}
+	return next, changed
 }
 
 // Delete removes an appointment: its time is freed, it is gone from reads and lists, and its
@@ -377,6 +404,36 @@ type Change struct {
 // Change applies c in one revision: the time first (claimed before anything is freed), then the
 // attributes, then the status; when any part is refused, nothing changes.
 func (s *Service) Change(ctx context.Context, c Change) (apphub.Appointment, error) {
+	return s.mutate(ctx, change{id: c.ID, expectedVersion: c.ExpectedVersion, idempotencyKey: c.IdempotencyKey, op: "change", req: c,
+		apply: s.applyChange(c)})
+}
+
+// ChangeWith applies the change that build makes from the appointment's current state, as one
+// revision: for a transport that turns a patch of a representation into a change. When a
+// concurrent change wins the race, build runs again on the new state, unless the change it made
+// names the version it was made from (ExpectedVersion), which is then a VERSION_CONFLICT. build
+// may refuse (e.g. a precondition of the transport's); nothing is written then.
+func (s *Service) ChangeWith(ctx context.Context, id string, build func(cur apphub.Appointment) (Change, error)) (apphub.Appointment, error) {
+	return s.mutate(ctx, change{id: id, op: "change", apply: func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
+		c, err := build(cur)
+		if err != nil {
+			return nil, err
+		}
+		if c.ExpectedVersion != 0 && c.ExpectedVersion != cur.Version {
+			return nil, apphub.VersionConflict("appointment", cur.Version)
+		}
+		ap, err := s.applyChange(c)(ctx, cur)
+		if ap != nil {
+			ap.pinned = c.ExpectedVersion != 0
+		}
+		return ap, err
+	}})
+}
+
+// applyChange makes c's parts one change: the status move is checked first, so that a refused
+// move takes no claim; then the time (claimed before anything is freed), the attributes and the
+// status.
+func (s *Service) applyChange(c Change) applyFunc {
 	var parts []applyFunc
 	if !c.Start.IsZero() {
 		parts = append(parts, s.rescheduleTo(c.Resource, c.Start, c.End, false))
@@ -385,8 +442,15 @@ func (s *Service) Change(ctx context.Context, c Change) (apphub.Appointment, err
 	if c.Status != "" {
 		parts = append(parts, setStatus(c.Status, c.StatusReason))
 	}
-	return s.mutate(ctx, change{id: c.ID, expectedVersion: c.ExpectedVersion, idempotencyKey: c.IdempotencyKey, op: "change", req: c,
-		apply: s.chain(parts...)})
+	all := s.chain(parts...)
+	return func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
+		if c.Status != "" {
+			if err := apphub.CheckTransition(cur.Status, c.Status); err != nil {
+				return nil, err
+			}
+		}
+		return all(ctx, cur)
+	}
 }
 
 // chain applies parts one after the other to the state each leaves, as one change. When a part

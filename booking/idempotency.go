@@ -19,9 +19,9 @@ const maxKeyLength = 255
 
 // outcome is what a request produced, as an idempotency record keeps it.
 type outcome struct {
-	appointmentID string
-	version       int
-	holdToken     string
+	id        string // what the request created or changed: an appointment, a search task, a registration
+	version   int
+	holdToken string
 }
 
 // idempotent runs do at most once per (caller, key): the first request with a key records a
@@ -82,7 +82,7 @@ func (s *Service) idempotent(ctx context.Context, key, op string, req any, do fu
 			return outcome{}, &apphub.Error{Code: prev.ErrCode, Reason: prev.ErrReason, Message: prev.ErrMessage,
 				Field: prev.ErrField, Alternatives: prev.ErrAlternatives}
 		default:
-			o := outcome{appointmentID: prev.AppointmentID, version: prev.Version, holdToken: prev.HoldToken}
+			o := outcome{id: prev.ResultID, version: prev.Version, holdToken: prev.HoldToken}
 			return o, replay(o)
 		}
 	}
@@ -96,7 +96,7 @@ func (s *Service) idempotent(ctx context.Context, key, op string, req any, do fu
 		}
 		return o, err
 	case "":
-		rec.AppointmentID, rec.Version, rec.HoldToken = o.appointmentID, o.version, o.holdToken
+		rec.ResultID, rec.Version, rec.HoldToken = o.id, o.version, o.holdToken
 	default:
 		if e, ok := errors.AsType[*apphub.Error](err); ok {
 			rec.ErrCode, rec.ErrReason, rec.ErrMessage, rec.ErrField, rec.ErrAlternatives = e.Code, e.Reason, e.Message, e.Field, e.Alternatives

@@ -40,7 +40,7 @@ func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) red
 // downHub is a hub's Redis side on a private server, wired as cmd/apphub does: its client
 // (with its commands counted), and one breaker for its cache and its bus.
 type downHub struct {
-	rdb      redis.UniversalClient
+	rdb      *rediscache.Client
 	breaker  *rediscache.Breaker
 	cache    *rediscache.Cache
 	bus      *rediscache.Bus
@@ -56,7 +56,7 @@ func newDownHub(t testing.TB, url, prefix string) *downHub {
 	}
 	t.Cleanup(func() { rdb.Close() })
 	h := &downHub{rdb: rdb, commands: &commandCounter{}}
-	rdb.AddHook(h.commands)
+	rdb.Raw().AddHook(h.commands)
 	if h.breaker, err = rediscache.NewBreaker(rdb, nil, rediscache.BreakerOptions{Interval: 100 * time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
@@ -87,9 +87,9 @@ func TestBookingWhileRedisIsDown(t *testing.T) {
 	if res, err := e.svc.Search(ctx, q); err != nil || res.Version == "" || !offers(res, at("10:00"), "tech-1") {
 		t.Fatalf("search with Redis up: %+v, %v", res, err)
 	}
-	epoch := h.rdb.Get(ctx, prefix+"busy:epoch").Val()
+	epoch := h.rdb.Raw().Get(ctx, prefix+"busy:epoch").Val()
 	// Redis will come back with what it holds now: entries and answers from before the booking.
-	if err := h.rdb.Save(ctx).Err(); err != nil {
+	if err := h.rdb.Raw().Save(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -127,7 +127,7 @@ func TestBookingWhileRedisIsDown(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if now := h.rdb.Get(ctx, prefix+"busy:epoch").Val(); now == "" || now == epoch {
+	if now := h.rdb.Raw().Get(ctx, prefix+"busy:epoch").Val(); now == "" || now == epoch {
 		t.Fatalf("the epoch is %q after Redis came back, %q before: not replaced", now, epoch)
 	}
 	res := searchUntilVersioned(t, e.svc, q, at("10:00"))

@@ -17,7 +17,7 @@ import (
 
 // redisHub is what one hub process has of Redis: its client, connected with the rollback
 // guard, and its cache, as cmd/apphub wires them.
-func redisHub(t *testing.T, url, prefix string) (redis.UniversalClient, *rediscache.Cache) {
+func redisHub(t *testing.T, url, prefix string) (*rediscache.Client, *rediscache.Cache) {
 	t.Helper()
 	guard := rediscache.NewRollbackGuard(prefix, nil)
 	rdb, err := rediscache.Connect(url, rediscache.ConnectOptions{Guard: guard})
@@ -87,7 +87,7 @@ func TestRedisRollbackNeverOffersABookedSlot(t *testing.T) {
 	if again, err := e.svc.Search(ctx, q); err != nil || again != warm {
 		t.Fatalf("the second search was not the answer kept under the version: %p, %v", again, err)
 	}
-	if err := rdbA.Save(ctx).Err(); err != nil {
+	if err := rdbA.Raw().Save(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: first}); err != nil {
@@ -102,7 +102,7 @@ func TestRedisRollbackNeverOffersABookedSlot(t *testing.T) {
 	srv = storetest.StartRedisServerIn(t, port, dir)
 	// The test means something only if Redis really came back with the state of before the
 	// booking: the answer shared then is there again.
-	if n, err := rdbA.Exists(ctx, prefix+"zone:{paris-11}").Result(); err != nil || n != 1 {
+	if n, err := rdbA.Raw().Exists(ctx, prefix+"zone:{paris-11}").Result(); err != nil || n != 1 {
 		t.Fatalf("the restored Redis has no zone hash (%d, %v): the snapshot was not loaded", n, err)
 	}
 
@@ -129,7 +129,7 @@ func TestRedisRollbackNeverOffersABookedSlot(t *testing.T) {
 
 	// A plain reconnect is no rollback: the same server process keeps the epoch, and the answer
 	// kept under the version is served again.
-	epoch := rdbA.Get(ctx, prefix+"busy:epoch").Val()
+	epoch := rdbA.Raw().Get(ctx, prefix+"busy:epoch").Val()
 	admin := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
 	defer admin.Close()
 	if n, err := admin.ClientKillByFilter(ctx, "TYPE", "normal", "SKIPME", "yes").Result(); err != nil || n == 0 {
@@ -138,7 +138,7 @@ func TestRedisRollbackNeverOffersABookedSlot(t *testing.T) {
 	if res, err := b.Search(ctx, q); err != nil || res != last {
 		t.Fatalf("after a reconnect the kept answer (version %q) was not served: %+v, %v", last.Version, res, err)
 	}
-	if now := rdbA.Get(ctx, prefix+"busy:epoch").Val(); now != epoch {
+	if now := rdbA.Raw().Get(ctx, prefix+"busy:epoch").Val(); now != epoch {
 		t.Fatalf("a reconnect replaced the epoch: %q, was %q", now, epoch)
 	}
 }

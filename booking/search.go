@@ -7,10 +7,35 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/slots"
 )
+
+// DefaultSearchWindow is the window of a search that names no end.
+const DefaultSearchWindow = 7 * 24 * time.Hour
+
+// SlotQuery asks Service.Search for the slots of a category at a place. It is a slots.Query
+// whose window and clock may be left out: Search fills them in.
+type SlotQuery struct {
+	Category string
+	Place    string    // postcode or managed place id; optional when Resource is set
+	Resource string    // optional: only this resource
+	From, To time.Time // slots whose start is in [From, To), at most slots.MaxSearchWindow apart; optional
+	Now      time.Time // optional: the service's clock
+}
+
+// SlotResult is Service.Search's answer: the slot engine's (slots.Result: the days, or the
+// reasons and the next dates), with when and from what it was computed.
+type SlotResult struct {
+	slots.Result
+	// When the answer was computed, and the version of the data it was computed from (equal
+	// versions, equal answers); "" when no version could be given.
+	AsOf    time.Time
+	Version string
+}
 
 // maxAnswerBytes bounds the answers kept in memory (one per distinct query), as sizeOf counts.
 const maxAnswerBytes = 64 << 20
@@ -39,7 +64,7 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 	if q.To.IsZero() {
 		q.To = q.From.Add(DefaultSearchWindow)
 	}
-	if err := q.validate(); err != nil {
+	if err := slots.Query(q).Validate(); err != nil {
 		return nil, err
 	}
 	cal, calVersion, err := s.CalendarAndVersion(ctx)
@@ -157,50 +182,34 @@ func (s *Service) shareAnswer(ctx context.Context, q SlotQuery, res *SlotResult)
 	s.shared.StoreAnswer(ctx, sharedKey(q), data)
 }
 
-// scope is what a search's answer depends on besides the calendar: the busy time of the days
-// around its window (through the look-ahead when extended), for its zone or its one resource,
-// and the quanta of the minimum notice and the horizon.
+// scope is what a search's answer depends on besides the calendar (the engine's scope: the
+// busy time of the days around its window, through the look-ahead when extended, for its zone
+// or its one resource, and the minimum notice and the horizon), and its key among the answers
+// kept.
 type scope struct {
-	key                answerKey        // the query, for the answers kept
-	e                  *engine          // without resources: the target and the timing bounds
-	only               *apphub.Resource // the one resource asked for, if any
-	first, last, ahead time.Time        // the UTC days of the window's busy time, and the look-ahead's last
+	key answerKey
+	*slots.Scope
 }
 
 func newScope(cal *apphub.Calendar, q SlotQuery) (*scope, error) {
-	e, only, err := newBareEngine(cal, q.Category, q.Place, q.Resource, q.Now)
+	sc, err := slots.NewScope(cal, slots.Query(q))
 	if err != nil {
 		return nil, err
 	}
-	return &scope{key: answerKey{q.Category, q.Place, q.Resource, q.From.UnixNano(), q.To.UnixNano()}, e: e, only: only,
-		first: apphub.DayOf(q.From.Add(-apphub.MaxBuffer)),
-		last:  apphub.DayOf(q.To.Add(apphub.MaxShift + apphub.MaxBuffer)),
-		ahead: apphub.DayOf(time.Unix(e.lookaheadEnd(ceilSeconds(q.To)), 0).Add(apphub.MaxShift + apphub.MaxBuffer))}, nil
-}
-
-// days lists the UTC days whose busy time the answer needs.
-func (sc *scope) days(extended bool) []time.Time {
-	last := sc.last
-	if extended {
-		last = maxTime(last, sc.ahead)
-	}
-	var out []time.Time
-	for d := sc.first; !d.After(last); d = d.Add(24 * time.Hour) {
-		out = append(out, d)
-	}
-	return out
+	return &scope{key: answerKey{q.Category, q.Place, q.Resource, q.From.UnixNano(), q.To.UnixNano()}, Scope: sc}, nil
 }
 
 // version returns the version of q's answer as of now, or "" when the cache cannot give one
 // or the search has neither a zone nor a single resource to version it by.
 func (s *Service) version(ctx context.Context, calVersion string, sc *scope, q SlotQuery, extended bool) string {
-	var keys, zones []apphub.DayKey
-	for _, d := range sc.days(extended) {
+	var keys []apphub.ResourceDay
+	var zones []apphub.ZoneDay
+	for _, d := range sc.Days(extended) {
 		switch {
-		case sc.only != nil:
-			keys = append(keys, apphub.DayKey{Resource: sc.only.ID, Day: d})
-		case sc.e.target.zone != "":
-			zones = append(zones, apphub.DayKey{Resource: sc.e.target.zone, Day: d})
+		case sc.Resource() != "":
+			keys = append(keys, apphub.ResourceDay{Resource: sc.Resource(), Day: d})
+		case sc.Zone() != "":
+			zones = append(zones, apphub.ZoneDay{Zone: sc.Zone(), Day: d})
 		default:
 			return ""
 		}
@@ -213,35 +222,44 @@ func (s *Service) version(ctx context.Context, calVersion string, sc *scope, q S
 	h.Write([]byte(calVersion))
 	h.Write([]byte{0})
 	h.Write([]byte(v))
-	h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(sc.e.earliest)), uint64(sc.e.latest)))
+	earliest, latest := sc.Timing()
+	last := int64(math.MaxInt64) // no horizon
+	if !latest.IsZero() {
+		last = latest.Unix()
+	}
+	h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(earliest.Unix())), uint64(last)))
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15])
 }
 
 // compute runs the engine on the busy time of the scope's resources.
 func (s *Service) compute(ctx context.Context, cal *apphub.Calendar, sc *scope, q SlotQuery, extended bool) (*SlotResult, error) {
-	days := sc.days(extended)
-	var keys []apphub.DayKey
-	for _, r := range sc.e.eligibleResources(sc.only) {
+	days := sc.Days(extended)
+	var keys []apphub.ResourceDay
+	for _, r := range sc.Resources() {
 		for _, d := range days {
-			keys = append(keys, apphub.DayKey{Resource: r.ID, Day: d})
+			keys = append(keys, apphub.ResourceDay{Resource: r, Day: d})
 		}
 	}
 	loaded, err := s.cache.Busy(ctx, keys, s.loadBusy)
 	if err != nil {
 		return nil, err
 	}
-	busy := &Busy{}
+	busy := &slots.Busy{}
 	for _, claims := range loaded {
 		for _, c := range claims {
 			busy.Add(c.Resource, c.Start, c.Seat)
 		}
 	}
-	return SearchSlots(cal, busy, q)
+	res, err := slots.SearchSlots(cal, busy, slots.Query(q))
+	if err != nil {
+		return nil, err
+	}
+	return &SlotResult{Result: *res}, nil
 }
 
 // loadBusy reads the claims of keys from MongoDB: one scan over the days they span.
-func (s *Service) loadBusy(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
-	out := make(map[apphub.DayKey][]apphub.Claim, len(keys))
+func (s *Service) loadBusy(ctx context.Context, keys []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error) {
+	out := make(map[apphub.ResourceDay][]apphub.Claim, len(keys))
 	if len(keys) == 0 {
 		return out, nil
 	}
@@ -255,7 +273,7 @@ func (s *Service) loadBusy(ctx context.Context, keys []apphub.DayKey) (map[apphu
 		return nil, err
 	}
 	for _, c := range claims {
-		k := apphub.DayKey{Resource: c.Resource, Day: apphub.DayOf(c.Start)}
+		k := apphub.ResourceDay{Resource: c.Resource, Day: apphub.DayOf(c.Start)}
 		if cs, wanted := out[k]; wanted {
 			out[k] = append(cs, c)
 		}

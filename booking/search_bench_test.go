@@ -84,7 +84,7 @@ func BenchmarkSearch60x31(b *testing.B) {
 		search(b, svc)
 		for i := 0; b.Loop(); i++ {
 			day := start.AddDate(0, 0, i%31)
-			cache.Touch(ctx, []apphub.DayKey{{Resource: "tech-000", Day: day}}, []apphub.DayKey{{Resource: "paris-11", Day: day}})
+			cache.Touch(ctx, []apphub.ResourceDay{{Resource: "tech-000", Day: day}}, []apphub.ZoneDay{{Zone: "paris-11", Day: day}})
 			search(b, svc)
 		}
 	})

@@ -101,7 +101,7 @@ type countingCache struct {
 	busy atomic.Int32
 }
 
-func (c *countingCache) Busy(ctx context.Context, keys []apphub.DayKey, load func(context.Context, []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error)) (map[apphub.DayKey][]apphub.Claim, error) {
+func (c *countingCache) Busy(ctx context.Context, keys []apphub.ResourceDay, load func(context.Context, []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error)) (map[apphub.ResourceDay][]apphub.Claim, error) {
 	c.busy.Add(1)
 	return c.Cache.Busy(ctx, keys, load)
 }

@@ -44,8 +44,9 @@ type SearchTimeSlotUpdate struct {
 	ID              string
 	ExpectedVersion int    // 0: any
 	Status          string // empty keeps it
-	// Attributes replace the task's attributes whole.
-	Attributes map[string]json.RawMessage
+	// Changes are the attributes the update sets; a name mapped to nil (or JSON null) is
+	// removed, and attributes it does not name keep their stored text.
+	Changes map[string]json.RawMessage
 }
 
 // NewSubscription asks to register a listener.
@@ -80,9 +81,9 @@ func (s *Service) CreateSearchTimeSlot(ctx context.Context, req NewSearchTimeSlo
 		task = apphub.SearchTimeSlot{ID: newID(), Version: 1, Status: apphub.SearchDone, Result: apphub.SearchSuccess, SearchDate: now,
 			UpdatedAt: now, PartyID: apphub.PrincipalFromContext(ctx).PartyID, Attributes: req.Attributes}
 		// The record's appointment id field holds the task's id.
-		return outcome{appointmentID: task.ID, version: task.Version}, s.store.InsertSearchTimeSlot(ctx, task)
+		return outcome{id: task.ID, version: task.Version}, s.store.InsertSearchTimeSlot(ctx, task)
 	}, func(o outcome) error {
-		task, err = s.store.GetSearchTimeSlot(ctx, o.appointmentID)
+		task, err = s.store.GetSearchTimeSlot(ctx, o.id)
 		return err
 	})
 	return task, err
@@ -120,14 +121,15 @@ func (s *Service) UpdateSearchTimeSlot(ctx context.Context, u SearchTimeSlotUpda
 		return apphub.SearchTimeSlot{}, err
 	}
 	if u.ExpectedVersion != 0 && u.ExpectedVersion != cur.Version {
-		return apphub.SearchTimeSlot{}, taskVersionConflict(u.ExpectedVersion, cur.Version)
+		return apphub.SearchTimeSlot{}, apphub.VersionConflict("searchTimeSlot", cur.Version)
 	}
 	next := cur
 	if u.Status != "" {
 		next.Status = u.Status
 	}
-	next.Attributes = u.Attributes
-	if next.Status == cur.Status && sameAttributes(next.Attributes, cur.Attributes) {
+	var changed []string
+	next.Attributes, changed = mergeAttributes(cur.Attributes, u.Changes)
+	if next.Status == cur.Status && len(changed) == 0 {
 		return cur, nil
 	}
 	next.Version, next.UpdatedAt = cur.Version+1, s.now().UTC().Truncate(time.Millisecond)
@@ -136,11 +138,44 @@ func (s *Service) UpdateSearchTimeSlot(ctx context.Context, u SearchTimeSlotUpda
 	case "":
 		return next, nil
 	case apphub.ECONFLICT:
-		return apphub.SearchTimeSlot{}, taskVersionConflict(cur.Version, cur.Version+1)
+		return apphub.SearchTimeSlot{}, apphub.VersionConflict("searchTimeSlot", cur.Version+1)
 	case apphub.ENOTFOUND:
 		return apphub.SearchTimeSlot{}, apphub.Errorf(apphub.ENOTFOUND, "searchTimeSlot %q not found", u.ID)
 	default:
 		return apphub.SearchTimeSlot{}, err
+	}
+}
+
+// UpdateSearchTimeSlotWith applies the update that build makes from the task's current state:
+// for a transport that turns a patch of a representation into an update. When a concurrent
+// update wins, build runs again on the new state, unless the update names the version it was
+// made from (ExpectedVersion), which is then a VERSION_CONFLICT.
+func (s *Service) UpdateSearchTimeSlotWith(ctx context.Context, id string, build func(cur apphub.SearchTimeSlot) (SearchTimeSlotUpdate, error)) (apphub.SearchTimeSlot, error) {
+	for attempt := 1; ; attempt++ {
+		cur, err := s.SearchTimeSlot(ctx, id)
+		if err != nil {
+			return apphub.SearchTimeSlot{}, err
+		}
+		u, err := build(cur)
+		if err != nil {
+			return apphub.SearchTimeSlot{}, err
+		}
+		pinned := u.ExpectedVersion != 0
+		if !pinned {
+			u.ExpectedVersion = cur.Version
+		}
+		u.ID = id
+		t, err := s.UpdateSearchTimeSlot(ctx, u)
+		if apphub.ErrorCode(err) != apphub.EPRECONDITION || pinned {
+			return t, err
+		}
+		if attempt == maxChangeAttempts {
+			return apphub.SearchTimeSlot{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonVersionConflict,
+				"the searchTimeSlot kept changing while this change was applied; try again")
+		}
+		if err := backOff(ctx, attempt); err != nil {
+			return apphub.SearchTimeSlot{}, err
+		}
 	}
 }
 
@@ -152,7 +187,7 @@ func (s *Service) DeleteSearchTimeSlot(ctx context.Context, id string, expectedV
 			return err
 		}
 		if cur.Version != expectedVersion {
-			return taskVersionConflict(expectedVersion, cur.Version)
+			return apphub.VersionConflict("searchTimeSlot", cur.Version)
 		}
 	}
 	err := s.store.DeleteSearchTimeSlot(ctx, id)
@@ -160,24 +195,6 @@ func (s *Service) DeleteSearchTimeSlot(ctx context.Context, id string, expectedV
 		return apphub.Errorf(apphub.ENOTFOUND, "searchTimeSlot %q not found", id)
 	}
 	return err
-}
-
-func taskVersionConflict(expected, current int) error {
-	e := apphub.Refusef(apphub.ECONFLICT, apphub.ReasonVersionConflict, "the searchTimeSlot is at version %d, not %d", current, expected)
-	e.Code = apphub.EPRECONDITION
-	return e
-}
-
-func sameAttributes(a, b map[string]json.RawMessage) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || string(v) != string(w) {
-			return false
-		}
-	}
-	return true
 }
 
 // Subscribe registers a listener. The callback must be an absolute http(s) URL; where it points
@@ -194,10 +211,9 @@ func (s *Service) Subscribe(ctx context.Context, req NewSubscription) (apphub.Ev
 	_, err = s.idempotent(ctx, req.IdempotencyKey, "subscribe", req, func(ctx context.Context) (outcome, error) {
 		sub = apphub.EventSubscription{ID: newID(), Callback: req.Callback, Query: req.Query, Attributes: req.Attributes,
 			PartyID: apphub.PrincipalFromContext(ctx).PartyID, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-		// The record's appointment id field holds the subscription's id.
-		return outcome{appointmentID: sub.ID, version: 1}, s.store.InsertSubscription(ctx, sub)
+		return outcome{id: sub.ID, version: 1}, s.store.InsertSubscription(ctx, sub)
 	}, func(o outcome) error {
-		sub, err = s.store.GetSubscription(ctx, o.appointmentID)
+		sub, err = s.store.GetSubscription(ctx, o.id)
 		return err
 	})
 	return sub, err

@@ -29,11 +29,11 @@ func TestSearchTimeSlotLifecycle(t *testing.T) {
 	}
 
 	// An update that changes nothing keeps the version; a change takes the next one.
-	same, err := svc.UpdateSearchTimeSlot(ctx, booking.SearchTimeSlotUpdate{ID: task.ID, ExpectedVersion: 1, Attributes: attrs})
+	same, err := svc.UpdateSearchTimeSlot(ctx, booking.SearchTimeSlotUpdate{ID: task.ID, ExpectedVersion: 1, Changes: attrs})
 	if err != nil || same.Version != 1 {
 		t.Fatalf("no-op update: version %d, %v", same.Version, err)
 	}
-	next, err := svc.UpdateSearchTimeSlot(ctx, booking.SearchTimeSlotUpdate{ID: task.ID, ExpectedVersion: 1, Status: apphub.SearchRejected, Attributes: attrs})
+	next, err := svc.UpdateSearchTimeSlot(ctx, booking.SearchTimeSlotUpdate{ID: task.ID, ExpectedVersion: 1, Status: apphub.SearchRejected, Changes: attrs})
 	if err != nil || next.Version != 2 || next.Status != apphub.SearchRejected {
 		t.Fatalf("update: %+v, %v", next, err)
 	}

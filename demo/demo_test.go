@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/apphub/apphub"
-	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/demo"
+	"github.com/apphub/apphub/slots"
 )
 
 func calendar(t *testing.T) *apphub.Calendar {
@@ -150,7 +150,7 @@ func TestSearchesReturnSlots(t *testing.T) {
 		t.Run(tt.category+"@"+tt.place, func(t *testing.T) {
 			loc, _ := time.LoadLocation(tt.timeZone)
 			now := time.Date(2026, 3, 2, 8, 0, 0, 0, loc)
-			r, err := booking.SearchSlots(cal, nil, booking.SlotQuery{Category: tt.category, Place: tt.place, From: now, To: now.AddDate(0, 0, 7), Now: now})
+			r, err := slots.SearchSlots(cal, nil, slots.Query{Category: tt.category, Place: tt.place, From: now, To: now.AddDate(0, 0, 7), Now: now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -158,7 +158,7 @@ func TestSearchesReturnSlots(t *testing.T) {
 				t.Fatalf("no slots in %s: %+v", r.TimeZone, r.Reasons)
 			}
 			first := r.Days[0].Slots[0]
-			if _, err := booking.Bookable(cal, nil, booking.BookRequest{Category: tt.category, Resource: first.Resources[0].ResourceID, Place: tt.place, Start: first.Start, End: first.End, Now: now}); err != nil {
+			if _, err := slots.Bookable(cal, nil, slots.BookRequest{Category: tt.category, Resource: first.Resources[0].ResourceID, Place: tt.place, Start: first.Start, End: first.End, Now: now}); err != nil {
 				t.Errorf("first slot %v is not bookable: %v", first.Start, err)
 			}
 		})
@@ -174,7 +174,7 @@ func TestRepairAt75011OnWeekdays(t *testing.T) {
 	for _, monday := range []string{"2026-01-05", "2026-03-23", "2026-03-30", "2026-06-08", "2026-10-26", "2026-12-21", "2027-05-03"} {
 		day, _ := time.ParseInLocation(time.DateOnly, monday, paris)
 		now := day.Add(-24 * time.Hour)
-		r, err := booking.SearchSlots(cal, nil, booking.SlotQuery{Category: demo.Repair, Place: "75011", From: day, To: day.AddDate(0, 0, 5), Now: now})
+		r, err := slots.SearchSlots(cal, nil, slots.Query{Category: demo.Repair, Place: "75011", From: day, To: day.AddDate(0, 0, 5), Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,13 +8,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/apphub/apphub"
@@ -32,25 +30,26 @@ type keyQueue struct {
 }
 
 type pending struct {
-	d      Delivery
+	d      apphub.Delivery
 	stored bool // known to be in the outbox
 }
 
-func (d Delivery) key() string { return d.SubscriptionID + "|" + d.AppointmentID }
+// deliveryKey is the queue of d: its subscription and appointment.
+func deliveryKey(d apphub.Delivery) string { return d.SubscriptionID + "|" + d.AppointmentID }
 
 // eventOrder is the order of the events of one revision (apphub.EventsOf's order).
 var eventOrder = map[string]int{
 	apphub.EventCreated: 0, apphub.EventStateChanged: 1, apphub.EventAttributeChanged: 2, apphub.EventDeleted: 3,
 }
 
-func compareDeliveries(a, b Delivery) int {
+func compareDeliveries(a, b apphub.Delivery) int {
 	return cmp.Or(cmp.Compare(a.Version, b.Version), cmp.Compare(eventOrder[a.EventType], eventOrder[b.EventType]))
 }
 
 // enqueue adds d to its key's queue unless it is there; it starts the key's worker when Run
 // is running. It returns the key and whether d was added.
-func (n *Notifier) enqueue(d Delivery, stored bool) (string, bool) {
-	key := d.key()
+func (n *Notifier) enqueue(d apphub.Delivery, stored bool) (string, bool) {
+	key := deliveryKey(d)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	kq := n.keys[key]
@@ -64,7 +63,7 @@ func (n *Notifier) enqueue(d Delivery, stored bool) (string, bool) {
 			return key, false
 		}
 	}
-	i, _ := slices.BinarySearchFunc(kq.pending, d, func(p *pending, d Delivery) int { return compareDeliveries(p.d, d) })
+	i, _ := slices.BinarySearchFunc(kq.pending, d, func(p *pending, d apphub.Delivery) int { return compareDeliveries(p.d, d) })
 	kq.pending = slices.Insert(kq.pending, i, &pending{d: d, stored: stored})
 	n.m.pending.Inc()
 	n.startLocked(key, kq)
@@ -105,7 +104,7 @@ func (n *Notifier) persist(ctx context.Context, key string) bool {
 				break
 			}
 		}
-		var d Delivery
+		var d apphub.Delivery
 		if next != nil {
 			d = next.d
 		}
@@ -157,10 +156,10 @@ func (n *Notifier) work(ctx context.Context, key string, kq *keyQueue) {
 
 // process works on d until it has an outcome (true) or ctx ends (false). See the package
 // comment for the protocol.
-func (n *Notifier) process(ctx context.Context, d Delivery) bool {
+func (n *Notifier) process(ctx context.Context, d apphub.Delivery) bool {
 	var (
-		last     Attempt // the highest lease known (N == 0: none)
-		ownDone  int     // the attempt this instance made and saw fail, while it is last.N
+		last     apphub.DeliveryAttempt // the highest lease known (N == 0: none)
+		ownDone  int                    // the attempt this instance made and saw fail, while it is last.N
 		retryAt  time.Time
 		lastErr  error
 		pollWait = n.firstPoll()
@@ -206,7 +205,7 @@ func (n *Notifier) process(ctx context.Context, d Delivery) bool {
 				if ownDone == last.N && lastErr != nil {
 					msg = lastErr.Error()
 				}
-				return n.finish(ctx, d, Outcome{Result: DeadLettered, Attempts: last.N, Error: msg})
+				return n.finish(ctx, d, apphub.DeliveryOutcome{Result: apphub.OutcomeDeadLettered, Attempts: last.N, Error: msg})
 			}
 		}
 
@@ -220,7 +219,7 @@ func (n *Notifier) process(ctx context.Context, d Delivery) bool {
 		k := last.N + 1
 		wait := n.backoff(k)
 		start := n.now()
-		a := Attempt{DeliveryID: d.ID, N: k, Owner: n.instance, Start: start,
+		a := apphub.DeliveryAttempt{DeliveryID: d.ID, N: k, Owner: n.instance, Start: start,
 			LeaseUntil: start.Add(n.opts.Timeout + wait + n.opts.LeaseMargin)}
 		if err := n.store.InsertAttempt(ctx, a); err != nil {
 			<-n.sem
@@ -242,19 +241,19 @@ func (n *Notifier) process(ctx context.Context, d Delivery) bool {
 		}
 		if k > 1 && n.unsubscribed(ctx, d) {
 			<-n.sem
-			return n.finish(ctx, d, Outcome{Result: Unsubscribed, Attempts: k})
+			return n.finish(ctx, d, apphub.DeliveryOutcome{Result: apphub.OutcomeUnsubscribed, Attempts: k})
 		}
 		err = n.attempt(ctx, d, start.Add(n.opts.Timeout))
 		<-n.sem
 		if err == nil {
-			return n.finish(ctx, d, Outcome{Result: Delivered, Attempts: k})
+			return n.finish(ctx, d, apphub.DeliveryOutcome{Result: apphub.OutcomeDelivered, Attempts: k})
 		}
 		if ctx.Err() != nil {
 			return false
 		}
 		ownDone, retryAt, lastErr = k, n.now().Add(wait), err
 		if k >= n.opts.MaxAttempts {
-			return n.finish(ctx, d, Outcome{Result: DeadLettered, Attempts: k, Error: err.Error()})
+			return n.finish(ctx, d, apphub.DeliveryOutcome{Result: apphub.OutcomeDeadLettered, Attempts: k, Error: err.Error()})
 		}
 		n.logger.WarnContext(ctx, "notify: delivery failed; retrying", "delivery", d.ID, "subscription", d.SubscriptionID,
 			"appointment", d.AppointmentID, "version", d.Version, "eventType", d.EventType, "attempt", k,
@@ -266,7 +265,7 @@ func (n *Notifier) process(ctx context.Context, d Delivery) bool {
 func (n *Notifier) firstPoll() time.Duration { return min(25*time.Millisecond, n.opts.PollInterval) }
 
 // lastAttempt returns the highest lease of a delivery, reading those after last.
-func (n *Notifier) lastAttempt(ctx context.Context, deliveryID string, last Attempt) (Attempt, error) {
+func (n *Notifier) lastAttempt(ctx context.Context, deliveryID string, last apphub.DeliveryAttempt) (apphub.DeliveryAttempt, error) {
 	for {
 		a, err := n.store.GetAttempt(ctx, deliveryID, last.N+1)
 		switch apphub.ErrorCode(err) {
@@ -280,7 +279,7 @@ func (n *Notifier) lastAttempt(ctx context.Context, deliveryID string, last Atte
 	}
 }
 
-func (n *Notifier) storeFailed(ctx context.Context, what string, d Delivery, err error) {
+func (n *Notifier) storeFailed(ctx context.Context, what string, d apphub.Delivery, err error) {
 	if ctx.Err() == nil {
 		n.m.storeErrors.Inc()
 		n.logger.WarnContext(ctx, "notify: "+what+"; trying again", "delivery", d.ID, "err", err)
@@ -291,7 +290,7 @@ func (n *Notifier) storeFailed(ctx context.Context, what string, d Delivery, err
 // finish records d's outcome and removes what it leaves in the outbox. It returns false only
 // when ctx ended before the outcome could be recorded. Only the instance whose insert wins
 // counts and logs it, so that the metrics summed over the instances count each delivery once.
-func (n *Notifier) finish(ctx context.Context, d Delivery, o Outcome) bool {
+func (n *Notifier) finish(ctx context.Context, d apphub.Delivery, o apphub.DeliveryOutcome) bool {
 	o.DeliveryID, o.Owner, o.At = d.ID, n.instance, n.now().UTC()
 	// A shutdown must not lose the outcome of an attempt that was made (a delivered event
 	// would be sent again): record it within the lease margin, cancelled or not.
@@ -313,14 +312,14 @@ func (n *Notifier) finish(ctx context.Context, d Delivery, o Outcome) bool {
 	attrs := []any{"delivery", d.ID, "subscription", d.SubscriptionID, "appointment", d.AppointmentID,
 		"version", d.Version, "eventType", d.EventType, "eventId", d.EventID, "attempts", o.Attempts}
 	switch o.Result {
-	case Delivered:
+	case apphub.OutcomeDelivered:
 		n.m.delivered.Inc()
 		n.logger.DebugContext(ctx, "notify: delivered", append(attrs, "instance", n.instance)...)
-	case DeadLettered:
+	case apphub.OutcomeDeadLettered:
 		n.m.deadLetters.Inc()
 		n.logger.ErrorContext(ctx, "notify: dead letter: the listener did not take the event", append(attrs,
 			"callback", d.Callback, "err", o.Error)...)
-	case Unsubscribed:
+	case apphub.OutcomeUnsubscribed:
 		n.m.dropped.WithLabelValues("unsubscribed").Inc()
 		n.logger.InfoContext(ctx, "notify: the subscription was deleted; event dropped", attrs...)
 	}
@@ -331,7 +330,7 @@ func (n *Notifier) finish(ctx context.Context, d Delivery, o Outcome) bool {
 // cleanup removes an ended delivery's attempts and outbox record; the outcome stays, so that
 // a late duplicate of the event is recognised. A failure only leaves garbage for the sweep
 // (attempts) or the next scan (the outbox record).
-func (n *Notifier) cleanup(ctx context.Context, d Delivery, attempts int) {
+func (n *Notifier) cleanup(ctx context.Context, d apphub.Delivery, attempts int) {
 	if err := n.store.DeleteAttempts(ctx, d.ID, attempts); err != nil && ctx.Err() == nil {
 		n.logger.DebugContext(ctx, "notify: attempts not removed", "delivery", d.ID, "err", err)
 	}
@@ -342,7 +341,7 @@ func (n *Notifier) cleanup(ctx context.Context, d Delivery, attempts int) {
 
 // unsubscribed reports whether d's subscription is gone, from a list read now, after d was
 // created. When the list cannot be read, the subscription is assumed to be there.
-func (n *Notifier) unsubscribed(ctx context.Context, d Delivery) bool {
+func (n *Notifier) unsubscribed(ctx context.Context, d apphub.Delivery) bool {
 	subs, err := n.subscriptions(ctx)
 	if err != nil {
 		return false
@@ -371,7 +370,7 @@ func (n *Notifier) sleep(ctx context.Context, d time.Duration) {
 }
 
 // attempt POSTs d's envelope to its listener once, before deadline.
-func (n *Notifier) attempt(ctx context.Context, d Delivery, deadline time.Time) (err error) {
+func (n *Notifier) attempt(ctx context.Context, d apphub.Delivery, deadline time.Time) (err error) {
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	began := time.Now()
@@ -439,9 +438,4 @@ func Sign(secret, body []byte) string {
 // in constant time: what a listener does.
 func Verify(secret, body []byte, signature string) bool {
 	return hmac.Equal([]byte(Sign(secret, body)), []byte(signature))
-}
-
-// String describes a delivery in logs and test failures.
-func (d Delivery) String() string {
-	return fmt.Sprintf("%s v%s %s → %s", d.AppointmentID, strconv.Itoa(d.Version), d.EventType, d.SubscriptionID)
 }

@@ -14,14 +14,14 @@
 // atomic conditional update and no transaction), so that a restart resumes and several hub
 // instances deliver each event once:
 //
-//   - a Delivery (the outbox record), _id = subscription|appointment|version|eventType, is
+//   - an apphub.Delivery (the outbox record), _id = subscription|appointment|version|eventType, is
 //     inserted by every instance that sees the event; the first insert wins and the others
 //     fail on the _id, which is fine: they describe the same delivery.
-//   - an Attempt, _id = delivery|n, is the lease of attempt n: only the instance whose insert
+//   - an apphub.DeliveryAttempt, _id = delivery|n, is the lease of attempt n: only the instance whose insert
 //     succeeded makes that attempt. The lease lasts the request timeout plus the backoff that
 //     follows a failure plus a margin; its holder retries by itself when the attempt fails,
 //     and another instance takes attempt n+1 only once the lease ran out (the holder died).
-//   - an Outcome, _id = delivery, records that the delivery ended: delivered, dead-lettered
+//   - an apphub.DeliveryOutcome, _id = delivery, records that the delivery ended: delivered, dead-lettered
 //     or unsubscribed. Every instance waits for it before moving on to the next delivery of
 //     the same (subscription, appointment), so versions never overtake each other.
 //
@@ -47,7 +47,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -57,91 +56,33 @@ import (
 	"github.com/apphub/apphub"
 )
 
-// Delivery is one event to deliver to one subscription: the outbox record. Body is the
-// envelope exactly as it is POSTed and signed, so that every attempt, on any instance,
-// sends the same bytes.
-type Delivery struct {
-	ID             string // DeliveryID(SubscriptionID, AppointmentID, Version, EventType)
-	SubscriptionID string
-	AppointmentID  string
-	Version        int
-	EventType      string // apphub.Event* (TMF646 event type)
-	EventID        string // the envelope's eventId
-	Callback       string // the subscription's callback; events go to {Callback}/listener/{eventName}
-	Body           []byte
-	CreatedAt      time.Time
-}
-
-// Attempt is the lease of one delivery attempt: whoever inserted it makes attempt N, and
-// nobody else takes attempt N+1 before LeaseUntil.
-type Attempt struct {
-	DeliveryID string
-	N          int
-	Owner      string // the instance that holds it
-	Start      time.Time
-	LeaseUntil time.Time
-}
-
-// Outcomes of a delivery.
-const (
-	Delivered    = "delivered"
-	DeadLettered = "deadLettered"
-	Unsubscribed = "unsubscribed" // the subscription was deleted before the event got through
-)
-
-// Outcome records how a delivery ended.
-type Outcome struct {
-	DeliveryID string
-	Result     string // Delivered, DeadLettered or Unsubscribed
-	Attempts   int    // the attempts leased
-	Owner      string
-	At         time.Time
-	Error      string // the last failure, for a dead letter
-}
-
-// Store is what the notifier needs from the database. Each Insert is an insert keyed by _id
-// that fails with ECONFLICT when the _id exists; nothing relies on a conditional update.
+// Store is what the notifier needs from the database: the delivery records (apphub.Delivery,
+// apphub.DeliveryAttempt, apphub.DeliveryOutcome). Each Insert is an insert keyed by _id that
+// fails with ECONFLICT when the _id exists; nothing relies on a conditional update.
 type Store interface {
 	// InsertDelivery adds d to the outbox; ECONFLICT when it is there.
-	InsertDelivery(ctx context.Context, d Delivery) error
+	InsertDelivery(ctx context.Context, d apphub.Delivery) error
 	// Deliveries scans the outbox in natural (insertion) order: a scan that sees a delivery
 	// also sees the deliveries inserted before it, so versions are not found out of order.
-	Deliveries(ctx context.Context) ([]Delivery, error)
+	Deliveries(ctx context.Context) ([]apphub.Delivery, error)
 	// DeleteDelivery removes d from the outbox; no error when it is gone.
 	DeleteDelivery(ctx context.Context, id string) error
 
 	// InsertAttempt takes a lease; ECONFLICT when somebody took it.
-	InsertAttempt(ctx context.Context, a Attempt) error
+	InsertAttempt(ctx context.Context, a apphub.DeliveryAttempt) error
 	// GetAttempt reads attempt n of a delivery; ENOTFOUND when nobody took it.
-	GetAttempt(ctx context.Context, deliveryID string, n int) (Attempt, error)
+	GetAttempt(ctx context.Context, deliveryID string, n int) (apphub.DeliveryAttempt, error)
 	// DeleteAttempts removes attempts 1 to n of a delivery; no error for those that are gone.
 	DeleteAttempts(ctx context.Context, deliveryID string, n int) error
 
 	// InsertOutcome ends a delivery; ECONFLICT when it has ended already.
-	InsertOutcome(ctx context.Context, o Outcome) error
+	InsertOutcome(ctx context.Context, o apphub.DeliveryOutcome) error
 	// GetOutcome reads how a delivery ended; ENOTFOUND while it has not.
-	GetOutcome(ctx context.Context, deliveryID string) (Outcome, error)
+	GetOutcome(ctx context.Context, deliveryID string) (apphub.DeliveryOutcome, error)
 	// DeleteNotificationsBefore removes the outcomes recorded and the attempts started before
 	// t: outcomes are kept only to recognise a late duplicate of a delivered event, and an
 	// attempt outlives its delivery only when an instance died while cleaning up.
 	DeleteNotificationsBefore(ctx context.Context, t time.Time) (int, error)
-}
-
-// DeliveryID is the _id of the delivery of one event to one subscription. The version is
-// zero-padded so that the ids of one (subscription, appointment) sort by version.
-func DeliveryID(subscriptionID, appointmentID string, version int, eventType string) string {
-	return subscriptionID + "|" + appointmentID + "|" + pad(version) + "|" + eventType
-}
-
-// AttemptID is the _id of the lease of attempt n of a delivery.
-func AttemptID(deliveryID string, n int) string { return deliveryID + "|" + strconv.Itoa(n) }
-
-func pad(v int) string {
-	s := strconv.Itoa(v)
-	if len(s) < 10 {
-		s = strings.Repeat("0", 10-len(s)) + s
-	}
-	return s
 }
 
 // Options tune a Notifier; the zero value of a field means its default.
@@ -384,7 +325,7 @@ func (n *Notifier) Handle(ctx context.Context, events []apphub.Event) {
 			if !n.matches(ctx, s, body) {
 				continue
 			}
-			d := Delivery{ID: DeliveryID(s.ID, ev.AppointmentID, ev.Version, ev.Kind), SubscriptionID: s.ID,
+			d := apphub.Delivery{ID: apphub.DeliveryID(s.ID, ev.AppointmentID, ev.Version, ev.Kind), SubscriptionID: s.ID,
 				AppointmentID: ev.AppointmentID, Version: ev.Version, EventType: ev.Kind, EventID: eventID,
 				Callback: s.Callback, Body: body, CreatedAt: n.now().UTC()}
 			if key, added := n.enqueue(d, false); added {
@@ -490,7 +431,7 @@ func (n *Notifier) Consume(ctx context.Context, ch <-chan apphub.Event) {
 	})
 	defer reader.Wait()
 
-	seq := newSequencer(n)
+	seq := n.sequencer()
 	for {
 		mu.Lock()
 		batch, done := queue, closed
@@ -503,7 +444,7 @@ func (n *Notifier) Consume(ctx context.Context, ch <-chan apphub.Event) {
 				// a restart delivers it.
 				hctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), n.opts.Timeout)
 			}
-			n.Handle(hctx, seq.order(hctx, batch))
+			n.Handle(hctx, n.order(hctx, seq, batch))
 			cancel()
 			continue
 		}
@@ -516,67 +457,28 @@ func (n *Notifier) Consume(ctx context.Context, ch <-chan apphub.Event) {
 
 // sequencer drops events already handled and, with Resync, inserts the ones missed before an
 // event that skips versions. It remembers an appointment for an hour after its last event.
-type sequencer struct {
-	n     *Notifier
-	seen  map[string]*seenState
-	swept time.Time
-}
-
-type seenState struct {
-	last  int
-	kinds []string
-	at    time.Time
-}
-
-func newSequencer(n *Notifier) *sequencer {
-	return &sequencer{n: n, seen: make(map[string]*seenState), swept: time.Now()}
-}
-
-func (s *sequencer) order(ctx context.Context, batch []apphub.Event) []apphub.Event {
-	now := time.Now()
-	if now.Sub(s.swept) > 10*time.Minute {
-		for id, st := range s.seen {
-			if now.Sub(st.at) > time.Hour {
-				delete(s.seen, id)
-			}
+func (n *Notifier) sequencer() *apphub.EventSequencer {
+	resync := n.opts.Resync
+	if resync != nil {
+		resync = func(ctx context.Context, id string, after int) ([]apphub.Event, error) {
+			ctx, cancel := context.WithTimeout(ctx, n.opts.Timeout)
+			defer cancel()
+			return n.opts.Resync(ctx, id, after)
 		}
-		s.swept = now
 	}
+	return apphub.NewEventSequencer(resync, time.Hour, n.opts.Now)
+}
+
+// order returns the events of batch to handle, in order, through seq.
+func (n *Notifier) order(ctx context.Context, seq *apphub.EventSequencer, batch []apphub.Event) []apphub.Event {
 	var out []apphub.Event
 	for _, ev := range batch {
-		st := s.seen[ev.AppointmentID]
-		if st != nil && ev.Version > st.last+1 && s.n.opts.Resync != nil {
-			rctx, cancel := context.WithTimeout(ctx, s.n.opts.Timeout)
-			missed, err := s.n.opts.Resync(rctx, ev.AppointmentID, st.last)
-			cancel()
-			if err != nil {
-				s.n.logger.WarnContext(ctx, "notify: missed events not read; going on with the newer one",
-					"appointment", ev.AppointmentID, "after", st.last, "version", ev.Version, "err", err)
-			}
-			for _, m := range missed {
-				if m.AppointmentID == ev.AppointmentID && m.Version < ev.Version {
-					out = s.take(out, m, now)
-				}
-			}
+		evs, err := seq.Next(ctx, ev)
+		if err != nil {
+			n.logger.WarnContext(ctx, "notify: missed events not read; going on with the newer one",
+				"appointment", ev.AppointmentID, "version", ev.Version, "err", err)
 		}
-		out = s.take(out, ev, now)
+		out = append(out, evs...)
 	}
 	return out
-}
-
-func (s *sequencer) take(out []apphub.Event, ev apphub.Event, now time.Time) []apphub.Event {
-	st := s.seen[ev.AppointmentID]
-	switch {
-	case st == nil:
-		st = &seenState{}
-		s.seen[ev.AppointmentID] = st
-	case ev.Version < st.last || (ev.Version == st.last && slices.Contains(st.kinds, ev.Kind)):
-		return out
-	}
-	if ev.Version > st.last {
-		st.last, st.kinds = ev.Version, st.kinds[:0]
-	}
-	st.kinds = append(st.kinds, ev.Kind)
-	st.at = now
-	return append(out, ev)
 }

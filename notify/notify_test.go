@@ -170,8 +170,8 @@ func (p *publisher) PublishEvents(_ context.Context, events []apphub.Event) erro
 	return nil
 }
 
-func (p *publisher) PublishCalendarChanged(context.Context, string)              {}
-func (p *publisher) PublishAvailabilityChanged(context.Context, []apphub.DayKey) {}
+func (p *publisher) PublishCalendarChanged(context.Context, string)               {}
+func (p *publisher) PublishAvailabilityChanged(context.Context, []apphub.ZoneDay) {}
 
 func (p *publisher) channel() <-chan apphub.Event {
 	ch := make(chan apphub.Event, 1024)
@@ -544,8 +544,8 @@ func TestDeadLetter(t *testing.T) {
 	if got := e.metric("apphub_notify_dead_letters_total"); got != 1 {
 		t.Errorf("dead_letters_total = %v, want 1", got)
 	}
-	o, err := e.store.GetOutcome(context.Background(), notify.DeliveryID(s.ID, id, 1, apphub.EventCreated))
-	if err != nil || o.Result != notify.DeadLettered || o.Attempts != 3 || !strings.Contains(o.Error, "500") {
+	o, err := e.store.GetOutcome(context.Background(), apphub.DeliveryID(s.ID, id, 1, apphub.EventCreated))
+	if err != nil || o.Result != apphub.OutcomeDeadLettered || o.Attempts != 3 || !strings.Contains(o.Error, "500") {
 		t.Errorf("outcome %+v, %v; want dead-lettered after 3 attempts", o, err)
 	}
 	if logs := e.logs.String(); !strings.Contains(logs, "dead letter") || !strings.Contains(logs, "attempts=3") {
@@ -681,13 +681,13 @@ func TestAllowList(t *testing.T) {
 		}
 		n.Handle(ctx, e.pub.batches()[0])
 		for sub, ok := range subs {
-			id := notify.DeliveryID(sub, a.ID, 1, apphub.EventCreated)
-			var o notify.Outcome
+			id := apphub.DeliveryID(sub, a.ID, 1, apphub.EventCreated)
+			var o apphub.DeliveryOutcome
 			eventually(t, 5*time.Second, "the outcome of "+id, func() bool {
 				o, err = e.store.GetOutcome(ctx, id)
 				return err == nil
 			})
-			if want := map[bool]string{true: notify.Delivered, false: notify.DeadLettered}[ok]; o.Result != want {
+			if want := map[bool]string{true: apphub.OutcomeDelivered, false: apphub.OutcomeDeadLettered}[ok]; o.Result != want {
 				t.Errorf("subscription %s: %s (%s), want %s", sub, o.Result, o.Error, want)
 			}
 			if !ok && !strings.Contains(o.Error, "not on the allow list") {
@@ -776,12 +776,12 @@ func TestUnsubscribeStopsRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var o notify.Outcome
+	var o apphub.DeliveryOutcome
 	eventually(t, 5*time.Second, "an outcome", func() bool {
-		o, err = e.store.GetOutcome(ctx, notify.DeliveryID(s.ID, a.ID, 1, apphub.EventCreated))
+		o, err = e.store.GetOutcome(ctx, apphub.DeliveryID(s.ID, a.ID, 1, apphub.EventCreated))
 		return err == nil
 	})
-	if o.Result != notify.Unsubscribed || len(l.requests()) != 1 {
+	if o.Result != apphub.OutcomeUnsubscribed || len(l.requests()) != 1 {
 		t.Errorf("outcome %+v after %d requests, want unsubscribed after 1", o, len(l.requests()))
 	}
 	if got := e.metric("apphub_notify_dropped_total", "reason", "unsubscribed"); got != 1 {

@@ -51,8 +51,8 @@ func BenchmarkAvailability14Days(b *testing.B) {
 				if sel.touch {
 					// Another booking in the zone: the version changes, the busy time of its
 					// one technician-day is read again.
-					cache.Touch(context.Background(), []apphub.DayKey{{Resource: cal.Resources()[0].ID, Day: apphub.DayOf(now)}},
-						[]apphub.DayKey{{Resource: zone.ID, Day: apphub.DayOf(now.Add(48 * time.Hour))}})
+					cache.Touch(context.Background(), []apphub.ResourceDay{{Resource: cal.Resources()[0].ID, Day: apphub.DayOf(now)}},
+						[]apphub.ZoneDay{{Zone: zone.ID, Day: apphub.DayOf(now.Add(48 * time.Hour))}})
 				}
 				rec := httptest.NewRecorder()
 				req := httptest.NewRequest("POST", "/graphql", strings.NewReader(body))

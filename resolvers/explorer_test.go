@@ -1,16 +1,14 @@
 package resolvers
 
 import (
-	"bufio"
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/apphub/apphub/resolvers/explorer"
 )
 
 // newTestMux mounts the handlers as cmd/apphub does.
@@ -18,7 +16,7 @@ func newTestMux(t *testing.T) *http.ServeMux {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", newTestHandler(t, fakeService{}, Options{}))
-	mux.Handle("GET /graphql/assets/", ExplorerAssets())
+	mux.Handle("GET "+explorer.AssetsPath, explorer.Assets())
 	return mux
 }
 
@@ -45,7 +43,7 @@ func TestExplorerPage(t *testing.T) {
 	for header, want := range map[string]string{
 		"Content-Type":            "text/html; charset=utf-8",
 		"Cache-Control":           "no-cache",
-		"Content-Security-Policy": explorerCSP,
+		"Content-Security-Policy": explorer.CSP,
 		"Vary":                    "Accept",
 	} {
 		if got := rec.Header().Get(header); got != want {
@@ -63,7 +61,7 @@ func TestExplorerPage(t *testing.T) {
 		}
 	}
 
-	// Every script and stylesheet the page loads is served from ExplorerAssetsPath, with its
+	// Every script and stylesheet the page loads is served from explorer.AssetsPath, with its
 	// type, cacheable; the only other reference is the empty data: icon.
 	refs := regexp.MustCompile(`(?:src|href)="([^"]*)"`).FindAllStringSubmatch(page, -1)
 	served := 0
@@ -72,8 +70,8 @@ func TestExplorerPage(t *testing.T) {
 		if u == "data:," {
 			continue
 		}
-		if !strings.HasPrefix(u, ExplorerAssetsPath) {
-			t.Errorf("asset %q is not under %s", u, ExplorerAssetsPath)
+		if !strings.HasPrefix(u, explorer.AssetsPath) {
+			t.Errorf("asset %q is not under %s", u, explorer.AssetsPath)
 			continue
 		}
 		served++
@@ -95,14 +93,6 @@ func TestExplorerPage(t *testing.T) {
 	}
 	if served != 5 {
 		t.Errorf("want 4 scripts and 1 stylesheet in the page, got %d: %v", served, refs)
-	}
-}
-
-// TestExplorerScriptHasNoURL: our own script takes the endpoint from the page.
-func TestExplorerScriptHasNoURL(t *testing.T) {
-	js := string(explorerAssets["explorer.js"].body)
-	if strings.Contains(js, "http://") || strings.Contains(js, "https://") {
-		t.Fatalf("explorer.js holds a URL:\n%s", js)
 	}
 }
 
@@ -131,90 +121,5 @@ func TestExplorerOnlyForBrowsers(t *testing.T) {
 	rec = get(t, mux, "/graphql", http.Header{"Accept": {"application/json"}})
 	if ct := rec.Header().Get("Content-Type"); strings.HasPrefix(ct, "text/html") {
 		t.Fatalf("GET accepting JSON answered the page")
-	}
-}
-
-func TestExplorerAssetCaching(t *testing.T) {
-	h := ExplorerAssets()
-	asset := explorerAssets["graphiql.min.js"]
-
-	rec := get(t, h, ExplorerAssetsPath+"graphiql.min.js", nil)
-	if rec.Code != http.StatusOK {
-		t.Fatalf("status = %d", rec.Code)
-	}
-	if got := rec.Header().Get("Cache-Control"); got != "no-cache" {
-		t.Errorf("unversioned URL: Cache-Control = %q, want no-cache", got)
-	}
-	etag := rec.Header().Get("ETag")
-	if etag != `"`+asset.version+`"` {
-		t.Errorf("ETag = %q", etag)
-	}
-	if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
-		t.Errorf("X-Content-Type-Options = %q", got)
-	}
-	if !bytes.Equal(rec.Body.Bytes(), asset.body) {
-		t.Errorf("served body differs from the embedded file")
-	}
-
-	rec = get(t, h, ExplorerAssetsPath+"graphiql.min.js?v=stale", http.Header{"If-None-Match": {etag}})
-	if rec.Code != http.StatusNotModified {
-		t.Errorf("If-None-Match with the current ETag: status = %d, want 304", rec.Code)
-	}
-	if got := rec.Header().Get("Cache-Control"); got != "no-cache" {
-		t.Errorf("stale version: Cache-Control = %q, want no-cache", got)
-	}
-}
-
-func TestExplorerAssetErrors(t *testing.T) {
-	h := ExplorerAssets()
-	for _, target := range []string{
-		ExplorerAssetsPath + "nothing.js",
-		ExplorerAssetsPath,
-		ExplorerAssetsPath + "../explorer.go",
-		"/elsewhere/graphiql.min.js",
-	} {
-		if rec := get(t, h, target, nil); rec.Code != http.StatusNotFound {
-			t.Errorf("GET %s: status = %d, want 404", target, rec.Code)
-		}
-	}
-
-	req := httptest.NewRequest(http.MethodPost, ExplorerAssetsPath+"explorer.js", nil)
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
-		t.Errorf("POST: status = %d, Allow = %q", rec.Code, rec.Header().Get("Allow"))
-	}
-
-	req = httptest.NewRequest(http.MethodHead, ExplorerAssetsPath+"explorer.js", nil)
-	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	if rec.Code != http.StatusOK || rec.Body.Len() != 0 {
-		t.Errorf("HEAD: status = %d, %d bytes of body", rec.Code, rec.Body.Len())
-	}
-}
-
-// TestVendoredFilesMatchVERSIONS: the embedded files are the ones scripts/vendor-graphiql.sh
-// recorded, byte for byte.
-func TestVendoredFilesMatchVERSIONS(t *testing.T) {
-	sums := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(explorerAssets["VERSIONS"].body))
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && len(f[0]) == 64 {
-			sums[f[1]] = f[0]
-		}
-	}
-	if len(sums) != 4 {
-		t.Fatalf("want 4 sha256 lines in VERSIONS, got %v", sums)
-	}
-	for name, want := range sums {
-		asset, ok := explorerAssets[name]
-		if !ok {
-			t.Errorf("%s is in VERSIONS but not served", name)
-			continue
-		}
-		sum := sha256.Sum256(asset.body)
-		if got := hex.EncodeToString(sum[:]); got != want {
-			t.Errorf("%s: sha256 %s, VERSIONS says %s", name, got, want)
-		}
 	}
 }

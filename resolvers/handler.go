@@ -22,13 +22,14 @@ import (
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/graph"
+	"github.com/apphub/apphub/resolvers/explorer"
 )
 
 // NewHandler returns the GraphQL endpoint: POST and GET transports, introspection, depth and
 // complexity limits (opts; the zero Options gives the defaults), a bounded request body,
 // domain errors presented with their code in `extensions.code`, panics turned into INTERNAL
 // errors, and the explorer page for a browser's GET (its assets are served by
-// ExplorerAssets).
+// explorer.Assets).
 func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	opts = opts.withDefaults()
 	if r.Logger == nil {
@@ -69,8 +70,8 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 		if req.Method == http.MethodGet {
 			// The same URL answers HTML or JSON depending on Accept.
 			w.Header().Add("Vary", "Accept")
-			if wantsExplorer(req) {
-				serveExplorerPage(w)
+			if explorer.Wants(req) {
+				explorer.ServePage(w)
 				return
 			}
 		}
@@ -99,7 +100,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
 	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		writeRequestError(w, http.StatusRequestEntityTooLarge, CodeRequestTooLarge,
+		writeRequestError(w, http.StatusRequestEntityTooLarge, apphub.ETOOLARGE,
 			fmt.Sprintf("request body is larger than the limit of %d bytes", tooLarge.Limit))
 		return nil, false
 	}

@@ -406,8 +406,8 @@ func TestBodyLimit(t *testing.T) {
 			if rec.Code != http.StatusRequestEntityTooLarge {
 				t.Errorf("status = %d, want 413", rec.Code)
 			}
-			if code := resp.code(t); code != CodeRequestTooLarge {
-				t.Fatalf("code = %q, want %q", code, CodeRequestTooLarge)
+			if code := resp.code(t); code != apphub.ETOOLARGE {
+				t.Fatalf("code = %q, want %q", code, apphub.ETOOLARGE)
 			}
 			limit := tc.limit
 			if limit == 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph"
 	"github.com/apphub/apphub/graph/model"
+	"github.com/apphub/apphub/slots"
 )
 
 // Defaults of Options. A zero field in Options takes its default.
@@ -34,8 +35,6 @@ const (
 	// CodeComplexityLimit is the code gqlgen's extension.ComplexityLimit sets (an unexported
 	// constant there; TestComplexityLimit checks that it has not changed).
 	CodeComplexityLimit = "COMPLEXITY_LIMIT_EXCEEDED"
-	// CodeRequestTooLarge answers a body over Options.MaxBodyBytes, with HTTP 413.
-	CodeRequestTooLarge = "REQUEST_TOO_LARGE"
 )
 
 func init() {
@@ -114,7 +113,7 @@ func fieldCosts() graph.ComplexityRoot {
 		if input.From != nil && input.To != nil {
 			window = input.To.Sub(*input.From)
 		} else if input.To != nil {
-			window = booking.MaxSearchWindow // from now: whatever the end says, at most this
+			window = slots.MaxSearchWindow // from now: whatever the end says, at most this
 		}
 		days := int(window.Hours()/24) + 1
 		return 1 + childComplexity*min(max(days, 1), 31)

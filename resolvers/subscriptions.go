@@ -9,6 +9,7 @@ import (
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph/model"
+	"github.com/apphub/apphub/slots"
 )
 
 // EventSource delivers the events of every instance's commits and the (zone, UTC day) keys
@@ -16,56 +17,11 @@ import (
 // out in process). The channels close when ctx ends.
 type EventSource interface {
 	Subscribe(ctx context.Context) <-chan apphub.Event
-	SubscribeAvailability(ctx context.Context) <-chan []apphub.DayKey
+	SubscribeAvailability(ctx context.Context) <-chan []apphub.ZoneDay
 }
 
 // kindCurrent marks the state sent when a subscription starts.
 const kindCurrent = "CURRENT"
-
-// sequencer keeps, per appointment, what a subscriber has been sent, so that it never gets a
-// version twice or out of order; a gap is filled from the revisions in MongoDB.
-type sequencer struct {
-	svc  Service
-	last map[string]int             // appointment id → last version sent
-	seen map[string]map[string]bool // appointment id → event kinds sent at that version
-}
-
-func newSequencer(svc Service) *sequencer {
-	return &sequencer{svc: svc, last: make(map[string]int), seen: make(map[string]map[string]bool)}
-}
-
-// sent records that the subscriber has the appointment at version.
-func (q *sequencer) sent(id string, version int, kind string) {
-	if q.last[id] != version {
-		q.last[id], q.seen[id] = version, make(map[string]bool)
-	}
-	q.seen[id][kind] = true
-}
-
-// next returns the events to send for ev, in order: none if it was sent already, the missing
-// ones before it after a gap.
-func (q *sequencer) next(ctx context.Context, ev apphub.Event) ([]apphub.Event, error) {
-	last, known := q.last[ev.AppointmentID]
-	switch {
-	case known && (ev.Version < last || (ev.Version == last && q.seen[ev.AppointmentID][ev.Kind])):
-		return nil, nil
-	case known && ev.Version > last+1:
-		// Missed versions: read them (and this one) from the revisions.
-		missed, err := q.svc.Events(ctx, ev.AppointmentID, last)
-		if err != nil {
-			return nil, err
-		}
-		var out []apphub.Event
-		for _, m := range missed {
-			if m.Version <= ev.Version {
-				out = append(out, m)
-			}
-		}
-		return out, nil
-	default:
-		return []apphub.Event{ev}, nil
-	}
-}
 
 func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, partyID, resource string) (<-chan *model.AppointmentChange, error) {
 	set := 0
@@ -110,7 +66,9 @@ func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, party
 	out := make(chan *model.AppointmentChange, 16)
 	go func() {
 		defer close(out)
-		seq := newSequencer(r.Service)
+		// What this subscriber has been sent, so that it never gets a version twice or out of
+		// order; a gap is filled from the revisions in MongoDB.
+		seq := apphub.NewEventSequencer(r.Service.Events, 0, nil)
 		send := func(c *model.AppointmentChange) bool {
 			select {
 			case out <- c:
@@ -121,7 +79,7 @@ func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, party
 		}
 		for i := range current {
 			a := &current[i]
-			seq.sent(a.ID, a.Version, kindCurrent)
+			seq.Mark(a.ID, a.Version, kindCurrent)
 			if !send(&model.AppointmentChange{Kind: kindCurrent, Version: a.Version, Fields: []string{}, Appointment: a}) {
 				return
 			}
@@ -137,13 +95,11 @@ func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, party
 				if !match(&ev.State, ev.AppointmentID) {
 					continue
 				}
-				evs, err := seq.next(ctx, ev)
+				evs, err := seq.Next(ctx, ev)
 				if err != nil {
 					r.Logger.WarnContext(ctx, "subscription could not fill a gap from MongoDB", "appointment", ev.AppointmentID, "err", err)
-					evs = []apphub.Event{ev}
 				}
 				for _, e := range evs {
-					seq.sent(e.AppointmentID, e.Version, e.Kind)
 					fields := e.Fields
 					if fields == nil {
 						fields = []string{}
@@ -165,7 +121,7 @@ func (r *Resolver) zoneOf(ctx context.Context, place string) string {
 	if err != nil {
 		return ""
 	}
-	return booking.ZoneOf(cal, place)
+	return slots.ZoneOf(cal, place)
 }
 
 // availabilityRefresh bounds how often a slot grid is recomputed while events pour in.
@@ -182,8 +138,8 @@ func (r *subscriptionResolver) availabilityChanged(ctx context.Context, input mo
 		return nil, err
 	}
 	zone := r.zoneOf(ctx, deref(input.Place))
-	concerns := func(zones []apphub.DayKey) bool {
-		return zone == "" || len(zones) == 0 || slices.ContainsFunc(zones, func(z apphub.DayKey) bool { return z.Resource == zone })
+	concerns := func(zones []apphub.ZoneDay) bool {
+		return zone == "" || len(zones) == 0 || slices.ContainsFunc(zones, func(z apphub.ZoneDay) bool { return z.Zone == zone })
 	}
 	out := make(chan *model.Availability, 4)
 	go func() {

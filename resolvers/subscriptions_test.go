@@ -28,7 +28,7 @@ import (
 type localBus struct {
 	mu    sync.Mutex
 	subs  map[chan apphub.Event]bool
-	avail map[chan []apphub.DayKey]bool
+	avail map[chan []apphub.ZoneDay]bool
 }
 
 func (b *localBus) PublishEvents(ctx context.Context, evs []apphub.Event) error {
@@ -44,7 +44,7 @@ func (b *localBus) PublishEvents(ctx context.Context, evs []apphub.Event) error 
 
 func (b *localBus) PublishCalendarChanged(context.Context, string) {}
 
-func (b *localBus) PublishAvailabilityChanged(ctx context.Context, zones []apphub.DayKey) {
+func (b *localBus) PublishAvailabilityChanged(ctx context.Context, zones []apphub.ZoneDay) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ch := range b.avail {
@@ -56,7 +56,7 @@ func (b *localBus) Subscribe(ctx context.Context) <-chan apphub.Event {
 	return subscribe(ctx, &b.mu, b.subs)
 }
 
-func (b *localBus) SubscribeAvailability(ctx context.Context) <-chan []apphub.DayKey {
+func (b *localBus) SubscribeAvailability(ctx context.Context) <-chan []apphub.ZoneDay {
 	return subscribe(ctx, &b.mu, b.avail)
 }
 
@@ -82,7 +82,7 @@ type subEnv struct {
 
 func newSubEnv(t *testing.T) *subEnv {
 	t.Helper()
-	bus := &localBus{subs: map[chan apphub.Event]bool{}, avail: map[chan []apphub.DayKey]bool{}}
+	bus := &localBus{subs: map[chan apphub.Event]bool{}, avail: map[chan []apphub.ZoneDay]bool{}}
 	db := storetest.Mongo(t)
 	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }, Publisher: bus})
 	if err := svc.SaveCalendar(context.Background(), demo.Data(), nil); err != nil {

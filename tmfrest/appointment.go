@@ -2,10 +2,8 @@ package tmfrest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
@@ -28,34 +26,6 @@ var appointmentServerOwned = []string{"id", "href", "status", "creationDate", "l
 
 // appointmentFixed may not be changed by a PATCH (400); lastUpdate is ignored.
 var appointmentFixed = []string{"id", "href", "creationDate"}
-
-// maxPatchAttempts bounds the tries of a PATCH without If-Match that loses to concurrent
-// changes before it wrote anything.
-const maxPatchAttempts = 6
-
-// retryPatch reports whether a PATCH that failed with err on this attempt should patch the
-// new state instead, and waits a little first so that concurrent patchers spread out. Only a
-// PATCH without If-Match is retried: with one, the client asked for exactly that version.
-func retryPatch(ctx context.Context, err error, ifMatch string, wrote bool, attempt int) bool {
-	if apphub.ErrorCode(err) != apphub.EPRECONDITION || ifMatch != "" || wrote || attempt >= maxPatchAttempts {
-		return false
-	}
-	select {
-	case <-time.After(rand.N(time.Duration(attempt) * 5 * time.Millisecond)):
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// patchConflict is what a PATCH without If-Match answers when it kept losing to concurrent
-// changes: a conflict (409), not a failed precondition the client never set.
-func patchConflict(err error, ifMatch string) error {
-	if apphub.ErrorCode(err) == apphub.EPRECONDITION && ifMatch == "" {
-		return apphub.Refusef(apphub.ECONFLICT, apphub.ReasonVersionConflict, "the resource kept changing while this PATCH was applied; try again")
-	}
-	return err
-}
 
 func (h *Handler) appointmentHref(base, id string) string {
 	return base + BasePath + "appointment/" + id
@@ -375,7 +345,7 @@ func (h *Handler) deleteAppointment(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !ifMatch(im, a.Version) {
-			h.fail(w, r, preconditionFailed("appointment", a.Version))
+			h.fail(w, r, apphub.VersionConflict("appointment", a.Version))
 			return
 		}
 		expected = a.Version
@@ -387,112 +357,78 @@ func (h *Handler) deleteAppointment(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func preconditionFailed(resource string, version int) error {
-	e := apphub.Refusef(apphub.ECONFLICT, apphub.ReasonVersionConflict, "the %s is at version %d (ETag %s), which If-Match does not name",
-		resource, version, etagOf(version))
-	e.Code = apphub.EPRECONDITION
-	return e
-}
-
 // patchAppointment applies a merge patch or a JSON Patch to the representation, validates the
 // result against the swagger and turns the differences into one booking change (a new time,
-// other attributes, the status), committed as one revision.
+// other attributes, the status), committed as one revision. booking runs it again on the new
+// state when a concurrent change wins, unless If-Match named the version.
 func (h *Handler) patchAppointment(w http.ResponseWriter, r *http.Request) {
 	media, body, err := readBody(r, mediaJSON, mediaMergePatch, mediaJSONPatch)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	id, base, im := r.PathValue("id"), h.baseURL(r), r.Header.Get("If-Match")
-	for attempt := 1; ; attempt++ {
-		cur, err := h.svc.Appointment(r.Context(), id)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
+	base, im := h.baseURL(r), r.Header.Get("If-Match")
+	a, err := h.svc.ChangeWith(r.Context(), r.PathValue("id"), func(cur apphub.Appointment) (booking.Change, error) {
 		if im != "" && !ifMatch(im, cur.Version) {
-			h.fail(w, r, preconditionFailed("appointment", cur.Version))
-			return
+			return booking.Change{}, apphub.VersionConflict("appointment", cur.Version)
 		}
-		before := h.appointmentObject(base, cur)
-		a, wrote, err := h.patchAppointmentOnce(r, media, body, cur, before)
-		if err != nil && retryPatch(r.Context(), err, im, wrote, attempt) {
-			continue // somebody changed it between our read and our write: patch the new state
+		c, err := h.patchedChange(media, body, cur, h.appointmentObject(base, cur))
+		if im != "" {
+			c.ExpectedVersion = cur.Version
 		}
-		if err != nil {
-			h.fail(w, r, patchConflict(err, im))
-			return
-		}
-		writeResource(w, http.StatusOK, a.Version, h.appointmentObject(base, a))
+		return c, err
+	})
+	if err != nil {
+		h.fail(w, r, err)
 		return
 	}
+	writeResource(w, http.StatusOK, a.Version, h.appointmentObject(base, a))
 }
 
-func (h *Handler) patchAppointmentOnce(r *http.Request, media string, body []byte, cur apphub.Appointment, before object) (a apphub.Appointment, wrote bool, err error) {
+// patchedChange is the booking change that makes cur's representation (before) what the patch
+// makes of it.
+func (h *Handler) patchedChange(media string, body []byte, cur apphub.Appointment, before object) (booking.Change, error) {
 	beforeJSON, err := before.MarshalJSON()
 	if err != nil {
-		return cur, false, apphub.WrapError(apphub.EINTERNAL, err, "internal error")
+		return booking.Change{}, apphub.WrapError(apphub.EINTERNAL, err, "internal error")
 	}
 	afterJSON, err := applyPatch(media, beforeJSON, body)
 	if err != nil {
-		return cur, false, err
+		return booking.Change{}, err
 	}
 	after, err := h.decodeBody(afterJSON, "Appointment")
 	if err != nil {
-		return cur, false, err
+		return booking.Change{}, err
 	}
 	if err := checkFixed(before, after, appointmentFixed); err != nil {
-		return cur, false, err
+		return booking.Change{}, err
 	}
 	rawValidFor, _ := after.get("validFor")
 	start, end, err := parseValidFor(rawValidFor)
 	if err != nil {
-		return cur, false, err
+		return booking.Change{}, err
 	}
-	status := cur.Status
-	if raw, ok := after.get("status"); ok {
-		status, _ = stringOf(raw)
-	}
-	if err := apphub.CheckTransition(cur.Status, status); err != nil {
-		return cur, false, err // refused before anything is written
-	}
-
-	// One change, one revision: the new time, the other attributes and the status together.
-	c := booking.Change{ID: cur.ID, ExpectedVersion: cur.Version, Update: booking.Update{Attributes: attributeDiff(before, after, appointmentServerOwned)}}
+	c := booking.Change{ID: cur.ID, Update: booking.Update{Attributes: attributeDiff(before, after, appointmentServerOwned)}}
 	if !start.Equal(cur.Start) || !end.Equal(cur.End) {
 		c.Start, c.End = start, end
 	}
-	if len(c.Update.Attributes) > 0 {
-		next := maps.Clone(cur.Attributes)
-		if next == nil {
-			next = map[string]json.RawMessage{}
-		}
-		for name, v := range c.Update.Attributes {
-			if v == nil {
-				delete(next, name)
-			} else {
-				next[name] = v
-			}
-		}
-		description, notes, contacts := mirror(next)
-		if _, ok := c.Update.Attributes["description"]; ok {
-			c.Update.Description = &description
-		}
-		if _, ok := c.Update.Attributes["note"]; ok {
-			c.Update.Notes = &notes
-		}
-		if _, ok := c.Update.Attributes["contactMedium"]; ok {
-			c.Update.ContactMedia = &contacts
+	if raw, ok := after.get("status"); ok {
+		if status, _ := stringOf(raw); status != cur.Status {
+			c.Status = status
 		}
 	}
-	if status != cur.Status {
-		c.Status = status
+	// The typed fields follow the attributes the patch changed, read from the whole result.
+	description, notes, contacts := mirror(without(after, appointmentServerOwned))
+	if _, ok := c.Update.Attributes["description"]; ok {
+		c.Update.Description = &description
 	}
-	a, err = h.svc.Change(r.Context(), c)
-	if err != nil {
-		return cur, false, err
+	if _, ok := c.Update.Attributes["note"]; ok {
+		c.Update.Notes = &notes
 	}
-	return a, a.Version != cur.Version, nil
+	if _, ok := c.Update.Attributes["contactMedium"]; ok {
+		c.Update.ContactMedia = &contacts
+	}
+	return c, nil
 }
 
 // checkFixed refuses a patch that changed (or removed) an attribute that cannot change.

@@ -13,10 +13,6 @@ import (
 // task runs the slot engine, and an appointment that names a managed resource or place is
 // booked against its calendar.
 
-// maxSearchSlots bounds the slots one search task stores: a month of a busy zone would
-// otherwise make a document of megabytes. The earliest are kept.
-const maxSearchSlots = 500
-
 type relatedRef struct {
 	ID       string `json:"id"`
 	Role     string `json:"role"`
@@ -95,23 +91,15 @@ func (h *Handler) bookingRequest(ctx context.Context, attrs map[string]json.RawM
 	return nil
 }
 
-// searchSlots runs the search a task asks for, when it names a category, a place and requested
-// windows; it returns the slots to store (one per slot and resource, so that each names the
-// resource to book) and, when there are none, the reasons and the next dates that have slots.
+// searchSlots runs the search a task asks for, when it names a category and requested windows;
+// it returns the slots to store (one per slot and resource, so that each names the resource to
+// book) and, when there are none, the reasons and the next dates that have slots.
 func (h *Handler) searchSlots(ctx context.Context, attrs map[string]json.RawMessage) (slots []any, reasons []apphub.Reason, next []string, searched bool, err error) {
-	category := categoryOf(attrs)
+	task := booking.SearchTask{Category: categoryOf(attrs)}
 	var windows []requestedSlot
 	json.Unmarshal(attrs["requestedTimeSlot"], &windows)
-	if category == "" || len(windows) == 0 {
+	if task.Category == "" || len(windows) == 0 {
 		return nil, nil, nil, false, nil
-	}
-	cal, err := h.svc.Calendar(ctx)
-	if err != nil {
-		return nil, nil, nil, false, err
-	}
-	place := placeOf(cal, attrs["relatedPlace"])
-	if place == "" {
-		return nil, nil, nil, false, apphub.FieldError("relatedPlace", "a search needs a postCode or the id of a managed place")
 	}
 	for i, w := range windows {
 		from, err1 := time.Parse(time.RFC3339, w.ValidFor.Start)
@@ -119,32 +107,27 @@ func (h *Handler) searchSlots(ctx context.Context, attrs map[string]json.RawMess
 		if err1 != nil || err2 != nil {
 			return nil, nil, nil, false, apphub.FieldError("requestedTimeSlot", "window %d needs validFor.startDateTime and endDateTime", i)
 		}
-		res, err := h.svc.Search(ctx, booking.SlotQuery{Category: category, Place: place, From: from, To: to})
-		if err != nil {
-			return nil, nil, nil, false, err
-		}
-		reasons, next = append(reasons, res.Reasons...), append(next, res.NextDates...)
-		for _, d := range res.Days {
-			for _, s := range d.Slots {
-				for _, sr := range s.Resources {
-					if len(slots) == maxSearchSlots {
-						return slots, nil, nil, true, nil
-					}
-					party := map[string]any{"id": sr.ResourceID, "@referredType": "PartyRole"}
-					if r, ok := cal.Resource(sr.ResourceID); ok {
-						party["name"], party["role"] = r.Name, r.Kind
-					}
-					slots = append(slots, map[string]any{
-						"validFor":     map[string]string{"startDateTime": formatTime(s.Start), "endDateTime": formatTime(s.End)},
-						"relatedParty": party,
-						"@type":        "TimeSlot",
-					})
-				}
-			}
-		}
+		task.Windows = append(task.Windows, booking.Window{From: from, To: to})
 	}
-	if len(slots) > 0 {
-		reasons, next = nil, nil
+	cal, err := h.svc.Calendar(ctx)
+	if err != nil {
+		return nil, nil, nil, false, err
 	}
-	return slots, reasons, next, true, nil
+	task.Place = placeOf(cal, attrs["relatedPlace"])
+	res, err := h.svc.RunSearchTask(ctx, task)
+	if err != nil {
+		return nil, nil, nil, false, err
+	}
+	for _, s := range res.Slots {
+		party := map[string]any{"id": s.Resource, "@referredType": "PartyRole"}
+		if r, ok := cal.Resource(s.Resource); ok {
+			party["name"], party["role"] = r.Name, r.Kind
+		}
+		slots = append(slots, map[string]any{
+			"validFor":     map[string]string{"startDateTime": formatTime(s.Start), "endDateTime": formatTime(s.End)},
+			"relatedParty": party,
+			"@type":        "TimeSlot",
+		})
+	}
+	return slots, res.Reasons, res.NextDates, true, nil
 }

@@ -288,73 +288,56 @@ func (h *Handler) patchSearchTimeSlot(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	id, base, im := r.PathValue("id"), h.baseURL(r), r.Header.Get("If-Match")
-	for attempt := 1; ; attempt++ {
-		cur, err := h.svc.SearchTimeSlot(r.Context(), id)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
+	base, im := h.baseURL(r), r.Header.Get("If-Match")
+	t, err := h.svc.UpdateSearchTimeSlotWith(r.Context(), r.PathValue("id"), func(cur apphub.SearchTimeSlot) (booking.SearchTimeSlotUpdate, error) {
 		if im != "" && !ifMatch(im, cur.Version) {
-			h.fail(w, r, preconditionFailed("searchTimeSlot", cur.Version))
-			return
+			return booking.SearchTimeSlotUpdate{}, apphub.VersionConflict("searchTimeSlot", cur.Version)
 		}
-		t, err := h.patchSearchTimeSlotOnce(r, media, body, cur, h.searchObject(base, cur))
-		if err != nil && retryPatch(r.Context(), err, im, false, attempt) {
-			continue
+		u, err := h.patchedSearch(media, body, cur, h.searchObject(base, cur))
+		if im != "" {
+			u.ExpectedVersion = cur.Version
 		}
-		if err != nil {
-			h.fail(w, r, patchConflict(err, im))
-			return
-		}
-		writeResource(w, http.StatusOK, t.Version, h.searchObject(base, t))
+		return u, err
+	})
+	if err != nil {
+		h.fail(w, r, err)
 		return
 	}
+	writeResource(w, http.StatusOK, t.Version, h.searchObject(base, t))
 }
 
-func (h *Handler) patchSearchTimeSlotOnce(r *http.Request, media string, body []byte, cur apphub.SearchTimeSlot, before object) (apphub.SearchTimeSlot, error) {
+// patchedSearch is the update that makes cur's representation (before) what the patch makes of
+// it. Only the attributes the patch changed are sent, so that untouched ones keep their text
+// and the defaults the representation adds ([] slots) are not stored for nothing.
+func (h *Handler) patchedSearch(media string, body []byte, cur apphub.SearchTimeSlot, before object) (booking.SearchTimeSlotUpdate, error) {
 	beforeJSON, err := before.MarshalJSON()
 	if err != nil {
-		return cur, apphub.WrapError(apphub.EINTERNAL, err, "internal error")
+		return booking.SearchTimeSlotUpdate{}, apphub.WrapError(apphub.EINTERNAL, err, "internal error")
 	}
 	afterJSON, err := applyPatch(media, beforeJSON, body)
 	if err != nil {
-		return cur, err
+		return booking.SearchTimeSlotUpdate{}, err
 	}
 	after, err := h.decodeBody(afterJSON, "SearchTimeSlot")
 	if err != nil {
-		return cur, err
+		return booking.SearchTimeSlotUpdate{}, err
 	}
 	if err := checkFixed(before, after, searchFixed); err != nil {
-		return cur, err
+		return booking.SearchTimeSlotUpdate{}, err
 	}
 	if err := checkSlotTimes(after); err != nil {
-		return cur, err
+		return booking.SearchTimeSlotUpdate{}, err
 	}
-	status := cur.Status
+	u := booking.SearchTimeSlotUpdate{Status: cur.Status, Changes: attributeDiff(before, after, searchServerOwned)}
 	if raw, ok := after.get("status"); ok {
-		status, _ = stringOf(raw)
+		u.Status, _ = stringOf(raw)
 	}
-	// Store what the patch changed over the stored attributes, so that untouched ones keep
-	// their text and the defaults the representation adds ([] slots) are not stored for nothing.
-	next := maps.Clone(cur.Attributes)
-	if next == nil {
-		next = map[string]json.RawMessage{}
-	}
-	for name, v := range attributeDiff(before, after, searchServerOwned) {
-		if v == nil {
-			delete(next, name)
-		} else {
-			next[name] = v
+	if raw := u.Changes["availableTimeSlot"]; raw != nil {
+		if u.Changes["availableTimeSlot"], err = storedSlots(raw); err != nil {
+			return booking.SearchTimeSlotUpdate{}, err
 		}
 	}
-	if raw, ok := next["availableTimeSlot"]; ok {
-		if next["availableTimeSlot"], err = storedSlots(raw); err != nil {
-			return cur, err
-		}
-	}
-	return h.svc.UpdateSearchTimeSlot(r.Context(), booking.SearchTimeSlotUpdate{ID: cur.ID, ExpectedVersion: cur.Version,
-		Status: status, Attributes: next})
+	return u, nil
 }
 
 func (h *Handler) deleteSearchTimeSlot(w http.ResponseWriter, r *http.Request) {
@@ -367,7 +350,7 @@ func (h *Handler) deleteSearchTimeSlot(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !ifMatch(im, t.Version) {
-			h.fail(w, r, preconditionFailed("searchTimeSlot", t.Version))
+			h.fail(w, r, apphub.VersionConflict("searchTimeSlot", t.Version))
 			return
 		}
 		expected = t.Version

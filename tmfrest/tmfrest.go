@@ -36,15 +36,15 @@ type Service interface {
 	Book(ctx context.Context, req booking.NewAppointment) (apphub.Appointment, error)
 	Appointment(ctx context.Context, id string) (apphub.Appointment, error)
 	Appointments(ctx context.Context) ([]apphub.Appointment, error)
-	Change(ctx context.Context, c booking.Change) (apphub.Appointment, error)
+	ChangeWith(ctx context.Context, id string, build func(cur apphub.Appointment) (booking.Change, error)) (apphub.Appointment, error)
 	Calendar(ctx context.Context) (*apphub.Calendar, error)
-	Search(ctx context.Context, q booking.SlotQuery) (*booking.SlotResult, error)
+	RunSearchTask(ctx context.Context, t booking.SearchTask) (booking.TaskResult, error)
 	Delete(ctx context.Context, id string, expectedVersion int) error
 
 	CreateSearchTimeSlot(ctx context.Context, req booking.NewSearchTimeSlot) (apphub.SearchTimeSlot, error)
 	SearchTimeSlot(ctx context.Context, id string) (apphub.SearchTimeSlot, error)
 	SearchTimeSlots(ctx context.Context) ([]apphub.SearchTimeSlot, error)
-	UpdateSearchTimeSlot(ctx context.Context, u booking.SearchTimeSlotUpdate) (apphub.SearchTimeSlot, error)
+	UpdateSearchTimeSlotWith(ctx context.Context, id string, build func(cur apphub.SearchTimeSlot) (booking.SearchTimeSlotUpdate, error)) (apphub.SearchTimeSlot, error)
 	DeleteSearchTimeSlot(ctx context.Context, id string, expectedVersion int) error
 
 	Subscribe(ctx context.Context, req booking.NewSubscription) (apphub.EventSubscription, error)
@@ -142,7 +142,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "REQUEST_TOO_LARGE", http.StatusText(http.StatusRequestEntityTooLarge),
+		writeError(w, http.StatusRequestEntityTooLarge, apphub.ETOOLARGE, http.StatusText(http.StatusRequestEntityTooLarge),
 			"the body is larger than "+strconv.Itoa(maxBody)+" bytes")
 	case errors.Is(err, errMediaType):
 		writeError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", http.StatusText(http.StatusUnsupportedMediaType),

@@ -42,9 +42,9 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
-// validRequestID accepts a caller's X-Request-Id only when it is short and plain, so that it
-// can go into logs and headers as it is.
-func validRequestID(id string) bool {
+// plainID accepts an id a caller sends (X-Request-Id, X-Party-Id) only when it is short and
+// plain, so that it can go into logs, headers and keys as it is.
+func plainID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
 	}
@@ -64,14 +64,14 @@ func instrument(next http.Handler, logger *slog.Logger, m *httpMetrics) http.Han
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
-		if !validRequestID(id) {
+		if !plainID(id) {
 			id = rand.Text()[:20]
 		}
 		w.Header().Set("X-Request-Id", id)
 		// Authentication is a gateway's job here: it names the caller in X-Party-Id. The party
 		// scopes idempotency keys and is recorded on what the caller books.
 		var party string
-		if p := r.Header.Get("X-Party-Id"); validRequestID(p) {
+		if p := r.Header.Get("X-Party-Id"); plainID(p) {
 			party = p
 		}
 		ctx := apphub.NewContextWithPrincipal(r.Context(), apphub.Principal{PartyID: party})

@@ -19,8 +19,6 @@ import (
 	"syscall"
 	_ "time/tzdata" // time zones must not depend on the host
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/apphub/apphub/storage/rediscache"
 )
 
@@ -81,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	cfg.hooks = h
 	logger := newLogger(stderr, cfg.logFormat, cfg.logLevel)
-	redis.SetLogger(rediscache.Logger{L: logger})
+	rediscache.SetLogger(logger)
 	if name == "seed" {
 		return seed(ctx, cfg, logger, stdout)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/notify"
 	"github.com/apphub/apphub/resolvers"
+	"github.com/apphub/apphub/resolvers/explorer"
 	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/tmfrest"
 )
@@ -64,19 +65,16 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		st.close(context.Background())
 		return nil, err
 	}
-	// The bus fills gaps from the service's revisions, and the service publishes on the bus.
-	var svc *booking.Service
-	bus, err := rediscache.NewBus(st.redis, reg, rediscache.BusOptions{Prefix: cfg.redisPrefix, Logger: logger, Breaker: breaker,
-		Resync: func(ctx context.Context, id string, after int) ([]apphub.Event, error) {
-			return svc.Events(ctx, id, after)
-		}})
+	// The service publishes on the bus; the bus fills gaps from the service's revisions once it
+	// runs (serve).
+	bus, err := rediscache.NewBus(st.redis, reg, rediscache.BusOptions{Prefix: cfg.redisPrefix, Logger: logger, Breaker: breaker})
 	if err != nil {
 		cache.Close()
 		breaker.Close()
 		st.close(context.Background())
 		return nil, err
 	}
-	svc = booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock(), HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
+	svc := booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock(), HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
 		AfterCommit: cfg.hooks.afterCommit, RelayAfter: cfg.hooks.relayAfter,
 		Cache: cache, Answers: cache, Publisher: bus})
 	bus.OnCalendarChanged(svc.CalendarChanged)
@@ -112,7 +110,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	gqlOpts := resolvers.Options{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, AllowedOrigins: splitList(cfg.allowedOrigins),
 		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour)}
 	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: timed, Version: version(), Events: bus}, logger, gqlOpts))
-	mux.Handle("GET /graphql/assets/", resolvers.ExplorerAssets())
+	mux.Handle("GET "+explorer.AssetsPath, explorer.Assets())
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(timed, logger, tmfrest.Options{PublicURL: cfg.publicURL}))
 	mux.HandleFunc("GET /healthz", healthHandler)
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
@@ -154,7 +152,7 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 	events := h.bus.Subscribe(background)
 	wg.Go(func() { h.svc.RunReaper(background, h.reapInterval) })
 	wg.Go(func() { h.svc.RunRelay(background, time.Second) })
-	wg.Go(func() { h.bus.Run(background) })
+	wg.Go(func() { h.bus.Run(background, h.svc.Events) })
 	wg.Go(func() { h.notifier.Run(background) })
 	wg.Go(func() { h.notifier.Consume(background, events) })
 	errc := make(chan error, 1)

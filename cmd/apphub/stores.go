@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/rediscache"
 )
@@ -15,7 +13,7 @@ import (
 // stores holds the hub's connections and, in embedded mode, the servers it runs itself.
 type stores struct {
 	mongo *mongodb.DB
-	redis redis.UniversalClient
+	redis *rediscache.Client
 	// redisGuard checks every connection to an external Redis for data gone back in time; nil
 	// on the embedded one.
 	redisGuard  *rediscache.RollbackGuard

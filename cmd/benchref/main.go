@@ -23,8 +23,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/apphub/apphub/storage/rediscache"
 )
 
@@ -56,11 +54,13 @@ func run(args []string) error {
 		defer e.Close()
 		url = e.URL()
 	}
-	rdb, err := rediscache.Connect(url, rediscache.ConnectOptions{})
+	c, err := rediscache.Connect(url, rediscache.ConnectOptions{})
 	if err != nil {
 		return err
 	}
-	defer rdb.Close()
+	defer c.Close()
+	// The bare go-redis client: what the hub adds on top of it is what a load run measures.
+	rdb := c.Raw()
 	if err := rdb.Set(ctx, *key, answer(*size), 0).Err(); err != nil {
 		return fmt.Errorf("store the answer in Redis at %s: %w", url, err)
 	}
@@ -69,7 +69,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler(rdb, *key), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: handler(c, *key), ReadHeaderTimeout: 10 * time.Second}
 	slog.Info("benchref serving", "url", "http://"+ln.Addr().String()+"/", "redis", url, "size", *size)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -97,8 +97,9 @@ func answer(size int) []byte {
 }
 
 // handler answers every request (any method; a body is read and dropped) with the answer read
-// from Redis.
-func handler(rdb redis.UniversalClient, key string) http.Handler {
+// from Redis by one GET on the bare go-redis client.
+func handler(c *rediscache.Client, key string) http.Handler {
+	rdb := c.Raw()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		b, err := rdb.Get(r.Context(), key).Bytes()

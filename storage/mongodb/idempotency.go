@@ -11,15 +11,15 @@ import (
 )
 
 type idempotencyDoc struct {
-	ID            string `bson:"_id"`
-	RequestHash   string `bson:"requestHash"`
-	Done          bool   `bson:"done"`
-	AppointmentID string `bson:"appointmentId,omitempty"`
-	Version       int    `bson:"version,omitempty"`
-	ErrCode       string `bson:"errCode,omitempty"`
-	ErrReason     string `bson:"errReason,omitempty"`
-	ErrMessage    string `bson:"errMessage,omitempty"`
-	ErrField      string `bson:"errField,omitempty"`
+	ID          string `bson:"_id"`
+	RequestHash string `bson:"requestHash"`
+	Done        bool   `bson:"done"`
+	ResultID    string `bson:"appointmentId,omitempty"` // named when only appointments were kept
+	Version     int    `bson:"version,omitempty"`
+	ErrCode     string `bson:"errCode,omitempty"`
+	ErrReason   string `bson:"errReason,omitempty"`
+	ErrMessage  string `bson:"errMessage,omitempty"`
+	ErrField    string `bson:"errField,omitempty"`
 	// The slots keep their field names (start, end, resources, capacity): a refusal's
 	// alternatives are answered again exactly.
 	ErrAlternatives []apphub.Slot `bson:"errAlternatives,omitempty"`

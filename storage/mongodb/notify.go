@@ -6,12 +6,13 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 
-	"github.com/apphub/apphub/notify"
+	"github.com/apphub/apphub"
 )
 
-// The TMF646 notifications' delivery state (notify.Store): the outbox, one lease per attempt
-// and one outcome per delivery, each an insert keyed by _id. Nothing here is updated: who
-// delivers, and whether a delivery ended, is decided by which insert got its _id first.
+// The TMF646 notifications' delivery state (notify.Store): the outbox (apphub.Delivery), one
+// lease per attempt (apphub.DeliveryAttempt) and one outcome per delivery
+// (apphub.DeliveryOutcome), each an insert keyed by _id. Nothing here is updated: who delivers,
+// and whether a delivery ended, is decided by which insert got its _id first.
 const (
 	collNotifyOutbox   = "notifyOutbox"
 	collNotifyAttempts = "notifyAttempts"
@@ -30,8 +31,8 @@ type notifyDeliveryDoc struct {
 	CreatedAt    time.Time `bson:"createdAt"`
 }
 
-func (d notifyDeliveryDoc) delivery() notify.Delivery {
-	return notify.Delivery{ID: d.ID, SubscriptionID: d.Subscription, AppointmentID: d.Appointment, Version: d.Version,
+func (d notifyDeliveryDoc) delivery() apphub.Delivery {
+	return apphub.Delivery{ID: d.ID, SubscriptionID: d.Subscription, AppointmentID: d.Appointment, Version: d.Version,
 		EventType: d.EventType, EventID: d.EventID, Callback: d.Callback, Body: []byte(d.Body), CreatedAt: utc(d.CreatedAt)}
 }
 
@@ -54,7 +55,7 @@ type notifyOutcomeDoc struct {
 }
 
 // InsertDelivery adds a delivery to the outbox; ECONFLICT when it is there.
-func (db *DB) InsertDelivery(ctx context.Context, d notify.Delivery) error {
+func (db *DB) InsertDelivery(ctx context.Context, d apphub.Delivery) error {
 	return db.insert(ctx, collNotifyOutbox, notifyDeliveryDoc{ID: d.ID, Subscription: d.SubscriptionID,
 		Appointment: d.AppointmentID, Version: d.Version, EventType: d.EventType, EventID: d.EventID,
 		Callback: d.Callback, Body: string(d.Body), CreatedAt: d.CreatedAt})
@@ -62,7 +63,7 @@ func (db *DB) InsertDelivery(ctx context.Context, d notify.Delivery) error {
 
 // Deliveries scans the outbox. No sort is asked for: in natural order a scan that finds a
 // delivery also finds those inserted before it, which keeps versions in order.
-func (db *DB) Deliveries(ctx context.Context) ([]notify.Delivery, error) {
+func (db *DB) Deliveries(ctx context.Context) ([]apphub.Delivery, error) {
 	return scanAll(ctx, db, collNotifyOutbox, bson.D{}, notifyDeliveryDoc.delivery)
 }
 
@@ -73,25 +74,25 @@ func (db *DB) DeleteDelivery(ctx context.Context, id string) error {
 }
 
 // InsertAttempt takes the lease of an attempt; ECONFLICT when somebody took it.
-func (db *DB) InsertAttempt(ctx context.Context, a notify.Attempt) error {
-	return db.insert(ctx, collNotifyAttempts, notifyAttemptDoc{ID: notify.AttemptID(a.DeliveryID, a.N), Delivery: a.DeliveryID,
+func (db *DB) InsertAttempt(ctx context.Context, a apphub.DeliveryAttempt) error {
+	return db.insert(ctx, collNotifyAttempts, notifyAttemptDoc{ID: apphub.DeliveryAttemptID(a.DeliveryID, a.N), Delivery: a.DeliveryID,
 		N: a.N, Owner: a.Owner, Start: a.Start, LeaseUntil: a.LeaseUntil})
 }
 
 // GetAttempt reads the lease of attempt n of a delivery; ENOTFOUND when nobody took it.
-func (db *DB) GetAttempt(ctx context.Context, deliveryID string, n int) (notify.Attempt, error) {
+func (db *DB) GetAttempt(ctx context.Context, deliveryID string, n int) (apphub.DeliveryAttempt, error) {
 	var d notifyAttemptDoc
-	if err := db.findByID(ctx, collNotifyAttempts, notify.AttemptID(deliveryID, n), &d); err != nil {
-		return notify.Attempt{}, err
+	if err := db.findByID(ctx, collNotifyAttempts, apphub.DeliveryAttemptID(deliveryID, n), &d); err != nil {
+		return apphub.DeliveryAttempt{}, err
 	}
-	return notify.Attempt{DeliveryID: d.Delivery, N: d.N, Owner: d.Owner, Start: utc(d.Start), LeaseUntil: utc(d.LeaseUntil)}, nil
+	return apphub.DeliveryAttempt{DeliveryID: d.Delivery, N: d.N, Owner: d.Owner, Start: utc(d.Start), LeaseUntil: utc(d.LeaseUntil)}, nil
 }
 
 // DeleteAttempts removes the leases of attempts 1 to n of a delivery, one _id at a time (a
 // filter on anything else would scan the collection).
 func (db *DB) DeleteAttempts(ctx context.Context, deliveryID string, n int) error {
 	for i := 1; i <= n; i++ {
-		if _, err := db.db.Collection(collNotifyAttempts).DeleteOne(ctx, bson.D{{Key: "_id", Value: notify.AttemptID(deliveryID, i)}}); err != nil {
+		if _, err := db.db.Collection(collNotifyAttempts).DeleteOne(ctx, bson.D{{Key: "_id", Value: apphub.DeliveryAttemptID(deliveryID, i)}}); err != nil {
 			return mapError(err)
 		}
 	}
@@ -99,18 +100,18 @@ func (db *DB) DeleteAttempts(ctx context.Context, deliveryID string, n int) erro
 }
 
 // InsertOutcome ends a delivery; ECONFLICT when it has ended already.
-func (db *DB) InsertOutcome(ctx context.Context, o notify.Outcome) error {
+func (db *DB) InsertOutcome(ctx context.Context, o apphub.DeliveryOutcome) error {
 	return db.insert(ctx, collNotifyOutcomes, notifyOutcomeDoc{ID: o.DeliveryID, Result: o.Result, Attempts: o.Attempts,
 		Owner: o.Owner, At: o.At, Error: o.Error})
 }
 
 // GetOutcome reads how a delivery ended; ENOTFOUND while it has not.
-func (db *DB) GetOutcome(ctx context.Context, deliveryID string) (notify.Outcome, error) {
+func (db *DB) GetOutcome(ctx context.Context, deliveryID string) (apphub.DeliveryOutcome, error) {
 	var d notifyOutcomeDoc
 	if err := db.findByID(ctx, collNotifyOutcomes, deliveryID, &d); err != nil {
-		return notify.Outcome{}, err
+		return apphub.DeliveryOutcome{}, err
 	}
-	return notify.Outcome{DeliveryID: d.ID, Result: d.Result, Attempts: d.Attempts, Owner: d.Owner, At: utc(d.At), Error: d.Error}, nil
+	return apphub.DeliveryOutcome{DeliveryID: d.ID, Result: d.Result, Attempts: d.Attempts, Owner: d.Owner, At: utc(d.At), Error: d.Error}, nil
 }
 
 // DeleteNotificationsBefore removes the outcomes recorded and the leases taken before t. It
@@ -126,5 +127,3 @@ func (db *DB) DeleteNotificationsBefore(ctx context.Context, t time.Time) (int, 
 	}
 	return removed, nil
 }
-
-var _ notify.Store = (*DB)(nil)

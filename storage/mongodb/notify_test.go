@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/apphub/apphub"
-	"github.com/apphub/apphub/notify"
 	"github.com/apphub/apphub/storage/storetest"
 )
 
@@ -15,9 +14,9 @@ func TestNotifyOutboxRoundTrip(t *testing.T) {
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 9, 0, 0, 123_000_000, time.UTC)
-	var want []notify.Delivery
+	var want []apphub.Delivery
 	for v := 1; v <= 12; v++ {
-		d := notify.Delivery{ID: notify.DeliveryID("sub1", "apt1", v, apphub.EventStateChanged), SubscriptionID: "sub1",
+		d := apphub.Delivery{ID: apphub.DeliveryID("sub1", "apt1", v, apphub.EventStateChanged), SubscriptionID: "sub1",
 			AppointmentID: "apt1", Version: v, EventType: apphub.EventStateChanged, EventID: "apt1-x",
 			Callback: "http://127.0.0.1:1/cb", Body: []byte(`{"a":"<b>&é</b>","n":1.10}`), CreatedAt: now}
 		if err := db.InsertDelivery(ctx, d); err != nil {
@@ -60,7 +59,7 @@ func TestNotifyOutboxRoundTrip(t *testing.T) {
 func TestNotifyLeaseIsExclusive(t *testing.T) {
 	db := storetest.Mongo(t)
 	ctx := context.Background()
-	id := notify.DeliveryID("sub1", "apt1", 1, apphub.EventCreated)
+	id := apphub.DeliveryID("sub1", "apt1", 1, apphub.EventCreated)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	// 32 instances race for attempt 1: exactly one gets it.
 	var mu sync.Mutex
@@ -69,7 +68,7 @@ func TestNotifyLeaseIsExclusive(t *testing.T) {
 	for i := range 32 {
 		wg.Go(func() {
 			owner := string(rune('a' + i%26))
-			err := db.InsertAttempt(ctx, notify.Attempt{DeliveryID: id, N: 1, Owner: owner, Start: now, LeaseUntil: now.Add(time.Minute)})
+			err := db.InsertAttempt(ctx, apphub.DeliveryAttempt{DeliveryID: id, N: 1, Owner: owner, Start: now, LeaseUntil: now.Add(time.Minute)})
 			mu.Lock()
 			defer mu.Unlock()
 			switch apphub.ErrorCode(err) {
@@ -92,7 +91,7 @@ func TestNotifyLeaseIsExclusive(t *testing.T) {
 	if _, err := db.GetAttempt(ctx, id, 2); apphub.ErrorCode(err) != apphub.ENOTFOUND {
 		t.Fatalf("attempt 2: %v, want NOT_FOUND", err)
 	}
-	if err := db.InsertAttempt(ctx, notify.Attempt{DeliveryID: id, N: 2, Owner: "b", Start: now, LeaseUntil: now}); err != nil {
+	if err := db.InsertAttempt(ctx, apphub.DeliveryAttempt{DeliveryID: id, N: 2, Owner: "b", Start: now, LeaseUntil: now}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.DeleteAttempts(ctx, id, 3); err != nil {
@@ -113,24 +112,24 @@ func TestNotifyOutcomeAndSweep(t *testing.T) {
 	if _, err := db.GetOutcome(ctx, "d1"); apphub.ErrorCode(err) != apphub.ENOTFOUND {
 		t.Fatalf("outcome before: %v, want NOT_FOUND", err)
 	}
-	o := notify.Outcome{DeliveryID: "d1", Result: notify.DeadLettered, Attempts: 3, Owner: "a", At: old, Error: "the listener answered 500"}
+	o := apphub.DeliveryOutcome{DeliveryID: "d1", Result: apphub.OutcomeDeadLettered, Attempts: 3, Owner: "a", At: old, Error: "the listener answered 500"}
 	if err := db.InsertOutcome(ctx, o); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.InsertOutcome(ctx, notify.Outcome{DeliveryID: "d1", Result: notify.Delivered, At: recent}); apphub.ErrorCode(err) != apphub.ECONFLICT {
+	if err := db.InsertOutcome(ctx, apphub.DeliveryOutcome{DeliveryID: "d1", Result: apphub.OutcomeDelivered, At: recent}); apphub.ErrorCode(err) != apphub.ECONFLICT {
 		t.Fatalf("second outcome: %v, want CONFLICT", err)
 	}
 	got, err := db.GetOutcome(ctx, "d1")
 	if err != nil || got != o {
 		t.Fatalf("outcome = %+v, %v; want %+v", got, err, o)
 	}
-	if err := db.InsertOutcome(ctx, notify.Outcome{DeliveryID: "d2", Result: notify.Delivered, Attempts: 1, At: recent}); err != nil {
+	if err := db.InsertOutcome(ctx, apphub.DeliveryOutcome{DeliveryID: "d2", Result: apphub.OutcomeDelivered, Attempts: 1, At: recent}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.InsertAttempt(ctx, notify.Attempt{DeliveryID: "d3", N: 1, Start: old, LeaseUntil: old}); err != nil {
+	if err := db.InsertAttempt(ctx, apphub.DeliveryAttempt{DeliveryID: "d3", N: 1, Start: old, LeaseUntil: old}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.InsertAttempt(ctx, notify.Attempt{DeliveryID: "d4", N: 1, Start: recent, LeaseUntil: recent}); err != nil {
+	if err := db.InsertAttempt(ctx, apphub.DeliveryAttempt{DeliveryID: "d4", N: 1, Start: recent, LeaseUntil: recent}); err != nil {
 		t.Fatal(err)
 	}
 	removed, err := db.DeleteNotificationsBefore(ctx, old.Add(24*time.Hour))

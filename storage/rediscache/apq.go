@@ -17,9 +17,9 @@ type QueryCache struct {
 	ttl    time.Duration
 }
 
-// NewQueryCache returns a cache under prefix whose entries live ttl after their last use.
-func NewQueryCache(rdb redis.UniversalClient, prefix string, ttl time.Duration) *QueryCache {
-	return &QueryCache{rdb: rdb, prefix: prefix + "apq:", ttl: ttl}
+// NewQueryCache returns a cache on c under prefix whose entries live ttl after their last use.
+func NewQueryCache(c *Client, prefix string, ttl time.Duration) *QueryCache {
+	return &QueryCache{rdb: c.rdb, prefix: prefix + "apq:", ttl: ttl}
 }
 
 // Get returns the document registered under hash, and extends its life.

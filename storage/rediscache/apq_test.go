@@ -21,7 +21,7 @@ func TestQueryCacheSharedAndExpiring(t *testing.T) {
 	if q, ok := b.Get(ctx, "h1"); !ok || q != "{ hub { version } }" {
 		t.Fatalf("other instance: %q, %v", q, ok)
 	}
-	if ttl := rdb.TTL(ctx, prefix+"apq:h1").Val(); ttl <= 0 || ttl > time.Minute {
+	if ttl := rdb.Raw().TTL(ctx, prefix+"apq:h1").Val(); ttl <= 0 || ttl > time.Minute {
 		t.Fatalf("ttl %v", ttl)
 	}
 }

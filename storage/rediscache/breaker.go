@@ -48,10 +48,10 @@ type BreakerOptions struct {
 	Logger   *slog.Logger
 }
 
-// NewBreaker returns a closed breaker for rdb. Its metrics (apphub_redis_breaker_*) are
+// NewBreaker returns a closed breaker for c. Its metrics (apphub_redis_breaker_*) are
 // registered with reg when reg is not nil. Close stops its probe.
-func NewBreaker(rdb redis.UniversalClient, reg prometheus.Registerer, opts BreakerOptions) (*Breaker, error) {
-	b := &Breaker{rdb: rdb, interval: opts.Interval, logger: opts.Logger, done: make(chan struct{}),
+func NewBreaker(c *Client, reg prometheus.Registerer, opts BreakerOptions) (*Breaker, error) {
+	b := &Breaker{rdb: c.rdb, interval: opts.Interval, logger: opts.Logger, done: make(chan struct{}),
 		opened: prometheus.NewCounter(prometheus.CounterOpts{Name: "apphub_redis_breaker_opened_total",
 			Help: "Times Redis was found down: its calls then failed at once until it answered a PING."}),
 		state: prometheus.NewGauge(prometheus.GaugeOpts{Name: "apphub_redis_breaker_open",

@@ -45,7 +45,7 @@ func TestBreakerOpensOnlyForOutages(t *testing.T) {
 	}
 	t.Cleanup(b.Close)
 	ctx := context.Background()
-	rdb.Set(ctx, prefix+"s", "x", time.Minute)
+	rdb.Raw().Set(ctx, prefix+"s", "x", time.Minute)
 	gone, cancel := context.WithCancel(ctx)
 	cancel()
 	for _, tc := range []struct {
@@ -54,8 +54,8 @@ func TestBreakerOpensOnlyForOutages(t *testing.T) {
 		err  error
 	}{
 		{"no error", ctx, nil},
-		{"key not found", ctx, rdb.Get(ctx, prefix+"missing").Err()},
-		{"server reply", ctx, rdb.HGet(ctx, prefix+"s", "f").Err()}, // WRONGTYPE
+		{"key not found", ctx, rdb.Raw().Get(ctx, prefix+"missing").Err()},
+		{"server reply", ctx, rdb.Raw().HGet(ctx, prefix+"s", "f").Err()}, // WRONGTYPE
 		{"caller gone", gone, context.Canceled},
 	} {
 		b.Fail(tc.ctx, tc.err)
@@ -78,7 +78,7 @@ func TestBreakerSharedByCacheAndBus(t *testing.T) {
 	p := newProxy(t, redisAddr(t))
 	rdb := client(t, p.addr)
 	counted := &sent{}
-	rdb.AddHook(counted)
+	rdb.Raw().AddHook(counted)
 	b, err := rediscache.NewBreaker(rdb, nil, rediscache.BreakerOptions{Interval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -95,9 +95,9 @@ func TestBreakerSharedByCacheAndBus(t *testing.T) {
 	ctx := context.Background()
 	db := newClaimsDB()
 	k := key("tech-1")
-	keys := []apphub.DayKey{k}
+	keys := []apphub.ResourceDay{k}
 	busy(t, c, db, k)
-	epoch := rdb.Get(ctx, prefix+"busy:epoch").Val()
+	epoch := rdb.Raw().Get(ctx, prefix+"busy:epoch").Val()
 
 	p.stop()
 	if _, err := c.Version(ctx, keys, nil); !errors.Is(err, rediscache.ErrNoVersion) || !b.Open() {
@@ -105,7 +105,7 @@ func TestBreakerSharedByCacheAndBus(t *testing.T) {
 	}
 	before, loads := counted.n.Load(), db.loadCount()
 	db.book("tech-1", quantum(36), 0)
-	c.Touch(ctx, keys, []apphub.DayKey{zone("paris-11")})
+	c.Touch(ctx, keys, []apphub.ZoneDay{zone("paris-11")})
 	if got := busy(t, c, db, k); !has(got[k], quantum(36), 0) || db.loadCount() != loads+1 {
 		t.Fatalf("Busy with the breaker open: %v after %d loads", got[k], db.loadCount()-loads)
 	}
@@ -119,7 +119,7 @@ func TestBreakerSharedByCacheAndBus(t *testing.T) {
 	if err := bus.PublishEvents(ctx, []apphub.Event{{Kind: apphub.EventCreated, AppointmentID: "a", Version: 1}}); apphub.ErrorCode(err) != apphub.EUNAVAILABLE {
 		t.Fatalf("PublishEvents with the breaker open: %v", err)
 	}
-	bus.PublishAvailabilityChanged(ctx, []apphub.DayKey{zone("paris-11")})
+	bus.PublishAvailabilityChanged(ctx, []apphub.ZoneDay{zone("paris-11")})
 	bus.PublishCalendarChanged(ctx, "v2")
 	if n := counted.n.Load() - before; n != 0 || !c.Stale() {
 		t.Fatalf("with the breaker open %d commands were sent (want 0); stale %v", n, c.Stale())
@@ -130,7 +130,7 @@ func TestBreakerSharedByCacheAndBus(t *testing.T) {
 
 	p.start()
 	eventually(t, "the breaker to close and the epoch to be replaced", func() bool { return !b.Open() && !c.Stale() })
-	if now := rdb.Get(ctx, prefix+"busy:epoch").Val(); now == epoch || now == "" {
+	if now := rdb.Raw().Get(ctx, prefix+"busy:epoch").Val(); now == epoch || now == "" {
 		t.Fatalf("epoch %q after Redis came back, %q before", now, epoch)
 	}
 	if got := busy(t, c, db, k); !has(got[k], quantum(36), 0) {

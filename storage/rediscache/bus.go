@@ -1,6 +1,7 @@
 package rediscache
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,7 +29,7 @@ import (
 // for Redis and still get it while Redis is down; its copy from the stream is then a
 // duplicate. Per appointment, events reach subscribers in version order and at most once
 // (version and kind): an event already seen is dropped, and an event after a gap is preceded
-// by the missed ones, read through Resync.
+// by the missed ones, read through the resync function Run is given (apphub.EventSequencer).
 type Bus struct {
 	rdb         redis.UniversalClient
 	key         string
@@ -43,7 +44,7 @@ type Bus struct {
 	cancel context.CancelFunc
 
 	events fanout[apphub.Event]
-	avail  fanout[[]apphub.DayKey]
+	avail  fanout[[]apphub.ZoneDay]
 
 	mu        sync.Mutex
 	closed    bool
@@ -53,7 +54,6 @@ type Bus struct {
 	nextCalID int
 
 	// Owned by the dispatcher (Run's goroutine).
-	seen        map[string]*seenState
 	lastVersion string
 }
 
@@ -69,10 +69,7 @@ type BusOptions struct {
 	// Buffer is each subscriber's channel capacity; a subscriber whose buffer is full misses
 	// events (counted). An event takes about 450 bytes of it. Default 64.
 	Buffer int
-	// Resync returns an appointment's events after version after, in version order: the
-	// booking service's Events method. Without it, gaps are not filled.
-	Resync func(ctx context.Context, appointmentID string, after int) ([]apphub.Event, error)
-	// Timeout bounds one publish and one Resync call. Default 2s.
+	// Timeout bounds one publish and one resync call. Default 2s.
 	Timeout time.Duration
 	// Breaker, shared with the cache on the same client, makes publishes fail at once while
 	// Redis is down. Without one the bus makes its own (probing every second), and closes it on
@@ -81,6 +78,8 @@ type BusOptions struct {
 	// Forget is how long the last version of an appointment with no new event is remembered.
 	// Default 1 hour.
 	Forget time.Duration
+	// Now is the clock Forget is measured on. Default time.Now.
+	Now    func() time.Time
 	Logger *slog.Logger
 }
 
@@ -94,17 +93,39 @@ type busMetrics struct {
 type busItem struct {
 	events         []apphub.Event
 	isAvailability bool
-	zones          []apphub.DayKey
+	zones          []apphub.ZoneDay
 	isCalendar     bool
 	calendar       string
 }
 
-// seenState is what the subscribers were given of one appointment: the last version and the
-// event kinds of that version (a revision may yield a state change and an attribute change).
-type seenState struct {
-	last  int
-	kinds []string
-	at    time.Time
+// zoneDayEntry is one (zone, UTC day) of an availability entry on the stream. The format
+// before apphub.ZoneDay named the zone "Resource" (the type was shared with resource days):
+// both names are written, so that hubs of either format read each other's entries while an
+// upgrade runs, and an entry with either is read.
+type zoneDayEntry struct {
+	Zone     string    `json:"Zone,omitempty"`
+	Resource string    `json:"Resource,omitempty"` // the zone, for hubs of the previous format
+	Day      time.Time `json:"Day"`
+}
+
+func encodeZones(zones []apphub.ZoneDay) ([]byte, error) {
+	entries := make([]zoneDayEntry, len(zones))
+	for i, z := range zones {
+		entries[i] = zoneDayEntry{Zone: z.Zone, Resource: z.Zone, Day: z.Day}
+	}
+	return json.Marshal(entries)
+}
+
+func decodeZones(data []byte) ([]apphub.ZoneDay, error) {
+	var entries []zoneDayEntry
+	if err := json.Unmarshal(data, &entries); err != nil {
+		return nil, err
+	}
+	zones := make([]apphub.ZoneDay, len(entries))
+	for i, e := range entries {
+		zones[i] = apphub.ZoneDay{Zone: cmp.Or(e.Zone, e.Resource), Day: e.Day}
+	}
+	return zones, nil
 }
 
 // Stream entry fields.
@@ -117,9 +138,9 @@ const (
 	readBatchSize    = 256
 )
 
-// NewBus returns a bus on rdb. Its metrics (apphub_event_bus_*) are registered with reg when
+// NewBus returns a bus on c. Its metrics (apphub_event_bus_*) are registered with reg when
 // reg is not nil. Run reads the stream; Close stops it and ends the subscriptions.
-func NewBus(rdb redis.UniversalClient, reg prometheus.Registerer, opts BusOptions) (*Bus, error) {
+func NewBus(c *Client, reg prometheus.Registerer, opts BusOptions) (*Bus, error) {
 	if opts.MaxLen <= 0 {
 		opts.MaxLen = 10000
 	}
@@ -140,10 +161,9 @@ func NewBus(rdb redis.UniversalClient, reg prometheus.Registerer, opts BusOption
 		logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &Bus{rdb: rdb, key: opts.Prefix + "events", opts: opts, logger: logger, breaker: opts.Breaker,
+	b := &Bus{rdb: c.rdb, key: opts.Prefix + "events", opts: opts, logger: logger, breaker: opts.Breaker,
 		queue: make(chan busItem, 1024), ctx: ctx, cancel: cancel,
-		calendar: make(map[int]func(string)),
-		seen:     make(map[string]*seenState)}
+		calendar: make(map[int]func(string))}
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: "apphub_event_bus_" + name, Help: help})
 	}
@@ -170,7 +190,7 @@ func NewBus(rdb redis.UniversalClient, reg prometheus.Registerer, opts BusOption
 		}
 	}
 	if b.breaker == nil {
-		br, err := NewBreaker(rdb, nil, BreakerOptions{Interval: time.Second, Logger: logger})
+		br, err := NewBreaker(c, nil, BreakerOptions{Interval: time.Second, Logger: logger})
 		if err != nil {
 			cancel()
 			return nil, err
@@ -183,8 +203,8 @@ func NewBus(rdb redis.UniversalClient, reg prometheus.Registerer, opts BusOption
 // PublishEvents hands events to this instance's subscribers and appends them to the stream
 // for the others. It waits for Redis at most Timeout, and not at all while the breaker is
 // open; a failure is counted and returned (EUNAVAILABLE): the caller publishes them again
-// later, and meanwhile the other instances fill the gap through Resync on the appointment's
-// next event.
+// later, and meanwhile the other instances fill the gap through their resync function on the
+// appointment's next event.
 func (b *Bus) PublishEvents(ctx context.Context, events []apphub.Event) error {
 	if len(events) == 0 {
 		return nil
@@ -202,13 +222,13 @@ func (b *Bus) PublishEvents(ctx context.Context, events []apphub.Event) error {
 // PublishAvailabilityChanged tells every instance (this one included) that the busy time of
 // these (zone, UTC day) keys changed: a booking, a hold or a release, already in MongoDB and
 // the cache.
-func (b *Bus) PublishAvailabilityChanged(ctx context.Context, zones []apphub.DayKey) {
+func (b *Bus) PublishAvailabilityChanged(ctx context.Context, zones []apphub.ZoneDay) {
 	if len(zones) == 0 {
 		return
 	}
 	zones = slices.Clone(zones)
 	b.enqueue(busItem{isAvailability: true, zones: zones})
-	data, err := json.Marshal(zones)
+	data, err := encodeZones(zones)
 	if err != nil {
 		b.logger.ErrorContext(ctx, "event bus: zones not encoded", "err", err)
 		return
@@ -266,7 +286,7 @@ func (b *Bus) Subscribe(ctx context.Context) <-chan apphub.Event {
 // changed, on any instance; an empty list means anything may have changed (the calendar did).
 // It is closed when ctx ends or the bus is closed. A subscriber that lets its buffer fill up
 // misses changes (counted as dropped), but then it has others to act on.
-func (b *Bus) SubscribeAvailability(ctx context.Context) <-chan []apphub.DayKey {
+func (b *Bus) SubscribeAvailability(ctx context.Context) <-chan []apphub.ZoneDay {
 	return b.avail.subscribe(ctx, b.opts.Buffer)
 }
 
@@ -287,9 +307,11 @@ func (b *Bus) OnCalendarChanged(fn func(version string)) (remove func()) {
 }
 
 // Run reads the stream and dispatches until ctx ends or Close is called, in a goroutine of its
-// own; while Redis is down it retries, from where it was, when Redis is back. A bus runs once:
-// a second call returns at once.
-func (b *Bus) Run(ctx context.Context) {
+// own; while Redis is down it retries, from where it was, when Redis is back. resync returns an
+// appointment's events after version after, in version order (the booking service's Events):
+// an event after a gap is preceded by the missed ones it reads; nil leaves gaps unfilled. A bus
+// runs once: a second call returns at once.
+func (b *Bus) Run(ctx context.Context, resync func(ctx context.Context, appointmentID string, after int) ([]apphub.Event, error)) {
 	b.mu.Lock()
 	if b.closed || b.started {
 		b.mu.Unlock()
@@ -308,7 +330,7 @@ func (b *Bus) Run(ctx context.Context) {
 	var reader sync.WaitGroup
 	reader.Go(func() { b.read(ctx) })
 	defer reader.Wait()
-	b.dispatch(ctx)
+	b.dispatch(ctx, resync)
 }
 
 // Close stops Run, waits for it and closes the subscribers' channels. The Redis client stays
@@ -423,8 +445,8 @@ func (b *Bus) decode(ctx context.Context, msg redis.XMessage) (busItem, bool) {
 		}
 		return busItem{events: events}, true
 	case kindAvailability:
-		var zones []apphub.DayKey
-		if err := json.Unmarshal([]byte(data), &zones); err != nil {
+		zones, err := decodeZones([]byte(data))
+		if err != nil {
 			b.logger.WarnContext(ctx, "event bus: undecodable entry skipped", "id", msg.ID, "err", err)
 			return busItem{}, false
 		}
@@ -464,19 +486,21 @@ func splitStreamID(id string) (ms, seq uint64) {
 }
 
 // dispatch hands queued items to the subscribers, one at a time, until ctx ends.
-func (b *Bus) dispatch(ctx context.Context) {
-	sweep := time.NewTicker(min(b.opts.Forget/2, 10*time.Minute))
-	defer sweep.Stop()
+func (b *Bus) dispatch(ctx context.Context, resync func(context.Context, string, int) ([]apphub.Event, error)) {
+	if resync != nil {
+		next := resync
+		resync = func(ctx context.Context, id string, after int) ([]apphub.Event, error) {
+			b.m.resyncs.Inc()
+			ctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
+			defer cancel()
+			return next(ctx, id, after)
+		}
+	}
+	seq := apphub.NewEventSequencer(resync, b.opts.Forget, b.opts.Now)
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-sweep.C:
-			for id, st := range b.seen {
-				if now.Sub(st.at) > b.opts.Forget {
-					delete(b.seen, id)
-				}
-			}
 		case it := <-b.queue:
 			if it.isCalendar {
 				b.calendarChanged(it.calendar)
@@ -487,54 +511,21 @@ func (b *Bus) dispatch(ctx context.Context) {
 				continue
 			}
 			for _, ev := range it.events {
-				b.sequence(ctx, ev)
+				dropped := seq.Dropped()
+				evs, err := seq.Next(ctx, ev)
+				if err != nil {
+					b.m.resyncFailures.Inc()
+					b.logger.WarnContext(ctx, "event bus: missed events not read; delivering the newer one", "appointment", ev.AppointmentID,
+						"version", ev.Version, "err", err)
+				}
+				b.m.duplicates.Add(float64(seq.Dropped() - dropped))
+				for _, e := range evs {
+					b.m.delivered.Inc()
+					b.m.dropped.WithLabelValues("subscriber").Add(float64(b.events.send(e)))
+				}
 			}
 		}
 	}
-}
-
-// sequence delivers ev unless it was delivered already, after the events missed before it.
-// An appointment seen for the first time starts at whatever version arrives: the bus only
-// promises order from there on.
-func (b *Bus) sequence(ctx context.Context, ev apphub.Event) {
-	st := b.seen[ev.AppointmentID]
-	if st != nil && ev.Version > st.last+1 && b.opts.Resync != nil {
-		b.m.resyncs.Inc()
-		rctx, cancel := context.WithTimeout(ctx, b.opts.Timeout)
-		missed, err := b.opts.Resync(rctx, ev.AppointmentID, st.last)
-		cancel()
-		if err != nil {
-			b.m.resyncFailures.Inc()
-			b.logger.WarnContext(ctx, "event bus: missed events not read; delivering the newer one", "appointment", ev.AppointmentID,
-				"after", st.last, "version", ev.Version, "err", err)
-		}
-		for _, m := range missed {
-			if m.AppointmentID == ev.AppointmentID && m.Version <= ev.Version {
-				b.deliver(m)
-			}
-		}
-	}
-	b.deliver(ev)
-}
-
-// deliver hands ev to every subscriber unless its version and kind were delivered already.
-func (b *Bus) deliver(ev apphub.Event) {
-	st := b.seen[ev.AppointmentID]
-	switch {
-	case st == nil:
-		st = &seenState{}
-		b.seen[ev.AppointmentID] = st
-	case ev.Version < st.last || (ev.Version == st.last && slices.Contains(st.kinds, ev.Kind)):
-		b.m.duplicates.Inc()
-		return
-	}
-	if ev.Version > st.last {
-		st.last, st.kinds = ev.Version, st.kinds[:0]
-	}
-	st.kinds = append(st.kinds, ev.Kind)
-	st.at = time.Now()
-	b.m.delivered.Inc()
-	b.m.dropped.WithLabelValues("subscriber").Add(float64(b.events.send(ev)))
 }
 
 func (b *Bus) calendarChanged(version string) {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/storage/rediscache"
@@ -63,7 +62,9 @@ func (h *history) resyncCount() int {
 	return h.resyncs
 }
 
-func newBus(t testing.TB, rdb redis.UniversalClient, opts rediscache.BusOptions) (*rediscache.Bus, *prometheus.Registry) {
+// newBus runs a bus on c that fills gaps with resync (nil: none) until t ends.
+func newBus(t testing.TB, c *rediscache.Client, opts rediscache.BusOptions,
+	resync func(ctx context.Context, id string, after int) ([]apphub.Event, error)) (*rediscache.Bus, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	if opts.Block == 0 {
@@ -72,14 +73,14 @@ func newBus(t testing.TB, rdb redis.UniversalClient, opts rediscache.BusOptions)
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Second // see newCache
 	}
-	b, err := rediscache.NewBus(rdb, reg, opts)
+	b, err := rediscache.NewBus(c, reg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.Run(context.Background())
+		b.Run(context.Background(), resync)
 	}()
 	t.Cleanup(func() {
 		b.Close()
@@ -151,7 +152,7 @@ func TestBusAcrossInstances(t *testing.T) {
 	rdb, prefix := storetest.Redis(t)
 	rdb2 := client(t, "")
 	ctx := context.Background()
-	rdb2.Ping(ctx)
+	rdb2.Raw().Ping(ctx)
 	baseline := runtime.NumGoroutine()
 
 	h := newHistory()
@@ -161,13 +162,13 @@ func TestBusAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	regB := prometheus.NewRegistry()
-	b, err := rediscache.NewBus(rdb2, regB, rediscache.BusOptions{Prefix: prefix, Block: 100 * time.Millisecond, Timeout: 5 * time.Second, Buffer: 256, Resync: h.resync})
+	b, err := rediscache.NewBus(rdb2, regB, rediscache.BusOptions{Prefix: prefix, Block: 100 * time.Millisecond, Timeout: 5 * time.Second, Buffer: 256})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var runs sync.WaitGroup
-	runs.Go(func() { a.Run(ctx) })
-	runs.Go(func() { b.Run(ctx) })
+	runs.Go(func() { a.Run(ctx, nil) })
+	runs.Go(func() { b.Run(ctx, h.resync) })
 	connected(t, a, b)
 	connected(t, b, a)
 
@@ -275,7 +276,7 @@ func TestBusAcrossInstances(t *testing.T) {
 // and the dispatcher go on.
 func TestBusSlowSubscriber(t *testing.T) {
 	rdb, prefix := storetest.Redis(t)
-	b, reg := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix, Buffer: 2})
+	b, reg := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix, Buffer: 2}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	slow := b.Subscribe(ctx)
@@ -298,8 +299,8 @@ func TestBusReconnectLosesNothing(t *testing.T) {
 	rdb, prefix := storetest.Redis(t)
 	p := newProxy(t, redisAddr(t))
 	h := newHistory()
-	a, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix})
-	b, regB := newBus(t, client(t, p.addr), rediscache.BusOptions{Prefix: prefix, Resync: h.resync})
+	a, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix}, nil)
+	b, regB := newBus(t, client(t, p.addr), rediscache.BusOptions{Prefix: prefix}, h.resync)
 	connected(t, a, b)
 	ctx := context.Background()
 	onB := b.Subscribe(ctx)
@@ -327,7 +328,7 @@ func TestBusRedisRestart(t *testing.T) {
 	port := storetest.FreePort(t)
 	stop := storetest.StartRedisServer(t, port)
 	url := fmt.Sprintf("redis://127.0.0.1:%d", port)
-	conn := func() redis.UniversalClient {
+	conn := func() *rediscache.Client {
 		rdb, err := rediscache.Connect(url, rediscache.ConnectOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -336,8 +337,8 @@ func TestBusRedisRestart(t *testing.T) {
 		return rdb
 	}
 	h := newHistory()
-	a, regA := newBus(t, conn(), rediscache.BusOptions{Prefix: "hub:"})
-	b, regB := newBus(t, conn(), rediscache.BusOptions{Prefix: "hub:", Resync: h.resync})
+	a, regA := newBus(t, conn(), rediscache.BusOptions{Prefix: "hub:"}, nil)
+	b, regB := newBus(t, conn(), rediscache.BusOptions{Prefix: "hub:"}, h.resync)
 	connected(t, a, b)
 	ctx := context.Background()
 	onA, onB := a.Subscribe(ctx), b.Subscribe(ctx)
@@ -367,16 +368,16 @@ func TestBusRedisRestart(t *testing.T) {
 // with their context.
 func TestBusAvailability(t *testing.T) {
 	rdb, prefix := storetest.Redis(t)
-	a, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix})
-	b, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix})
+	a, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix}, nil)
+	b, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix}, nil)
 	connected(t, a, b)
 	ctx, cancel := context.WithCancel(context.Background())
 	onA, onB := a.SubscribeAvailability(ctx), b.SubscribeAvailability(ctx)
-	zones := []apphub.DayKey{{Resource: "paris-11", Day: day0}, {Resource: "paris-12", Day: day0.Add(24 * time.Hour)}}
+	zones := []apphub.ZoneDay{{Zone: "paris-11", Day: day0}, {Zone: "paris-12", Day: day0.Add(24 * time.Hour)}}
 	a.PublishAvailabilityChanged(ctx, zones)
-	for name, ch := range map[string]<-chan []apphub.DayKey{"a": onA, "b": onB} {
+	for name, ch := range map[string]<-chan []apphub.ZoneDay{"a": onA, "b": onB} {
 		got := next(t, ch)
-		if len(got) != 2 || !got[0].Day.Equal(zones[0].Day) || got[1] != (apphub.DayKey{Resource: "paris-12", Day: zones[1].Day}) {
+		if len(got) != 2 || !got[0].Day.Equal(zones[0].Day) || got[1] != (apphub.ZoneDay{Zone: "paris-12", Day: zones[1].Day}) {
 			t.Fatalf("%s got %v, want %v", name, got, zones)
 		}
 	}
@@ -384,7 +385,7 @@ func TestBusAvailability(t *testing.T) {
 	for z := next(t, onA); len(z) != 0; z = next(t, onA) { // a's own change comes back from the stream first
 	}
 	cancel()
-	for _, ch := range []<-chan []apphub.DayKey{onA, onB} {
+	for _, ch := range []<-chan []apphub.ZoneDay{onA, onB} {
 		for range ch {
 		}
 	}

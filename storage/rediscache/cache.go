@@ -97,13 +97,13 @@ type cacheMetrics struct {
 	hits, misses, rebuilds, discarded, shared, fallbacks, touchFailures, epochBumps, versions, answersShared prometheus.Counter
 }
 
-// NewCache returns a cache on rdb. Its metrics (apphub_busy_cache_*) are registered with reg
+// NewCache returns a cache on rc. Its metrics (apphub_busy_cache_*) are registered with reg
 // when reg is not nil. Close stops its background retry.
-func NewCache(rdb redis.UniversalClient, reg prometheus.Registerer, opts CacheOptions) (*Cache, error) {
+func NewCache(rc *Client, reg prometheus.Registerer, opts CacheOptions) (*Cache, error) {
 	if opts.Guard != nil && opts.Guard.prefix != opts.Prefix {
 		return nil, apphub.Errorf(apphub.EINVALID, "the rollback guard is for prefix %q, the cache for %q", opts.Guard.prefix, opts.Prefix)
 	}
-	c := &Cache{rdb: rdb, prefix: opts.Prefix, epochKey: epochKey(opts.Prefix),
+	c := &Cache{rdb: rc.rdb, prefix: opts.Prefix, epochKey: epochKey(opts.Prefix),
 		ttl: opts.TTL, lockTTL: opts.LockTTL, timeout: opts.Timeout, retry: opts.RetryInterval,
 		breaker: opts.Breaker, guard: opts.Guard, logger: opts.Logger, done: make(chan struct{})}
 	if c.ttl <= 0 {
@@ -122,13 +122,13 @@ func NewCache(rdb redis.UniversalClient, reg prometheus.Registerer, opts CacheOp
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	if c.breaker == nil {
-		b, err := NewBreaker(rdb, nil, BreakerOptions{Interval: c.retry, Logger: c.logger})
+		b, err := NewBreaker(rc, nil, BreakerOptions{Interval: c.retry, Logger: c.logger})
 		if err != nil {
 			return nil, err
 		}
 		c.breaker, c.ownsBreaker = b, true
 	}
-	c.flights.m = make(map[apphub.DayKey]*flight)
+	c.flights.m = make(map[apphub.ResourceDay]*flight)
 	counter := func(name, help string) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: "apphub_busy_cache_" + name, Help: help})
 	}
@@ -158,7 +158,7 @@ func NewCache(rdb redis.UniversalClient, reg prometheus.Registerer, opts CacheOp
 
 // hashKey names the hash of k. The braces make the hash and its lock one hash slot in a
 // Redis Cluster, which the Lua scripts need.
-func (c *Cache) hashKey(k apphub.DayKey) string {
+func (c *Cache) hashKey(k apphub.ResourceDay) string {
 	return c.prefix + "busy:{" + k.Resource + "|" + apphub.DayOf(k.Day).Format(time.DateOnly) + "}"
 }
 
@@ -183,10 +183,10 @@ type keyState struct {
 // Busy returns the busy claims of keys: from Redis where the entry is current, from one call to
 // load for the others. When Redis fails it calls load for everything; it fails only when load
 // does. The slices returned may be shared with other callers and must not be modified.
-func (c *Cache) Busy(ctx context.Context, keys []apphub.DayKey, load func(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error)) (map[apphub.DayKey][]apphub.Claim, error) {
-	keys = uniqueKeys(keys)
+func (c *Cache) Busy(ctx context.Context, keys []apphub.ResourceDay, load func(ctx context.Context, keys []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error)) (map[apphub.ResourceDay][]apphub.Claim, error) {
+	keys = unique(keys)
 	if len(keys) == 0 {
-		return map[apphub.DayKey][]apphub.Claim{}, nil
+		return map[apphub.ResourceDay][]apphub.Claim{}, nil
 	}
 	if c.breaker.Allow() != nil || !c.flushStale(ctx) {
 		// Redis is down, or a Touch of this instance (or an epoch replacement) is not in Redis
@@ -217,7 +217,7 @@ func (c *Cache) Busy(ctx context.Context, keys []apphub.DayKey, load func(ctx co
 		return load(ctx, keys)
 	}
 
-	out := make(map[apphub.DayKey][]apphub.Claim, len(keys))
+	out := make(map[apphub.ResourceDay][]apphub.Claim, len(keys))
 	var lead, wait []int // indexes into keys
 	var leadFlights, waitFlights []*flight
 	for i, k := range keys {
@@ -244,7 +244,7 @@ func (c *Cache) Busy(ctx context.Context, keys []apphub.DayKey, load func(ctx co
 
 	// The keys another request of this instance is rebuilding under the same token: its load
 	// started after our read saw that generation, so it has every commit touched before.
-	var retry []apphub.DayKey
+	var retry []apphub.ResourceDay
 	for j, f := range waitFlights {
 		select {
 		case <-f.done:
@@ -275,12 +275,12 @@ func (c *Cache) Busy(ctx context.Context, keys []apphub.DayKey, load func(ctx co
 
 // rebuild loads the keys this request leads with one call to load, hands the results to the
 // requests waiting on them and writes back those it holds the lock of.
-func (c *Cache) rebuild(ctx context.Context, keys []apphub.DayKey, states []keyState, lead []int, fs []*flight, readAt time.Time,
-	load func(context.Context, []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error), out map[apphub.DayKey][]apphub.Claim) error {
+func (c *Cache) rebuild(ctx context.Context, keys []apphub.ResourceDay, states []keyState, lead []int, fs []*flight, readAt time.Time,
+	load func(context.Context, []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error), out map[apphub.ResourceDay][]apphub.Claim) error {
 	lockToken := rand.Text()
 	locked := c.lock(ctx, keys, lead, lockToken)
 
-	want := make([]apphub.DayKey, len(lead))
+	want := make([]apphub.ResourceDay, len(lead))
 	for j, i := range lead {
 		want[j] = keys[i]
 	}
@@ -307,7 +307,7 @@ func (c *Cache) rebuild(ctx context.Context, keys []apphub.DayKey, states []keyS
 
 // read reads the epoch and the hash of every key in one pipelined round trip, and pushes their
 // expiry back: a key in use does not expire.
-func (c *Cache) read(ctx context.Context, keys []apphub.DayKey) ([]keyState, error) {
+func (c *Cache) read(ctx context.Context, keys []apphub.ResourceDay) ([]keyState, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	pipe := c.rdb.Pipeline()
@@ -353,7 +353,7 @@ func str(v []any, i int) string {
 // lock takes the rebuild lock of the keys at lead, in one round trip, and reports which it got.
 // A key it did not get (another instance rebuilds it, or Redis failed) is loaded but not
 // written.
-func (c *Cache) lock(ctx context.Context, keys []apphub.DayKey, lead []int, lockToken string) []bool {
+func (c *Cache) lock(ctx context.Context, keys []apphub.ResourceDay, lead []int, lockToken string) []bool {
 	if c.breaker.Allow() != nil {
 		return make([]bool, len(lead))
 	}
@@ -373,7 +373,7 @@ func (c *Cache) lock(ctx context.Context, keys []apphub.DayKey, lead []int, lock
 }
 
 // unlock releases the locks this request holds, when it will not write.
-func (c *Cache) unlock(ctx context.Context, keys []apphub.DayKey, lead []int, locked []bool, lockToken string) {
+func (c *Cache) unlock(ctx context.Context, keys []apphub.ResourceDay, lead []int, locked []bool, lockToken string) {
 	var calls []scriptCall
 	for j, i := range lead {
 		if locked[j] {
@@ -390,8 +390,8 @@ func (c *Cache) unlock(ctx context.Context, keys []apphub.DayKey, lead []int, lo
 
 // store writes the rebuilt keys this request holds the lock of, each only if its generation is
 // still the one read before the load.
-func (c *Cache) store(ctx context.Context, keys []apphub.DayKey, states []keyState, lead []int, locked []bool,
-	loaded map[apphub.DayKey][]apphub.Claim, lockToken string) {
+func (c *Cache) store(ctx context.Context, keys []apphub.ResourceDay, states []keyState, lead []int, locked []bool,
+	loaded map[apphub.ResourceDay][]apphub.Claim, lockToken string) {
 	var calls []scriptCall
 	ttl := strconv.FormatInt(c.ttl.Milliseconds(), 10)
 	for j, i := range lead {
@@ -426,8 +426,8 @@ func (c *Cache) store(ctx context.Context, keys []apphub.DayKey, states []keySta
 // Touch increments the generation of keys (resource, day) and zones (zone, day): called after a
 // booking's MongoDB commit and before it answers. When Redis cannot be reached it remembers
 // that entries may be stale and replaces the epoch as soon as Redis answers again.
-func (c *Cache) Touch(ctx context.Context, keys, zones []apphub.DayKey) {
-	keys, zones = uniqueKeys(keys), uniqueKeys(zones)
+func (c *Cache) Touch(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) {
+	keys, zones = unique(keys), unique(zones)
 	if len(keys)+len(zones) == 0 {
 		return
 	}
@@ -490,8 +490,8 @@ var ErrNoVersion = apphub.Errorf(apphub.EUNAVAILABLE, "the availability cache ca
 // hashes from expiring. A caller that reads the token before it reads the data it derives from
 // may keep the derived answer under the token: once a booking's Touch has returned, nobody
 // reads that token again.
-func (c *Cache) Version(ctx context.Context, keys, zones []apphub.DayKey) (string, error) {
-	keys, zones = uniqueKeys(keys), uniqueKeys(zones)
+func (c *Cache) Version(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) (string, error) {
+	keys, zones = unique(keys), unique(zones)
 	for range 2 {
 		if c.breaker.Allow() != nil || !c.flushStale(ctx) {
 			return "", ErrNoVersion
@@ -513,7 +513,7 @@ func (c *Cache) Version(ctx context.Context, keys, zones []apphub.DayKey) (strin
 	return "", ErrNoVersion
 }
 
-func (c *Cache) version(ctx context.Context, keys, zones []apphub.DayKey) (string, error) {
+func (c *Cache) version(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	calls := c.calls(keys, versionScript, zones, zoneVersionScript)
@@ -541,7 +541,7 @@ func (c *Cache) version(ctx context.Context, keys, zones []apphub.DayKey) (strin
 
 // calls makes one script call per (resource, day) key, with keyScript, and one per zone for
 // all its days, with zoneScript: each key is its own hash, a zone's days are fields of one.
-func (c *Cache) calls(keys []apphub.DayKey, keyScript *redis.Script, zones []apphub.DayKey, zoneScript *redis.Script) []scriptCall {
+func (c *Cache) calls(keys []apphub.ResourceDay, keyScript *redis.Script, zones []apphub.ZoneDay, zoneScript *redis.Script) []scriptCall {
 	ttl := strconv.FormatInt(c.ttl.Milliseconds(), 10)
 	calls := make([]scriptCall, 0, len(keys)+1)
 	for _, k := range keys {
@@ -549,11 +549,11 @@ func (c *Cache) calls(keys []apphub.DayKey, keyScript *redis.Script, zones []app
 	}
 	byZone := make(map[string]int)
 	for _, z := range zones {
-		i, found := byZone[z.Resource]
+		i, found := byZone[z.Zone]
 		if !found {
 			i = len(calls)
-			byZone[z.Resource] = i
-			calls = append(calls, scriptCall{script: zoneScript, keys: []string{c.zoneKey(z.Resource)}, args: []any{nonce(), ttl}})
+			byZone[z.Zone] = i
+			calls = append(calls, scriptCall{script: zoneScript, keys: []string{c.zoneKey(z.Zone)}, args: []any{nonce(), ttl}})
 		}
 		calls[i].args = append(calls[i].args, apphub.DayOf(z.Day).Format(time.DateOnly))
 	}
@@ -674,11 +674,11 @@ func (c *Cache) closeBreaker() {
 // nonce is a short random string: 12 base32 characters, 60 bits.
 func nonce() string { return rand.Text()[:12] }
 
-func uniqueKeys(keys []apphub.DayKey) []apphub.DayKey {
+func unique[K comparable](keys []K) []K {
 	if len(keys) < 2 {
 		return keys
 	}
-	seen := make(map[apphub.DayKey]bool, len(keys))
+	seen := make(map[K]bool, len(keys))
 	out := keys[:0:0]
 	for _, k := range keys {
 		if !seen[k] {

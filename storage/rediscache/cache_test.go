@@ -11,14 +11,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/storage/storetest"
 )
 
-func newCache(t testing.TB, rdb redis.UniversalClient, opts rediscache.CacheOptions) (*rediscache.Cache, *prometheus.Registry) {
+func newCache(t testing.TB, rdb *rediscache.Client, opts rediscache.CacheOptions) (*rediscache.Cache, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	if opts.Timeout == 0 {
@@ -34,7 +33,7 @@ func newCache(t testing.TB, rdb redis.UniversalClient, opts rediscache.CacheOpti
 	return c, reg
 }
 
-func busy(t testing.TB, c *rediscache.Cache, db *claimsDB, keys ...apphub.DayKey) map[apphub.DayKey][]apphub.Claim {
+func busy(t testing.TB, c *rediscache.Cache, db *claimsDB, keys ...apphub.ResourceDay) map[apphub.ResourceDay][]apphub.Claim {
 	t.Helper()
 	got, err := c.Busy(context.Background(), keys, db.load)
 	if err != nil {
@@ -50,14 +49,14 @@ func TestCacheHitsMissesAndClaims(t *testing.T) {
 	db.book("tech-1", quantum(36), 0)
 	db.book("tech-1", quantum(37), 0)
 	db.book("tech-2", quantum(40), 2)
-	keys := []apphub.DayKey{key("tech-1"), key("tech-2"), key("tech-3")}
+	keys := []apphub.ResourceDay{key("tech-1"), key("tech-2"), key("tech-3")}
 
 	first := busy(t, c, db, keys...)
 	second := busy(t, c, db, keys...)
 	if db.loadCount() != 1 {
 		t.Fatalf("load ran %d times, want 1 (the second Busy answers from Redis)", db.loadCount())
 	}
-	for _, got := range []map[apphub.DayKey][]apphub.Claim{first, second} {
+	for _, got := range []map[apphub.ResourceDay][]apphub.Claim{first, second} {
 		if len(got[key("tech-1")]) != 2 || !has(got[key("tech-1")], quantum(37), 0) || !has(got[key("tech-2")], quantum(40), 2) || len(got[key("tech-3")]) != 0 {
 			t.Fatalf("claims = %v", got)
 		}
@@ -73,7 +72,7 @@ func TestCacheHitsMissesAndClaims(t *testing.T) {
 
 	// A booking on tech-2: only that key is rebuilt.
 	db.book("tech-2", quantum(41), 0)
-	c.Touch(context.Background(), []apphub.DayKey{key("tech-2")}, nil)
+	c.Touch(context.Background(), []apphub.ResourceDay{key("tech-2")}, nil)
 	got := busy(t, c, db, keys...)
 	if !has(got[key("tech-2")], quantum(41), 0) {
 		t.Fatalf("after Touch, tech-2 = %v: the new claim is missing", got[key("tech-2")])
@@ -92,13 +91,13 @@ func TestCacheHitsMissesAndClaims(t *testing.T) {
 func TestCacheFreshnessAcrossInstances(t *testing.T) {
 	rdb, prefix := storetest.Redis(t)
 	hubs := []*rediscache.Cache{}
-	for _, r := range []redis.UniversalClient{rdb, client(t, "")} {
+	for _, r := range []*rediscache.Client{rdb, client(t, "")} {
 		c, _ := newCache(t, r, rediscache.CacheOptions{Prefix: prefix})
 		hubs = append(hubs, c)
 	}
 	db := newClaimsDB()
 	resources := []string{"tech-1", "tech-2", "tech-3"}
-	var keys []apphub.DayKey
+	var keys []apphub.ResourceDay
 	for _, r := range resources {
 		keys = append(keys, key(r))
 	}
@@ -107,7 +106,7 @@ func TestCacheFreshnessAcrossInstances(t *testing.T) {
 	busy(t, hubs[0], db, keys...)
 	busy(t, hubs[1], db, keys...)
 	db.book("tech-1", quantum(10), 0)
-	hubs[1].Touch(context.Background(), []apphub.DayKey{key("tech-1")}, nil)
+	hubs[1].Touch(context.Background(), []apphub.ResourceDay{key("tech-1")}, nil)
 	for i, h := range hubs {
 		if got := busy(t, h, db, keys...); !has(got[key("tech-1")], quantum(10), 0) {
 			t.Fatalf("hub %d answered tech-1 without the booking touched before: %v", i, got[key("tech-1")])
@@ -130,7 +129,7 @@ func TestCacheFreshnessAcrossInstances(t *testing.T) {
 	hubs[0].Touch(context.Background(), keys, nil)
 
 	// A load takes a while after it read MongoDB, so that rebuilds race with bookings.
-	slowLoad := func(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
+	slowLoad := func(ctx context.Context, keys []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error) {
 		m, err := db.load(ctx, keys)
 		time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
 		return m, err
@@ -171,7 +170,7 @@ func TestCacheFreshnessAcrossInstances(t *testing.T) {
 		i := n % len(resources)
 		q := int(answered[i].Load())
 		k := db.book(resources[i], quantum(q), 0)
-		hubs[n%2].Touch(context.Background(), []apphub.DayKey{k}, nil)
+		hubs[n%2].Touch(context.Background(), []apphub.ResourceDay{k}, nil)
 		answered[i].Store(int32(q + 1))
 		time.Sleep(time.Millisecond)
 	}
@@ -188,15 +187,15 @@ func TestCacheRebuildRacingTouchIsDiscarded(t *testing.T) {
 	k := key("tech-1")
 
 	loading, release := make(chan struct{}), make(chan struct{})
-	slowLoad := func(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
+	slowLoad := func(ctx context.Context, keys []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error) {
 		snapshot, _ := db.load(ctx, keys) // what MongoDB had when the rebuild read it
 		close(loading)
 		<-release
 		return snapshot, nil
 	}
-	done := make(chan map[apphub.DayKey][]apphub.Claim)
+	done := make(chan map[apphub.ResourceDay][]apphub.Claim)
 	go func() {
-		got, err := c.Busy(context.Background(), []apphub.DayKey{k}, slowLoad)
+		got, err := c.Busy(context.Background(), []apphub.ResourceDay{k}, slowLoad)
 		if err != nil {
 			t.Errorf("Busy: %v", err)
 		}
@@ -204,7 +203,7 @@ func TestCacheRebuildRacingTouchIsDiscarded(t *testing.T) {
 	}()
 	<-loading
 	db.book("tech-1", quantum(36), 0)
-	c.Touch(context.Background(), []apphub.DayKey{k}, nil)
+	c.Touch(context.Background(), []apphub.ResourceDay{k}, nil)
 	close(release)
 	if got := <-done; len(got[k]) != 0 {
 		t.Fatalf("the racing Busy got %v; it started before the booking and should have its old view", got[k])
@@ -229,8 +228,8 @@ func TestCacheOneRebuildPerKey(t *testing.T) {
 	c, reg := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
 	db := newClaimsDB()
 	db.book("tech-1", quantum(36), 1)
-	keys := []apphub.DayKey{key("tech-1"), key("tech-2")}
-	slowLoad := func(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
+	keys := []apphub.ResourceDay{key("tech-1"), key("tech-2")}
+	slowLoad := func(ctx context.Context, keys []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error) {
 		time.Sleep(100 * time.Millisecond)
 		return db.load(ctx, keys)
 	}
@@ -290,9 +289,9 @@ func TestCacheTTL(t *testing.T) {
 	db := newClaimsDB()
 	db.book("tech-1", quantum(36), 0)
 	busy(t, c, db, key("tech-1"), key("tech-2"))
-	c.Touch(context.Background(), []apphub.DayKey{key("tech-3")}, nil)
+	c.Touch(context.Background(), []apphub.ResourceDay{key("tech-3")}, nil)
 	ctx := context.Background()
-	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	keys, err := rdb.Raw().Keys(ctx, prefix+"*").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +304,7 @@ func TestCacheTTL(t *testing.T) {
 			continue
 		}
 		hashes++
-		pttl, err := rdb.PTTL(ctx, k).Result()
+		pttl, err := rdb.Raw().PTTL(ctx, k).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,7 +345,7 @@ func TestCacheRedisDownAndBack(t *testing.T) {
 	if db.loadCount() != loads+1 || counter(t, reg, "apphub_busy_cache_fallbacks_total") != 1 {
 		t.Fatalf("with Redis down: %d loads, %v fallbacks; want 1 and 1", db.loadCount()-loads, counter(t, reg, "apphub_busy_cache_fallbacks_total"))
 	}
-	c.Touch(context.Background(), []apphub.DayKey{k}, nil)
+	c.Touch(context.Background(), []apphub.ResourceDay{k}, nil)
 	if !c.Stale() || counter(t, reg, "apphub_busy_cache_touch_failures_total") != 1 {
 		t.Fatal("a Touch with Redis down is not remembered")
 	}
@@ -360,7 +359,7 @@ func TestCacheRedisDownAndBack(t *testing.T) {
 	if n := counter(t, reg, "apphub_busy_cache_epoch_bumps_total"); n < 1 {
 		t.Fatalf("epoch bumps = %v", n)
 	}
-	if epoch, err := rdb.Get(context.Background(), "hub:busy:epoch").Result(); err != nil || epoch == "" {
+	if epoch, err := rdb.Raw().Get(context.Background(), "hub:busy:epoch").Result(); err != nil || epoch == "" {
 		t.Fatalf("epoch after recovery = %q, %v", epoch, err)
 	}
 	busy(t, c, db, k)
@@ -383,7 +382,7 @@ func TestCacheEpochBumpMakesEntriesStale(t *testing.T) {
 
 	p.stop()
 	db.book("tech-1", quantum(36), 0)
-	a.Touch(context.Background(), []apphub.DayKey{k}, nil)
+	a.Touch(context.Background(), []apphub.ResourceDay{k}, nil)
 	if !a.Stale() {
 		t.Fatal("a Touch that did not reach Redis is not remembered")
 	}
@@ -410,7 +409,7 @@ func TestCacheLoadErrorIsReturned(t *testing.T) {
 	rdb, prefix := storetest.Redis(t)
 	c, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
 	boom := apphub.Errorf(apphub.EUNAVAILABLE, "MongoDB is down")
-	_, err := c.Busy(context.Background(), []apphub.DayKey{key("tech-1")}, func(context.Context, []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
+	_, err := c.Busy(context.Background(), []apphub.ResourceDay{key("tech-1")}, func(context.Context, []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error) {
 		return nil, boom
 	})
 	if err != boom {

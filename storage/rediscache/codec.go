@@ -15,7 +15,7 @@ const entryFormat = 1
 // encodeClaims encodes what the slot engine needs of each claim: its start, as seconds from
 // the key's day (quanta make that 0..85500, three bytes at most), and its seat. A day of a
 // technician fits in a few hundred bytes.
-func encodeClaims(k apphub.DayKey, claims []apphub.Claim) string {
+func encodeClaims(k apphub.ResourceDay, claims []apphub.Claim) string {
 	day := apphub.DayOf(k.Day)
 	b := make([]byte, 1, 1+4*len(claims))
 	b[0] = entryFormat
@@ -30,7 +30,7 @@ var errBadEntry = errors.New("malformed busy entry")
 
 // decodeClaims is the inverse of encodeClaims; the claims come back with Resource, Start (UTC)
 // and Seat.
-func decodeClaims(k apphub.DayKey, s string) ([]apphub.Claim, error) {
+func decodeClaims(k apphub.ResourceDay, s string) ([]apphub.Claim, error) {
 	if len(s) == 0 || s[0] != entryFormat {
 		return nil, errBadEntry
 	}

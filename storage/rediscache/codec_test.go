@@ -1,6 +1,8 @@
 package rediscache
 
 import (
+	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -9,7 +11,7 @@ import (
 
 func TestClaimsEncoding(t *testing.T) {
 	day := time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC)
-	k := apphub.DayKey{Resource: "tech-paris-007", Day: day}
+	k := apphub.ResourceDay{Resource: "tech-paris-007", Day: day}
 	claims := []apphub.Claim{
 		{Resource: "tech-paris-007", Start: day, Seat: 0},
 		{Resource: "tech-paris-007", Start: day.Add(23*time.Hour + 45*time.Minute), Seat: 2},
@@ -38,5 +40,31 @@ func TestClaimsEncoding(t *testing.T) {
 		if _, err := decodeClaims(k, bad); err == nil {
 			t.Errorf("decodeClaims(%q) accepted", bad)
 		}
+	}
+}
+
+// The bus's availability entries: the (zone, day) keys come back as sent; an entry written in
+// the format of before apphub.ZoneDay (the zone under "Resource") is read; and an entry written
+// now is read by a hub of that format.
+func TestZonesEncoding(t *testing.T) {
+	day := time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC)
+	zones := []apphub.ZoneDay{{Zone: "paris-11", Day: day}, {Zone: "paris-12", Day: day.Add(24 * time.Hour)}}
+	data, err := encodeZones(zones)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := decodeZones(data); err != nil || !slices.Equal(got, zones) {
+		t.Errorf("round trip: %v, %v; want %v", got, err, zones)
+	}
+	previous := `[{"Resource":"paris-11","Day":"2026-03-29T00:00:00Z"},{"Resource":"paris-12","Day":"2026-03-30T00:00:00Z"}]`
+	if got, err := decodeZones([]byte(previous)); err != nil || !slices.Equal(got, zones) {
+		t.Errorf("an entry of the previous format: %v, %v; want %v", got, err, zones)
+	}
+	var old []struct {
+		Resource string
+		Day      time.Time
+	}
+	if err := json.Unmarshal(data, &old); err != nil || len(old) != 2 || old[0].Resource != "paris-11" || !old[1].Day.Equal(zones[1].Day) {
+		t.Errorf("read as the previous format: %+v, %v", old, err)
 	}
 }

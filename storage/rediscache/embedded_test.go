@@ -40,13 +40,13 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 	if got := busy(t, b, db, k); !has(got[k], quantum(36), 0) || db.loadCount() != 1 {
 		t.Fatalf("hub b: %v after %d loads", got[k], db.loadCount())
 	}
-	v, err := a.Version(ctx, []apphub.DayKey{k}, []apphub.DayKey{zone("paris-11")})
+	v, err := a.Version(ctx, []apphub.ResourceDay{k}, []apphub.ZoneDay{zone("paris-11")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.book("tech-1", quantum(37), 0)
-	b.Touch(ctx, []apphub.DayKey{k}, nil)
-	if v2, err := a.Version(ctx, []apphub.DayKey{k}, []apphub.DayKey{zone("paris-11")}); err != nil || v2 == v {
+	b.Touch(ctx, []apphub.ResourceDay{k}, nil)
+	if v2, err := a.Version(ctx, []apphub.ResourceDay{k}, []apphub.ZoneDay{zone("paris-11")}); err != nil || v2 == v {
 		t.Fatalf("version after a Touch on hub b: %q, %v (was %q)", v2, err, v)
 	}
 	if got := busy(t, a, db, k); !has(got[k], quantum(37), 0) {
@@ -56,7 +56,7 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 	k2 := key("tech-2")
 	go func() {
 		defer close(done)
-		a.Busy(ctx, []apphub.DayKey{k2}, func(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
+		a.Busy(ctx, []apphub.ResourceDay{k2}, func(ctx context.Context, keys []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error) {
 			m, err := db.load(ctx, keys)
 			close(loading)
 			<-release
@@ -65,7 +65,7 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 	}()
 	<-loading
 	db.book("tech-2", quantum(40), 0)
-	b.Touch(ctx, []apphub.DayKey{k2}, nil)
+	b.Touch(ctx, []apphub.ResourceDay{k2}, nil)
 	close(release)
 	<-done
 	if counter(t, regA, "apphub_busy_cache_rebuilds_discarded_total") != 1 {
@@ -75,14 +75,14 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 		t.Fatalf("hub b after the racing rebuild: %v", got[k2])
 	}
 	eventually(t, "the keys to expire on the embedded clock", func() bool {
-		n, err := rdb.Exists(ctx, "apphub:busy:{tech-1|2026-12-02}", "apphub:busy:{tech-2|2026-12-02}").Result()
+		n, err := rdb.Raw().Exists(ctx, "apphub:busy:{tech-1|2026-12-02}", "apphub:busy:{tech-2|2026-12-02}").Result()
 		return err == nil && n == 0
 	})
 
 	// Bus: two hubs, events in order, a gap filled, calendar changes.
 	h := newHistory()
-	ba, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: "apphub:"})
-	bb, _ := newBus(t, rdb2, rediscache.BusOptions{Prefix: "apphub:", Resync: h.resync})
+	ba, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: "apphub:"}, nil)
+	bb, _ := newBus(t, rdb2, rediscache.BusOptions{Prefix: "apphub:"}, h.resync)
 	connected(t, ba, bb)
 	sub := bb.Subscribe(ctx)
 	ba.PublishEvents(ctx, h.commit("ap-1", 1, apphub.EventCreated))

@@ -27,12 +27,12 @@ type flight struct {
 // the request must see.
 type flights struct {
 	mu sync.Mutex
-	m  map[apphub.DayKey]*flight
+	m  map[apphub.ResourceDay]*flight
 }
 
 // join returns the rebuild of k under tok, or registers a new one that the caller leads and
 // must finish. maxAge bounds how old a rebuild may be joined (see Cache.rebuild).
-func (fs *flights) join(k apphub.DayKey, tok token, now time.Time, maxAge time.Duration) (f *flight, leader bool) {
+func (fs *flights) join(k apphub.ResourceDay, tok token, now time.Time, maxAge time.Duration) (f *flight, leader bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	if f := fs.m[k]; f != nil && f.tok == tok && now.Sub(f.start) < maxAge {
@@ -45,7 +45,7 @@ func (fs *flights) join(k apphub.DayKey, tok token, now time.Time, maxAge time.D
 
 // finish publishes the results of the rebuilds fs of keys ks and forgets them: at once after a
 // failure, after flightLinger otherwise (one timer for the lot).
-func (fs *flights) finish(ks []apphub.DayKey, fls []*flight, loaded map[apphub.DayKey][]apphub.Claim, err error) {
+func (fs *flights) finish(ks []apphub.ResourceDay, fls []*flight, loaded map[apphub.ResourceDay][]apphub.Claim, err error) {
 	for i, f := range fls {
 		f.claims, f.err = loaded[ks[i]], err
 		close(f.done)

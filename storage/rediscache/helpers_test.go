@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/url"
 	"runtime"
 	"slices"
 	"sync"
@@ -14,35 +15,36 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/storage/storetest"
 )
 
 // claimsDB stands for MongoDB: the committed claims per key, and how often load ran.
 type claimsDB struct {
 	mu     sync.Mutex
-	claims map[apphub.DayKey][]apphub.Claim
+	claims map[apphub.ResourceDay][]apphub.Claim
 	loads  int // calls of load
-	loaded map[apphub.DayKey]int
+	loaded map[apphub.ResourceDay]int
 }
 
 func newClaimsDB() *claimsDB {
-	return &claimsDB{claims: make(map[apphub.DayKey][]apphub.Claim), loaded: make(map[apphub.DayKey]int)}
+	return &claimsDB{claims: make(map[apphub.ResourceDay][]apphub.Claim), loaded: make(map[apphub.ResourceDay]int)}
 }
 
 // book commits a claim on seat at start.
-func (db *claimsDB) book(resource string, start time.Time, seat int) apphub.DayKey {
+func (db *claimsDB) book(resource string, start time.Time, seat int) apphub.ResourceDay {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	k := apphub.DayKey{Resource: resource, Day: apphub.DayOf(start)}
+	k := apphub.ResourceDay{Resource: resource, Day: apphub.DayOf(start)}
 	db.claims[k] = append(db.claims[k], apphub.Claim{ID: apphub.ClaimID(resource, start, seat), Resource: resource, Start: start.UTC(), Seat: seat})
 	return k
 }
 
-func (db *claimsDB) load(ctx context.Context, keys []apphub.DayKey) (map[apphub.DayKey][]apphub.Claim, error) {
+func (db *claimsDB) load(ctx context.Context, keys []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
 	db.loads++
-	out := make(map[apphub.DayKey][]apphub.Claim, len(keys))
+	out := make(map[apphub.ResourceDay][]apphub.Claim, len(keys))
 	for _, k := range keys {
 		db.loaded[k]++
 		out[k] = slices.Clone(db.claims[k])
@@ -75,20 +77,23 @@ func counter(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	return sum
 }
 
-// client returns a second client of the Redis storetest.Redis points at: another hub.
-func client(t testing.TB, addr string) redis.UniversalClient {
+// client returns a second client of the Redis storetest.Redis points at (or, given addr, of
+// the server at addr with the same options): another hub.
+func client(t testing.TB, addr string) *rediscache.Client {
 	t.Helper()
-	opts, err := redis.ParseURL(storetest.RedisURL())
+	u, err := url.Parse(storetest.RedisURL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if addr != "" {
-		opts.Addr = addr
+		u.Host = addr
 	}
-	opts.ContextTimeoutEnabled = true
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { rdb.Close() })
-	return rdb
+	c, err := rediscache.Connect(u.String(), rediscache.ConnectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 // proxy forwards TCP connections to target; stop cuts them all and refuses new ones, start
@@ -198,7 +203,9 @@ var day0 = time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
 
 func quantum(i int) time.Time { return day0.Add(time.Duration(i) * 15 * time.Minute) }
 
-func key(resource string) apphub.DayKey { return apphub.DayKey{Resource: resource, Day: day0} }
+func key(resource string) apphub.ResourceDay {
+	return apphub.ResourceDay{Resource: resource, Day: day0}
+}
 
 // has reports whether claims hold the claim on seat at start.
 func has(claims []apphub.Claim, start time.Time, seat int) bool {

@@ -5,15 +5,13 @@ import (
 	"os"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/storage/rediscache"
 )
 
 func TestMain(m *testing.M) {
 	// The tests take Redis away on purpose: go-redis's failed dials are expected noise.
-	redis.SetLogger(rediscache.Logger{L: slog.New(slog.DiscardHandler)})
+	rediscache.SetLogger(slog.New(slog.DiscardHandler))
 	os.Exit(m.Run())
 }
 

@@ -30,6 +30,14 @@ type ConnectOptions struct {
 	Guard *RollbackGuard
 }
 
+// Client is a connection to Redis: a single server, a master found through Sentinel, or a
+// Cluster, as the URL given to Connect says. The cache, the bus, the breaker and the query cache
+// of one hub share one client; the go-redis client inside it stays in this package, as the
+// MongoDB driver stays in package mongodb.
+type Client struct {
+	rdb redis.UniversalClient
+}
+
 // Connect returns a client for redisURL without waiting for the server; go-redis dials on
 // first use and redials after failures, so Redis may come and go while the hub runs.
 // Contexts bound every command (ContextTimeoutEnabled): callers give Redis a short deadline and
@@ -38,14 +46,22 @@ type ConnectOptions struct {
 // A plain redis:// or rediss:// URL gives a single-node client; with a master_name query
 // parameter it is a Sentinel URL, and with addr parameters (more seed nodes) a Cluster URL,
 // as go-redis parses them.
-func Connect(redisURL string, opts ConnectOptions) (redis.UniversalClient, error) {
+func Connect(redisURL string, opts ConnectOptions) (*Client, error) {
+	rdb, err := connect(redisURL, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{rdb: rdb}, nil
+}
+
+func connect(redisURL string, opts ConnectOptions) (redis.UniversalClient, error) {
 	u, err := url.Parse(redisURL)
 	if err != nil {
 		return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis URL")
 	}
 	var onConnect func(context.Context, *redis.Conn) error
 	if opts.Guard != nil {
-		onConnect = opts.Guard.OnConnect
+		onConnect = opts.Guard.onConnect
 	}
 	q := u.Query()
 	switch {
@@ -73,9 +89,17 @@ func Connect(redisURL string, opts ConnectOptions) (redis.UniversalClient, error
 	}
 }
 
+// Close closes the client's connections. Close the cache, the bus and the breaker first.
+func (c *Client) Close() error { return c.rdb.Close() }
+
+// Raw returns the go-redis client underneath, for what the hub itself never does: tests that
+// send raw commands (SAVE, reading keys, hooks that count commands) and cmd/benchref, which
+// measures one bare GET.
+func (c *Client) Raw() redis.UniversalClient { return c.rdb }
+
 // Ping checks that Redis answers.
-func Ping(ctx context.Context, rdb redis.UniversalClient) error {
-	return mapError(rdb.Ping(ctx).Err())
+func Ping(ctx context.Context, c *Client) error {
+	return mapError(c.rdb.Ping(ctx).Err())
 }
 
 func mapError(err error) error {
@@ -97,11 +121,13 @@ func describe(err error) string {
 	return "no connection"
 }
 
-// Logger adapts slog to go-redis's logging interface, so that the client's own messages
-// (failed dials while Redis is down) are structured like the hub's. go-redis takes it through
-// redis.SetLogger, process-wide.
-type Logger struct{ L *slog.Logger }
+// SetLogger sends go-redis's own messages (failed dials while Redis is down) to l, structured
+// like the hub's. go-redis has one logger per process.
+func SetLogger(l *slog.Logger) { redis.SetLogger(logger{l}) }
 
-func (l Logger) Printf(ctx context.Context, format string, v ...any) {
-	l.L.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
+// logger adapts slog to go-redis's logging interface.
+type logger struct{ l *slog.Logger }
+
+func (l logger) Printf(ctx context.Context, format string, v ...any) {
+	l.l.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }

@@ -86,9 +86,10 @@ func NewRollbackGuard(prefix string, logger *slog.Logger) *RollbackGuard {
 
 func epochKey(prefix string) string { return prefix + "busy:epoch" }
 
-// OnConnect checks the server of a new connection (redis.Options.OnConnect). It fails, and
-// the connection with it, only when the server cannot be asked or the epoch cannot be replaced.
-func (g *RollbackGuard) OnConnect(ctx context.Context, cn *redis.Conn) error {
+// onConnect checks the server of a new connection (redis.Options.OnConnect, set by Connect). It
+// fails, and the connection with it, only when the server cannot be asked or the epoch cannot
+// be replaced.
+func (g *RollbackGuard) onConnect(ctx context.Context, cn *redis.Conn) error {
 	info, err := cn.Info(ctx, "server").Result()
 	if isReply(err) {
 		g.noRunID(ctx, err.Error())

@@ -115,7 +115,7 @@ func TestRollbackGuardCluster(t *testing.T) {
 	ctx := context.Background()
 	saveAll := func() {
 		t.Helper()
-		if err := rdb.(*redis.ClusterClient).ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+		if err := rdb.Raw().(*redis.ClusterClient).ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
 			return m.Save(ctx).Err()
 		}); err != nil {
 			t.Fatal(err)
@@ -126,7 +126,7 @@ func TestRollbackGuardCluster(t *testing.T) {
 		zone string
 		node int
 	}{{away, cl.node(prefix + "zone:{" + away + "}")}, {home, epochNode}} {
-		zones := []apphub.DayKey{zone(tc.zone)}
+		zones := []apphub.ZoneDay{zone(tc.zone)}
 		before := versionOnceUp(t, c, nil, zones)
 		saveAll()
 		c.Touch(ctx, nil, zones)

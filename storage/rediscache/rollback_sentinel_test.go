@@ -57,21 +57,21 @@ func TestRollbackGuardSentinel(t *testing.T) {
 	ctx := context.Background()
 	m := client(t, fmt.Sprintf("127.0.0.1:%d", masterPort))
 	eventually(t, "the replica to be in sync", func() bool {
-		info, err := m.InfoMap(ctx, "replication").Result()
+		info, err := m.Raw().InfoMap(ctx, "replication").Result()
 		return err == nil && info["Replication"]["connected_slaves"] == "1"
 	})
 	startSentinel(t, sentinelPort, masterPort)
 
 	const prefix = "hub:"
 	_, c := guarded(t, fmt.Sprintf("redis://127.0.0.1:%d?master_name=mymaster", sentinelPort), prefix)
-	zones := []apphub.DayKey{zone("paris-11")}
+	zones := []apphub.ZoneDay{zone("paris-11")}
 	v0 := version(t, c, nil, zones)
 	r := client(t, fmt.Sprintf("127.0.0.1:%d", replicaPort))
-	eventually(t, "the replica to have the zone", func() bool { return r.Exists(ctx, prefix+"zone:{paris-11}").Val() == 1 })
+	eventually(t, "the replica to have the zone", func() bool { return r.Raw().Exists(ctx, prefix+"zone:{paris-11}").Val() == 1 })
 
 	// The replica misses what follows: stopped, its link cut; then the master dies.
 	replica.Pause()
-	if err := m.ClientKillByFilter(ctx, "TYPE", "replica").Err(); err != nil {
+	if err := m.Raw().ClientKillByFilter(ctx, "TYPE", "replica").Err(); err != nil {
 		t.Fatal(err)
 	}
 	c.Touch(ctx, nil, zones)
@@ -87,7 +87,7 @@ func TestRollbackGuardSentinel(t *testing.T) {
 	if slices.Contains(seen, v2) {
 		t.Fatalf("after the failover to the lagging replica the version is %q, given before (%q)", v2, seen)
 	}
-	if g := r.HGet(ctx, prefix+"zone:{paris-11}", "2026-12-02").Val(); g != "" {
+	if g := r.Raw().HGet(ctx, prefix+"zone:{paris-11}", "2026-12-02").Val(); g != "" {
 		t.Fatalf("the promoted replica has the lost Touch (generation %q): the test proves nothing", g)
 	}
 	seen = append(seen, v2)

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/storage/storetest"
@@ -16,7 +14,7 @@ import (
 
 // guarded returns a client of url connected with a rollback guard for prefix, and a cache on
 // it: one hub process.
-func guarded(t testing.TB, url, prefix string) (redis.UniversalClient, *rediscache.Cache) {
+func guarded(t testing.TB, url, prefix string) (*rediscache.Client, *rediscache.Cache) {
 	t.Helper()
 	guard := rediscache.NewRollbackGuard(prefix, nil)
 	rdb, err := rediscache.Connect(url, rediscache.ConnectOptions{Guard: guard})
@@ -30,7 +28,7 @@ func guarded(t testing.TB, url, prefix string) (redis.UniversalClient, *rediscac
 
 // versionOnceUp returns the version once the cache gives one again (Redis just came back, or
 // Sentinel is failing over).
-func versionOnceUp(t testing.TB, c *rediscache.Cache, keys, zones []apphub.DayKey) string {
+func versionOnceUp(t testing.TB, c *rediscache.Cache, keys []apphub.ResourceDay, zones []apphub.ZoneDay) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -58,14 +56,14 @@ func TestRollbackGuard(t *testing.T) {
 	ctx := context.Background()
 	db := newClaimsDB()
 	k := key("tech-1")
-	keys, zones := []apphub.DayKey{k}, []apphub.DayKey{zone("paris-11")}
+	keys, zones := []apphub.ResourceDay{k}, []apphub.ZoneDay{zone("paris-11")}
 
 	busy(t, a, db, k)
-	if n, err := rdb.HExists(ctx, prefix+"busy:{tech-1|2026-12-02}", "e").Result(); err != nil || !n {
+	if n, err := rdb.Raw().HExists(ctx, prefix+"busy:{tech-1|2026-12-02}", "e").Result(); err != nil || !n {
 		t.Fatalf("no entry was stored (%v)", err)
 	}
 	v0 := version(t, a, keys, zones)
-	if err := rdb.Save(ctx).Err(); err != nil {
+	if err := rdb.Raw().Save(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
 	db.book("tech-1", quantum(36), 0)
@@ -77,7 +75,7 @@ func TestRollbackGuard(t *testing.T) {
 
 	srv.Kill()
 	srv = storetest.StartRedisServerIn(t, port, dir)
-	if g, err := rdb.HGet(ctx, prefix+"busy:{tech-1|2026-12-02}", "g").Result(); err != nil || g != "0" {
+	if g, err := rdb.Raw().HGet(ctx, prefix+"busy:{tech-1|2026-12-02}", "g").Result(); err != nil || g != "0" {
 		t.Fatalf("the restored hash has generation %q (%v): the snapshot was not loaded", g, err)
 	}
 	v2 := versionOnceUp(t, a, keys, zones)
@@ -87,7 +85,7 @@ func TestRollbackGuard(t *testing.T) {
 	if got := busy(t, a, db, k); !has(got[k], quantum(36), 0) {
 		t.Fatalf("after the restore Busy answers from the entry of before the booking: %v", got[k])
 	}
-	epoch := rdb.Get(ctx, prefix+"busy:epoch").Val()
+	epoch := rdb.Raw().Get(ctx, prefix+"busy:epoch").Val()
 
 	// A hub started now finds the stamp its own server's and replaces nothing.
 	_, b := guarded(t, srv.URL(), prefix)
@@ -104,7 +102,7 @@ func TestRollbackGuard(t *testing.T) {
 			t.Fatalf("the Touch after the restore gave a version given before: %q (%q, %q, %q)", v, v0, v1, v2)
 		}
 	}
-	if now := rdb.Get(ctx, prefix+"busy:epoch").Val(); now != epoch {
+	if now := rdb.Raw().Get(ctx, prefix+"busy:epoch").Val(); now != epoch {
 		t.Fatalf("the epoch changed again (%q, was %q) with no restore", now, epoch)
 	}
 }
@@ -117,16 +115,16 @@ func TestRollbackGuardPlainReconnect(t *testing.T) {
 	const prefix = "hub:"
 	rdb, c := guarded(t, srv.URL(), prefix)
 	ctx := context.Background()
-	keys, zones := []apphub.DayKey{key("tech-1")}, []apphub.DayKey{zone("paris-11")}
+	keys, zones := []apphub.ResourceDay{key("tech-1")}, []apphub.ZoneDay{zone("paris-11")}
 	v := version(t, c, keys, zones)
-	epoch := rdb.Get(ctx, prefix+"busy:epoch").Val()
+	epoch := rdb.Raw().Get(ctx, prefix+"busy:epoch").Val()
 	if epoch == "" {
 		t.Fatal("no epoch: the guard did not stamp a new server")
 	}
 
 	admin := client(t, srv.URL()[len("redis://"):])
 	connections := func() int64 {
-		n, err := admin.InfoMap(ctx, "stats").Result()
+		n, err := admin.Raw().InfoMap(ctx, "stats").Result()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +133,7 @@ func TestRollbackGuardPlainReconnect(t *testing.T) {
 		return total
 	}
 	before := connections()
-	if err := admin.ClientKillByFilter(ctx, "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
+	if err := admin.Raw().ClientKillByFilter(ctx, "TYPE", "normal", "SKIPME", "yes").Err(); err != nil {
 		t.Fatal(err)
 	}
 	if got := version(t, c, keys, zones); got != v {
@@ -144,7 +142,7 @@ func TestRollbackGuardPlainReconnect(t *testing.T) {
 	if connections() <= before {
 		t.Fatal("the cache did not reconnect: the test proves nothing")
 	}
-	if now := rdb.Get(ctx, prefix+"busy:epoch").Val(); now != epoch {
+	if now := rdb.Raw().Get(ctx, prefix+"busy:epoch").Val(); now != epoch {
 		t.Fatalf("a reconnect replaced the epoch: %q, was %q", now, epoch)
 	}
 }
@@ -159,11 +157,11 @@ func TestRollbackGuardEmbedded(t *testing.T) {
 	t.Cleanup(e.Close)
 	rdb, c := guarded(t, e.URL(), "hub:")
 	ctx := context.Background()
-	v := version(t, c, []apphub.DayKey{key("tech-1")}, nil)
-	if again := version(t, c, []apphub.DayKey{key("tech-1")}, nil); again != v {
+	v := version(t, c, []apphub.ResourceDay{key("tech-1")}, nil)
+	if again := version(t, c, []apphub.ResourceDay{key("tech-1")}, nil); again != v {
 		t.Fatalf("versions %q then %q with nothing touched", v, again)
 	}
-	if n, err := rdb.Exists(ctx, "hub:busy:epoch:server", "hub:busy:epoch").Result(); err != nil || n != 0 {
+	if n, err := rdb.Raw().Exists(ctx, "hub:busy:epoch:server", "hub:busy:epoch").Result(); err != nil || n != 0 {
 		t.Fatalf("the guard wrote %d keys on the embedded Redis (%v)", n, err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/apphub/apphub/storage/storetest"
 )
 
-func version(t testing.TB, c *rediscache.Cache, keys, zones []apphub.DayKey) string {
+func version(t testing.TB, c *rediscache.Cache, keys []apphub.ResourceDay, zones []apphub.ZoneDay) string {
 	t.Helper()
 	v, err := c.Version(context.Background(), keys, zones)
 	if err != nil || v == "" {
@@ -20,7 +20,7 @@ func version(t testing.TB, c *rediscache.Cache, keys, zones []apphub.DayKey) str
 	return v
 }
 
-func zone(id string) apphub.DayKey { return apphub.DayKey{Resource: id, Day: day0} }
+func zone(id string) apphub.ZoneDay { return apphub.ZoneDay{Zone: id, Day: day0} }
 
 // TestVersion: a version stays while nothing is touched, changes on any instance's Touch of one
 // of its keys or zones and not on others', never comes back after the hashes expired, and
@@ -30,14 +30,14 @@ func TestVersion(t *testing.T) {
 	a, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
 	b, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
 	ctx := context.Background()
-	keys := []apphub.DayKey{key("tech-1")}
-	zones := []apphub.DayKey{zone("paris-11"), {Resource: "paris-11", Day: day0.Add(24 * time.Hour)}}
+	keys := []apphub.ResourceDay{key("tech-1")}
+	zones := []apphub.ZoneDay{zone("paris-11"), {Zone: "paris-11", Day: day0.Add(24 * time.Hour)}}
 
 	v1 := version(t, a, keys, zones)
 	if v := version(t, b, keys, zones); v != v1 {
 		t.Fatalf("hub b reads %q, hub a %q: the same state must give the same version", v, v1)
 	}
-	b.Touch(ctx, []apphub.DayKey{key("tech-2")}, []apphub.DayKey{zone("lyon-3")})
+	b.Touch(ctx, []apphub.ResourceDay{key("tech-2")}, []apphub.ZoneDay{zone("lyon-3")})
 	if v := version(t, a, keys, zones); v != v1 {
 		t.Fatal("a Touch of other keys and zones changed the version")
 	}
@@ -51,16 +51,22 @@ func TestVersion(t *testing.T) {
 	if v3 == v2 {
 		t.Fatal("a Touch of a resource's day did not change the version")
 	}
-	if version(t, a, zones, keys) == v3 {
+	// The same names the other way round: the zones' as resources, the resource's as a zone.
+	var asKeys []apphub.ResourceDay
+	for _, z := range zones {
+		asKeys = append(asKeys, apphub.ResourceDay{Resource: z.Zone, Day: z.Day})
+	}
+	asZones := []apphub.ZoneDay{{Zone: keys[0].Resource, Day: keys[0].Day}}
+	if version(t, a, asKeys, asZones) == v3 {
 		t.Fatal("keys and zones of the same name share a version")
 	}
 
 	// Expiry: the hashes come back with new nonces, so no earlier version repeats.
-	hashes, err := rdb.Keys(ctx, prefix+"*{*").Result()
+	hashes, err := rdb.Raw().Keys(ctx, prefix+"*{*").Result()
 	if err != nil || len(hashes) == 0 {
 		t.Fatalf("hashes %v, %v", hashes, err)
 	}
-	if err := rdb.Del(ctx, hashes...).Err(); err != nil {
+	if err := rdb.Raw().Del(ctx, hashes...).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if v := version(t, a, keys, zones); v == v1 || v == v2 || v == v3 {
@@ -75,7 +81,7 @@ func TestVersionRedisDown(t *testing.T) {
 	p := newProxy(t, redisAddr(t))
 	a, _ := newCache(t, client(t, p.addr), rediscache.CacheOptions{Prefix: prefix, RetryInterval: 50 * time.Millisecond, Timeout: time.Second})
 	b, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
-	zones := []apphub.DayKey{zone("paris-11")}
+	zones := []apphub.ZoneDay{zone("paris-11")}
 	before := version(t, b, nil, zones)
 
 	p.stop()

@@ -20,8 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/rediscache"
 )
@@ -86,18 +84,19 @@ func RedisURL() string {
 
 // Redis returns a client of the real Redis server and a key and channel prefix that belong to
 // t alone. The test fails at once, saying how to start Redis, when the server does not answer.
-// The keys under the prefix are deleted when t ends.
-func Redis(t testing.TB) (rdb redis.UniversalClient, prefix string) {
+// The keys under the prefix are deleted when t ends. A test that sends raw commands uses the
+// client's Raw.
+func Redis(t testing.TB) (c *rediscache.Client, prefix string) {
 	t.Helper()
 	url := RedisURL()
-	rdb, err := rediscache.Connect(url, rediscache.ConnectOptions{})
+	c, err := rediscache.Connect(url, rediscache.ConnectOptions{})
 	if err != nil {
 		t.Fatalf("storetest: REDIS_URL %q: %v", url, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
+	if err := rediscache.Ping(ctx, c); err != nil {
+		c.Close()
 		t.Fatalf("storetest: the tests need a real Redis server at %s, and it does not answer (%v).\n"+
 			"Start one with: redis-server --daemonize yes --port 6379 --save \"\" --appendonly no\n"+
 			"(bash .ci/run installs and starts it when missing), or set REDIS_URL.", url, err)
@@ -106,6 +105,7 @@ func Redis(t testing.TB) (rdb redis.UniversalClient, prefix string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		rdb := c.Raw()
 		var cursor uint64
 		for {
 			keys, next, err := rdb.Scan(ctx, cursor, prefix+"*", 500).Result()
@@ -119,9 +119,9 @@ func Redis(t testing.TB) (rdb redis.UniversalClient, prefix string) {
 				break
 			}
 		}
-		rdb.Close()
+		c.Close()
 	})
-	return rdb, prefix
+	return c, prefix
 }
 
 // FreePort returns a loopback TCP port that nothing listens on at the moment of the call.
@@ -221,11 +221,11 @@ func (s *RedisServer) Pause() { s.cmd.Process.Signal(syscall.SIGSTOP) }
 // Resume continues a paused server (SIGCONT).
 func (s *RedisServer) Resume() { s.cmd.Process.Signal(syscall.SIGCONT) }
 
-// Cache returns a busy cache on rdb under prefix, closed when t ends. Caches on one prefix are
+// Cache returns a busy cache on rc under prefix, closed when t ends. Caches on one prefix are
 // instances of one hub installation.
-func Cache(t testing.TB, rdb redis.UniversalClient, prefix string) *rediscache.Cache {
+func Cache(t testing.TB, rc *rediscache.Client, prefix string) *rediscache.Cache {
 	t.Helper()
-	c, err := rediscache.NewCache(rdb, nil, rediscache.CacheOptions{Prefix: prefix})
+	c, err := rediscache.NewCache(rc, nil, rediscache.CacheOptions{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

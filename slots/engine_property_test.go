@@ -1,8 +1,7 @@
-package booking
+package slots
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -21,7 +20,7 @@ import (
 type refCase struct {
 	data   apphub.CalendarData
 	claims []refClaim
-	query  SlotQuery
+	query  Query
 }
 
 type refClaim struct {
@@ -565,7 +564,7 @@ func randomCase(rng *rand.Rand) refCase {
 	data.Categories = []apphub.Category{cat}
 
 	from := anchor.Add(-time.Duration(rng.IntN(24*4)) * 15 * time.Minute).Add(time.Duration(rng.IntN(15)) * time.Minute)
-	q := SlotQuery{
+	q := Query{
 		Category: "c",
 		Place:    []string{"p1", "p3", "store", "p2"}[rng.IntN(4)],
 		From:     from,
@@ -600,7 +599,7 @@ func randomCase(rng *rand.Rand) refCase {
 	return refCase{data: data, claims: claims, query: q}
 }
 
-func flatten(r *SlotResult) []refOffer {
+func flatten(r *Result) []refOffer {
 	var out []refOffer
 	for _, d := range r.Days {
 		for _, s := range d.Slots {
@@ -666,8 +665,7 @@ func compareWithReference(t *testing.T, c refCase, rng *rand.Rand) {
 			}
 		}
 		if wantWhy != "" {
-			refusal, isRefusal := errors.AsType[*Refusal](err)
-			if !isRefusal || refusal.Reason != wantWhy {
+			if apphub.ErrorReason(err) != wantWhy {
 				t.Fatalf("Bookable(%q, %s, end %v) = %v, %v; want refusal %s", req.Resource, start.Format(time.RFC3339), end, res, err, wantWhy)
 			}
 			if code := apphub.ErrorCode(err); code != apphub.ECONFLICT && code != apphub.EINVALID {

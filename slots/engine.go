@@ -1,4 +1,4 @@
-package booking
+package slots
 
 import (
 	"cmp"
@@ -19,17 +19,15 @@ import (
 // MaxSearchWindow is the longest window one search may cover.
 const MaxSearchWindow = 31 * 24 * time.Hour
 
-// DefaultSearchWindow is the window of a search that names no end.
-const DefaultSearchWindow = 7 * 24 * time.Hour
-
 const (
 	maxNextDates   = 3
 	lookaheadChunk = 7 * daySec
 	maxLookahead   = 92 * daySec
 )
 
-// SlotQuery asks for the slots of a category at a place.
-type SlotQuery struct {
+// Query asks for the slots of a category at a place. Category, From, To and Now are
+// required; Place too, unless Resource is set.
+type Query struct {
 	Category string
 	Place    string    // postcode or managed place id; optional when Resource is set
 	Resource string    // optional: only this resource
@@ -37,18 +35,14 @@ type SlotQuery struct {
 	Now      time.Time
 }
 
-// SlotResult is the answer to a SlotQuery. When no slot is free, Reasons say why (most telling
-// first) and NextDates lists the first local dates after the window that have slots, looking
-// ahead within the category's horizon.
-type SlotResult struct {
+// Result is the answer to a Query. When no slot is free, Reasons say why (most telling first)
+// and NextDates lists the first local dates after the window that have slots, looking ahead
+// within the category's horizon.
+type Result struct {
 	TimeZone  string // of the place searched: the zone Days are grouped in
 	Days      []apphub.SlotDay
 	Reasons   []apphub.Reason
 	NextDates []string
-	// Set by Service.Search: when the answer was computed, and the version of the data it was
-	// computed from (equal versions, equal answers); "" when no version could be given.
-	AsOf    time.Time
-	Version string
 }
 
 // BookRequest asks whether a slot can be booked.
@@ -76,21 +70,10 @@ type Cell struct {
 	Seat       int
 }
 
-// Refusal is why a slot cannot be booked. It unwraps to an *apphub.Error (ECONFLICT, or
-// EINVALID for a time that is not a start of the category) whose Message begins with Reason,
-// so transports map it like any coded error and may pass Reason on as the error's code.
-type Refusal struct {
-	Reason string
-	Err    *apphub.Error
-}
-
-func (r *Refusal) Error() string { return r.Err.Error() }
-func (r *Refusal) Unwrap() error { return r.Err }
-
 // SearchSlots returns the slots of q.Category at q.Place whose start is in [q.From, q.To),
 // earliest first and grouped by local date, given the busy time.
-func SearchSlots(cal *apphub.Calendar, busy *Busy, q SlotQuery) (*SlotResult, error) {
-	if err := q.validate(); err != nil {
+func SearchSlots(cal *apphub.Calendar, busy *Busy, q Query) (*Result, error) {
+	if err := q.Validate(); err != nil {
 		return nil, err
 	}
 	e, err := newEngine(cal, busy, q.Category, q.Place, q.Resource, q.Now)
@@ -98,7 +81,7 @@ func SearchSlots(cal *apphub.Calendar, busy *Busy, q SlotQuery) (*SlotResult, er
 		return nil, err
 	}
 	from, to := ceilSeconds(q.From), ceilSeconds(q.To)
-	result := &SlotResult{TimeZone: e.target.timeZone}
+	result := &Result{TimeZone: e.target.timeZone}
 	if len(e.resources) == 0 {
 		result.Reasons = []apphub.Reason{{Code: apphub.ReasonNoSkilledResourceInZone, Message: e.explainNoResource(q.Resource)}}
 		return result, nil
@@ -114,7 +97,9 @@ func SearchSlots(cal *apphub.Calendar, busy *Busy, q SlotQuery) (*SlotResult, er
 	return result, nil
 }
 
-func (q SlotQuery) validate() error {
+// Validate checks q's window and clock, which SearchSlots and NewScope require: the category,
+// the place and the resource are checked against a calendar when q is run.
+func (q Query) Validate() error {
 	switch {
 	case q.From.IsZero():
 		return apphub.FieldError("from", "is required")
@@ -131,7 +116,8 @@ func (q SlotQuery) validate() error {
 }
 
 // Bookable decides whether req can be booked now, given the busy time: it returns the cells
-// to claim, or a *Refusal naming the reason. It accepts exactly the slots SearchSlots offers.
+// to claim, or a refusal: an *apphub.Error whose Reason says why (ECONFLICT, or EINVALID for a
+// time that is not a start of the category), its Message beginning with the reason. It accepts exactly the slots SearchSlots offers.
 func Bookable(cal *apphub.Calendar, busy *Busy, req BookRequest) (*Reservation, error) {
 	switch {
 	case req.Start.IsZero():
@@ -304,13 +290,6 @@ func (e *engine) lookaheadEnd(to int64) int64 {
 		return e.latest + 1
 	}
 	return to + maxLookahead
-}
-
-// ZoneOf returns the work zone of a postcode or managed place, "" when it has none or is
-// unknown.
-func ZoneOf(cal *apphub.Calendar, place string) string {
-	t, _ := resolveTarget(cal, place, nil)
-	return t.zone
 }
 
 // resolveTarget finds where a search or booking happens: the managed place or the postcode's
@@ -624,7 +603,7 @@ func (e *engine) refuse(why reason, req BookRequest, resourceID string) error {
 		err.Code, err.Field = apphub.EINVALID, "start"
 	}
 	err.Reason = reasonCodes[why]
-	return &Refusal{Reason: reasonCodes[why], Err: err}
+	return err
 }
 
 func quantumTime(q int64) time.Time { return time.Unix(q*quantumSec, 0).UTC() }

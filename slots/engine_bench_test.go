@@ -1,4 +1,4 @@
-package booking
+package slots
 
 import (
 	"fmt"
@@ -64,7 +64,7 @@ func BenchmarkSearchSlots(b *testing.B) {
 	} {
 		b.Run(fmt.Sprintf("%s/%dx%ddays", bb.category, bb.resources, bb.days), func(b *testing.B) {
 			cal, busy, from := benchCalendar(b, bb.resources)
-			q := SlotQuery{Category: bb.category, Place: "75011", From: from, To: from.AddDate(0, 0, bb.days), Now: from.Add(-time.Hour)}
+			q := Query{Category: bb.category, Place: "75011", From: from, To: from.AddDate(0, 0, bb.days), Now: from.Add(-time.Hour)}
 			b.ReportAllocs()
 			for b.Loop() {
 				r, err := SearchSlots(cal, busy, q)
@@ -85,7 +85,7 @@ func BenchmarkSearchSlotsFullyBooked(b *testing.B) {
 			busy.Add(res.ID, q, 0)
 		}
 	}
-	q := SlotQuery{Category: "repair", Place: "75011", From: from, To: from.AddDate(0, 0, 7), Now: from.Add(-time.Hour)}
+	q := Query{Category: "repair", Place: "75011", From: from, To: from.AddDate(0, 0, 7), Now: from.Add(-time.Hour)}
 	b.ReportAllocs()
 	for b.Loop() {
 		r, err := SearchSlots(cal, busy, q)
@@ -111,7 +111,7 @@ func BenchmarkBookable(b *testing.B) {
 			for b.Loop() {
 				// Success or refusal, both are answers; only an input error is a failure.
 				if _, err := Bookable(cal, busy, bb.req); err != nil {
-					if _, isRefusal := err.(*Refusal); !isRefusal {
+					if apphub.ErrorReason(err) == "" {
 						b.Fatal(err)
 					}
 				}

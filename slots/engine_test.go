@@ -1,4 +1,4 @@
-package booking
+package slots
 
 import (
 	"errors"
@@ -67,7 +67,7 @@ func weekdays(start, end string) []apphub.Shift {
 var hourly = apphub.Category{ID: "repair", Duration: time.Hour, Step: time.Hour, ResourceKinds: []string{apphub.KindTechnician}}
 
 // starts lists the slot starts of r on the wall clock of loc, with their offsets.
-func starts(r *SlotResult, loc *time.Location) []string {
+func starts(r *Result, loc *time.Location) []string {
 	var out []string
 	for _, d := range r.Days {
 		for _, s := range d.Slots {
@@ -172,7 +172,7 @@ func TestSearchAcrossDSTChanges(t *testing.T) {
 			zone := map[string]string{"75011": "paris", "10001": "nyc"}[tt.postCode]
 			cal := newCalendar(t, []apphub.Resource{technician("tech-1", tt.tz, zone, tt.shift)}, []apphub.Category{tt.category})
 			from, to := at(t, tt.from), at(t, tt.to)
-			r, err := SearchSlots(cal, nil, SlotQuery{Category: tt.category.ID, Place: tt.postCode, From: from, To: to, Now: from.AddDate(0, 0, -7)})
+			r, err := SearchSlots(cal, nil, Query{Category: tt.category.ID, Place: tt.postCode, From: from, To: to, Now: from.AddDate(0, 0, -7)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -199,7 +199,7 @@ func TestArrivalWindowAcrossGapEndsAtWallClockEnd(t *testing.T) {
 		[]apphub.Resource{technician("tech-1", "Europe/Paris", "paris", apphub.Shift{Weekday: time.Sunday, Start: "00:00", End: "06:00"})},
 		[]apphub.Category{{ID: "installation", Duration: time.Hour, Windows: []apphub.Window{{Start: "01:00", End: "04:00"}}}})
 	from := at(t, "2026-03-29T00:00+01:00")
-	r, err := SearchSlots(cal, nil, SlotQuery{Category: "installation", Place: "75011", From: from, To: from.Add(24 * time.Hour), Now: from.AddDate(0, 0, -1)})
+	r, err := SearchSlots(cal, nil, Query{Category: "installation", Place: "75011", From: from, To: from.Add(24 * time.Hour), Now: from.AddDate(0, 0, -1)})
 	if err != nil || len(r.Days) != 1 {
 		t.Fatalf("got %+v, %v", r, err)
 	}
@@ -230,8 +230,8 @@ func TestBookableRefusesTheRepeatedFoldStart(t *testing.T) {
 }
 
 func refusalReason(err error) string {
-	if refusal, isRefusal := errors.AsType[*Refusal](err); isRefusal {
-		return refusal.Reason
+	if reason := apphub.ErrorReason(err); reason != "" {
+		return reason
 	}
 	if err != nil {
 		return "error: " + err.Error()
@@ -393,7 +393,7 @@ func TestSearchRules(t *testing.T) {
 			if tt.now != "" {
 				now = at(t, tt.now)
 			}
-			q := SlotQuery{Category: cat.ID, Place: "75011", From: from, To: from.Add(24 * time.Hour), Now: now}
+			q := Query{Category: cat.ID, Place: "75011", From: from, To: from.Add(24 * time.Hour), Now: now}
 			r, err := SearchSlots(cal, busy, q)
 			if err != nil {
 				t.Fatal(err)
@@ -442,7 +442,7 @@ func TestCapacity(t *testing.T) {
 	}
 	now := ten.AddDate(0, 0, -1)
 	for _, place := range []string{"store-paris", "75011"} {
-		r, err := SearchSlots(cal, busy, SlotQuery{Category: "storeVisit", Place: place, From: ten, To: ten.Add(2 * time.Hour), Now: now})
+		r, err := SearchSlots(cal, busy, Query{Category: "storeVisit", Place: place, From: ten, To: ten.Add(2 * time.Hour), Now: now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -500,7 +500,7 @@ func TestArrivalWindows(t *testing.T) {
 					busy.Add("tech-1", q, 0)
 				}
 			}
-			r, err := SearchSlots(cal, busy, SlotQuery{Category: "installation", Place: "75011", From: day, To: day.Add(24 * time.Hour), Now: now})
+			r, err := SearchSlots(cal, busy, Query{Category: "installation", Place: "75011", From: day, To: day.Add(24 * time.Hour), Now: now})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -631,21 +631,21 @@ func TestBookable(t *testing.T) {
 func TestSearchErrors(t *testing.T) {
 	cal := newCalendar(t, []apphub.Resource{technician("tech-1", "Europe/Paris", "paris", weekdays("08:00", "12:00")...)}, []apphub.Category{hourly})
 	from := at(t, "2026-05-04T00:00+02:00")
-	ok := SlotQuery{Category: "repair", Place: "75011", From: from, To: from.Add(MaxSearchWindow), Now: from}
+	ok := Query{Category: "repair", Place: "75011", From: from, To: from.Add(MaxSearchWindow), Now: from}
 	tests := []struct {
 		name      string
-		edit      func(q *SlotQuery)
+		edit      func(q *Query)
 		wantField string
 	}{
-		{"31 days is fine", func(q *SlotQuery) {}, ""},
-		{"longer than 31 days", func(q *SlotQuery) { q.To = q.To.Add(time.Second) }, "to"},
-		{"to before from", func(q *SlotQuery) { q.To = q.From.Add(-time.Hour) }, "to"},
-		{"no from", func(q *SlotQuery) { q.From = time.Time{} }, "from"},
-		{"no now", func(q *SlotQuery) { q.Now = time.Time{} }, "now"},
-		{"unknown category", func(q *SlotQuery) { q.Category = "teleport" }, "category"},
-		{"unknown postcode", func(q *SlotQuery) { q.Place = "00000" }, "place"},
-		{"no place and no resource", func(q *SlotQuery) { q.Place = "" }, "place"},
-		{"unknown resource", func(q *SlotQuery) { q.Resource = "tech-9" }, "resource"},
+		{"31 days is fine", func(q *Query) {}, ""},
+		{"longer than 31 days", func(q *Query) { q.To = q.To.Add(time.Second) }, "to"},
+		{"to before from", func(q *Query) { q.To = q.From.Add(-time.Hour) }, "to"},
+		{"no from", func(q *Query) { q.From = time.Time{} }, "from"},
+		{"no now", func(q *Query) { q.Now = time.Time{} }, "now"},
+		{"unknown category", func(q *Query) { q.Category = "teleport" }, "category"},
+		{"unknown postcode", func(q *Query) { q.Place = "00000" }, "place"},
+		{"no place and no resource", func(q *Query) { q.Place = "" }, "place"},
+		{"unknown resource", func(q *Query) { q.Resource = "tech-9" }, "resource"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -670,7 +670,7 @@ func TestSearchWithoutSkilledResource(t *testing.T) {
 	cal := newCalendar(t, []apphub.Resource{technician("tech-1", "Europe/Paris", "paris", weekdays("08:00", "12:00")...)},
 		[]apphub.Category{hourly, {ID: "mobile", Duration: time.Hour, Step: time.Hour, RequiredSkills: []string{"mobile"}}})
 	from := at(t, "2026-05-04T00:00+02:00")
-	for _, q := range []SlotQuery{
+	for _, q := range []Query{
 		{Category: "repair", Place: "10001", From: from, To: from.AddDate(0, 0, 7), Now: from},
 		{Category: "mobile", Place: "75011", From: from, To: from.AddDate(0, 0, 7), Now: from},
 		{Category: "mobile", Place: "75011", Resource: "tech-1", From: from, To: from.AddDate(0, 0, 7), Now: from},
@@ -695,7 +695,7 @@ func TestTimeZonesOfPlaceAndResources(t *testing.T) {
 	callback := apphub.Category{ID: "callback", Duration: time.Hour, Step: time.Hour, ResourceKinds: []string{apphub.KindAgentPool}}
 	cal := newCalendar(t, []apphub.Resource{paris, london}, []apphub.Category{callback})
 	from := at(t, "2026-05-04T12:00-04:00")
-	r, err := SearchSlots(cal, nil, SlotQuery{Category: "callback", Place: "10001", From: from, To: from.Add(24 * time.Hour), Now: from})
+	r, err := SearchSlots(cal, nil, Query{Category: "callback", Place: "10001", From: from, To: from.Add(24 * time.Hour), Now: from})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -717,7 +717,7 @@ func TestNextDatesStayWithinHorizon(t *testing.T) {
 	cat.Horizon = 10 * 24 * time.Hour
 	cal := newCalendar(t, []apphub.Resource{technician("tech-1", "Europe/Paris", "paris", apphub.Shift{Weekday: time.Monday, Start: "08:00", End: "09:00"})}, []apphub.Category{cat})
 	now := at(t, "2026-05-04T10:00+02:00") // Monday, after its only hour
-	r, err := SearchSlots(cal, nil, SlotQuery{Category: "repair", Place: "75011", From: now, To: now.Add(24 * time.Hour), Now: now})
+	r, err := SearchSlots(cal, nil, Query{Category: "repair", Place: "75011", From: now, To: now.Add(24 * time.Hour), Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,70 @@
+package booking
+
+import (
+	"context"
+	"time"
+
+	"github.com/apphub/apphub"
+)
+
+// A search task (TMF646's searchTimeSlot) asks for the free slots of a category at a place in
+// several windows at once, and keeps what it found: each slot once per resource that can take
+// it, so that every entry names what to book.
+
+// MaxTaskSlots bounds the slots of one search task: a month of a busy zone would otherwise make
+// a stored task of megabytes. The earliest are kept.
+const MaxTaskSlots = 500
+
+// SearchTask asks for the slots of Category at Place (a postcode or a managed place) whose start
+// is in any of Windows.
+type SearchTask struct {
+	Category string
+	Place    string
+	Windows  []Window
+}
+
+// Window is a requested window: slots that start in [From, To).
+type Window struct{ From, To time.Time }
+
+// TaskSlot is one slot on one resource.
+type TaskSlot struct {
+	Start, End time.Time
+	Resource   string
+}
+
+// TaskResult is a search task's answer: its slots, window by window, earliest first, at most
+// MaxTaskSlots; when there is none, why, and the next dates that have slots.
+type TaskResult struct {
+	Slots     []TaskSlot
+	Reasons   []apphub.Reason
+	NextDates []string
+}
+
+// RunSearchTask searches each window of t with Search.
+func (s *Service) RunSearchTask(ctx context.Context, t SearchTask) (TaskResult, error) {
+	var out TaskResult
+	if t.Place == "" {
+		return out, apphub.FieldError("place", "a search needs a postcode or the id of a managed place")
+	}
+	for _, w := range t.Windows {
+		res, err := s.Search(ctx, SlotQuery{Category: t.Category, Place: t.Place, From: w.From, To: w.To})
+		if err != nil {
+			return TaskResult{}, err
+		}
+		out.Reasons, out.NextDates = append(out.Reasons, res.Reasons...), append(out.NextDates, res.NextDates...)
+		for _, d := range res.Days {
+			for _, slot := range d.Slots {
+				for _, r := range slot.Resources {
+					if len(out.Slots) == MaxTaskSlots {
+						return TaskResult{Slots: out.Slots}, nil
+					}
+					out.Slots = append(out.Slots, TaskSlot{Start: slot.Start, End: slot.End, Resource: r.ResourceID})
+				}
+			}
+		}
+	}
+	if len(out.Slots) > 0 {
+		out.Reasons, out.NextDates = nil, nil
+	}
+	return out, nil
+}

@@ -1,3 +1,0 @@
-package apphub
-
-//go:generate go tool gqlgen generate

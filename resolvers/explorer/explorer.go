@@ -1,0 +1,175 @@
+// Package explorer is the GraphQL explorer (GraphiQL), served by the binary itself so that it
+// works with no internet access: the GraphQL handler answers the page on /graphql to browsers
+// (Wants, ServePage), and Assets serves the scripts and styles it loads under AssetsPath. See
+// README.md beside this file for what is vendored and how to update it.
+package explorer
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"html/template"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+)
+
+// AssetsPath is where Assets expects to be mounted (the page links there).
+const AssetsPath = "/graphql/assets/"
+
+// endpoint is where the page's fetcher sends its operations.
+const endpoint = "/graphql"
+
+//go:embed explorer.js vendor
+var files embed.FS
+
+// assetFiles lists what Assets serves: asset name → embedded file. The
+// licences ship with the code they cover.
+var assetFiles = map[string]string{
+	"explorer.js":                 "explorer.js",
+	"graphiql.min.js":             "vendor/graphiql.min.js",
+	"graphiql.min.css":            "vendor/graphiql.min.css",
+	"react.production.min.js":     "vendor/react.production.min.js",
+	"react-dom.production.min.js": "vendor/react-dom.production.min.js",
+	"LICENSE.graphiql":            "vendor/LICENSE.graphiql",
+	"LICENSE.react":               "vendor/LICENSE.react",
+	"LICENSE.react-dom":           "vendor/LICENSE.react-dom",
+	"VERSIONS":                    "vendor/VERSIONS",
+}
+
+// asset is one asset, read once at start.
+type asset struct {
+	body        []byte
+	contentType string
+	version     string // hex prefix of the body's sha256: the page links to name?v=version
+}
+
+var assets = loadAssets()
+
+func loadAssets() map[string]asset {
+	assets := make(map[string]asset, len(assetFiles))
+	for name, file := range assetFiles {
+		body, err := files.ReadFile(file)
+		if err != nil {
+			panic("explorer asset missing from the embedded files: " + err.Error())
+		}
+		sum := sha256.Sum256(body)
+		assets[name] = asset{body: body, contentType: assetContentType(name), version: hex.EncodeToString(sum[:8])}
+	}
+	return assets
+}
+
+// assetContentType is set explicitly rather than from the mime package, whose table can be
+// changed by the host's /etc/mime.types.
+func assetContentType(name string) string {
+	switch path.Ext(name) {
+	case ".js":
+		return "text/javascript; charset=utf-8"
+	case ".css":
+		return "text/css; charset=utf-8"
+	default:
+		return "text/plain; charset=utf-8"
+	}
+}
+
+// assetURL is the URL the page uses for an asset: its content hash in the query makes
+// each URL name one content forever, so browsers may keep it (see Assets).
+func assetURL(name string) string {
+	a, ok := assets[name]
+	if !ok {
+		panic("unknown explorer asset " + name)
+	}
+	return AssetsPath + name + "?v=" + a.version
+}
+
+// The page holds no absolute URL: everything comes from this server (the empty data: icon
+// spares the browser a request for /favicon.ico). The scripts are files, not inline, so that
+// the Content-Security-Policy can forbid inline scripts.
+var pageTemplate = template.Must(template.New("explorer").Funcs(template.FuncMap{"asset": assetURL}).Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>apphub GraphQL explorer</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="{{asset "graphiql.min.css"}}">
+<style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+</head>
+<body>
+<div id="graphiql" data-endpoint="{{.Endpoint}}">Loading the GraphQL explorer…</div>
+<script src="{{asset "react.production.min.js"}}"></script>
+<script src="{{asset "react-dom.production.min.js"}}"></script>
+<script src="{{asset "graphiql.min.js"}}"></script>
+<script src="{{asset "explorer.js"}}"></script>
+</body>
+</html>
+`))
+
+var page = renderPage()
+
+func renderPage() []byte {
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, struct{ Endpoint string }{endpoint}); err != nil {
+		panic("explorer page: " + err.Error())
+	}
+	return buf.Bytes()
+}
+
+// CSP keeps the page to this server: scripts and styles from here only (GraphiQL sets
+// inline styles, hence 'unsafe-inline' for styles; its fonts and icons are data: URLs),
+// requests to this server only, and no framing.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data:; font-src 'self' data:; connect-src 'self'; " +
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+// Wants reports whether req is a browser opening /graphql: a GET that accepts HTML
+// and carries no query. A GET with a query is a GraphQL operation, whatever it accepts.
+func Wants(req *http.Request) bool {
+	return req.Method == http.MethodGet &&
+		!req.URL.Query().Has("query") &&
+		strings.Contains(strings.Join(req.Header.Values("Accept"), ","), "text/html")
+}
+
+// ServePage answers the explorer page. It is never cached, so that a new release's
+// asset URLs are picked up at once.
+func ServePage(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Security-Policy", CSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	w.Write(page)
+}
+
+// Assets serves the explorer's scripts, styles and licences under AssetsPath
+// (it expects the full request path, so mount it without http.StripPrefix). A URL with the
+// asset's current ?v= is cacheable for a year; any other revalidates with the ETag.
+func Assets() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		name, ok := strings.CutPrefix(req.URL.Path, AssetsPath)
+		a, found := assets[name]
+		if !ok || !found {
+			http.NotFound(w, req)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Type", a.contentType)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("ETag", `"`+a.version+`"`)
+		if req.URL.Query().Get("v") == a.version {
+			h.Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			h.Set("Cache-Control", "no-cache")
+		}
+		// ServeContent answers If-None-Match (304), HEAD and ranges.
+		http.ServeContent(w, req, "", time.Time{}, bytes.NewReader(a.body))
+	})
+}

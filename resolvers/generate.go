@@ -1,0 +1,5 @@
+package resolvers
+
+// gqlgen writes ../graph from ../schema.graphqls and ../gqlgen.yml, and keeps the resolvers of
+// this package in step with the schema: run `go generate ./...` after changing either.
+//go:generate go tool gqlgen generate --config ../gqlgen.yml
