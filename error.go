@@ -84,9 +84,9 @@ func Refusef(code, reason, format string, args ...any) *Error {
 	return &Error{Code: code, Reason: reason, Message: reason + ": " + fmt.Sprintf(format, args...)}
 }
 
-// VersionConflict is the refusal of a change that names a version of what (an appointment, a
+// StaleVersion is the refusal of a change that names a version of what (an appointment, a
 // search task) which is no longer the current one.
-func VersionConflict(what string, current int) *Error {
+func StaleVersion(what string, current int) *Error {
 	return &Error{Code: EPRECONDITION, Reason: ReasonVersionConflict,
 		Message: fmt.Sprintf("%s: the %s is at version %d", ReasonVersionConflict, what, current)}
 }

@@ -143,7 +143,7 @@ func (s *Service) mutateOnce(ctx context.Context, ch change) (apphub.Appointment
 			return apphub.Appointment{}, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", ch.id)
 		}
 		if ch.expectedVersion != 0 && ch.expectedVersion != cur.Version {
-			return apphub.Appointment{}, apphub.VersionConflict("appointment", cur.Version)
+			return apphub.Appointment{}, apphub.StaleVersion("appointment", cur.Version)
 		}
 		ap, err := ch.apply(ctx, cur.State)
 		if err != nil || ap == nil {
@@ -165,7 +165,7 @@ func (s *Service) mutateOnce(ctx context.Context, ch change) (apphub.Appointment
 		}
 		s.release(context.WithoutCancel(ctx), ch.id, ap.inserted)
 		if ch.expectedVersion != 0 || ap.pinned {
-			return apphub.Appointment{}, apphub.VersionConflict("appointment", cur.Version+1)
+			return apphub.Appointment{}, apphub.StaleVersion("appointment", cur.Version+1)
 		}
 		if attempt == maxChangeAttempts {
 			// The caller named no version: that others keep winning is a conflict, not a
@@ -420,7 +420,7 @@ func (s *Service) ChangeWith(ctx context.Context, id string, build func(cur apph
 			return nil, err
 		}
 		if c.ExpectedVersion != 0 && c.ExpectedVersion != cur.Version {
-			return nil, apphub.VersionConflict("appointment", cur.Version)
+			return nil, apphub.StaleVersion("appointment", cur.Version)
 		}
 		ap, err := s.applyChange(c)(ctx, cur)
 		if ap != nil {

@@ -121,7 +121,7 @@ func (s *Service) UpdateSearchTimeSlot(ctx context.Context, u SearchTimeSlotUpda
 		return apphub.SearchTimeSlot{}, err
 	}
 	if u.ExpectedVersion != 0 && u.ExpectedVersion != cur.Version {
-		return apphub.SearchTimeSlot{}, apphub.VersionConflict("searchTimeSlot", cur.Version)
+		return apphub.SearchTimeSlot{}, apphub.StaleVersion("searchTimeSlot", cur.Version)
 	}
 	next := cur
 	if u.Status != "" {
@@ -138,7 +138,7 @@ func (s *Service) UpdateSearchTimeSlot(ctx context.Context, u SearchTimeSlotUpda
 	case "":
 		return next, nil
 	case apphub.ECONFLICT:
-		return apphub.SearchTimeSlot{}, apphub.VersionConflict("searchTimeSlot", cur.Version+1)
+		return apphub.SearchTimeSlot{}, apphub.StaleVersion("searchTimeSlot", cur.Version+1)
 	case apphub.ENOTFOUND:
 		return apphub.SearchTimeSlot{}, apphub.Errorf(apphub.ENOTFOUND, "searchTimeSlot %q not found", u.ID)
 	default:
@@ -187,7 +187,7 @@ func (s *Service) DeleteSearchTimeSlot(ctx context.Context, id string, expectedV
 			return err
 		}
 		if cur.Version != expectedVersion {
-			return apphub.VersionConflict("searchTimeSlot", cur.Version)
+			return apphub.StaleVersion("searchTimeSlot", cur.Version)
 		}
 	}
 	err := s.store.DeleteSearchTimeSlot(ctx, id)

@@ -2,4 +2,4 @@ package resolvers
 
 // gqlgen writes ../graph from ../schema.graphqls and ../gqlgen.yml, and keeps the resolvers of
 // this package in step with the schema: run `go generate ./...` after changing either.
-//go:generate go tool gqlgen generate --config ../gqlgen.yml
+//go:generate go -C .. tool gqlgen generate

@@ -345,7 +345,7 @@ func (h *Handler) deleteAppointment(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !ifMatch(im, a.Version) {
-			h.fail(w, r, apphub.VersionConflict("appointment", a.Version))
+			h.fail(w, r, apphub.StaleVersion("appointment", a.Version))
 			return
 		}
 		expected = a.Version
@@ -370,7 +370,7 @@ func (h *Handler) patchAppointment(w http.ResponseWriter, r *http.Request) {
 	base, im := h.baseURL(r), r.Header.Get("If-Match")
 	a, err := h.svc.ChangeWith(r.Context(), r.PathValue("id"), func(cur apphub.Appointment) (booking.Change, error) {
 		if im != "" && !ifMatch(im, cur.Version) {
-			return booking.Change{}, apphub.VersionConflict("appointment", cur.Version)
+			return booking.Change{}, apphub.StaleVersion("appointment", cur.Version)
 		}
 		c, err := h.patchedChange(media, body, cur, h.appointmentObject(base, cur))
 		if im != "" {

@@ -291,7 +291,7 @@ func (h *Handler) patchSearchTimeSlot(w http.ResponseWriter, r *http.Request) {
 	base, im := h.baseURL(r), r.Header.Get("If-Match")
 	t, err := h.svc.UpdateSearchTimeSlotWith(r.Context(), r.PathValue("id"), func(cur apphub.SearchTimeSlot) (booking.SearchTimeSlotUpdate, error) {
 		if im != "" && !ifMatch(im, cur.Version) {
-			return booking.SearchTimeSlotUpdate{}, apphub.VersionConflict("searchTimeSlot", cur.Version)
+			return booking.SearchTimeSlotUpdate{}, apphub.StaleVersion("searchTimeSlot", cur.Version)
 		}
 		u, err := h.patchedSearch(media, body, cur, h.searchObject(base, cur))
 		if im != "" {
@@ -350,7 +350,7 @@ func (h *Handler) deleteSearchTimeSlot(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !ifMatch(im, t.Version) {
-			h.fail(w, r, apphub.VersionConflict("searchTimeSlot", t.Version))
+			h.fail(w, r, apphub.StaleVersion("searchTimeSlot", t.Version))
 			return
 		}
 		expected = t.Version
