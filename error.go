@@ -8,14 +8,15 @@ import (
 // Error codes: the domain's vocabulary of failures. Each transport maps them once
 // (GraphQL extensions.code, TMF646 HTTP status and Error body).
 const (
-	ENOTFOUND     = "NOT_FOUND"           // the thing asked for does not exist
-	ECONFLICT     = "CONFLICT"            // the request clashes with the current state (taken, duplicate, bad transition)
-	EINVALID      = "VALIDATION"          // the request itself is malformed or breaks a rule
-	EUNAVAILABLE  = "UNAVAILABLE"         // a dependency the request needs cannot be reached
-	EINTERNAL     = "INTERNAL"            // a bug or an unexpected failure; details go to the log, not the caller
-	EFORBIDDEN    = "FORBIDDEN"           // the principal may not do this
-	EPRECONDITION = "PRECONDITION_FAILED" // an expected version did not match
-	ETOOLARGE     = "REQUEST_TOO_LARGE"   // a request body over the transport's limit (HTTP 413)
+	ENOTFOUND        = "NOT_FOUND"           // the thing asked for does not exist
+	ECONFLICT        = "CONFLICT"            // the request clashes with the current state (taken, duplicate, bad transition)
+	EINVALID         = "VALIDATION"          // the request itself is malformed or breaks a rule
+	EUNAVAILABLE     = "UNAVAILABLE"         // a dependency the request needs cannot be reached
+	EINTERNAL        = "INTERNAL"            // a bug or an unexpected failure; details go to the log, not the caller
+	EUNAUTHENTICATED = "UNAUTHENTICATED"     // the caller is nobody the hub can verify (no or a bad credential)
+	EFORBIDDEN       = "FORBIDDEN"           // the principal may not do this
+	EPRECONDITION    = "PRECONDITION_FAILED" // an expected version did not match
+	ETOOLARGE        = "REQUEST_TOO_LARGE"   // a request body over the transport's limit (HTTP 413)
 )
 
 // Error is a failure the caller can act on: a code from the list above, a message safe to
