@@ -156,6 +156,7 @@ func onlyRefusals(t *testing.T, errs []error, reasons ...string) {
 }
 
 func TestHundredBookersOneTechnicianSlot(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	wins, errs := race(100, func(int) error {
@@ -169,6 +170,7 @@ func TestHundredBookersOneTechnicianSlot(t *testing.T) {
 }
 
 func TestCounterOfCapacityThree(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	wins, errs := race(100, func(int) error {
@@ -190,6 +192,7 @@ func TestCounterOfCapacityThree(t *testing.T) {
 
 // A 60-minute and a 90-minute booking that overlap: exactly one wins each round, never none.
 func TestOverlappingBookingsOfDifferentLengths(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	for round := range 8 {
@@ -212,6 +215,7 @@ func TestOverlappingBookingsOfDifferentLengths(t *testing.T) {
 }
 
 func TestHoldAgainstDirectBooking(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	for round := range 5 {
@@ -243,6 +247,7 @@ func TestHoldAgainstDirectBooking(t *testing.T) {
 }
 
 func TestHoldLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{HoldTTL: 5 * time.Minute, Grace: 30 * time.Second})
 	ctx := context.Background()
 	h, err := e.svc.Hold(ctx, booking.HoldRequest{Category: "repair", Resource: "tech-1", Start: at("14:00")})
@@ -277,6 +282,7 @@ func TestHoldLifecycle(t *testing.T) {
 }
 
 func TestTwoReschedulesIntoOneSlot(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	a1, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("08:00")})
@@ -315,6 +321,7 @@ func TestTwoReschedulesIntoOneSlot(t *testing.T) {
 }
 
 func TestRescheduleOntoItsOwnTime(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:00")})
@@ -363,6 +370,7 @@ func TestRescheduleOntoItsOwnTime(t *testing.T) {
 }
 
 func TestConcurrentUpdatesAtOneVersion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:00")})
@@ -406,6 +414,7 @@ func TestConcurrentUpdatesAtOneVersion(t *testing.T) {
 }
 
 func TestSameIdempotencyKeyFromTwentyGoroutines(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := apphub.NewContextWithPrincipal(context.Background(), apphub.Principal{PartyID: "channel-web"})
 	req := booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:00"), IdempotencyKey: "k-1"}
@@ -449,6 +458,7 @@ func TestSameIdempotencyKeyFromTwentyGoroutines(t *testing.T) {
 // A booking paused between its claims and its revision past the grace: the reaper frees its
 // time, somebody else books it, and the paused booking fails cleanly.
 func TestPausedBookingIsReapedAndFailsCleanly(t *testing.T) {
+	t.Parallel()
 	paused := make(chan struct{})
 	resume := make(chan struct{})
 	var once sync.Once
@@ -498,6 +508,7 @@ func TestPausedBookingIsReapedAndFailsCleanly(t *testing.T) {
 
 // A crash after the revision and before the projection: the next read repairs it.
 func TestReadRepairsAProjectionLeftBehind(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:00")})
@@ -527,6 +538,7 @@ func TestReadRepairsAProjectionLeftBehind(t *testing.T) {
 }
 
 func TestStatusCancelDeleteAndHistory(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:00"), Description: "fibre box"})
@@ -605,6 +617,7 @@ func TestStatusCancelDeleteAndHistory(t *testing.T) {
 }
 
 func TestRefusalsCarryTheEngineReason(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	tests := []struct {
@@ -634,6 +647,7 @@ func TestRefusalsCarryTheEngineReason(t *testing.T) {
 }
 
 func TestPlainRecordsAndUpdates(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	past := time.Date(2020, 1, 1, 9, 0, 0, 0, time.UTC)
@@ -675,6 +689,7 @@ func TestPlainRecordsAndUpdates(t *testing.T) {
 
 // Search on the demo data sees bookings made through the service.
 func TestSearchSeesBookings(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	now := testclock.Now()
@@ -711,6 +726,7 @@ func TestSearchSeesBookings(t *testing.T) {
 // Change commits a new time, attributes and a status in one revision, and nothing when a part
 // is refused.
 func TestChangeIsOneRevision(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:00")})

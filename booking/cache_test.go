@@ -110,6 +110,7 @@ func (p *recordingPublisher) PublishCalendarChanged(ctx context.Context, version
 // The booking path touches the cache for every (resource, day) it changes, so that a search
 // after the answer never sees the cache from before; and it publishes the events it commits.
 func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
+	t.Parallel()
 	cache := &memoryCache{entries: map[apphub.ResourceDay][]apphub.Claim{}, gens: map[string]int{}}
 	pub := &recordingPublisher{}
 	e := newEnv(t, booking.Options{Cache: cache, Publisher: pub})
@@ -190,6 +191,7 @@ func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
 // ahead with the busy time of those dates: a fully booked day is not one of them, and freeing
 // a slot of it makes it one again, also when the answer was kept under a version.
 func TestNextDatesSeeBookingsAfterTheWindow(t *testing.T) {
+	t.Parallel()
 	for _, withCache := range []bool{false, true} {
 		t.Run(fmt.Sprintf("cache=%v", withCache), func(t *testing.T) {
 			var opts booking.Options

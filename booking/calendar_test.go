@@ -35,6 +35,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 func TestSaveCalendarValidatesAndWritesNothingOnError(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	svc := booking.NewService(db, booking.Options{Now: testclock.Now})
@@ -108,6 +109,7 @@ func TestSaveCalendarValidatesAndWritesNothingOnError(t *testing.T) {
 
 // A change saved on one instance reaches another within the calendar check interval.
 func TestCalendarChangeReachesOtherInstances(t *testing.T) {
+	t.Parallel()
 	uri, database := storetest.MongoURI(t)
 	ctx := context.Background()
 	open := func() *mongodb.DB {
@@ -156,6 +158,7 @@ func TestCalendarChangeReachesOtherInstances(t *testing.T) {
 }
 
 func TestSearchOnDemoCalendar(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	now := testclock.Now()

@@ -15,6 +15,7 @@ import (
 // fails with VERSION_CONFLICT; a refusal of its builder or of a status move writes nothing and
 // takes no time.
 func TestChangeWith(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Place: "75011", Start: at("10:00")})

@@ -72,6 +72,7 @@ func claimOrderCalendar() apphub.CalendarData {
 // in one booking) joins this table when crews exist, and its claims must then be ordered by
 // resource first.
 func TestClaimInsertionOrder(t *testing.T) {
+	t.Parallel()
 	testclock.Report(t)
 	paris, err := time.LoadLocation("Europe/Paris")
 	if err != nil {

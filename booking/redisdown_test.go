@@ -77,6 +77,8 @@ func newDownHub(t testing.TB, url, prefix string) *downHub {
 // publishes wait for it — and a publish fails at once with UNAVAILABLE. When Redis comes back
 // the cache trusts it again by itself, with a new epoch, and searches use it again.
 func TestBookingWhileRedisIsDown(t *testing.T) {
+	// Not parallel: it starts its redis-server again on the port it had, which another test's
+	// listener could take meanwhile.
 	port, dir := storetest.FreePort(t), t.TempDir()
 	srv := storetest.StartRedisServerIn(t, port, dir)
 	const prefix = "hub:"

@@ -17,6 +17,7 @@ import (
 // publishes its events (once the writer had time to do it itself), and a change never
 // committed is forgotten after the grace.
 func TestRelayFinishesAChangeLeftInFlight(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Place: "75011", Start: at("10:00")})

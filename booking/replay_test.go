@@ -14,6 +14,7 @@ import (
 // refusal with its code, reason, message, field and alternatives — also when the calendar's
 // state changed since, so that the replay could no longer compute the same answer.
 func TestReplayedRefusalsAreTheOriginalAnswer(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := apphub.NewContextWithPrincipal(context.Background(), apphub.Principal{PartyID: "channel-web"})
 	booked, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Place: "75011", Start: at("10:00")})

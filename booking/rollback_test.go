@@ -71,6 +71,8 @@ func searchUntilVersioned(t *testing.T, svc *booking.Service, q booking.SlotQuer
 // that kept answers in memory under versions, not by a hub started after the restore, and not
 // after one more booking in the zone brings the generations back to where they were.
 func TestRedisRollbackNeverOffersABookedSlot(t *testing.T) {
+	// Not parallel: it starts its redis-server again on the port it had, which another test's
+	// listener could take meanwhile.
 	port, dir := storetest.FreePort(t), t.TempDir()
 	srv := storetest.StartRedisServerIn(t, port, dir)
 	const prefix = "hub:"

@@ -19,6 +19,7 @@ import (
 // hour, B searches the zone over and over (its answers kept under versions, and shared). No search of B
 // offers a time whose booking A had answered before that search began.
 func TestSearchRacingBookingsOnAnotherInstance(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	ca, cb := storetest.Cache(t, rdb, prefix), storetest.Cache(t, rdb, prefix)
 	e := newEnv(t, booking.Options{Cache: ca, Answers: ca})
@@ -109,6 +110,7 @@ func (c *countingCache) Busy(ctx context.Context, keys []apphub.ResourceDay, loa
 // An answer one instance computed is the other's, read from Redis instead of computed again,
 // until a booking changes the version; then whoever searches first computes the new one.
 func TestSearchAnswersSharedBetweenInstances(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	ca, cb := storetest.Cache(t, rdb, prefix), &countingCache{Cache: storetest.Cache(t, rdb, prefix)}
 	e := newEnv(t, booking.Options{Cache: ca, Answers: ca})
@@ -135,6 +137,7 @@ func TestSearchAnswersSharedBetweenInstances(t *testing.T) {
 
 // Searches that miss the same answer at once (right after a booking) compute it once.
 func TestConcurrentMissesComputeOnce(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	cache := &countingCache{Cache: storetest.Cache(t, rdb, prefix)}
 	e := newEnv(t, booking.Options{Cache: cache})

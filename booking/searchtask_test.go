@@ -11,6 +11,7 @@ import (
 // A search task searches each of its windows: slots of all of them, window by window, at most
 // MaxTaskSlots, the earliest; reasons and next dates only when nothing was found.
 func TestRunSearchTask(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, booking.Options{})
 	ctx := context.Background()
 	night := booking.Window{From: at("00:00"), To: at("06:00")}

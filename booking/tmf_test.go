@@ -13,6 +13,7 @@ import (
 )
 
 func TestSearchTimeSlotLifecycle(t *testing.T) {
+	t.Parallel()
 	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now})
 	ctx := context.Background()
 	attrs := map[string]json.RawMessage{"requestedTimeSlot": json.RawMessage(`[{"validFor":{"startDateTime":"2026-03-02T09:00:00.000+01:00"}}]`)}
@@ -65,6 +66,7 @@ func TestSearchTimeSlotLifecycle(t *testing.T) {
 }
 
 func TestSearchTimeSlotIdempotency(t *testing.T) {
+	t.Parallel()
 	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now})
 	ctx := context.Background()
 	req := booking.NewSearchTimeSlot{Attributes: map[string]json.RawMessage{"x": json.RawMessage(`1`)}, IdempotencyKey: "k"}
@@ -83,6 +85,7 @@ func TestSearchTimeSlotIdempotency(t *testing.T) {
 }
 
 func TestSubscriptions(t *testing.T) {
+	t.Parallel()
 	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now})
 	ctx := context.Background()
 	for _, cb := range []string{"", "not a url", "ftp://example.com/x", "/relative", "https://"} {
@@ -107,6 +110,7 @@ func TestSubscriptions(t *testing.T) {
 }
 
 func TestAppointmentsListsOldestFirst(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
 	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: clock})

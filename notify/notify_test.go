@@ -385,6 +385,7 @@ func eventIDs(rs []received) []string {
 // A listener that fails its first two deliveries still gets every event of a create →
 // confirm → reschedule → cancel, in order, once each, signed.
 func TestDeliversInOrderDespiteFailures(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	l := newListener(t, func(n int, _ received) bool { return n <= 2 })
 	e.subscribe(l.srv.URL+"/hooks/", "")
@@ -418,6 +419,7 @@ func TestDeliversInOrderDespiteFailures(t *testing.T) {
 // A notifier stopped in the middle leaves its work in MongoDB; a new one, which never sees
 // the events, resumes from the outbox and delivers everything in order, once.
 func TestRestartResumesFromMongoDB(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	l := newListener(t, func(n int, _ received) bool { return n <= 2 })
 	e.subscribe(l.srv.URL, "")
@@ -443,6 +445,8 @@ func TestRestartResumesFromMongoDB(t *testing.T) {
 	eventually(t, 10*time.Second, "4 accepted events", func() bool { return len(l.accepted()) >= 4 })
 	time.Sleep(200 * time.Millisecond) // room for a duplicate to show
 	checkLifecycle(t, l.accepted(), id, "")
+	// A delivery is counted after its outcome is recorded, which follows the listener's answer.
+	eventually(t, 5*time.Second, "4 deliveries counted", func() bool { return e.metric("apphub_notify_delivered_total") >= 4 })
 	if got := e.metric("apphub_notify_delivered_total"); got != 4 {
 		t.Errorf("delivered_total = %v over both notifiers, want 4", got)
 	}
@@ -451,6 +455,7 @@ func TestRestartResumesFromMongoDB(t *testing.T) {
 // Two instances on one database, both seeing every event: each event reaches each listener
 // exactly once, in order per appointment.
 func TestTwoInstancesDeliverOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -500,6 +505,10 @@ func TestTwoInstancesDeliverOnce(t *testing.T) {
 		}
 
 	}
+	// A delivery is counted after its outcome is recorded, which follows the listener's answer.
+	eventually(t, 5*time.Second, "every delivery counted", func() bool {
+		return e.metric("apphub_notify_delivered_total") >= float64(2*want)
+	})
 	if got := e.metric("apphub_notify_delivered_total"); got != float64(2*want) {
 		t.Errorf("delivered_total = %v over both instances, want %d", got, 2*want)
 	}
@@ -519,6 +528,7 @@ func (e *env) metricOf(i int, name string) float64 {
 // After MaxAttempts failures the delivery is dead-lettered (metric, log, outcome), and the
 // next version goes out: order is kept, nothing is stuck.
 func TestDeadLetter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	l := newListener(t, func(_ int, r received) bool { return r.Env.EventType == apphub.EventCreated })
 	s := e.subscribe(l.srv.URL, "")
@@ -555,6 +565,7 @@ func TestDeadLetter(t *testing.T) {
 
 // A subscription's query selects what it receives; an empty one receives everything.
 func TestQueryFilter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	all := newListener(t, nil)
 	confirmed := newListener(t, nil)
@@ -583,6 +594,7 @@ func TestQueryFilter(t *testing.T) {
 // addresses are refused when connecting: no connection is made, the delivery fails and is
 // dead-lettered. A name resolving to loopback is delivered.
 func TestRefusedDestinations(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ok := newListener(t, nil)
 	// Something listening on every interface: a connection to 0.0.0.0 or [::] would reach it.
@@ -657,6 +669,7 @@ func TestRefusedDestinations(t *testing.T) {
 
 // With an allow list, only the hosts and networks listed are reached.
 func TestAllowList(t *testing.T) {
+	t.Parallel()
 	l := newListener(t, nil)
 	resolver := fakeResolver(t, map[string][]netip.Addr{
 		"hooks.partner.test": {netip.MustParseAddr("127.0.0.1")},
@@ -735,6 +748,7 @@ func (b *syncBuffer) String() string {
 // An event the consumer never got (the bus dropped it) is read back through Resync before
 // the next one, so that the listener still gets every version in order.
 func TestConsumeFillsGaps(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	l := newListener(t, nil)
 	e.subscribe(l.srv.URL, "")
@@ -756,6 +770,7 @@ func TestConsumeFillsGaps(t *testing.T) {
 
 // A subscription deleted while its listener fails gets no more attempts.
 func TestUnsubscribeStopsRetries(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	var subID atomic.Value // written here, read by the listener's goroutine
 	l := newListener(t, func(n int, _ received) bool {
@@ -784,6 +799,10 @@ func TestUnsubscribeStopsRetries(t *testing.T) {
 	if o.Result != apphub.OutcomeUnsubscribed || len(l.requests()) != 1 {
 		t.Errorf("outcome %+v after %d requests, want unsubscribed after 1", o, len(l.requests()))
 	}
+	// The notifier counts the drop right after it recorded the outcome.
+	eventually(t, 5*time.Second, "the drop counted", func() bool {
+		return e.metric("apphub_notify_dropped_total", "reason", "unsubscribed") >= 1
+	})
 	if got := e.metric("apphub_notify_dropped_total", "reason", "unsubscribed"); got != 1 {
 		t.Errorf("dropped_total{reason=unsubscribed} = %v, want 1", got)
 	}

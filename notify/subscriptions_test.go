@@ -17,6 +17,7 @@ import (
 // notifier has just read the list when each listener registers, and the next change is
 // committed at once, well within the second an older notifier reused its list for.
 func TestRegistrationReceivesEventsCommittedRightAfter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	first := newListener(t, nil)
 	e.subscribe(first.srv.URL, "")

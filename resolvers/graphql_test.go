@@ -138,6 +138,7 @@ const errFields = `error { __typename code message ... on SlotUnavailable { alte
 
 // The channel flow: availability → hold → book → confirm → reschedule → cancel.
 func TestChannelFlow(t *testing.T) {
+	t.Parallel()
 	g := newClient(t)
 	start, tech := g.firstRepairSlot()
 
@@ -196,6 +197,7 @@ func TestChannelFlow(t *testing.T) {
 }
 
 func TestTypedErrors(t *testing.T) {
+	t.Parallel()
 	g := newClient(t)
 	start, tech := g.firstRepairSlot()
 	book := `mutation($s: Time!, $r: ID, $k: String) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s, idempotencyKey: $k}) {
@@ -293,6 +295,7 @@ func TestTypedErrors(t *testing.T) {
 }
 
 func TestAppointmentsConnectionAndPickers(t *testing.T) {
+	t.Parallel()
 	g := newClient(t)
 	d := g.do(`query($from: Time!, $to: Time!) { availability(input: {category: "storeVisit", place: "store-paris-bastille", from: $from, to: $to}) { days { slots { start resources { resource { id } } } } } }`,
 		map[string]any{"from": now.Format(time.RFC3339), "to": now.Add(7 * 24 * time.Hour).Format(time.RFC3339)})
@@ -361,6 +364,7 @@ func TestAppointmentsConnectionAndPickers(t *testing.T) {
 
 // Lists cost their page size: a page of 100 with a rich selection is over the limit.
 func TestListsCostTheirSize(t *testing.T) {
+	t.Parallel()
 	g := newClient(t)
 	// Refused before execution: gqlgen's client reports the 422 as an error.
 	_, err := g.c.RawPost(`{ appointments(first: 100) { edges { node { ` + apptFields + ` } } } }`)
@@ -395,6 +399,7 @@ func (c *countingService) History(ctx context.Context, id string) ([]apphub.Revi
 // Aliases of one appointment are read once; histories under a list are read once per node, in
 // one batch.
 func TestLoadersBatchReads(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }})
 	ctx := context.Background()
@@ -424,6 +429,7 @@ func TestLoadersBatchReads(t *testing.T) {
 // Automatic persisted queries: a hash alone is refused until the document was sent once, on
 // any instance sharing the Redis cache.
 func TestAutomaticPersistedQueries(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	newHandler := func() *client.Client {
 		opts := resolvers.Options{QueryCache: rediscache.NewQueryCache(rdb, prefix, time.Hour)}
@@ -456,6 +462,7 @@ func (fakeHub) Installation(context.Context) (apphub.Installation, error) {
 
 // Searches stored through TMF646 are readable by channel apps.
 func TestStoredSearches(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }})
 	ctx := context.Background()
@@ -474,6 +481,7 @@ func TestStoredSearches(t *testing.T) {
 
 // The remaining mutations: update, fail, and the admin upserts that succeed.
 func TestUpdateFailAndAdminMutations(t *testing.T) {
+	t.Parallel()
 	g := newClient(t)
 	start, tech := g.firstRepairSlot()
 	d := g.do(`mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) { appointment { id } `+errFields+` } }`,

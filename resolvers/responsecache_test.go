@@ -32,6 +32,7 @@ func (c *calendarCounter) CalendarAndVersion(ctx context.Context) (*apphub.Calen
 // building the response, while the version holds; a booking changes the version and the next
 // response; other requests, other content types and errors take the ordinary path.
 func TestAvailabilityResponseCache(t *testing.T) {
+	t.Parallel()
 	svc := &calendarCounter{Service: newService(t)}
 	h := newHandler(t, svc)
 	post := func(body, accept string) (int, string, string) {

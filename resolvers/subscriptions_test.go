@@ -172,6 +172,7 @@ func (w *wsClient) next() map[string]any {
 const changeDoc = `subscription($id: ID) { appointmentChanged(id: $id) { kind version fields appointment { id status version } } }`
 
 func TestAppointmentChangedOverBothWebsocketProtocols(t *testing.T) {
+	t.Parallel()
 	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(protocol, func(t *testing.T) {
 			e := newSubEnv(t)
@@ -209,6 +210,7 @@ func TestAppointmentChangedOverBothWebsocketProtocols(t *testing.T) {
 
 // A subscriber that missed versions gets them from MongoDB, in order, once.
 func TestAppointmentChangedFillsGaps(t *testing.T) {
+	t.Parallel()
 	e := newSubEnv(t)
 	ctx := context.Background()
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
@@ -237,6 +239,7 @@ func TestAppointmentChangedFillsGaps(t *testing.T) {
 }
 
 func TestAvailabilityChangedOverSSE(t *testing.T) {
+	t.Parallel()
 	e := newSubEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -324,6 +327,7 @@ func offered(grid map[string]any, start time.Time, resource string) bool {
 
 // Closing the client ends the subscription and its goroutines.
 func TestSubscriptionsEndWhenTheClientLeaves(t *testing.T) {
+	// Not parallel: it counts the goroutines of the whole process.
 	e := newSubEnv(t)
 	ctx := context.Background()
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})

@@ -40,6 +40,7 @@ func appointmentBody(tech, start, end string) string {
 // A search task runs the engine: its slots name the technician and resolve; an empty result
 // carries the reasons.
 func TestSearchTimeSlotSearches(t *testing.T) {
+	t.Parallel()
 	h := demoHub(t)
 	from := testclock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	task := h.create("searchTimeSlot", searchBody("repair", "75011", from, from.Add(7*24*time.Hour)))
@@ -66,6 +67,7 @@ func TestSearchTimeSlotSearches(t *testing.T) {
 
 // Fifty partners race for one slot over HTTP: exactly one 201, 49 × 409.
 func TestBookingRaceOverHTTP(t *testing.T) {
+	t.Parallel()
 	h := demoHub(t)
 	from := testclock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	task := h.create("searchTimeSlot", searchBody("repair", "75011", from, from.Add(7*24*time.Hour)))
@@ -108,6 +110,7 @@ func TestBookingRaceOverHTTP(t *testing.T) {
 }
 
 func TestBookingRefusalsCarryTheReason(t *testing.T) {
+	t.Parallel()
 	h := demoHub(t)
 	from := testclock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	task := h.create("searchTimeSlot", searchBody("repair", "75011", from, from.Add(7*24*time.Hour)))
@@ -189,6 +192,7 @@ func TestBookingRefusalsCarryTheReason(t *testing.T) {
 
 // Cancelling a booked appointment frees its time; booking it again succeeds.
 func TestCancelFreesTheTime(t *testing.T) {
+	t.Parallel()
 	h := demoHub(t)
 	from := testclock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	task := h.create("searchTimeSlot", searchBody("repair", "75011", from, from.Add(7*24*time.Hour)))
@@ -204,6 +208,7 @@ func TestCancelFreesTheTime(t *testing.T) {
 // An appointment booked through GraphQL (the booking service directly) is the same TMF646
 // resource: its time, category and resource show, and its ETag is its version.
 func TestAppointmentBookedElsewhereIsATMFResource(t *testing.T) {
+	t.Parallel()
 	h := demoHub(t)
 	from := testclock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	res, err := h.svc.Search(context.Background(), booking.SlotQuery{Category: "repair", Place: "75011", From: from, To: from.Add(7 * 24 * time.Hour)})

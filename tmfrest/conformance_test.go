@@ -25,6 +25,7 @@ import (
 // resource with the official samples' attributes, list them, retrieve each, filter by each
 // string attribute the server returned and by fields, and get 404 on a random id.
 func TestContract_TMForumStyleRun(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	samples := map[string][]string{
 		"appointment":    {sample(t, "Appointment.example.json"), sample(t, "Appointment2.example.json")},
@@ -91,6 +92,7 @@ func TestContract_TMForumStyleRun(t *testing.T) {
 }
 
 func TestContract_ServerOwnedAttributesOnPostAreIgnored(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	// Both official samples send id, href, creationDate, lastUpdate and the invalid status
 	// "accepted": the hub sets its own.
@@ -110,6 +112,7 @@ func TestContract_ServerOwnedAttributesOnPostAreIgnored(t *testing.T) {
 }
 
 func TestContract_HrefEqualsLocation(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	for _, resource := range []string{"appointment", "searchTimeSlot"} {
 		body := `{` + validFor + `}`
@@ -138,6 +141,7 @@ func TestContract_HrefEqualsLocation(t *testing.T) {
 }
 
 func TestContract_PublicBaseURLIsConfigurable(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{PublicURL: "https://api.example.com/"})
 	a := h.create("appointment", `{`+validFor+`}`)
 	if want := "https://api.example.com" + api + "appointment/" + a["id"].(string); a["href"] != want {
@@ -158,6 +162,7 @@ func TestContract_PublicBaseURLIsConfigurable(t *testing.T) {
 }
 
 func TestContract_ServerDateTimesAreUTCWithMilliseconds(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	a := h.create("appointment", `{"validFor":{"startDateTime":"2026-03-29T03:00:00+02:00","endDateTime":"2026-03-29T04:00:00+02:00"}}`)
 	s := h.create("searchTimeSlot", `{}`)
@@ -196,6 +201,7 @@ var awkwardTexts = []string{
 }
 
 func TestContract_ClientValuesComeBackByteIdentical(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	r := h.want(h.do("POST", api+"appointment", awkward), http.StatusCreated)
 	id := r.object(t)["id"].(string)
@@ -218,6 +224,7 @@ func TestContract_ClientValuesComeBackByteIdentical(t *testing.T) {
 }
 
 func TestContract_TypeDefaultsToTheResourceName(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	if a := h.create("appointment", `{`+validFor+`}`); a["@type"] != "Appointment" {
 		t.Errorf("@type %v", a["@type"])
@@ -228,6 +235,7 @@ func TestContract_TypeDefaultsToTheResourceName(t *testing.T) {
 }
 
 func TestContract_SearchTimeSlotAlwaysCarriesSlotArrays(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	s := h.create("searchTimeSlot", `{"relatedPlace":{"role":"interventionAddress","postCode":"75011"}}`)
 	for _, name := range []string{"requestedTimeSlot", "availableTimeSlot"} {
@@ -254,6 +262,7 @@ func TestContract_SearchTimeSlotAlwaysCarriesSlotArrays(t *testing.T) {
 }
 
 func TestContract_ListIsAlwaysAnArray(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	for _, resource := range []string{"appointment", "searchTimeSlot"} {
 		r, l := h.list(resource, "")
@@ -282,6 +291,7 @@ func createN(h *testHub, n int) []string {
 }
 
 func TestContract_ListWithoutPagingIs200(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	want := createN(h, 25) // more than any default page would hold
 	r, l := h.list("appointment", "")
@@ -294,6 +304,7 @@ func TestContract_ListWithoutPagingIs200(t *testing.T) {
 }
 
 func TestContract_PagingIs206WhenPartial(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	all := createN(h, 5)
 	for _, tc := range []struct {
@@ -323,6 +334,7 @@ func TestContract_PagingIs206WhenPartial(t *testing.T) {
 }
 
 func TestContract_BadOffsetOrLimitIs400(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	for _, q := range []string{"offset=-1", "limit=-5", "offset=x", "limit=1.5", "limit=", "offset=1&offset=2", "limit=99999999999999999999"} {
 		for _, resource := range []string{"appointment", "searchTimeSlot"} {
@@ -332,6 +344,7 @@ func TestContract_BadOffsetOrLimitIs400(t *testing.T) {
 }
 
 func TestContract_FieldsSelectsAttributes(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	id := h.create("appointment", sample(t, "Appointment.example.json"))["id"].(string)
 	keys := func(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
@@ -369,6 +382,7 @@ func TestContract_FieldsSelectsAttributes(t *testing.T) {
 }
 
 func TestContract_FilterEqualityOnAnyAttribute(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	a1 := h.create("appointment", sample(t, "Appointment.example.json"))
 	a2 := h.create("appointment", sample(t, "Appointment2.example.json"))
@@ -399,6 +413,7 @@ func TestContract_FilterEqualityOnAnyAttribute(t *testing.T) {
 }
 
 func TestContract_FilterCommaORsAndEncodedCommaIsData(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	a := h.create("appointment", `{`+validFor+`,"externalId":"a,b"}`)["id"].(string)
 	b := h.create("appointment", `{`+validFor+`,"externalId":"b"}`)["id"].(string)
@@ -421,6 +436,7 @@ func TestContract_FilterCommaORsAndEncodedCommaIsData(t *testing.T) {
 }
 
 func TestContract_FilterDottedPathsMatchAnyArrayElement(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	a := h.create("appointment", sample(t, "Appointment.example.json"))["id"].(string)
 	b := h.create("appointment", sample(t, "Appointment2.example.json"))["id"].(string)
@@ -445,6 +461,7 @@ func TestContract_FilterDottedPathsMatchAnyArrayElement(t *testing.T) {
 }
 
 func TestContract_FilterOperatorsCompareChronologicallyAndNumerically(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	all := createN(h, 4) // starts 09:00Z, 10:00Z, 11:00Z, 12:00Z; priority 0..3
 	for _, tc := range []struct {
@@ -475,6 +492,7 @@ func TestContract_FilterOperatorsCompareChronologicallyAndNumerically(t *testing
 }
 
 func TestContract_FilterValuesAreNeverOperators(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	createN(h, 2)
 	for _, q := range []string{"$where=1", "status[$ne]=x", "status%5B%24ne%5D=x", "status.$ne=x", "validFor.%24gt=x",
@@ -497,6 +515,7 @@ func TestContract_FilterValuesAreNeverOperators(t *testing.T) {
 }
 
 func TestContract_SortOrdersTheList(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	all := createN(h, 3)
 	h.want(h.do("PATCH", api+"appointment/"+all[1], `{"status":"confirmed"}`), http.StatusOK)
@@ -520,6 +539,7 @@ func TestContract_SortOrdersTheList(t *testing.T) {
 }
 
 func TestContract_MergePatch(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	id := h.create("appointment", sample(t, "Appointment.example.json"))["id"].(string)
 	for _, ct := range []string{"application/merge-patch+json", "application/json", "application/json; charset=UTF-8"} {
@@ -547,6 +567,7 @@ func TestContract_MergePatch(t *testing.T) {
 }
 
 func TestContract_PatchChangesTime(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	id := h.create("appointment", `{`+validFor+`}`)["id"].(string)
 	a := h.want(h.do("PATCH", api+"appointment/"+id, `{"validFor":{"startDateTime":"2026-05-01T10:00:00+02:00","endDateTime":"2026-05-01T11:00:00+02:00"}}`), http.StatusOK).object(t)
@@ -565,6 +586,7 @@ func TestContract_PatchChangesTime(t *testing.T) {
 }
 
 func TestContract_JSONPatch(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	id := h.create("appointment", sample(t, "Appointment.example.json"))["id"].(string)
 	jp := func(patch string, status int) map[string]any {
@@ -590,6 +612,7 @@ func TestContract_JSONPatch(t *testing.T) {
 }
 
 func TestContract_OtherMediaTypesAre415(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	id := h.create("appointment", `{`+validFor+`}`)["id"].(string)
 	sid := h.create("searchTimeSlot", `{}`)["id"].(string)
@@ -608,6 +631,7 @@ func TestContract_OtherMediaTypesAre415(t *testing.T) {
 }
 
 func TestContract_ContentTypeOnGetAndDeleteIsAccepted(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	id := h.create("appointment", `{`+validFor+`}`)["id"].(string)
 	for _, ct := range []string{"application/json", "application/json;charset=utf-8"} {
@@ -618,6 +642,7 @@ func TestContract_ContentTypeOnGetAndDeleteIsAccepted(t *testing.T) {
 }
 
 func TestContract_StatusMachine(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	statuses := []string{"initialized", "confirmed", "cancelled", "completed", "failed"}
 	allowed := map[string][]string{
@@ -662,6 +687,7 @@ func TestContract_StatusMachine(t *testing.T) {
 }
 
 func TestContract_PatchReadOnlyAttributes(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	a := h.create("appointment", `{`+validFor+`}`)
 	id := a["id"].(string)
@@ -684,6 +710,7 @@ func TestContract_PatchReadOnlyAttributes(t *testing.T) {
 }
 
 func TestContract_DeleteSemantics(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	ids := createN(h, 2)
 	r := h.want(h.do("DELETE", api+"appointment/"+ids[0], ""), http.StatusNoContent)
@@ -714,6 +741,7 @@ func TestContract_DeleteSemantics(t *testing.T) {
 }
 
 func TestContract_ErrorsAreTMFBodies(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	for _, tc := range []struct {
 		method, path string
@@ -744,6 +772,7 @@ func TestContract_ErrorsAreTMFBodies(t *testing.T) {
 }
 
 func TestContract_ETagAndIfMatch(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	for _, resource := range []string{"appointment", "searchTimeSlot"} {
 		body, patch := `{`+validFor+`}`, `{"description":"x"}`
@@ -773,6 +802,7 @@ func TestContract_ETagAndIfMatch(t *testing.T) {
 }
 
 func TestContract_IdempotencyKeyOnPost(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	for _, tc := range []struct{ resource, body, other string }{
 		{"appointment", `{` + validFor + `,"description":"a"}`, `{` + validFor + `,"description":"b"}`},
@@ -796,6 +826,7 @@ func TestContract_IdempotencyKeyOnPost(t *testing.T) {
 }
 
 func TestContract_BadInputIsRefusedAndNothingIsStored(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	huge := `{` + validFor + `,"description":"` + strings.Repeat("x", 1<<20) + `"}`
 	for _, tc := range []struct {
@@ -853,6 +884,7 @@ func TestContract_BadInputIsRefusedAndNothingIsStored(t *testing.T) {
 }
 
 func TestContract_HubRegisterAndUnregister(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	s := h.create("hub", `{"callback":"https://listener.example.com/tmf-api/appointment/v4","query":"eventType=AppointmentStateChangeEvent&event.appointment.status=confirmed"}`)
 	if s["callback"] != "https://listener.example.com/tmf-api/appointment/v4" || s["query"] != "eventType=AppointmentStateChangeEvent&event.appointment.status=confirmed" {
@@ -872,6 +904,7 @@ func TestContract_HubRegisterAndUnregister(t *testing.T) {
 }
 
 func TestContract_ListenersAcceptTheEightEvents(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	events := []string{"appointmentCreateEvent", "appointmentAttributeValueChangeEvent", "appointmentStateChangeEvent", "appointmentDeleteEvent",
 		"searchTimeSlotCreateEvent", "searchTimeSlotAttributeValueChangeEvent", "searchTimeSlotStateChangeEvent", "searchTimeSlotDeleteEvent"}
@@ -893,6 +926,7 @@ func TestContract_ListenersAcceptTheEightEvents(t *testing.T) {
 }
 
 func TestContract_SearchTimeSlotPatch(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	s := h.create("searchTimeSlot", sample(t, "SearchTimeSlot.example.json"))
 	id := s["id"].(string)
@@ -926,6 +960,7 @@ func TestContract_SearchTimeSlotPatch(t *testing.T) {
 
 // Concurrent PATCHes without If-Match each patch the state they find: none is lost.
 func TestContract_ConcurrentPatchesLoseNothing(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	id := h.create("appointment", `{`+validFor+`}`)["id"].(string)
 	const n = 8
@@ -961,6 +996,7 @@ func TestContract_ConcurrentPatchesLoseNothing(t *testing.T) {
 // GraphQL and TMF646 share appointments: a change made through the booking service elsewhere
 // shows in the TMF representation, although the client's raw attribute said otherwise.
 func TestContract_ChangesMadeElsewhereShow(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, tmfrest.Options{})
 	a := h.create("appointment", sample(t, "Appointment.example.json"))
 	id := a["id"].(string)

@@ -48,6 +48,9 @@ type hooks struct {
 	afterCommit func(ctx context.Context, rev apphub.Revision)
 	// relayAfter is booking.Options.RelayAfter; zero is its default.
 	relayAfter time.Duration
+	// notifyTimeout and notifyLeaseMargin are notify.Options.Timeout and LeaseMargin; zero is
+	// their default.
+	notifyTimeout, notifyLeaseMargin time.Duration
 }
 
 func (h hooks) clock() func() time.Time {

@@ -14,6 +14,7 @@ import (
 // its committed version, a subscriber on another hub gets the change without any further
 // change, a registered listener receives the event, and the restarted hub lists it too.
 func TestCrashAfterCommitLosesNothing(t *testing.T) {
+	t.Parallel()
 	env := sharedStores(t)
 	b := startHub(t, env, nil)
 

@@ -41,9 +41,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testHooks is the program as the tests run it: on the test clock, and relaying the changes
-// another writer left in flight after a second (instead of five).
-func testHooks() hooks { return hooks{now: testclock.Now, relayAfter: time.Second} }
+// testHooks is the program as the tests run it: on the test clock, relaying the changes
+// another writer left in flight after a second (instead of five), and with notification leases
+// of about 4 s instead of 16 s (a lease lasts the attempt timeout, the backoff and the margin),
+// so that a hub takes over the deliveries of a stopped one sooner. The tests' listeners are on
+// loopback and their instances share one clock: 2 s per attempt and a 1 s margin are ample.
+func testHooks() hooks {
+	return hooks{now: testclock.Now, relayAfter: time.Second, notifyTimeout: 2 * time.Second, notifyLeaseMargin: time.Second}
+}
 
 func envFunc(env map[string]string) func(string) string {
 	return func(k string) string { return env[k] }
@@ -259,6 +264,7 @@ func waitReady(t *testing.T, base string, wantCode int, wantStatus string, withi
 
 // The whole hub on both embedded stores, through HTTP.
 func TestServeOnEmbeddedStores(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, nil, nil, "--data-dir", t.TempDir())
 
 	rb := waitReady(t, h.url, 200, "ready", 60*time.Second)
@@ -388,6 +394,7 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 
 // A shutdown lets the requests in flight finish.
 func TestShutdownDrainsInFlightRequests(t *testing.T) {
+	t.Parallel()
 	started := make(chan struct{})
 	slow := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -432,6 +439,8 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 // With REDIS_URL at a Redis that is down, the hub serves, reports Redis degraded with 200,
 // and turns ready by itself when Redis comes.
 func TestReadinessRedisDownThenBack(t *testing.T) {
+	// Not parallel: the port the hub is pointed at stays free until Redis starts on it, and
+	// another test's listener could take it meanwhile.
 	port := storetest.FreePort(t)
 	h := startHub(t, map[string]string{"REDIS_URL": fmt.Sprintf("redis://127.0.0.1:%d", port)}, nil, "--data-dir", t.TempDir())
 
@@ -453,9 +462,13 @@ func TestReadinessRedisDownThenBack(t *testing.T) {
 // With MONGODB_URI at a dead server, /readyz is 503 naming MongoDB, and recovers by itself
 // when the server comes.
 func TestReadinessMongoDownThenBack(t *testing.T) {
+	// Not parallel: the port the hub is pointed at stays free until MongoDB starts on it, and
+	// another test's listener could take it meanwhile.
 	port := storetest.FreePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	h := startHub(t, map[string]string{"MONGODB_URI": "mongodb://" + addr + "/"}, nil)
+	// A server selection timeout of 1 s instead of the hub's 5 s (options in the URI win): each
+	// request to the dead server waits that long before it is answered UNAVAILABLE.
+	h := startHub(t, map[string]string{"MONGODB_URI": "mongodb://" + addr + "/?serverSelectionTimeoutMS=1000"}, nil)
 
 	rb := waitReady(t, h.url, 503, "unavailable", 30*time.Second)
 	if c := rb.Checks["mongodb"]; c.Status != "down" || !c.Required || c.Error == "" {
@@ -473,7 +486,12 @@ func TestReadinessMongoDownThenBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.Close() })
+	// The hub stops first, as it would in a deployment: the embedded server, closed while a
+	// client is still connected, takes seconds to end.
+	t.Cleanup(func() {
+		h.stop()
+		e.Close()
+	})
 	waitReady(t, h.url, 200, "ready", 60*time.Second)
 	if resp := getJSON(t, h.url+"/tmf-api/appointment/v4/appointment", nil); resp.StatusCode != 200 {
 		t.Fatalf("TMF646 list after MongoDB came back: %d", resp.StatusCode)
@@ -572,6 +590,7 @@ func (p *process) installationID(t *testing.T) string {
 // The real program: it starts on the embedded stores, locks its data directory against a
 // second process, exits 0 on SIGTERM and finds its data again on the next start.
 func TestProcessLifecycle(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := startProcess(t, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
 	if first.url == "" {
@@ -609,6 +628,7 @@ func TestProcessLifecycle(t *testing.T) {
 }
 
 func TestSeed(t *testing.T) {
+	// Not parallel: run sets go-redis's logger, which is process-wide (rediscache.SetLogger).
 	dir := t.TempDir()
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"seed", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard, testHooks()); err != nil {

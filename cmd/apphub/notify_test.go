@@ -83,6 +83,7 @@ func tmf(t *testing.T, method, url, contentType, body string, headers ...string)
 // cancel, in order and signed, although its listener fails its first two deliveries, the hub
 // that served the first requests is restarted in the middle, and a second hub runs beside it.
 func TestNotificationsReachAFlakyListener(t *testing.T) {
+	t.Parallel()
 	env := sharedStores(t)
 	env["APPHUB_NOTIFY_SECRET"] = "s3cret"
 	a := startHub(t, env, nil)

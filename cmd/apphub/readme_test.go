@@ -32,7 +32,8 @@ var fenced = regexp.MustCompile("(?s)\n### ([^\n]+)\n.*?```graphql\n(.*?)```")
 // The README's channel flow, document by document as it is written there, each with the
 // variables its text names, taken from the answers before it.
 func TestReadmeGraphQLWalkthrough(t *testing.T) {
-	h := startHub(t, nil, nil)
+	t.Parallel()
+	h := startHub(t, nil, nil, "--data-dir", t.TempDir()) // its own data, not ./data: the tests run at once
 	if err := loadDemo(context.Background(), h.hub.svc, h.hub.logger, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,8 @@ func TestReadmeGraphQLWalkthrough(t *testing.T) {
 
 // The README's TMF646 walkthrough, run by bash as it is written there.
 func TestReadmeTMFWalkthrough(t *testing.T) {
-	h := startHub(t, nil, nil)
+	t.Parallel()
+	h := startHub(t, nil, nil, "--data-dir", t.TempDir()) // its own data, not ./data: the tests run at once
 	_, block, found := strings.Cut(readmeSection(t, "TMF646 Appointment Management"), "```sh\nHUB=")
 	if !found {
 		t.Fatal("the README's TMF646 section has no walkthrough starting with HUB=")

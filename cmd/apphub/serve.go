@@ -88,6 +88,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		},
 		Match: tmfrest.MatchQuery, Resync: svc.Events,
 		Secret: []byte(cfg.notifySecret), AllowList: splitList(cfg.notifyAllow),
+		Timeout: cfg.hooks.notifyTimeout, LeaseMargin: cfg.hooks.notifyLeaseMargin,
 		Registerer: reg, Logger: logger, Now: cfg.hooks.clock()})
 	if err != nil {
 		h.close()

@@ -11,6 +11,7 @@ import (
 )
 
 func TestCalendarRoundTrip(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 

@@ -14,6 +14,7 @@ import (
 // A database written before claims were split by day has them in one "claims" collection:
 // they are moved before any claim is read or written, so no booking can take their time.
 func TestLegacyClaimsAreMovedFirst(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	start := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)

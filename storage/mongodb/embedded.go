@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 	"github.com/gofrs/flock"
@@ -19,6 +20,10 @@ type Embedded struct {
 	done   chan struct{}
 	lock   *flock.Flock
 }
+
+// newFerretDB serializes ferretdb.New, which writes a process-wide value (the version's package
+// name) on every call: servers started at once in one process (tests do) would race on it.
+var newFerretDB sync.Mutex
 
 // StartEmbedded starts FerretDB with its data in dir (created if missing), listening on addr
 // (a loopback address; "127.0.0.1:0" picks a free port). It fails with a clear message when
@@ -40,12 +45,14 @@ func StartEmbedded(dir, addr string, logger *slog.Logger) (*Embedded, error) {
 		return nil, fmt.Errorf("data directory %q is in use by another apphub process; stop it or choose another --data-dir", abs)
 	}
 
+	newFerretDB.Lock()
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + filepath.ToSlash(abs) + "/",
 		Logger:    logger,
 	})
+	newFerretDB.Unlock()
 	if err != nil {
 		lock.Unlock()
 		return nil, fmt.Errorf("embedded FerretDB: %w", err)

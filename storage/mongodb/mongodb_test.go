@@ -15,6 +15,7 @@ import (
 )
 
 func TestInstallationIsCreatedOnceUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	uri, database := storetest.MongoURI(t)
 	ctx := context.Background()
 
@@ -47,6 +48,7 @@ func TestInstallationIsCreatedOnceUnderConcurrency(t *testing.T) {
 }
 
 func TestErrorMapping(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 
@@ -99,6 +101,7 @@ func TestErrorMapping(t *testing.T) {
 // The unique _id is the one guarantee the embedded store keeps under concurrency (docs/design.md);
 // every exclusive fact of the hub rests on it, so it is checked here against the real store.
 func TestUniqueIDHoldsUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	const n = 64
@@ -126,6 +129,7 @@ func TestUniqueIDHoldsUnderConcurrency(t *testing.T) {
 }
 
 func TestEmbeddedLockAndRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()

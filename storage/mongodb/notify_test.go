@@ -11,6 +11,7 @@ import (
 )
 
 func TestNotifyOutboxRoundTrip(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 9, 0, 0, 123_000_000, time.UTC)
@@ -57,6 +58,7 @@ func TestNotifyOutboxRoundTrip(t *testing.T) {
 }
 
 func TestNotifyLeaseIsExclusive(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	id := apphub.DeliveryID("sub1", "apt1", 1, apphub.EventCreated)
@@ -105,6 +107,7 @@ func TestNotifyLeaseIsExclusive(t *testing.T) {
 }
 
 func TestNotifyOutcomeAndSweep(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	old := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

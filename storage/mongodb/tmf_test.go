@@ -22,6 +22,7 @@ var awkwardAttributes = map[string]json.RawMessage{
 }
 
 func TestSearchTimeSlotRoundTrip(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	now := time.Date(2026, 3, 29, 1, 2, 3, 4_000_000, time.UTC)
@@ -80,6 +81,7 @@ func checkTask(t *testing.T, got, want apphub.SearchTimeSlot) {
 }
 
 func TestSubscriptionRoundTrip(t *testing.T) {
+	t.Parallel()
 	db := storetest.Mongo(t)
 	ctx := context.Background()
 	sub := apphub.EventSubscription{ID: "s1", Callback: "https://listener.example/cb", Query: "eventType=AppointmentStateChangeEvent",

@@ -10,6 +10,7 @@ import (
 )
 
 func TestQueryCacheSharedAndExpiring(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	ctx := context.Background()
 	a := rediscache.NewQueryCache(rdb, prefix, time.Minute)

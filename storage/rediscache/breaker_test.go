@@ -38,6 +38,7 @@ func (s *sent) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Process
 // TestBreakerOpensOnlyForOutages: replies of a live server, and callers that gave up, leave the
 // breaker closed; a failure to reach Redis opens it.
 func TestBreakerOpensOnlyForOutages(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	b, err := rediscache.NewBreaker(rdb, nil, rediscache.BreakerOptions{Interval: time.Hour})
 	if err != nil {
@@ -74,6 +75,8 @@ func TestBreakerOpensOnlyForOutages(t *testing.T) {
 // answers are neither read nor stored, publishes fail with UNAVAILABLE — and once Redis
 // answers again the breaker closes by itself and the cache replaces the epoch.
 func TestBreakerSharedByCacheAndBus(t *testing.T) {
+	// Not parallel: its proxy listens again on the port it had, which another test's listener
+	// could take meanwhile.
 	_, prefix := storetest.Redis(t)
 	p := newProxy(t, redisAddr(t))
 	rdb := client(t, p.addr)

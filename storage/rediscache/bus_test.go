@@ -2,6 +2,7 @@ package rediscache_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -90,26 +91,39 @@ func newBus(t testing.TB, c *rediscache.Client, opts rediscache.BusOptions,
 }
 
 // connected waits until to's reader sees what from publishes (a reader starts at the stream's
-// end, so what is published before it is positioned is not its business).
+// end, so what is published before it is positioned is not its business). It publishes one
+// calendar version, again until to has it, and returns once both buses have handed it to their
+// callbacks: a bus hands its own publications to its callbacks too, from its queue, and a
+// callback registered after connected must not get the warm-up. The copies of it still on
+// their way carry the same version, which a bus drops as the one it has.
 func connected(t testing.TB, from, to *rediscache.Bus) {
 	t.Helper()
-	got := make(chan struct{}, 1)
-	remove := to.OnCalendarChanged(func(string) {
-		select {
-		case got <- struct{}{}:
-		default:
-		}
-	})
-	defer remove()
-	for i := 0; ; i++ {
-		from.PublishCalendarChanged(context.Background(), fmt.Sprintf("warm-up-%p-%d", to, i))
-		select {
-		case <-got:
-			return
-		case <-time.After(50 * time.Millisecond):
-		}
-		if i > 100 {
+	version := "warm-up-" + rand.Text()
+	var mu sync.Mutex
+	seen := map[*rediscache.Bus]bool{}
+	for _, b := range []*rediscache.Bus{from, to} {
+		remove := b.OnCalendarChanged(func(v string) {
+			if v == version {
+				mu.Lock()
+				seen[b] = true
+				mu.Unlock()
+			}
+		})
+		defer remove()
+	}
+	both := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen[from] && seen[to]
+	}
+	for i := 0; !both(); i++ {
+		if i == 50 {
 			t.Fatal("the bus readers never connected")
+		}
+		from.PublishCalendarChanged(context.Background(), version)
+		deadline := time.Now().Add(200 * time.Millisecond)
+		for !both() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
 		}
 	}
 }
@@ -149,6 +163,7 @@ func quiet(t testing.TB, ch <-chan apphub.Event) {
 }
 
 func TestBusAcrossInstances(t *testing.T) {
+	// Not parallel: it counts the goroutines of the whole process, and times Close.
 	rdb, prefix := storetest.Redis(t)
 	rdb2 := client(t, "")
 	ctx := context.Background()
@@ -275,6 +290,7 @@ func TestBusAcrossInstances(t *testing.T) {
 // TestBusSlowSubscriber: a subscriber that does not read loses events (counted); the others
 // and the dispatcher go on.
 func TestBusSlowSubscriber(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	b, reg := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix, Buffer: 2}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -296,6 +312,8 @@ func TestBusSlowSubscriber(t *testing.T) {
 // TestBusReconnectLosesNothing: what is published while a reader is cut off reaches it from
 // the stream once it is back, without a resync.
 func TestBusReconnectLosesNothing(t *testing.T) {
+	// Not parallel: its proxy listens again on the port it had, which another test's listener
+	// could take meanwhile.
 	rdb, prefix := storetest.Redis(t)
 	p := newProxy(t, redisAddr(t))
 	h := newHistory()
@@ -325,6 +343,8 @@ func TestBusReconnectLosesNothing(t *testing.T) {
 // TestBusRedisRestart: while Redis is down, a hub's own subscribers still get its events; when
 // Redis comes back empty, the readers follow the new stream.
 func TestBusRedisRestart(t *testing.T) {
+	// Not parallel: it starts Redis again on the port it had, which another test's listener
+	// could take meanwhile.
 	port := storetest.FreePort(t)
 	stop := storetest.StartRedisServer(t, port)
 	url := fmt.Sprintf("redis://127.0.0.1:%d", port)
@@ -367,6 +387,7 @@ func TestBusRedisRestart(t *testing.T) {
 // calendar change reaches them as "anything may have changed" (no zones); their channels close
 // with their context.
 func TestBusAvailability(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	a, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix}, nil)
 	b, _ := newBus(t, rdb, rediscache.BusOptions{Prefix: prefix}, nil)

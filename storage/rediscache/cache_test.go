@@ -43,6 +43,7 @@ func busy(t testing.TB, c *rediscache.Cache, db *claimsDB, keys ...apphub.Resour
 }
 
 func TestCacheHitsMissesAndClaims(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	c, reg := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
 	db := newClaimsDB()
@@ -89,6 +90,7 @@ func TestCacheHitsMissesAndClaims(t *testing.T) {
 // that starts afterwards, on either of two hubs sharing one Redis, answers without the claim
 // committed before the Touch. Bookings and searches run concurrently on both.
 func TestCacheFreshnessAcrossInstances(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	hubs := []*rediscache.Cache{}
 	for _, r := range []*rediscache.Client{rdb, client(t, "")} {
@@ -181,6 +183,7 @@ func TestCacheFreshnessAcrossInstances(t *testing.T) {
 // TestCacheRebuildRacingTouchIsDiscarded: a rebuild that read MongoDB before a booking
 // committed, and finishes after the booking touched the key, is not written.
 func TestCacheRebuildRacingTouchIsDiscarded(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	c, reg := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
 	db := newClaimsDB()
@@ -224,6 +227,7 @@ func TestCacheRebuildRacingTouchIsDiscarded(t *testing.T) {
 
 // TestCacheOneRebuildPerKey: 50 concurrent searches of a cold key load it once.
 func TestCacheOneRebuildPerKey(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	c, reg := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
 	db := newClaimsDB()
@@ -283,6 +287,7 @@ func TestCacheOneRebuildPerKey(t *testing.T) {
 
 // TestCacheTTL: every key the cache writes expires when unused.
 func TestCacheTTL(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	ttl := 3 * time.Second
 	c, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix, TTL: ttl})
@@ -320,6 +325,8 @@ func TestCacheTTL(t *testing.T) {
 // TestCacheRedisDownAndBack: with its Redis killed, a hub searches from MongoDB, remembers the
 // booking it could not touch, and replaces the epoch as soon as Redis is back.
 func TestCacheRedisDownAndBack(t *testing.T) {
+	// Not parallel: it starts Redis again on the port it had, which another test's listener
+	// could take meanwhile.
 	port := storetest.FreePort(t)
 	stop := storetest.StartRedisServer(t, port)
 	rdb, err := rediscache.Connect(fmt.Sprintf("redis://127.0.0.1:%d", port), rediscache.ConnectOptions{})
@@ -371,6 +378,8 @@ func TestCacheRedisDownAndBack(t *testing.T) {
 // TestCacheEpochBumpMakesEntriesStale: a hub that loses Redis while the server and its entries
 // stay (another hub still uses them) makes them stale for everybody once it reaches Redis again.
 func TestCacheEpochBumpMakesEntriesStale(t *testing.T) {
+	// Not parallel: its proxy listens again on the port it had, which another test's listener
+	// could take meanwhile.
 	rdb, prefix := storetest.Redis(t)
 	p := newProxy(t, redisAddr(t))
 	a, regA := newCache(t, client(t, p.addr), rediscache.CacheOptions{Prefix: prefix, RetryInterval: 50 * time.Millisecond, Timeout: time.Second})
@@ -406,6 +415,7 @@ func TestCacheEpochBumpMakesEntriesStale(t *testing.T) {
 }
 
 func TestCacheLoadErrorIsReturned(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	c, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
 	boom := apphub.Errorf(apphub.EUNAVAILABLE, "MongoDB is down")

@@ -13,6 +13,8 @@ import (
 // binary's default: every command and script they use must work there too, and keys expire
 // on the embedded clock.
 func TestEmbeddedEndToEnd(t *testing.T) {
+	// Not parallel: its entries live 500 ms of wall time and it counts the loads between two
+	// reads; a machine slowed by other tests could let them expire in between.
 	e, err := rediscache.StartEmbedded("127.0.0.1:0", 10*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)

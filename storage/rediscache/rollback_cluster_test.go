@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -58,10 +59,11 @@ func (c *testCluster) admin(i int) *redis.Client {
 	return rdb
 }
 
-// waitOK waits until every node sees the whole cluster serving.
+// waitOK waits until every node sees the whole cluster serving. The nodes learn of each other
+// by gossip, which can take more than 5 s on a loaded machine.
 func (c *testCluster) waitOK() {
 	c.t.Helper()
-	eventually(c.t, "the cluster to serve", func() bool {
+	eventuallyWithin(c.t, 30*time.Second, "the cluster to serve", func() bool {
 		for i := range c.ports {
 			info, err := c.admin(i).ClusterInfo(context.Background()).Result()
 			if err != nil || !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_known_nodes:3") {
@@ -97,6 +99,8 @@ func (c *testCluster) url() string {
 // epoch's (the replacement waits for the cache), then the epoch's master itself (the guard
 // replaces the epoch on the new connection).
 func TestRollbackGuardCluster(t *testing.T) {
+	// Not parallel: it restarts cluster nodes on the ports they had, which another test's
+	// listener could take meanwhile.
 	cl := startCluster(t)
 	const prefix = "hub:"
 	epochNode := cl.node(prefix + "busy:epoch")

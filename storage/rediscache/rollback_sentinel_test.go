@@ -51,6 +51,7 @@ func startSentinel(t *testing.T, port, masterPort int) {
 // the failover. Its connections to the Sentinel itself go through the same OnConnect hook and
 // must work.
 func TestRollbackGuardSentinel(t *testing.T) {
+	t.Parallel()
 	masterPort, replicaPort, sentinelPort := storetest.FreePort(t), storetest.FreePort(t), storetest.FreePort(t)
 	master := storetest.StartRedisServerIn(t, masterPort, t.TempDir())
 	replica := storetest.StartRedisServerIn(t, replicaPort, t.TempDir(), "--replicaof", "127.0.0.1", fmt.Sprint(masterPort))

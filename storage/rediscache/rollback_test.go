@@ -49,6 +49,8 @@ func versionOnceUp(t testing.TB, c *rediscache.Cache, keys []apphub.ResourceDay,
 // lost Touch had it, gives no old version either; and the hubs replace the epoch once, not
 // on every connection.
 func TestRollbackGuard(t *testing.T) {
+	// Not parallel: it starts Redis again on the port it had, which another test's listener
+	// could take meanwhile.
 	port, dir := storetest.FreePort(t), t.TempDir()
 	srv := storetest.StartRedisServerIn(t, port, dir)
 	const prefix = "hub:"
@@ -110,6 +112,7 @@ func TestRollbackGuard(t *testing.T) {
 // TestRollbackGuardPlainReconnect: connections dropped and opened again to the same server
 // process are no rollback: the epoch and the versions stay.
 func TestRollbackGuardPlainReconnect(t *testing.T) {
+	t.Parallel()
 	port := storetest.FreePort(t)
 	srv := storetest.StartRedisServerIn(t, port, t.TempDir())
 	const prefix = "hub:"
@@ -150,6 +153,7 @@ func TestRollbackGuardPlainReconnect(t *testing.T) {
 // TestRollbackGuardEmbedded: the embedded Redis tells no run_id; the guard lets its connections
 // through and stamps nothing.
 func TestRollbackGuardEmbedded(t *testing.T) {
+	t.Parallel()
 	e, err := rediscache.StartEmbedded("127.0.0.1:0", time.Second)
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,7 @@ func zone(id string) apphub.ZoneDay { return apphub.ZoneDay{Zone: id, Day: day0}
 // of its keys or zones and not on others', never comes back after the hashes expired, and
 // changes when a hub that lost Redis replaces the epoch.
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	a, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
 	b, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix})
@@ -77,6 +78,8 @@ func TestVersion(t *testing.T) {
 // TestVersionRedisDown: without Redis there is no version, and a Touch that could not reach
 // Redis keeps this hub from giving one until the epoch is replaced, which changes everybody's.
 func TestVersionRedisDown(t *testing.T) {
+	// Not parallel: its proxy listens again on the port it had, which another test's listener
+	// could take meanwhile.
 	rdb, prefix := storetest.Redis(t)
 	p := newProxy(t, redisAddr(t))
 	a, _ := newCache(t, client(t, p.addr), rediscache.CacheOptions{Prefix: prefix, RetryInterval: 50 * time.Millisecond, Timeout: time.Second})
