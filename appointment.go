@@ -63,7 +63,8 @@ type Appointment struct {
 	Start     time.Time
 	End       time.Time
 	Claims    []string // ids of the claims that hold its time, while it is active
-	PartyID   string   // who booked it
+	PartyID   string   // its owner: the customer party it was made for, fixed at creation
+	CreatedBy string   // who created it: the principal's Ref (e.g. "partner:acme"); partners see what they created
 	CreatedAt time.Time
 	UpdatedAt time.Time
 
@@ -117,7 +118,8 @@ type Revision struct {
 	Fields        []string // the attributes that changed
 	State         Appointment
 	At            time.Time
-	PartyID       string // who made the change
+	PartyID       string // the party of who made the change
+	By            string // who made the change: the principal's Ref ("customer:cust-1", "reaper", …)
 }
 
 // Exists reports whether the appointment exists after this revision.

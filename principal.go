@@ -26,6 +26,19 @@ type Principal struct {
 	Expires   time.Time // when the credential ends (zero: it does not)
 }
 
+// Ref names p in records (an appointment's creator, a revision's author): its first role and
+// its party, e.g. "partner:acme"; "anonymous" for nobody.
+func (p Principal) Ref() string {
+	if p.Anonymous() {
+		return "anonymous"
+	}
+	role := "party"
+	if len(p.Roles) > 0 {
+		role = p.Roles[0]
+	}
+	return role + ":" + p.PartyID
+}
+
 // Anonymous reports whether p is nobody.
 func (p Principal) Anonymous() bool { return p.PartyID == "" && len(p.Roles) == 0 }
 

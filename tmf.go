@@ -44,5 +44,7 @@ type EventSubscription struct {
 	// Attributes are the registration as sent (callback, query and anything else), as raw JSON.
 	Attributes map[string]json.RawMessage
 	PartyID    string
-	CreatedAt  time.Time
+	// Owner is who registered it: its events are only those of appointments Owner may read.
+	Owner     Principal
+	CreatedAt time.Time
 }

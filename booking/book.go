@@ -25,11 +25,14 @@ import (
 // category and no resource, a plain record of any time.
 type NewAppointment struct {
 	HoldToken string
-	Category  string
-	Resource  string
-	Place     string    // postcode or managed place id
-	Start     time.Time // a slot start as search offers it (an arrival window's start)
-	End       time.Time // optional for a booking (an arrival window's end); required for a record
+	// Customer is the customer party an agent, a partner or an admin books for: the
+	// appointment's owner. A customer always books for itself (Customer is ignored).
+	Customer string
+	Category string
+	Resource string
+	Place    string    // postcode or managed place id
+	Start    time.Time // a slot start as search offers it (an arrival window's start)
+	End      time.Time // optional for a booking (an arrival window's end); required for a record
 
 	Description  string
 	Notes        []apphub.Note

@@ -50,6 +50,11 @@ type Store interface {
 	DeleteExpiredIdempotency(ctx context.Context, before time.Time) (int, error)
 
 	TMFStore // search tasks and hub subscriptions (tmf.go)
+
+	InsertAPIKey(ctx context.Context, k apphub.APIKey) error
+	GetAPIKey(ctx context.Context, id string) (apphub.APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]apphub.APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
 }
 
 // Options tune a Service; the zero value of a field means its default.
@@ -80,6 +85,9 @@ type Options struct {
 	Answers SharedAnswers
 	// Publisher receives the events of every commit and the calendar's changes; default none.
 	Publisher Publisher
+	// PublicAvailability lets anonymous callers search availability (and read the calendar's
+	// pickers); everything else needs someone.
+	PublicAvailability bool
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -108,18 +116,19 @@ type Service struct {
 	reapMu   sync.Mutex
 	verified map[string]time.Time // claim groups the reaper found committed, until when
 
-	calendarCheck time.Duration
-	calMu         sync.Mutex // serializes calendar loads; readers take the snapshot under it
-	cal           *apphub.Calendar
-	calVersion    string
-	calCheckedAt  time.Time
+	publicAvailability bool
+	calendarCheck      time.Duration
+	calMu              sync.Mutex // serializes calendar loads; readers take the snapshot under it
+	cal                *apphub.Calendar
+	calVersion         string
+	calCheckedAt       time.Time
 }
 
 // NewService returns a service on store.
 func NewService(store Store, opts Options) *Service {
 	s := &Service{store: store, now: opts.Now, logger: opts.Logger, calendarCheck: opts.CalendarCheck,
 		holdTTL: opts.HoldTTL, grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
-		afterCommit: opts.AfterCommit, relayAfter: opts.RelayAfter,
+		afterCommit: opts.AfterCommit, relayAfter: opts.RelayAfter, publicAvailability: opts.PublicAvailability,
 		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher, shared: opts.Answers,
 		answers: sizecache.New[answerKey, answer](maxAnswerBytes)}
 	if s.cache == nil {
