@@ -152,7 +152,8 @@ type Hold struct {
 	Place         string
 	Start, End    time.Time
 	Claims        []string
-	PartyID       string
+	PartyID       string // the owner of the appointment it will become
+	CreatedBy     string // the Ref of who made it: only they may book it
 	ExpiresAt     time.Time
 	CreatedAt     time.Time
 }

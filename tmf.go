@@ -31,7 +31,8 @@ type SearchTimeSlot struct {
 	Result     string    // SearchSuccess or SearchFail
 	SearchDate time.Time // when the search ran
 	UpdatedAt  time.Time
-	PartyID    string // who asked
+	PartyID    string // the party of who asked
+	CreatedBy  string // the Ref of who asked: only they (and operators) read and change it
 	// Attributes are the client's attributes and the slots found (availableTimeSlot), as raw JSON.
 	Attributes map[string]json.RawMessage
 }

@@ -77,3 +77,76 @@ func serves(p apphub.Principal, cal *apphub.Calendar, a apphub.Appointment) bool
 func partnerRef(p apphub.Principal) string {
 	return apphub.Principal{PartyID: p.PartyID, Roles: []string{apphub.RolePartner}}.Ref()
 }
+
+// Kinds of change a principal may or may not make to an appointment it may read.
+const (
+	changeTime   = "reschedule"
+	changeUpdate = "update"
+	changeCancel = "cancel"
+	changeServe  = "serve" // confirm, complete, fail
+	changeDelete = "delete"
+)
+
+// mayChange fails unless p may make the changes what to a: NOT_FOUND when p may not even read
+// it (another party's appointment is not revealed), FORBIDDEN when its role may not make one
+// of them (a customer confirming, an agent deleting).
+func mayChange(p apphub.Principal, cal *apphub.Calendar, a apphub.Appointment, what ...string) error {
+	if p.Anonymous() {
+		return apphub.Errorf(apphub.EUNAUTHENTICATED, "changing an appointment needs a bearer token or an API key")
+	}
+	if !mayRead(p, cal, a) {
+		return notFound(a.ID)
+	}
+	if p.HasRole(apphub.RoleAdmin) || p.HasRole(apphub.RolePartner) {
+		return nil
+	}
+	for _, w := range what {
+		switch {
+		case w == changeDelete:
+			return apphub.Errorf(apphub.EFORBIDDEN, "only partners and operators delete appointments; cancel it instead")
+		case w == changeServe && !p.HasRole(apphub.RoleAgent):
+			return apphub.Errorf(apphub.EFORBIDDEN, "only agents, partners and operators confirm, complete or fail appointments")
+		}
+	}
+	return nil
+}
+
+func notFound(id string) error {
+	return apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", id)
+}
+
+// ownerFor decides whose appointment p makes, or why p may not make it: a customer books for
+// itself; an agent for the customer it names, on a resource or place it serves; a partner and
+// an admin for the customer they name (or for nobody: a record of theirs).
+func ownerFor(p apphub.Principal, cal *apphub.Calendar, customer, resource, place string) (string, error) {
+	switch {
+	case p.Anonymous():
+		return "", apphub.Errorf(apphub.EUNAUTHENTICATED, "booking needs a bearer token or an API key")
+	case p.HasRole(apphub.RoleAdmin), p.HasRole(apphub.RolePartner):
+		return customer, nil
+	case p.HasRole(apphub.RoleAgent):
+		if !serves(p, cal, apphub.Appointment{Resource: resource, Place: place}) {
+			return "", apphub.Errorf(apphub.EFORBIDDEN, "an agent books on the resources and places it serves: name one")
+		}
+		return customer, nil
+	case p.HasRole(apphub.RoleCustomer):
+		return p.PartyID, nil
+	}
+	return "", apphub.Errorf(apphub.EFORBIDDEN, "this role may not book")
+}
+
+// maySearch fails for nobody unless availability is public.
+func (s *Service) maySearch(ctx context.Context) error {
+	if apphub.PrincipalFromContext(ctx).Anonymous() && !s.publicAvailability {
+		return apphub.Errorf(apphub.EUNAUTHENTICATED, "availability needs a bearer token or an API key on this hub")
+	}
+	return nil
+}
+
+// visible keeps the appointments p may read.
+func visible(p apphub.Principal, cal *apphub.Calendar, all []apphub.Appointment) []apphub.Appointment {
+	if p.HasRole(apphub.RoleAdmin) {
+		return all
+	}
+	return slices.DeleteFunc(all, func(a apphub.Appointment) bool { return !mayRead(p, cal, a) })
+}

@@ -47,6 +47,7 @@ type NewAppointment struct {
 
 // HoldRequest asks to hold a slot.
 type HoldRequest struct {
+	Customer       string // as NewAppointment's
 	Category       string
 	Resource       string
 	Place          string
@@ -83,6 +84,15 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (apphub.Hold, error
 	if req.Category == "" {
 		return apphub.Hold{}, apphub.FieldError("category", "is required")
 	}
+	cal, err := s.Calendar(ctx)
+	if err != nil {
+		return apphub.Hold{}, err
+	}
+	p := apphub.PrincipalFromContext(ctx)
+	owner, err := ownerFor(p, cal, req.Customer, req.Resource, req.Place)
+	if err != nil {
+		return apphub.Hold{}, err
+	}
 	now := s.now()
 	id := newID()
 	expires := now.Add(s.holdTTL)
@@ -92,7 +102,7 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (apphub.Hold, error
 		return apphub.Hold{}, err
 	}
 	h := apphub.Hold{Token: newID(), AppointmentID: id, Category: req.Category, Resource: res.ResourceID, Place: req.Place,
-		Start: res.Start, End: res.End, Claims: claims, PartyID: apphub.PrincipalFromContext(ctx).PartyID,
+		Start: res.Start, End: res.End, Claims: claims, PartyID: owner, CreatedBy: p.Ref(),
 		ExpiresAt: expires, CreatedAt: now}
 	if err := s.store.InsertHold(ctx, h); err != nil {
 		s.release(ctx, id, claims)
@@ -121,13 +131,24 @@ func (s *Service) Book(ctx context.Context, req NewAppointment) (apphub.Appointm
 
 func (s *Service) book(ctx context.Context, req NewAppointment) (apphub.Appointment, error) {
 	now := s.now()
-	party := apphub.PrincipalFromContext(ctx).PartyID
-	a := apphub.Appointment{Version: 1, Status: apphub.StatusInitialized, PartyID: party, CreatedAt: now, UpdatedAt: now,
+	p := apphub.PrincipalFromContext(ctx)
+	if p.Anonymous() {
+		return apphub.Appointment{}, apphub.Errorf(apphub.EUNAUTHENTICATED, "booking needs a bearer token or an API key")
+	}
+	cal, err := s.Calendar(ctx)
+	if err != nil {
+		return apphub.Appointment{}, err
+	}
+	a := apphub.Appointment{Version: 1, Status: apphub.StatusInitialized, CreatedBy: p.Ref(), CreatedAt: now, UpdatedAt: now,
 		Description: req.Description, Notes: req.Notes, ContactMedia: req.ContactMedia, Attributes: req.Attributes,
 		Place: req.Place}
 	switch {
 	case req.HoldToken != "":
 		h, err := s.store.GetHold(ctx, req.HoldToken)
+		if err == nil && h.CreatedBy != p.Ref() && !p.HasRole(apphub.RoleAdmin) {
+			// Another caller's hold: as if it did not exist.
+			err = apphub.Errorf(apphub.ENOTFOUND, "hold not found")
+		}
 		if apphub.ErrorCode(err) == apphub.ENOTFOUND {
 			return apphub.Appointment{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonHoldExpired, "no hold has this token (it may have expired and been cleared)")
 		}
@@ -138,6 +159,7 @@ func (s *Service) book(ctx context.Context, req NewAppointment) (apphub.Appointm
 			return apphub.Appointment{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonHoldExpired, "the hold expired at %s", h.ExpiresAt.Format(time.RFC3339))
 		}
 		a.ID, a.Category, a.Resource, a.Start, a.End, a.Claims = h.AppointmentID, h.Category, h.Resource, h.Start, h.End, h.Claims
+		a.PartyID, a.CreatedBy = h.PartyID, h.CreatedBy
 		if a.Place == "" {
 			a.Place = h.Place
 		}
@@ -161,12 +183,18 @@ func (s *Service) book(ctx context.Context, req NewAppointment) (apphub.Appointm
 		if !req.End.After(req.Start) {
 			return apphub.Appointment{}, apphub.FieldError("validFor.endDateTime", "must be after the start")
 		}
+		if a.PartyID, err = ownerFor(p, cal, req.Customer, "", ""); err != nil {
+			return apphub.Appointment{}, err
+		}
 		a.ID, a.Start, a.End = newID(), req.Start.UTC(), req.End.UTC()
 		return a, s.commit(ctx, a, apphub.ChangeCreated, nil)
 
 	default:
 		if req.Category == "" {
 			return apphub.Appointment{}, apphub.FieldError("category", "is required to book a managed resource")
+		}
+		if a.PartyID, err = ownerFor(p, cal, req.Customer, req.Resource, req.Place); err != nil {
+			return apphub.Appointment{}, err
 		}
 		a.ID, a.Category = newID(), req.Category
 		res, claims, err := s.claim(ctx, a.ID, 1, claimRequest{category: req.Category, resource: req.Resource, place: req.Place,
@@ -383,8 +411,9 @@ func longestWindow(cat *apphub.Category) time.Duration {
 // deleted once the events are out lets lists and the relay finish what a crash interrupts.
 // ECONFLICT means that version exists: somebody else committed first.
 func (s *Service) commit(ctx context.Context, a apphub.Appointment, change string, fields []string) error {
+	who := apphub.PrincipalFromContext(ctx)
 	rev := apphub.Revision{AppointmentID: a.ID, Version: a.Version, Change: change, Fields: fields, State: a,
-		At: a.UpdatedAt, PartyID: apphub.PrincipalFromContext(ctx).PartyID}
+		At: a.UpdatedAt, PartyID: who.PartyID, By: who.Ref()}
 	p := apphub.Pending{AppointmentID: a.ID, Version: a.Version, Writer: newID()[:12], CreatedAt: s.now()}
 	if err := s.store.InsertPending(ctx, p); err != nil {
 		return err

@@ -1,7 +1,6 @@
 package booking_test
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -35,7 +34,7 @@ func benchService(b *testing.B, resources int) *booking.Service {
 	db := storetest.Mongo(b)
 	start := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return start }})
-	if err := svc.SaveCalendar(context.Background(), benchCalendar(resources), nil); err != nil {
+	if err := svc.SaveCalendar(asAdmin(), benchCalendar(resources), nil); err != nil {
 		b.Fatal(err)
 	}
 	return svc
@@ -48,7 +47,7 @@ func BenchmarkBookDistinctSlots(b *testing.B) {
 	for _, par := range []int{1, 8} {
 		b.Run(fmt.Sprintf("parallel=%d", par), func(b *testing.B) {
 			svc := benchService(b, 50)
-			ctx := context.Background()
+			ctx := asAdmin()
 			var next atomic.Int64
 			b.SetParallelism(par)
 			b.ResetTimer()
@@ -70,7 +69,7 @@ func BenchmarkBookDistinctSlots(b *testing.B) {
 // A 50-way race: 50 goroutines book the same slot; one wins. Time per race.
 func BenchmarkBook50WayRace(b *testing.B) {
 	svc := benchService(b, 1)
-	ctx := context.Background()
+	ctx := asAdmin()
 	first := time.Date(2027, 1, 2, 0, 0, 0, 0, time.UTC)
 	b.ResetTimer()
 	for i := range b.N {

@@ -114,7 +114,7 @@ func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
 	cache := &memoryCache{entries: map[apphub.ResourceDay][]apphub.Claim{}, gens: map[string]int{}}
 	pub := &recordingPublisher{}
 	e := newEnv(t, booking.Options{Cache: cache, Publisher: pub})
-	ctx := context.Background()
+	ctx := asAdmin()
 	q := booking.SlotQuery{Category: "repair", Resource: "tech-1", From: at("08:00"), To: at("18:00")}
 	offered := func() []time.Time {
 		res, err := e.svc.Search(ctx, q)
@@ -199,7 +199,7 @@ func TestNextDatesSeeBookingsAfterTheWindow(t *testing.T) {
 				opts.Cache = &memoryCache{entries: map[apphub.ResourceDay][]apphub.Claim{}, gens: map[string]int{}}
 			}
 			e := newEnv(t, opts)
-			ctx := context.Background()
+			ctx := asAdmin()
 			closed := onDay(holiday, "00:00")
 			q := booking.SlotQuery{Category: "repair", Place: "75011", From: closed, To: onDay(holiday.AddDate(0, 0, 1), "00:00")}
 			after := func(days ...int) []string {

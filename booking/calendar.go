@@ -67,6 +67,9 @@ func (s *Service) reloadCalendarLocked(ctx context.Context, now time.Time) (*app
 // the references between items) and writes them. Nothing is written when anything is invalid.
 // progress, if not nil, is called after each item written.
 func (s *Service) SaveCalendar(ctx context.Context, changes apphub.CalendarData, progress func(done, total int)) error {
+	if err := requireRole(apphub.PrincipalFromContext(ctx), apphub.RoleAdmin); err != nil {
+		return err
+	}
 	if err := validateItems(changes); err != nil {
 		return err
 	}

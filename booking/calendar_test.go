@@ -1,7 +1,6 @@
 package booking_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -37,7 +36,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func TestSaveCalendarValidatesAndWritesNothingOnError(t *testing.T) {
 	t.Parallel()
 	db := storetest.Mongo(t)
-	ctx := context.Background()
+	ctx := asAdmin()
 	svc := booking.NewService(db, booking.Options{Now: testclock.Now})
 	if err := svc.SaveCalendar(ctx, demo.Data(), nil); err != nil {
 		t.Fatal(err)
@@ -111,7 +110,7 @@ func TestSaveCalendarValidatesAndWritesNothingOnError(t *testing.T) {
 func TestCalendarChangeReachesOtherInstances(t *testing.T) {
 	t.Parallel()
 	uri, database := storetest.MongoURI(t)
-	ctx := context.Background()
+	ctx := asAdmin()
 	open := func() *mongodb.DB {
 		db, err := mongodb.Open(uri, database)
 		if err != nil {
@@ -160,7 +159,7 @@ func TestCalendarChangeReachesOtherInstances(t *testing.T) {
 func TestSearchOnDemoCalendar(t *testing.T) {
 	t.Parallel()
 	db := storetest.Mongo(t)
-	ctx := context.Background()
+	ctx := asAdmin()
 	now := testclock.Now()
 	svc := booking.NewService(db, booking.Options{Now: testclock.Now})
 	if err := svc.SaveCalendar(ctx, demo.Data(), nil); err != nil {

@@ -54,20 +54,41 @@ func (s *Service) current(ctx context.Context, id string) (cur apphub.Revision, 
 
 // Appointment returns the current state of an appointment.
 func (s *Service) Appointment(ctx context.Context, id string) (apphub.Appointment, error) {
-	cur, err := s.latest(ctx, id)
+	cur, err := s.readable(ctx, id)
 	if err != nil {
 		return apphub.Appointment{}, err
 	}
 	if !cur.Exists() {
-		return apphub.Appointment{}, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", id)
+		return apphub.Appointment{}, notFound(id)
 	}
 	return cur.State, nil
+}
+
+// readable returns an appointment's latest revision if the caller may read it; another
+// party's appointment is not found.
+func (s *Service) readable(ctx context.Context, id string) (apphub.Revision, error) {
+	cur, err := s.latest(ctx, id)
+	if err != nil {
+		return apphub.Revision{}, err
+	}
+	cal, err := s.Calendar(ctx)
+	if err != nil {
+		return apphub.Revision{}, err
+	}
+	p := apphub.PrincipalFromContext(ctx)
+	if p.Anonymous() {
+		return apphub.Revision{}, apphub.Errorf(apphub.EUNAUTHENTICATED, "appointments need a bearer token or an API key")
+	}
+	if !mayRead(p, cal, cur.State) {
+		return apphub.Revision{}, notFound(id)
+	}
+	return cur, nil
 }
 
 // History returns every revision of an appointment in version order, also after it was
 // deleted.
 func (s *Service) History(ctx context.Context, id string) ([]apphub.Revision, error) {
-	cur, err := s.latest(ctx, id)
+	cur, err := s.readable(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +110,8 @@ func (s *Service) History(ctx context.Context, id string) ([]apphub.Revision, er
 // function itself through s.claim) and to release after the commit.
 type change struct {
 	id              string
-	expectedVersion int // 0: any
+	needs           []string // what it does, for mayChange (a ChangeWith's apply checks its own)
+	expectedVersion int      // 0: any
 	idempotencyKey  string
 	op              string
 	req             any
@@ -140,7 +162,14 @@ func (s *Service) mutateOnce(ctx context.Context, ch change) (apphub.Appointment
 			return apphub.Appointment{}, err
 		}
 		if !cur.Exists() {
-			return apphub.Appointment{}, apphub.Errorf(apphub.ENOTFOUND, "appointment %q not found", ch.id)
+			return apphub.Appointment{}, notFound(ch.id)
+		}
+		cal, err := s.Calendar(ctx)
+		if err != nil {
+			return apphub.Appointment{}, err
+		}
+		if err := mayChange(apphub.PrincipalFromContext(ctx), cal, cur.State, ch.needs...); err != nil {
+			return apphub.Appointment{}, err
 		}
 		if ch.expectedVersion != 0 && ch.expectedVersion != cur.Version {
 			return apphub.Appointment{}, apphub.StaleVersion("appointment", cur.Version)
@@ -204,7 +233,7 @@ type Reschedule struct {
 // Reschedule moves an active booked appointment. The new time is claimed before the old one
 // is freed, claims the two share are kept, and on any refusal nothing changes.
 func (s *Service) Reschedule(ctx context.Context, req Reschedule) (apphub.Appointment, error) {
-	return s.mutate(ctx, change{id: req.ID, expectedVersion: req.ExpectedVersion, idempotencyKey: req.IdempotencyKey, op: "reschedule", req: req,
+	return s.mutate(ctx, change{id: req.ID, needs: []string{changeTime}, expectedVersion: req.ExpectedVersion, idempotencyKey: req.IdempotencyKey, op: "reschedule", req: req,
 		apply: s.rescheduleTo(req.Resource, req.Start, req.End, req.WithAlternatives)})
 }
 
@@ -262,7 +291,7 @@ type StatusChange struct {
 // SetStatus moves an appointment in the status machine; a move to its current status changes
 // nothing. Cancelling frees its time.
 func (s *Service) SetStatus(ctx context.Context, req StatusChange) (apphub.Appointment, error) {
-	return s.mutate(ctx, change{id: req.ID, expectedVersion: req.ExpectedVersion, idempotencyKey: req.IdempotencyKey, op: "status", req: req,
+	return s.mutate(ctx, change{id: req.ID, needs: []string{statusNeeds(req.Status)}, expectedVersion: req.ExpectedVersion, idempotencyKey: req.IdempotencyKey, op: "status", req: req,
 		apply: setStatus(req.Status, req.Reason)})
 }
 
@@ -299,7 +328,7 @@ type Update struct {
 
 // Update applies u; an update that changes nothing creates no revision.
 func (s *Service) Update(ctx context.Context, u Update) (apphub.Appointment, error) {
-	return s.mutate(ctx, change{id: u.ID, expectedVersion: u.ExpectedVersion, idempotencyKey: u.IdempotencyKey, op: "update", req: u,
+	return s.mutate(ctx, change{id: u.ID, needs: []string{changeUpdate}, expectedVersion: u.ExpectedVersion, idempotencyKey: u.IdempotencyKey, op: "update", req: u,
 		apply: update(u)})
 }
 
@@ -361,7 +390,7 @@ func mergeAttributes(attrs, changes map[string]json.RawMessage) (map[string]json
 // Delete removes an appointment: its time is freed, it is gone from reads and lists, and its
 // history stays.
 func (s *Service) Delete(ctx context.Context, id string, expectedVersion int) error {
-	_, err := s.mutate(ctx, change{id: id, expectedVersion: expectedVersion, op: "delete",
+	_, err := s.mutate(ctx, change{id: id, needs: []string{changeDelete}, expectedVersion: expectedVersion, op: "delete",
 		apply: func(ctx context.Context, cur apphub.Appointment) (*applied, error) {
 			next := cur
 			next.Claims = nil
@@ -404,7 +433,7 @@ type Change struct {
 // Change applies c in one revision: the time first (claimed before anything is freed), then the
 // attributes, then the status; when any part is refused, nothing changes.
 func (s *Service) Change(ctx context.Context, c Change) (apphub.Appointment, error) {
-	return s.mutate(ctx, change{id: c.ID, expectedVersion: c.ExpectedVersion, idempotencyKey: c.IdempotencyKey, op: "change", req: c,
+	return s.mutate(ctx, change{id: c.ID, needs: c.needs(), expectedVersion: c.ExpectedVersion, idempotencyKey: c.IdempotencyKey, op: "change", req: c,
 		apply: s.applyChange(c)})
 }
 
@@ -419,6 +448,13 @@ func (s *Service) ChangeWith(ctx context.Context, id string, build func(cur apph
 		if err != nil {
 			return nil, err
 		}
+		cal, err := s.Calendar(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := mayChange(apphub.PrincipalFromContext(ctx), cal, cur, c.needs()...); err != nil {
+			return nil, err
+		}
 		if c.ExpectedVersion != 0 && c.ExpectedVersion != cur.Version {
 			return nil, apphub.StaleVersion("appointment", cur.Version)
 		}
@@ -428,6 +464,29 @@ func (s *Service) ChangeWith(ctx context.Context, id string, build func(cur apph
 		}
 		return ap, err
 	}})
+}
+
+// needs says what c does, for mayChange.
+func (c Change) needs() []string {
+	var out []string
+	if !c.Start.IsZero() {
+		out = append(out, changeTime)
+	}
+	if c.Update.Description != nil || c.Update.Notes != nil || c.Update.ContactMedia != nil || len(c.Update.Attributes) > 0 {
+		out = append(out, changeUpdate)
+	}
+	if c.Status != "" {
+		out = append(out, statusNeeds(c.Status))
+	}
+	return out
+}
+
+// statusNeeds is what a move to status is: a cancellation, or serving the appointment.
+func statusNeeds(status string) string {
+	if status == apphub.StatusCancelled {
+		return changeCancel
+	}
+	return changeServe
 }
 
 // applyChange makes c's parts one change: the status move is checked first, so that a refused

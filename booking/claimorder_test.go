@@ -108,7 +108,7 @@ func TestClaimInsertionOrder(t *testing.T) {
 		{"a reschedule onto an overlapping time", func(e *claimOrderEnv) ([]string, []string) {
 			old := e.book(booking.NewAppointment{Category: "repair", Resource: "tech", Place: "75011", Start: at(10, 0)})
 			e.rec.take()
-			moved, err := e.svc.Reschedule(context.Background(), booking.Reschedule{ID: old.ID, Start: at(10, 45)})
+			moved, err := e.svc.Reschedule(asAdmin(), booking.Reschedule{ID: old.ID, Start: at(10, 45)})
 			if err != nil {
 				e.t.Fatal(err)
 			}
@@ -120,7 +120,7 @@ func TestClaimInsertionOrder(t *testing.T) {
 			return e.rec.take(), fresh
 		}},
 		{"a hold, then booking it", func(e *claimOrderEnv) ([]string, []string) {
-			h, err := e.svc.Hold(context.Background(), booking.HoldRequest{Category: "repair", Resource: "tech", Place: "75011", Start: at(14, 0)})
+			h, err := e.svc.Hold(asAdmin(), booking.HoldRequest{Category: "repair", Resource: "tech", Place: "75011", Start: at(14, 0)})
 			if err != nil {
 				e.t.Fatal(err)
 			}
@@ -136,7 +136,7 @@ func TestClaimInsertionOrder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &claimRecorder{Store: storetest.Mongo(t)}
 			svc := booking.NewService(rec, booking.Options{Now: testclock.Now})
-			if err := svc.SaveCalendar(context.Background(), claimOrderCalendar(), nil); err != nil {
+			if err := svc.SaveCalendar(asAdmin(), claimOrderCalendar(), nil); err != nil {
 				t.Fatal(err)
 			}
 			inserted, want := tt.run(&claimOrderEnv{t: t, svc: svc, rec: rec})
@@ -165,7 +165,7 @@ type claimOrderEnv struct {
 
 func (e *claimOrderEnv) book(req booking.NewAppointment) apphub.Appointment {
 	e.t.Helper()
-	a, err := e.svc.Book(context.Background(), req)
+	a, err := e.svc.Book(asAdmin(), req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

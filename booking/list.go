@@ -35,10 +35,19 @@ func (q AppointmentQuery) match(a *apphub.Appointment) bool {
 // scans the projections once (and the changes in flight); the store has no query pushdown to
 // offer anyway.
 func (s *Service) FindAppointments(ctx context.Context, q AppointmentQuery) ([]apphub.Appointment, error) {
+	p := apphub.PrincipalFromContext(ctx)
+	if p.Anonymous() {
+		return nil, apphub.Errorf(apphub.EUNAUTHENTICATED, "appointments need a bearer token or an API key")
+	}
+	cal, err := s.Calendar(ctx)
+	if err != nil {
+		return nil, err
+	}
 	all, err := s.allAppointments(ctx)
 	if err != nil {
 		return nil, err
 	}
+	all = visible(p, cal, all)
 	out := all[:0]
 	for i := range all {
 		if q.match(&all[i]) {

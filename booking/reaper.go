@@ -91,7 +91,7 @@ func (s *Service) Reap(ctx context.Context) (ReapReport, error) {
 		if cur.Version < g.version {
 			// The writer never committed version g.version: take that version first.
 			fence := apphub.Revision{AppointmentID: g.owner, Version: g.version, Change: apphub.ChangeVoided, At: now,
-				State: cur.State, PartyID: "reaper"}
+				State: cur.State, PartyID: "reaper", By: "reaper"}
 			fence.State.ID, fence.State.Version = g.owner, g.version
 			if err := s.store.InsertRevision(ctx, fence); err != nil {
 				if apphub.ErrorCode(err) == apphub.ECONFLICT {

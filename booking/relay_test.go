@@ -19,7 +19,7 @@ import (
 func TestRelayFinishesAChangeLeftInFlight(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, booking.Options{})
-	ctx := context.Background()
+	ctx := asAdmin()
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Place: "75011", Start: at("10:00")})
 	if err != nil {
 		t.Fatal(err)

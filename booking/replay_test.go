@@ -16,7 +16,7 @@ import (
 func TestReplayedRefusalsAreTheOriginalAnswer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, booking.Options{})
-	ctx := apphub.NewContextWithPrincipal(context.Background(), apphub.Principal{PartyID: "channel-web"})
+	ctx := apphub.NewContextWithPrincipal(context.Background(), apphub.Principal{PartyID: "channel-web", Roles: []string{apphub.RolePartner}})
 	booked, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Place: "75011", Start: at("10:00")})
 	if err != nil {
 		t.Fatal(err)

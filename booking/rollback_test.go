@@ -1,7 +1,6 @@
 package booking_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -46,7 +45,7 @@ func searchUntilVersioned(t *testing.T, svc *booking.Service, q booking.SlotQuer
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		res, err := svc.Search(context.Background(), q)
+		res, err := svc.Search(asAdmin(), q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +77,7 @@ func TestRedisRollbackNeverOffersABookedSlot(t *testing.T) {
 	const prefix = "hub:"
 	rdbA, cacheA := redisHub(t, srv.URL(), prefix)
 	e := newEnv(t, booking.Options{Cache: cacheA, Answers: cacheA})
-	ctx := context.Background()
+	ctx := asAdmin()
 	q := booking.SlotQuery{Category: "repair", Place: "75011", From: at("08:00"), To: at("08:00").Add(2 * 24 * time.Hour)}
 	first, second := at("10:00"), at("14:00")
 

@@ -55,6 +55,9 @@ const maxAnswerBytes = 64 << 20
 // answer of each query and serves it again while the version stays the same. The result is
 // shared and must not be modified.
 func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) {
+	if err := s.maySearch(ctx); err != nil {
+		return nil, err
+	}
 	if q.Now.IsZero() {
 		q.Now = s.now()
 	}

@@ -24,7 +24,7 @@ func TestSearchRacingBookingsOnAnotherInstance(t *testing.T) {
 	ca, cb := storetest.Cache(t, rdb, prefix), storetest.Cache(t, rdb, prefix)
 	e := newEnv(t, booking.Options{Cache: ca, Answers: ca})
 	b := e.another(t, booking.Options{Cache: cb, Answers: cb})
-	ctx := context.Background()
+	ctx := asAdmin()
 	first := at("08:00")
 	q := booking.SlotQuery{Category: "repair", Place: "75011", From: first.Add(-time.Hour), To: first.Add(4 * 24 * time.Hour)}
 
@@ -115,7 +115,7 @@ func TestSearchAnswersSharedBetweenInstances(t *testing.T) {
 	ca, cb := storetest.Cache(t, rdb, prefix), &countingCache{Cache: storetest.Cache(t, rdb, prefix)}
 	e := newEnv(t, booking.Options{Cache: ca, Answers: ca})
 	b := e.another(t, booking.Options{Cache: cb, Answers: cb})
-	ctx := context.Background()
+	ctx := asAdmin()
 	q := booking.SlotQuery{Category: "repair", Place: "75011", From: at("08:00"), To: at("08:00").Add(3 * 24 * time.Hour)}
 
 	onA, err := e.svc.Search(ctx, q)
@@ -141,7 +141,7 @@ func TestConcurrentMissesComputeOnce(t *testing.T) {
 	rdb, prefix := storetest.Redis(t)
 	cache := &countingCache{Cache: storetest.Cache(t, rdb, prefix)}
 	e := newEnv(t, booking.Options{Cache: cache})
-	ctx := context.Background()
+	ctx := asAdmin()
 	q := booking.SlotQuery{Category: "repair", Place: "75011", From: at("08:00"), To: at("08:00").Add(7 * 24 * time.Hour)}
 	for round := range 3 {
 		if _, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("08:00").Add(time.Duration(round) * 24 * time.Hour)}); err != nil {

@@ -43,6 +43,9 @@ type TaskResult struct {
 // RunSearchTask searches each window of t with Search.
 func (s *Service) RunSearchTask(ctx context.Context, t SearchTask) (TaskResult, error) {
 	var out TaskResult
+	if apphub.PrincipalFromContext(ctx).Anonymous() {
+		return out, apphub.Errorf(apphub.EUNAUTHENTICATED, "search tasks need a bearer token or an API key")
+	}
 	if t.Place == "" {
 		return out, apphub.FieldError("place", "a search needs a postcode or the id of a managed place")
 	}

@@ -1,7 +1,6 @@
 package booking_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 func TestRunSearchTask(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, booking.Options{})
-	ctx := context.Background()
+	ctx := asAdmin()
 	night := booking.Window{From: at("00:00"), To: at("06:00")}
 	morning := booking.Window{From: at("08:00"), To: at("09:00")}
 

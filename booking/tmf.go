@@ -60,10 +60,19 @@ type NewSubscription struct {
 // Appointments returns every appointment, oldest first (then by id). It scans the projections
 // and rolls in the changes in flight.
 func (s *Service) Appointments(ctx context.Context) ([]apphub.Appointment, error) {
+	p := apphub.PrincipalFromContext(ctx)
+	if p.Anonymous() {
+		return nil, apphub.Errorf(apphub.EUNAUTHENTICATED, "appointments need a bearer token or an API key")
+	}
+	cal, err := s.Calendar(ctx)
+	if err != nil {
+		return nil, err
+	}
 	all, err := s.allAppointments(ctx)
 	if err != nil {
 		return nil, err
 	}
+	all = visible(p, cal, all)
 	slices.SortFunc(all, func(a, b apphub.Appointment) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
@@ -74,12 +83,16 @@ func (s *Service) Appointments(ctx context.Context) ([]apphub.Appointment, error
 // attributes: those the transport found by running the search (tmfrest does), or those the
 // client sent.
 func (s *Service) CreateSearchTimeSlot(ctx context.Context, req NewSearchTimeSlot) (apphub.SearchTimeSlot, error) {
+	p := apphub.PrincipalFromContext(ctx)
+	if p.Anonymous() {
+		return apphub.SearchTimeSlot{}, apphub.Errorf(apphub.EUNAUTHENTICATED, "search tasks need a bearer token or an API key")
+	}
 	var task apphub.SearchTimeSlot
 	var err error
 	_, err = s.idempotent(ctx, req.IdempotencyKey, "searchTimeSlot", req, func(ctx context.Context) (outcome, error) {
 		now := s.now().UTC().Truncate(time.Millisecond) // as stored, so that every read agrees
 		task = apphub.SearchTimeSlot{ID: newID(), Version: 1, Status: apphub.SearchDone, Result: apphub.SearchSuccess, SearchDate: now,
-			UpdatedAt: now, PartyID: apphub.PrincipalFromContext(ctx).PartyID, Attributes: req.Attributes}
+			UpdatedAt: now, PartyID: p.PartyID, CreatedBy: p.Ref(), Attributes: req.Attributes}
 		// The record's appointment id field holds the task's id.
 		return outcome{id: task.ID, version: task.Version}, s.store.InsertSearchTimeSlot(ctx, task)
 	}, func(o outcome) error {
@@ -89,21 +102,35 @@ func (s *Service) CreateSearchTimeSlot(ctx context.Context, req NewSearchTimeSlo
 	return task, err
 }
 
-// SearchTimeSlot returns a search task.
+// SearchTimeSlot returns a search task of the caller's (any task, for an operator).
 func (s *Service) SearchTimeSlot(ctx context.Context, id string) (apphub.SearchTimeSlot, error) {
+	p := apphub.PrincipalFromContext(ctx)
+	if p.Anonymous() {
+		return apphub.SearchTimeSlot{}, apphub.Errorf(apphub.EUNAUTHENTICATED, "search tasks need a bearer token or an API key")
+	}
 	t, err := s.store.GetSearchTimeSlot(ctx, id)
-	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+	if apphub.ErrorCode(err) == apphub.ENOTFOUND || (err == nil && !ownsTask(p, t)) {
 		return apphub.SearchTimeSlot{}, apphub.Errorf(apphub.ENOTFOUND, "searchTimeSlot %q not found", id)
 	}
 	return t, err
 }
 
+// ownsTask reports whether p may read and change t: its author, or an operator.
+func ownsTask(p apphub.Principal, t apphub.SearchTimeSlot) bool {
+	return p.HasRole(apphub.RoleAdmin) || t.CreatedBy == p.Ref()
+}
+
 // SearchTimeSlots returns every search task, oldest first (then by id).
 func (s *Service) SearchTimeSlots(ctx context.Context) ([]apphub.SearchTimeSlot, error) {
+	p := apphub.PrincipalFromContext(ctx)
+	if p.Anonymous() {
+		return nil, apphub.Errorf(apphub.EUNAUTHENTICATED, "search tasks need a bearer token or an API key")
+	}
 	all, err := s.store.ListSearchTimeSlots(ctx)
 	if err != nil {
 		return nil, err
 	}
+	all = slices.DeleteFunc(all, func(t apphub.SearchTimeSlot) bool { return !ownsTask(p, t) })
 	slices.SortFunc(all, func(a, b apphub.SearchTimeSlot) int {
 		return cmp.Or(a.SearchDate.Compare(b.SearchDate), strings.Compare(a.ID, b.ID))
 	})
@@ -181,16 +208,14 @@ func (s *Service) UpdateSearchTimeSlotWith(ctx context.Context, id string, build
 
 // DeleteSearchTimeSlot removes a search task.
 func (s *Service) DeleteSearchTimeSlot(ctx context.Context, id string, expectedVersion int) error {
-	if expectedVersion != 0 {
-		cur, err := s.SearchTimeSlot(ctx, id)
-		if err != nil {
-			return err
-		}
-		if cur.Version != expectedVersion {
-			return apphub.StaleVersion("searchTimeSlot", cur.Version)
-		}
+	cur, err := s.SearchTimeSlot(ctx, id) // the caller's, or not found
+	if err != nil {
+		return err
 	}
-	err := s.store.DeleteSearchTimeSlot(ctx, id)
+	if expectedVersion != 0 && cur.Version != expectedVersion {
+		return apphub.StaleVersion("searchTimeSlot", cur.Version)
+	}
+	err = s.store.DeleteSearchTimeSlot(ctx, id)
 	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
 		return apphub.Errorf(apphub.ENOTFOUND, "searchTimeSlot %q not found", id)
 	}
@@ -200,6 +225,10 @@ func (s *Service) DeleteSearchTimeSlot(ctx context.Context, id string, expectedV
 // Subscribe registers a listener. The callback must be an absolute http(s) URL; where it points
 // is checked when connecting, not here (the address a name resolves to may change).
 func (s *Service) Subscribe(ctx context.Context, req NewSubscription) (apphub.EventSubscription, error) {
+	p := apphub.PrincipalFromContext(ctx)
+	if err := requireRole(p, apphub.RolePartner, apphub.RoleAdmin); err != nil {
+		return apphub.EventSubscription{}, err
+	}
 	u, err := url.Parse(req.Callback)
 	if req.Callback == "" {
 		return apphub.EventSubscription{}, apphub.FieldError("callback", "is required")
@@ -210,7 +239,7 @@ func (s *Service) Subscribe(ctx context.Context, req NewSubscription) (apphub.Ev
 	var sub apphub.EventSubscription
 	_, err = s.idempotent(ctx, req.IdempotencyKey, "subscribe", req, func(ctx context.Context) (outcome, error) {
 		sub = apphub.EventSubscription{ID: newID(), Callback: req.Callback, Query: req.Query, Attributes: req.Attributes,
-			PartyID: apphub.PrincipalFromContext(ctx).PartyID, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+			PartyID: p.PartyID, Owner: p, CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
 		return outcome{id: sub.ID, version: 1}, s.store.InsertSubscription(ctx, sub)
 	}, func(o outcome) error {
 		sub, err = s.store.GetSubscription(ctx, o.id)
@@ -221,7 +250,17 @@ func (s *Service) Subscribe(ctx context.Context, req NewSubscription) (apphub.Ev
 
 // Unsubscribe removes a listener's registration.
 func (s *Service) Unsubscribe(ctx context.Context, id string) error {
-	err := s.store.DeleteSubscription(ctx, id)
+	p := apphub.PrincipalFromContext(ctx)
+	if err := requireRole(p, apphub.RolePartner, apphub.RoleAdmin); err != nil {
+		return err
+	}
+	sub, err := s.store.GetSubscription(ctx, id)
+	if err == nil && !p.HasRole(apphub.RoleAdmin) && sub.Owner.Ref() != p.Ref() {
+		err = apphub.Errorf(apphub.ENOTFOUND, "another's") // another partner's registration: not revealed
+	}
+	if err == nil {
+		err = s.store.DeleteSubscription(ctx, id)
+	}
 	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
 		return apphub.Errorf(apphub.ENOTFOUND, "hub subscription %q not found", id)
 	}

@@ -1,7 +1,6 @@
 package booking_test
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -15,7 +14,7 @@ import (
 func TestSearchTimeSlotLifecycle(t *testing.T) {
 	t.Parallel()
 	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now})
-	ctx := context.Background()
+	ctx := asAdmin()
 	attrs := map[string]json.RawMessage{"requestedTimeSlot": json.RawMessage(`[{"validFor":{"startDateTime":"2026-03-02T09:00:00.000+01:00"}}]`)}
 	task, err := svc.CreateSearchTimeSlot(ctx, booking.NewSearchTimeSlot{Attributes: attrs})
 	if err != nil {
@@ -68,7 +67,7 @@ func TestSearchTimeSlotLifecycle(t *testing.T) {
 func TestSearchTimeSlotIdempotency(t *testing.T) {
 	t.Parallel()
 	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now})
-	ctx := context.Background()
+	ctx := asAdmin()
 	req := booking.NewSearchTimeSlot{Attributes: map[string]json.RawMessage{"x": json.RawMessage(`1`)}, IdempotencyKey: "k"}
 	a, err := svc.CreateSearchTimeSlot(ctx, req)
 	if err != nil {
@@ -87,7 +86,7 @@ func TestSearchTimeSlotIdempotency(t *testing.T) {
 func TestSubscriptions(t *testing.T) {
 	t.Parallel()
 	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now})
-	ctx := context.Background()
+	ctx := asAdmin()
 	for _, cb := range []string{"", "not a url", "ftp://example.com/x", "/relative", "https://"} {
 		if _, err := svc.Subscribe(ctx, booking.NewSubscription{Callback: cb}); apphub.ErrorCode(err) != apphub.EINVALID {
 			t.Errorf("callback %q: %v, want VALIDATION", cb, err)
@@ -114,7 +113,7 @@ func TestAppointmentsListsOldestFirst(t *testing.T) {
 	now := time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
 	clock := func() time.Time { now = now.Add(time.Second); return now }
 	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: clock})
-	ctx := context.Background()
+	ctx := asAdmin()
 	var want []string
 	for i := range 3 {
 		start := time.Date(2026, 3, 10-i, 9, 0, 0, 0, time.UTC) // later ones start earlier

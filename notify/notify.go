@@ -97,6 +97,10 @@ type Options struct {
 	// grammar, over the envelope: eventType=…&event.appointment.status=…). Without it, only
 	// the subscriptions with an empty query receive events.
 	Match func(query string, envelope []byte) (bool, error)
+	// MayRead reports whether a registration's owner may read an appointment (booking decides):
+	// a registration receives only the events of appointments its owner may read. Without it
+	// every event goes to every matching registration.
+	MayRead func(ctx context.Context, owner apphub.Principal, a apphub.Appointment) bool
 	// Resync returns an appointment's events after version after, in version order
 	// (booking.Service.Events): Consume fills gaps with it. Optional.
 	Resync func(ctx context.Context, appointmentID string, after int) ([]apphub.Event, error)
@@ -322,6 +326,9 @@ func (n *Notifier) Handle(ctx context.Context, events []apphub.Event) {
 			continue
 		}
 		for _, s := range subs {
+			if n.opts.MayRead != nil && !n.opts.MayRead(ctx, s.Owner, ev.State) {
+				continue
+			}
 			if !n.matches(ctx, s, body) {
 				continue
 			}

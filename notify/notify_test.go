@@ -216,7 +216,7 @@ func (e *env) open() *mongodb.DB {
 }
 
 func (e *env) subscribe(callback, query string) apphub.EventSubscription {
-	s, err := e.svc.Subscribe(context.Background(), booking.NewSubscription{Callback: callback, Query: query})
+	s, err := e.svc.Subscribe(asAdmin(), booking.NewSubscription{Callback: callback, Query: query})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func (e *env) consume(n *notify.Notifier) {
 // lifecycle books a plain appointment, confirms, reschedules and cancels it: 4 revisions,
 // 4 events (create, state change, attribute change of validFor, state change).
 func (e *env) lifecycle() string {
-	ctx := context.Background()
+	ctx := asAdmin()
 	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour), Description: "fibre <b>&</b> install"})
 	if err != nil {
@@ -645,7 +645,7 @@ func TestRefusedDestinations(t *testing.T) {
 		o.MaxAttempts = 2
 		o.Dialer = &net.Dialer{Timeout: time.Second, Resolver: resolver}
 	}))
-	ctx := context.Background()
+	ctx := asAdmin()
 	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	if _, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
@@ -686,7 +686,7 @@ func TestAllowList(t *testing.T) {
 			o.AllowList = allow
 			o.Dialer = &net.Dialer{Timeout: time.Second, Resolver: resolver}
 		}))
-		ctx := context.Background()
+		ctx := asAdmin()
 		start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 		a, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour)})
 		if err != nil {
@@ -775,7 +775,7 @@ func TestUnsubscribeStopsRetries(t *testing.T) {
 	var subID atomic.Value // written here, read by the listener's goroutine
 	l := newListener(t, func(n int, _ received) bool {
 		if n == 1 {
-			if err := e.svc.Unsubscribe(context.Background(), subID.Load().(string)); err != nil {
+			if err := e.svc.Unsubscribe(asAdmin(), subID.Load().(string)); err != nil {
 				t.Error(err)
 			}
 		}
@@ -785,7 +785,7 @@ func TestUnsubscribeStopsRetries(t *testing.T) {
 	subID.Store(s.ID)
 	n, _ := e.notifier(e.options())
 	e.consume(n)
-	ctx := context.Background()
+	ctx := asAdmin()
 	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour)})
 	if err != nil {
@@ -805,5 +805,55 @@ func TestUnsubscribeStopsRetries(t *testing.T) {
 	})
 	if got := e.metric("apphub_notify_dropped_total", "reason", "unsubscribed"); got != 1 {
 		t.Errorf("dropped_total{reason=unsubscribed} = %v, want 1", got)
+	}
+}
+
+// asAdmin calls booking as an operator: these tests are about delivery, not about who may do
+// what (booking's access_test.go; a registration's owner bounds its events: TestRegistrationsGetWhatTheirOwnersMayRead).
+func asAdmin() context.Context {
+	return apphub.NewContextWithPrincipal(context.Background(), apphub.Principal{PartyID: "ops", Roles: []string{apphub.RoleAdmin}})
+}
+
+// A registration receives the events of the appointments its owner may read, and no others:
+// booking decides (Options.MayRead).
+func TestRegistrationsGetWhatTheirOwnersMayRead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mine, theirs := newListener(t, nil), newListener(t, nil)
+	partner := func(id string, parties ...string) context.Context {
+		return apphub.NewContextWithPrincipal(context.Background(), apphub.Principal{PartyID: id, Roles: []string{apphub.RolePartner}, Parties: parties})
+	}
+	if _, err := e.svc.Subscribe(partner("p", "cust-a"), booking.NewSubscription{Callback: mine.srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Subscribe(partner("q"), booking.NewSubscription{Callback: theirs.srv.URL}); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := e.notifier(e.options(func(o *notify.Options) { o.MayRead = e.svc.MayRead }))
+	e.consume(n)
+
+	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	a, err := e.svc.Book(asAdmin(), booking.NewAppointment{Customer: "cust-a", Start: start, End: start.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.svc.Book(partner("q"), booking.NewAppointment{Customer: "cust-b", Start: start, End: start.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "each listener's event", func() bool { return len(mine.accepted()) >= 1 && len(theirs.accepted()) >= 1 })
+	// One more round of events for both, to see nothing else arrives.
+	for _, id := range []string{a.ID, b.ID} {
+		if _, err := e.svc.SetStatus(asAdmin(), booking.StatusChange{ID: id, Status: apphub.StatusConfirmed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 10*time.Second, "the confirmations", func() bool { return len(mine.accepted()) >= 2 && len(theirs.accepted()) >= 2 })
+	for l, want := range map[*listener]string{mine: a.ID, theirs: b.ID} {
+		for _, r := range l.accepted() {
+			if got := r.appointment(); got != want {
+				t.Errorf("a listener got an event of %s, want only %s's", got, want)
+			}
+		}
 	}
 }

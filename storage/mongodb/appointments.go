@@ -295,6 +295,7 @@ type appointmentDoc struct {
 	End          time.Time    `bson:"end"`
 	Claims       []string     `bson:"claims,omitempty"`
 	PartyID      string       `bson:"partyId,omitempty"`
+	CreatedBy    string       `bson:"createdBy,omitempty"`
 	CreatedAt    time.Time    `bson:"createdAt"`
 	UpdatedAt    time.Time    `bson:"updatedAt"`
 	Description  string       `bson:"description,omitempty"`
@@ -306,8 +307,8 @@ type appointmentDoc struct {
 
 func toAppointmentDoc(a apphub.Appointment) appointmentDoc {
 	d := appointmentDoc{ID: a.ID, Version: a.Version, Status: a.Status, Category: a.Category, Resource: a.Resource,
-		Place: a.Place, Start: a.Start, End: a.End, Claims: a.Claims, PartyID: a.PartyID, CreatedAt: a.CreatedAt,
-		UpdatedAt: a.UpdatedAt, Description: a.Description, StatusReason: a.StatusReason}
+		Place: a.Place, Start: a.Start, End: a.End, Claims: a.Claims, PartyID: a.PartyID, CreatedBy: a.CreatedBy,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Description: a.Description, StatusReason: a.StatusReason}
 	for _, n := range a.Notes {
 		d.Notes = append(d.Notes, noteDoc(n))
 	}
@@ -322,7 +323,7 @@ func toAppointmentDoc(a apphub.Appointment) appointmentDoc {
 
 func (d appointmentDoc) appointment() apphub.Appointment {
 	a := apphub.Appointment{ID: d.ID, Version: d.Version, Status: d.Status, Category: d.Category, Resource: d.Resource,
-		Place: d.Place, Start: utc(d.Start), End: utc(d.End), Claims: d.Claims, PartyID: d.PartyID,
+		Place: d.Place, Start: utc(d.Start), End: utc(d.End), Claims: d.Claims, PartyID: d.PartyID, CreatedBy: d.CreatedBy,
 		CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt), Description: d.Description, StatusReason: d.StatusReason}
 	for _, n := range d.Notes {
 		a.Notes = append(a.Notes, apphub.Note{Author: n.Author, Date: utc(n.Date), Text: n.Text})
@@ -348,6 +349,7 @@ type revisionDoc struct {
 	State         appointmentDoc `bson:"state"`
 	At            time.Time      `bson:"at"`
 	PartyID       string         `bson:"partyId,omitempty"`
+	By            string         `bson:"by,omitempty"`
 }
 
 func revisionID(appointmentID string, version int) string {
@@ -358,7 +360,7 @@ func revisionID(appointmentID string, version int) string {
 // else committed it first (or the reaper voided it).
 func (db *DB) InsertRevision(ctx context.Context, r apphub.Revision) error {
 	return db.insert(ctx, collRevisions, revisionDoc{ID: revisionID(r.AppointmentID, r.Version), AppointmentID: r.AppointmentID,
-		Version: r.Version, Change: r.Change, Fields: r.Fields, State: toAppointmentDoc(r.State), At: r.At, PartyID: r.PartyID})
+		Version: r.Version, Change: r.Change, Fields: r.Fields, State: toAppointmentDoc(r.State), At: r.At, PartyID: r.PartyID, By: r.By})
 }
 
 // GetRevision reads one revision, or fails with ENOTFOUND.
@@ -368,7 +370,7 @@ func (db *DB) GetRevision(ctx context.Context, appointmentID string, version int
 		return apphub.Revision{}, err
 	}
 	return apphub.Revision{AppointmentID: d.AppointmentID, Version: d.Version, Change: d.Change, Fields: d.Fields,
-		State: d.State.appointment(), At: utc(d.At), PartyID: d.PartyID}, nil
+		State: d.State.appointment(), At: utc(d.At), PartyID: d.PartyID, By: d.By}, nil
 }
 
 // GetAppointment reads an appointment's projection, or fails with ENOTFOUND. It may be behind
@@ -441,13 +443,14 @@ type holdDoc struct {
 	End           time.Time `bson:"end"`
 	Claims        []string  `bson:"claims"`
 	PartyID       string    `bson:"partyId,omitempty"`
+	CreatedBy     string    `bson:"createdBy,omitempty"`
 	ExpiresAt     time.Time `bson:"expiresAt"`
 	CreatedAt     time.Time `bson:"createdAt"`
 }
 
 func (d holdDoc) hold() apphub.Hold {
 	return apphub.Hold{Token: d.Token, AppointmentID: d.AppointmentID, Category: d.Category, Resource: d.Resource,
-		Place: d.Place, Start: utc(d.Start), End: utc(d.End), Claims: d.Claims, PartyID: d.PartyID,
+		Place: d.Place, Start: utc(d.Start), End: utc(d.End), Claims: d.Claims, PartyID: d.PartyID, CreatedBy: d.CreatedBy,
 		ExpiresAt: utc(d.ExpiresAt), CreatedAt: utc(d.CreatedAt)}
 }
 
@@ -455,7 +458,7 @@ func (d holdDoc) hold() apphub.Hold {
 func (db *DB) InsertHold(ctx context.Context, h apphub.Hold) error {
 	return db.insert(ctx, collHolds, holdDoc{Token: h.Token, AppointmentID: h.AppointmentID, Category: h.Category,
 		Resource: h.Resource, Place: h.Place, Start: h.Start, End: h.End, Claims: h.Claims, PartyID: h.PartyID,
-		ExpiresAt: h.ExpiresAt, CreatedAt: h.CreatedAt})
+		CreatedBy: h.CreatedBy, ExpiresAt: h.ExpiresAt, CreatedAt: h.CreatedAt})
 }
 
 // GetHold reads a hold by token, or fails with ENOTFOUND.

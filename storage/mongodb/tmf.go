@@ -25,17 +25,19 @@ type searchTimeSlotDoc struct {
 	SearchDate time.Time `bson:"searchDate"`
 	UpdatedAt  time.Time `bson:"updatedAt"`
 	PartyID    string    `bson:"partyId,omitempty"`
+	CreatedBy  string    `bson:"createdBy,omitempty"`
 	Attributes []attrDoc `bson:"attributes,omitempty"`
 }
 
 func toSearchTimeSlotDoc(t apphub.SearchTimeSlot) searchTimeSlotDoc {
 	return searchTimeSlotDoc{ID: t.ID, Version: t.Version, Status: t.Status, Result: t.Result, SearchDate: t.SearchDate,
-		UpdatedAt: t.UpdatedAt, PartyID: t.PartyID, Attributes: toAttrDocs(t.Attributes)}
+		UpdatedAt: t.UpdatedAt, PartyID: t.PartyID, CreatedBy: t.CreatedBy, Attributes: toAttrDocs(t.Attributes)}
 }
 
 func (d searchTimeSlotDoc) searchTimeSlot() apphub.SearchTimeSlot {
 	return apphub.SearchTimeSlot{ID: d.ID, Version: d.Version, Status: d.Status, Result: d.Result,
-		SearchDate: utc(d.SearchDate), UpdatedAt: utc(d.UpdatedAt), PartyID: d.PartyID, Attributes: fromAttrDocs(d.Attributes)}
+		SearchDate: utc(d.SearchDate), UpdatedAt: utc(d.UpdatedAt), PartyID: d.PartyID, CreatedBy: d.CreatedBy,
+		Attributes: fromAttrDocs(d.Attributes)}
 }
 
 // toAttrDocs keeps each attribute as its JSON text (see attrDoc), in name order.
@@ -108,18 +110,32 @@ type subscriptionDoc struct {
 	Query      string    `bson:"query,omitempty"`
 	Attributes []attrDoc `bson:"attributes,omitempty"`
 	PartyID    string    `bson:"partyId,omitempty"`
+	Owner      ownerDoc  `bson:"owner"`
 	CreatedAt  time.Time `bson:"createdAt"`
+}
+
+// ownerDoc is the principal that registered a listener: what it may read bounds what it gets.
+type ownerDoc struct {
+	PartyID   string   `bson:"partyId,omitempty"`
+	Roles     []string `bson:"roles,omitempty"`
+	Resources []string `bson:"resources,omitempty"`
+	Places    []string `bson:"places,omitempty"`
+	Parties   []string `bson:"parties,omitempty"`
+	KeyID     string   `bson:"keyId,omitempty"`
 }
 
 func (d subscriptionDoc) subscription() apphub.EventSubscription {
 	return apphub.EventSubscription{ID: d.ID, Callback: d.Callback, Query: d.Query, Attributes: fromAttrDocs(d.Attributes),
-		PartyID: d.PartyID, CreatedAt: utc(d.CreatedAt)}
+		PartyID: d.PartyID, CreatedAt: utc(d.CreatedAt), Owner: apphub.Principal{PartyID: d.Owner.PartyID, Roles: d.Owner.Roles,
+			Resources: d.Owner.Resources, Places: d.Owner.Places, Parties: d.Owner.Parties, KeyID: d.Owner.KeyID}}
 }
 
 // InsertSubscription stores a new hub subscription; ECONFLICT when its id exists.
 func (db *DB) InsertSubscription(ctx context.Context, s apphub.EventSubscription) error {
 	return db.insert(ctx, collSubscriptions, subscriptionDoc{ID: s.ID, Callback: s.Callback, Query: s.Query,
-		Attributes: toAttrDocs(s.Attributes), PartyID: s.PartyID, CreatedAt: s.CreatedAt})
+		Attributes: toAttrDocs(s.Attributes), PartyID: s.PartyID, CreatedAt: s.CreatedAt,
+		Owner: ownerDoc{PartyID: s.Owner.PartyID, Roles: s.Owner.Roles, Resources: s.Owner.Resources, Places: s.Owner.Places,
+			Parties: s.Owner.Parties, KeyID: s.Owner.KeyID}})
 }
 
 // GetSubscription reads a hub subscription, or fails with ENOTFOUND.
