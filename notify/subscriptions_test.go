@@ -34,7 +34,7 @@ func TestRegistrationReceivesEventsCommittedRightAfter(t *testing.T) {
 	}))
 	e.consume(n)
 
-	ctx := context.Background()
+	ctx := asAdmin()
 	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour), Description: "fibre <b>&</b> install"})
 	if err != nil {
