@@ -33,10 +33,13 @@ type LocalKey struct {
 	private jose.JSONWebKey
 }
 
+// LocalKeyPath is the file of the local key of the data directory dir.
+func LocalKeyPath(dir string) string { return filepath.Join(dir, localKeyFile) }
+
 // OpenLocalKey reads the key in dir, creating it (and dir) the first time. Two processes that
 // create it at once agree on one: the file is linked into place, never overwritten.
 func OpenLocalKey(dir string) (*LocalKey, error) {
-	path := filepath.Join(dir, localKeyFile)
+	path := LocalKeyPath(dir)
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if raw, err = createLocalKey(dir, path); err != nil {

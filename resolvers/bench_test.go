@@ -27,11 +27,11 @@ func BenchmarkAvailability14Days(b *testing.B) {
 	rdb, prefix := storetest.Redis(b)
 	cache := storetest.Cache(b, rdb, prefix)
 	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }, Cache: cache})
-	if err := svc.SaveCalendar(context.Background(), demo.Data(), nil); err != nil {
+	if err := svc.SaveCalendar(ctxAs(admin), demo.Data(), nil); err != nil {
 		b.Fatal(err)
 	}
-	h := resolvers.NewHandler(&resolvers.Resolver{Service: svc}, slog.New(slog.DiscardHandler), resolvers.Options{})
-	cal, err := svc.Calendar(context.Background())
+	h := resolvers.WithPrincipal(resolvers.NewHandler(&resolvers.Resolver{Service: svc}, slog.New(slog.DiscardHandler), resolvers.Options{}), customer)
+	cal, err := svc.Calendar(ctxAs(admin))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -49,13 +49,17 @@ func contactsFrom(in []*model.ContactMediumInput) []apphub.ContactMedium {
 }
 
 // userError turns a refusal into the typed error of a mutation payload. Failures the caller
-// cannot act on (UNAVAILABLE, INTERNAL) stay GraphQL errors with their code. A refused slot
-// carries the alternatives booking found.
+// cannot act on (UNAVAILABLE, INTERNAL) stay GraphQL errors with their code, and so do
+// UNAUTHENTICATED and FORBIDDEN: they are about who calls, not about the request, so that a
+// client handles them in one place (sign in again, or give up) whatever the operation. A
+// refused slot carries the alternatives booking found.
 func (r *Resolver) userError(ctx context.Context, err error) (model.UserError, error) {
 	code, reason, msg := apphub.ErrorCode(err), apphub.ErrorReason(err), apphub.ErrorMessage(err)
 	e, _ := errors.AsType[*apphub.Error](err)
 	switch {
 	case code == apphub.EUNAVAILABLE || code == apphub.EINTERNAL || code == "":
+		return nil, err
+	case code == apphub.EUNAUTHENTICATED || code == apphub.EFORBIDDEN:
 		return nil, err
 	case reason == apphub.ReasonHoldExpired:
 		return &model.HoldExpired{Code: reason, Message: msg}, nil

@@ -29,15 +29,39 @@ import (
 // base (so that expiries can be compared exactly).
 var now = testclock.Base().Truncate(time.Second)
 
+// Who the tests call as (resolvers.WithPrincipal stands in for the hub's authentication). An
+// admin may do everything, calendars included; the channel flows call as a customer, and an
+// agent serves the appointments of its resources.
+var (
+	admin    = apphub.Principal{PartyID: "ops-1", Roles: []string{apphub.RoleAdmin}}
+	customer = apphub.Principal{PartyID: "cust-1", Roles: []string{apphub.RoleCustomer}}
+	other    = apphub.Principal{PartyID: "cust-2", Roles: []string{apphub.RoleCustomer}}
+)
+
+// ctxAs is a context calling as p, for the tests' direct calls to the service.
+func ctxAs(p apphub.Principal) context.Context {
+	return apphub.NewContextWithPrincipal(context.Background(), p)
+}
+
 type gqlClient struct {
 	t *testing.T
 	c *client.Client
+	h http.Handler // the GraphQL handler, before a principal is set
 }
 
+// newClient is a client of a new hub, calling as an admin.
 func newClient(t *testing.T) *gqlClient {
 	t.Helper()
-	return &gqlClient{t: t, c: client.New(newHandler(t, newService(t)))}
+	return clientOf(t, newHandler(t, newService(t)), admin)
 }
+
+// clientOf is a client of h calling as p.
+func clientOf(t *testing.T, h http.Handler, p apphub.Principal) *gqlClient {
+	return &gqlClient{t: t, c: client.New(resolvers.WithPrincipal(h, p)), h: h}
+}
+
+// as is a client of the same hub calling as p.
+func (g *gqlClient) as(p apphub.Principal) *gqlClient { return clientOf(g.t, g.h, p) }
 
 func newService(t *testing.T) *booking.Service {
 	t.Helper()
@@ -45,7 +69,7 @@ func newService(t *testing.T) *booking.Service {
 	rdb, prefix := storetest.Redis(t)
 	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }, HoldTTL: 5 * time.Minute,
 		Cache: storetest.Cache(t, rdb, prefix)})
-	if err := svc.SaveCalendar(context.Background(), demo.Data(), nil); err != nil {
+	if err := svc.SaveCalendar(ctxAs(admin), demo.Data(), nil); err != nil {
 		t.Fatal(err)
 	}
 	return svc
@@ -136,10 +160,12 @@ const apptFields = `id version status start end statusReason description resourc
 
 const errFields = `error { __typename code message ... on SlotUnavailable { alternatives { start } } ... on ValidationError { field } }`
 
-// The channel flow: availability → hold → book → confirm → reschedule → cancel.
+// The channel flow: availability → hold → book → confirm → reschedule → cancel, as a customer;
+// the customer center confirms.
 func TestChannelFlow(t *testing.T) {
 	t.Parallel()
-	g := newClient(t)
+	ops := newClient(t)
+	g := ops.as(customer)
 	start, tech := g.firstRepairSlot()
 
 	d := g.do(`mutation($s: Time!, $r: ID!) { holdSlot(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
@@ -160,13 +186,17 @@ func TestChannelFlow(t *testing.T) {
 
 	d = g.do(`mutation($t: String!) { bookAppointment(input: {holdToken: $t, description: "no dial tone",
 		notes: [{author: "agent-7", text: "ring twice"}], contactMedia: [{type: "phone", value: "+33 1 02 03 04 05", preferred: true}]}) {
-		appointment { `+apptFields+` } `+errFields+` } }`, map[string]any{"t": token})
+		appointment { partyId `+apptFields+` } `+errFields+` } }`, map[string]any{"t": token})
 	if get(d, "bookAppointment.appointment.id") != apptID || get(d, "bookAppointment.appointment.status") != "INITIALIZED" ||
 		get(d, "bookAppointment.appointment.notes.0.text") != "ring twice" || get(d, "bookAppointment.appointment.category.durationMinutes") != float64(60) {
 		t.Fatalf("bookAppointment: %v", d)
 	}
 
-	d = g.do(`mutation($id: ID!) { confirmAppointment(input: {id: $id, expectedVersion: 1}) { appointment { status version } `+errFields+` } }`,
+	if get(d, "bookAppointment.appointment.partyId") != customer.PartyID {
+		t.Fatalf("the customer's appointment is not its own: %v", d)
+	}
+
+	d = ops.do(`mutation($id: ID!) { confirmAppointment(input: {id: $id, expectedVersion: 1}) { appointment { status version } `+errFields+` } }`,
 		map[string]any{"id": apptID})
 	if get(d, "confirmAppointment.appointment.status") != "CONFIRMED" || get(d, "confirmAppointment.appointment.version") != float64(2) {
 		t.Fatalf("confirm: %v", d)
@@ -180,19 +210,29 @@ func TestChannelFlow(t *testing.T) {
 		t.Fatalf("reschedule: %v", d)
 	}
 
-	d = g.do(`mutation($id: ID!) { cancelAppointment(input: {id: $id, reason: "customer fixed it"}) { appointment { status statusReason history { change status } } `+errFields+` } }`,
+	d = g.do(`mutation($id: ID!) { cancelAppointment(input: {id: $id, reason: "customer fixed it"}) { appointment { status statusReason history { change status by } } `+errFields+` } }`,
 		map[string]any{"id": apptID})
 	if get(d, "cancelAppointment.appointment.status") != "CANCELLED" || get(d, "cancelAppointment.appointment.statusReason") != "customer fixed it" {
 		t.Fatalf("cancel: %v", d)
 	}
-	if h := get(d, "cancelAppointment.appointment.history").([]any); len(h) < 3 || get(h[0], "change") != "created" {
+	h := get(d, "cancelAppointment.appointment.history").([]any)
+	if len(h) < 3 || get(h[0], "change") != "created" {
 		t.Fatalf("history: %v", h)
+	}
+	// Each change names who made it.
+	if get(h[0], "by") != customer.Ref() || get(h[1], "by") != admin.Ref() || get(h[len(h)-1], "by") != customer.Ref() {
+		t.Fatalf("history authors: %v", h)
 	}
 
 	// The appointment, and a list with filters and cursors.
 	d = g.do(`query($id: ID!) { appointment(id: $id) { id status } missing: appointment(id: "nope") { id } }`, map[string]any{"id": apptID})
 	if get(d, "appointment.status") != "CANCELLED" || get(d, "missing") != nil {
 		t.Fatalf("appointment: %v", d)
+	}
+	// Another customer is not shown it: for them it does not exist.
+	d = g.as(other).do(`query($id: ID!) { appointment(id: $id) { id } appointments { totalCount } }`, map[string]any{"id": apptID})
+	if get(d, "appointment") != nil || get(d, "appointments.totalCount") != float64(0) {
+		t.Fatalf("another customer sees it: %v", d)
 	}
 }
 
@@ -402,7 +442,7 @@ func TestLoadersBatchReads(t *testing.T) {
 	t.Parallel()
 	db := storetest.Mongo(t)
 	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }})
-	ctx := context.Background()
+	ctx := ctxAs(admin)
 	if err := svc.SaveCalendar(ctx, demo.Data(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +455,7 @@ func TestLoadersBatchReads(t *testing.T) {
 		ids = append(ids, a.ID)
 	}
 	counting := &countingService{Service: svc}
-	g := &gqlClient{t: t, c: client.New(resolvers.NewHandler(&resolvers.Resolver{Service: counting}, slog.New(slog.DiscardHandler), resolvers.Options{}))}
+	g := clientOf(t, resolvers.NewHandler(&resolvers.Resolver{Service: counting}, slog.New(slog.DiscardHandler), resolvers.Options{}), admin)
 	g.do(`query($id: ID!) { a: appointment(id: $id) { id } b: appointment(id: $id) { status } c: appointment(id: $id) { version } }`, map[string]any{"id": ids[0]})
 	if counting.appointments != 1 {
 		t.Fatalf("3 aliases of one appointment read it %d times, want 1", counting.appointments)
@@ -433,7 +473,7 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 	rdb, prefix := storetest.Redis(t)
 	newHandler := func() *client.Client {
 		opts := resolvers.Options{QueryCache: rediscache.NewQueryCache(rdb, prefix, time.Hour)}
-		return client.New(resolvers.NewHandler(&resolvers.Resolver{Service: fakeHub{}, Version: "test"}, slog.New(slog.DiscardHandler), opts))
+		return client.New(resolvers.WithPrincipal(resolvers.NewHandler(&resolvers.Resolver{Service: fakeHub{}, Version: "test"}, slog.New(slog.DiscardHandler), opts), customer))
 	}
 	a, b := newHandler(), newHandler()
 	query := `{ hub { version } }`
@@ -465,13 +505,13 @@ func TestStoredSearches(t *testing.T) {
 	t.Parallel()
 	db := storetest.Mongo(t)
 	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }})
-	ctx := context.Background()
+	ctx := ctxAs(admin)
 	task, err := svc.CreateSearchTimeSlot(ctx, booking.NewSearchTimeSlot{Attributes: map[string]json.RawMessage{
 		"relatedPlace": json.RawMessage(`{"role":"installationAddress","postCode":"75011"}`)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &gqlClient{t: t, c: client.New(resolvers.NewHandler(&resolvers.Resolver{Service: svc}, slog.New(slog.DiscardHandler), resolvers.Options{}))}
+	g := clientOf(t, resolvers.NewHandler(&resolvers.Resolver{Service: svc}, slog.New(slog.DiscardHandler), resolvers.Options{}), admin)
 	d := g.do(`query($id: ID!) { searches { id status searchResult } search(id: $id) { id attributes searchDate } none: search(id: "nope") { id } }`, map[string]any{"id": task.ID})
 	if get(d, "searches.0.id") != task.ID || get(d, "searches.0.status") != "done" || get(d, "none") != nil ||
 		get(d, "search.attributes") != `{"relatedPlace":{"role":"installationAddress","postCode":"75011"}}` {

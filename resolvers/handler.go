@@ -29,7 +29,8 @@ import (
 // complexity limits (opts; the zero Options gives the defaults), a bounded request body,
 // domain errors presented with their code in `extensions.code`, panics turned into INTERNAL
 // errors, and the explorer page for a browser's GET (its assets are served by
-// explorer.Assets).
+// explorer.Assets). Requests call as the principal in their context; websockets as the one
+// their connection_init names (auth.go).
 func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	opts = opts.withDefaults()
 	if r.Logger == nil {
@@ -40,7 +41,9 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	// subprotocol) and server-sent events. coder/websocket refuses cross-origin upgrades unless
 	// the origin is allowed.
 	srv.AddTransport(transport.Websocket{
-		Implementation:        transport.CoderWebsocketImplementation{AcceptOptions: coderws.AcceptOptions{OriginPatterns: opts.AllowedOrigins}},
+		Implementation: sessionWebsocket{transport.CoderWebsocketImplementation{
+			AcceptOptions: coderws.AcceptOptions{OriginPatterns: opts.AllowedOrigins}}},
+		InitFunc:              websocketInit(opts.Authenticate, opts.Now, logger),
 		KeepAlivePingInterval: opts.KeepAlive,
 		InitTimeout:           opts.InitTimeout,
 		PayloadReadLimit:      &opts.MaxBodyBytes,
@@ -83,6 +86,18 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 			}
 		}
 		ctx := req.Context()
+		switch {
+		case (transport.Websocket{}).Supports(req):
+			// The connection's credential is known at connection_init, after the upgrade.
+			s := &wsSession{}
+			defer s.stop()
+			ctx = context.WithValue(ctx, wsSessionKey{}, s)
+		case (transport.SSE{}).Supports(req):
+			// A stream ends when the credential it was opened with does.
+			var stop context.CancelFunc
+			ctx, stop = untilExpiry(ctx, apphub.PrincipalFromContext(ctx), opts.Now)
+			defer stop()
+		}
 		if key, cacheable := requestKey(req, body); cacheable {
 			if responses.serve(w, req, key) {
 				return

@@ -42,9 +42,10 @@ func (s fakeService) Installation(context.Context) (apphub.Installation, error) 
 	return apphub.Installation{ID: "inst-1", CreatedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}, nil
 }
 
+// newTestHandler is the handler as an operator calls it.
 func newTestHandler(t *testing.T, svc Service, opts Options) http.Handler {
 	t.Helper()
-	return NewHandler(&Resolver{Service: svc, Version: "test"}, slog.New(slog.DiscardHandler), opts)
+	return WithPrincipal(NewHandler(&Resolver{Service: svc, Version: "test"}, slog.New(slog.DiscardHandler), opts), operator)
 }
 
 // gqlResponse is a GraphQL response as the tests read it.

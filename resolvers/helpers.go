@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
@@ -21,6 +22,14 @@ func (r *Resolver) resource(ctx context.Context, id string) (*apphub.Resource, e
 	}
 	res, _ := cal.Resource(id)
 	return res, nil
+}
+
+// timeOrNull is null for the zero time (something that has not happened).
+func timeOrNull(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func pointers[T any](items []T) []*T {

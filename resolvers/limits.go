@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph"
 	"github.com/apphub/apphub/graph/model"
@@ -67,6 +68,16 @@ type Options struct {
 	// QueryCache, when set, enables automatic persisted queries (clients send a document's
 	// SHA-256 instead of the document once it is registered); the hub keeps them in Redis.
 	QueryCache graphql.Cache[string]
+	// Authenticate verifies the credential a websocket sends in its connection_init payload:
+	// the token of "Authorization: Bearer <token>" (a JWT or an API key), without the scheme.
+	// It returns an EUNAUTHENTICATED error for a credential that is not valid (the socket is
+	// closed with 4401), an EUNAVAILABLE one when it cannot tell now (closed with 1013); any
+	// other failure closes it with 1011 and is logged.
+	// Without it, a websocket that sends a credential is refused with 4401; one that sends
+	// none calls as the upgrade request's principal.
+	Authenticate func(ctx context.Context, credential string) (apphub.Principal, error)
+	// Now is the clock credentials expire by (the one that verified them); default time.Now.
+	Now func() time.Time
 }
 
 func (o Options) withDefaults() Options {
@@ -84,6 +95,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.InitTimeout <= 0 {
 		o.InitTimeout = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return o
 }

@@ -1,6 +1,8 @@
 // Package resolvers is the GraphQL transport: hand-written resolvers that convert GraphQL
 // input, call the booking service and convert its answer back. Domain error codes are mapped
-// to `extensions.code` (queries) or typed payload errors (mutations) here, once.
+// to `extensions.code` (queries) or typed payload errors (mutations) here, once. Who calls is
+// the principal in the request's context (put there by the HTTP middleware, or by a
+// websocket's connection_init, see auth.go); booking decides what it may do.
 package resolvers
 
 import (
@@ -31,6 +33,13 @@ type Service interface {
 
 	SearchTimeSlots(ctx context.Context) ([]apphub.SearchTimeSlot, error)
 	SearchTimeSlot(ctx context.Context, id string) (apphub.SearchTimeSlot, error)
+
+	// MayRead reports whether p may see a: the subscriptions send only such events.
+	MayRead(ctx context.Context, p apphub.Principal, a apphub.Appointment) bool
+
+	CreateAPIKey(ctx context.Context, req booking.NewAPIKey) (string, apphub.APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string) (apphub.APIKey, error)
+	APIKeys(ctx context.Context) ([]apphub.APIKey, error)
 }
 
 // Resolver is the root resolver.

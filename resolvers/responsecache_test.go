@@ -34,7 +34,7 @@ func (c *calendarCounter) CalendarAndVersion(ctx context.Context) (*apphub.Calen
 func TestAvailabilityResponseCache(t *testing.T) {
 	t.Parallel()
 	svc := &calendarCounter{Service: newService(t)}
-	h := newHandler(t, svc)
+	h := resolvers.WithPrincipal(newHandler(t, svc), customer)
 	post := func(body, accept string) (int, string, string) {
 		t.Helper()
 		req := httptest.NewRequest("POST", "/graphql", strings.NewReader(body))
@@ -88,7 +88,7 @@ func TestAvailabilityResponseCache(t *testing.T) {
 		t.Fatalf("%v: %s", err, first)
 	}
 	start, resource := resp.Data.Availability.Days[0].Slots[0].Start, resp.Data.Availability.Days[0].Slots[0].Resources[0].Resource.ID
-	if _, err := svc.Book(context.Background(), booking.NewAppointment{Category: "repair", Place: "75011",
+	if _, err := svc.Book(ctxAs(customer), booking.NewAppointment{Category: "repair", Place: "75011",
 		Resource: resource, Start: start}); err != nil {
 		t.Fatal(err)
 	}

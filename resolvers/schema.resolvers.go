@@ -17,6 +17,14 @@ import (
 	"github.com/apphub/apphub/graph/model"
 )
 
+func (r *apiKeyResolver) LastUsedAt(ctx context.Context, obj *apphub.APIKey) (*time.Time, error) {
+	return timeOrNull(obj.LastUsedAt), nil
+}
+
+func (r *apiKeyResolver) RevokedAt(ctx context.Context, obj *apphub.APIKey) (*time.Time, error) {
+	return timeOrNull(obj.RevokedAt), nil
+}
+
 func (r *appointmentResolver) Status(ctx context.Context, obj *apphub.Appointment) (model.AppointmentStatus, error) {
 	return statusOf(obj.Status), nil
 }
@@ -43,6 +51,13 @@ func (r *appointmentResolver) History(ctx context.Context, obj *apphub.Appointme
 		return nil, err
 	}
 	return pointers(revs), nil
+}
+
+func (r *appointmentRevisionResolver) By(ctx context.Context, obj *apphub.Revision) (*string, error) {
+	if obj.By == "" {
+		return nil, nil // a revision written before authors were recorded
+	}
+	return &obj.By, nil
 }
 
 func (r *appointmentRevisionResolver) Status(ctx context.Context, obj *apphub.Revision) (model.AppointmentStatus, error) {
@@ -95,7 +110,7 @@ func (r *mutationResolver) HoldSlot(ctx context.Context, input model.HoldSlotInp
 }
 
 func (r *mutationResolver) BookAppointment(ctx context.Context, input model.BookAppointmentInput) (*model.AppointmentPayload, error) {
-	req := booking.NewAppointment{HoldToken: deref(input.HoldToken), Category: deref(input.Category), Resource: deref(input.Resource),
+	req := booking.NewAppointment{HoldToken: deref(input.HoldToken), Customer: deref(input.Customer), Category: deref(input.Category), Resource: deref(input.Resource),
 		Place: deref(input.Place), Start: deref(input.Start), End: deref(input.End), Description: deref(input.Description),
 		Notes: notesFrom(input.Notes), ContactMedia: contactsFrom(input.ContactMedia), IdempotencyKey: deref(input.IdempotencyKey),
 		WithAlternatives: true}
@@ -169,6 +184,26 @@ func (r *mutationResolver) UpsertPlace(ctx context.Context, input model.PlaceInp
 func (r *mutationResolver) UpsertHolidayCalendar(ctx context.Context, input model.HolidayCalendarInput) (*model.CalendarPayload, error) {
 	h := holidayCalendarFrom(input)
 	return r.calendarPayload(ctx, r.Service.SaveCalendar(ctx, apphub.CalendarData{HolidayCalendars: []apphub.HolidayCalendar{h}}, nil))
+}
+
+func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error) {
+	key, k, err := r.Service.CreateAPIKey(ctx, booking.NewAPIKey{Name: input.Name, Role: input.Role, Parties: input.Parties})
+	if err != nil {
+		ue, err := r.userError(ctx, err)
+		return &model.CreateAPIKeyPayload{Error: ue}, err
+	}
+	return &model.CreateAPIKeyPayload{Key: &key, APIKey: &k}, nil
+}
+
+func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*apphub.APIKey, error) {
+	k, err := r.Service.RevokeAPIKey(ctx, id)
+	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
 }
 
 func (r *noteResolver) Date(ctx context.Context, obj *apphub.Note) (*time.Time, error) {
@@ -269,6 +304,14 @@ func (r *queryResolver) Search(ctx context.Context, id string) (*apphub.SearchTi
 	return &t, nil
 }
 
+func (r *queryResolver) APIKeys(ctx context.Context) ([]*apphub.APIKey, error) {
+	keys, err := r.Service.APIKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pointers(keys), nil
+}
+
 func (r *storedSearchResolver) Attributes(ctx context.Context, obj *apphub.SearchTimeSlot) (string, error) {
 	// A map of raw JSON values encodes with sorted keys and every value as sent.
 	b, err := json.Marshal(obj.Attributes)
@@ -285,6 +328,8 @@ func (r *subscriptionResolver) AppointmentChanged(ctx context.Context, id *strin
 func (r *subscriptionResolver) AvailabilityChanged(ctx context.Context, input model.AvailabilityInput) (<-chan *model.Availability, error) {
 	return r.availabilityChanged(ctx, input)
 }
+
+func (r *Resolver) ApiKey() graph.ApiKeyResolver { return &apiKeyResolver{r} }
 
 func (r *Resolver) Appointment() graph.AppointmentResolver { return &appointmentResolver{r} }
 
@@ -307,6 +352,7 @@ func (r *Resolver) StoredSearch() graph.StoredSearchResolver { return &storedSea
 func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
 
 type (
+	apiKeyResolver              struct{ *Resolver }
 	appointmentResolver         struct{ *Resolver }
 	appointmentRevisionResolver struct{ *Resolver }
 	categoryResolver            struct{ *Resolver }

@@ -46,6 +46,9 @@ func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, party
 			return a.Resource == resource
 		}
 	}
+	// The bus carries every appointment's events: the subscriber gets only those booking lets
+	// it read (the current state, read below through booking, is checked there).
+	caller := apphub.PrincipalFromContext(ctx)
 	// Subscribe before reading the current state, so that nothing falls between the two.
 	events := r.Events.Subscribe(ctx)
 	var current []apphub.Appointment
@@ -100,6 +103,9 @@ func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, party
 					r.Logger.WarnContext(ctx, "subscription could not fill a gap from MongoDB", "appointment", ev.AppointmentID, "err", err)
 				}
 				for _, e := range evs {
+					if !r.Service.MayRead(ctx, caller, e.State) {
+						continue
+					}
 					fields := e.Fields
 					if fields == nil {
 						fields = []string{}

@@ -75,23 +75,42 @@ func subscribe[T any](ctx context.Context, mu *sync.Mutex, subs map[chan T]bool)
 }
 
 type subEnv struct {
+	t   *testing.T
 	svc *booking.Service
 	db  *mongodb.DB
-	srv *httptest.Server
+	bus *localBus
+	h   http.Handler // the GraphQL handler, before a principal is set
 }
 
 func newSubEnv(t *testing.T) *subEnv {
 	t.Helper()
+	return newSubEnvWith(t, booking.Options{}, resolvers.Options{})
+}
+
+// newSubEnvWith is a hub on its own stores and bus, with the demo calendar and the clock
+// stopped at now; bopts and ropts add to the defaults.
+func newSubEnvWith(t *testing.T, bopts booking.Options, ropts resolvers.Options) *subEnv {
+	t.Helper()
 	bus := &localBus{subs: map[chan apphub.Event]bool{}, avail: map[chan []apphub.ZoneDay]bool{}}
 	db := storetest.Mongo(t)
-	svc := booking.NewService(db, booking.Options{Now: func() time.Time { return now }, Publisher: bus})
-	if err := svc.SaveCalendar(context.Background(), demo.Data(), nil); err != nil {
+	bopts.Now, bopts.Publisher = func() time.Time { return now }, bus
+	svc := booking.NewService(db, bopts)
+	if err := svc.SaveCalendar(ctxAs(admin), demo.Data(), nil); err != nil {
 		t.Fatal(err)
 	}
-	h := resolvers.NewHandler(&resolvers.Resolver{Service: svc, Events: bus}, slog.New(slog.DiscardHandler), resolvers.Options{KeepAlive: time.Second})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &subEnv{svc: svc, db: db, srv: srv}
+	if ropts.KeepAlive == 0 {
+		ropts.KeepAlive = time.Second
+	}
+	h := resolvers.NewHandler(&resolvers.Resolver{Service: svc, Events: bus}, slog.New(slog.DiscardHandler), ropts)
+	return &subEnv{t: t, svc: svc, db: db, bus: bus, h: h}
+}
+
+// url starts a server of the hub whose requests call as p (an upgrade request's principal is
+// the websocket's unless its connection_init names another) and returns its URL.
+func (e *subEnv) url(p apphub.Principal) string {
+	srv := httptest.NewServer(resolvers.WithPrincipal(e.h, p))
+	e.t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 // wsClient speaks one of the two websocket subprotocols.
@@ -103,6 +122,17 @@ type wsClient struct {
 
 func dialWS(t *testing.T, url, protocol string) *wsClient {
 	t.Helper()
+	w := openWS(t, url, protocol, nil)
+	if m := w.read(); m["type"] != "connection_ack" {
+		t.Fatalf("got %v, want connection_ack", m)
+	}
+	return w
+}
+
+// openWS opens a websocket and sends connection_init with payload (none when nil), without
+// waiting for the answer.
+func openWS(t *testing.T, url, protocol string, payload map[string]any) *wsClient {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, _, err := coderws.Dial(ctx, strings.Replace(url, "http://", "ws://", 1), &coderws.DialOptions{Subprotocols: []string{protocol}})
@@ -113,10 +143,11 @@ func dialWS(t *testing.T, url, protocol string) *wsClient {
 		t.Fatalf("negotiated %q, want %q", c.Subprotocol(), protocol)
 	}
 	w := &wsClient{t: t, c: c, protocol: protocol}
-	w.send(map[string]any{"type": "connection_init"})
-	if m := w.read(); m["type"] != "connection_ack" {
-		t.Fatalf("got %v, want connection_ack", m)
+	init := map[string]any{"type": "connection_init"}
+	if payload != nil {
+		init["payload"] = payload
 	}
+	w.send(init)
 	return w
 }
 
@@ -176,17 +207,17 @@ func TestAppointmentChangedOverBothWebsocketProtocols(t *testing.T) {
 	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(protocol, func(t *testing.T) {
 			e := newSubEnv(t)
-			ctx := context.Background()
+			ctx := ctxAs(customer)
 			a, err := e.svc.Book(ctx, booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := dialWS(t, e.srv.URL, protocol)
+			w := dialWS(t, e.url(customer), protocol)
 			w.subscribe("1", changeDoc, map[string]any{"id": a.ID})
 			if d := w.next(); get(d, "appointmentChanged.kind") != "CURRENT" || get(d, "appointmentChanged.version") != float64(1) {
 				t.Fatalf("first: %v", d)
 			}
-			if _, err := e.svc.SetStatus(ctx, booking.StatusChange{ID: a.ID, Status: apphub.StatusConfirmed}); err != nil {
+			if _, err := e.svc.SetStatus(ctxAs(admin), booking.StatusChange{ID: a.ID, Status: apphub.StatusConfirmed}); err != nil {
 				t.Fatal(err)
 			}
 			desc := "gate code 1234"
@@ -212,12 +243,12 @@ func TestAppointmentChangedOverBothWebsocketProtocols(t *testing.T) {
 func TestAppointmentChangedFillsGaps(t *testing.T) {
 	t.Parallel()
 	e := newSubEnv(t)
-	ctx := context.Background()
+	ctx := ctxAs(customer)
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := dialWS(t, e.srv.URL, "graphql-transport-ws")
+	w := dialWS(t, e.url(customer), "graphql-transport-ws")
 	w.subscribe("1", changeDoc, map[string]any{"id": a.ID})
 	w.next()
 	// Two changes made by a service whose events never reach this hub, then one that does.
@@ -241,7 +272,7 @@ func TestAppointmentChangedFillsGaps(t *testing.T) {
 func TestAvailabilityChangedOverSSE(t *testing.T) {
 	t.Parallel()
 	e := newSubEnv(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctxAs(customer))
 	defer cancel()
 	// A window of two hours from the first repair slot a day ahead, wherever the clock is.
 	res, err := e.svc.Search(ctx, booking.SlotQuery{Category: "repair", Place: "75011", From: now.Add(24 * time.Hour), To: now.Add(8 * 24 * time.Hour)})
@@ -254,7 +285,7 @@ func TestAvailabilityChangedOverSSE(t *testing.T) {
 		"query":     `subscription($in: AvailabilityInput!) { availabilityChanged(input: $in) { days { slots { start capacity resources { resource { id } } } } } }`,
 		"variables": map[string]any{"in": map[string]any{"category": "repair", "place": "75011", "from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339)}},
 	})
-	req, _ := http.NewRequestWithContext(ctx, "POST", e.srv.URL, strings.NewReader(string(body)))
+	req, _ := http.NewRequestWithContext(ctx, "POST", e.url(customer), strings.NewReader(string(body)))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
@@ -292,7 +323,8 @@ func TestAvailabilityChangedOverSSE(t *testing.T) {
 	capacity := get(slot, "capacity").(float64)
 	start, _ := time.Parse(time.RFC3339, get(slot, "start").(string))
 	tech := get(slot, "resources.0.resource.id").(string)
-	if _, err := e.svc.Book(context.Background(), booking.NewAppointment{Category: "repair", Place: "75011", Resource: tech, Start: start}); err != nil {
+	// Another customer books: the grid of everyone changes.
+	if _, err := e.svc.Book(ctxAs(other), booking.NewAppointment{Category: "repair", Place: "75011", Resource: tech, Start: start}); err != nil {
 		t.Fatal(err)
 	}
 	second := nextGrid()
@@ -303,7 +335,7 @@ func TestAvailabilityChangedOverSSE(t *testing.T) {
 	slot = get(second, "data.availabilityChanged.days.0.slots.0")
 	start, _ = time.Parse(time.RFC3339, get(slot, "start").(string))
 	tech = get(slot, "resources.0.resource.id").(string)
-	if _, err := e.svc.Hold(context.Background(), booking.HoldRequest{Category: "repair", Place: "75011", Resource: tech, Start: start}); err != nil {
+	if _, err := e.svc.Hold(ctxAs(other), booking.HoldRequest{Category: "repair", Place: "75011", Resource: tech, Start: start}); err != nil {
 		t.Fatal(err)
 	}
 	if third := nextGrid(); offered(third, start, tech) {
@@ -329,14 +361,14 @@ func offered(grid map[string]any, start time.Time, resource string) bool {
 func TestSubscriptionsEndWhenTheClientLeaves(t *testing.T) {
 	// Not parallel: it counts the goroutines of the whole process.
 	e := newSubEnv(t)
-	ctx := context.Background()
-	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
+	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
+	url := e.url(customer)
 	before := runtime.NumGoroutine()
 	for range 5 {
-		w := dialWS(t, e.srv.URL, "graphql-transport-ws")
+		w := dialWS(t, url, "graphql-transport-ws")
 		w.subscribe("1", changeDoc, map[string]any{"id": a.ID})
 		w.next()
 		w.c.Close(coderws.StatusNormalClosure, "bye")

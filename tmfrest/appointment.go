@@ -286,7 +286,8 @@ func (h *Handler) createAppointment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	attrs := without(obj, appointmentServerOwned)
-	req := booking.NewAppointment{Start: start, End: end, Attributes: attrs, IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	req := booking.NewAppointment{Start: start, End: end, Attributes: attrs, IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		Customer: customerOf(attrs["relatedParty"])} // a record's too: it has an owner as a booking has
 	req.Description, req.Notes, req.ContactMedia = mirror(attrs)
 	if err := h.bookingRequest(r.Context(), attrs, &req); err != nil {
 		h.fail(w, r, err)

@@ -3,6 +3,7 @@ package tmfrest
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/apphub/apphub"
@@ -63,6 +64,20 @@ func managedResource(cal *apphub.Calendar, raw json.RawMessage) string {
 	json.Unmarshal(raw, &parties)
 	for _, p := range parties {
 		if _, ok := cal.Resource(p.ID); ok {
+			return p.ID
+		}
+	}
+	return ""
+}
+
+// customerOf returns the id of the relatedParty entry with role customer (in any case): the
+// customer the appointment is for, which booking makes its owner when the caller may book for
+// others (an agent, a partner, an admin; a customer always books for itself).
+func customerOf(raw json.RawMessage) string {
+	var parties []relatedRef
+	json.Unmarshal(raw, &parties)
+	for _, p := range parties {
+		if strings.EqualFold(p.Role, "customer") && p.ID != "" {
 			return p.ID
 		}
 	}

@@ -574,13 +574,13 @@ func TestContract_PatchChangesTime(t *testing.T) {
 	if vf := a["validFor"].(map[string]any); vf["startDateTime"] != "2026-05-01T10:00:00+02:00" || vf["endDateTime"] != "2026-05-01T11:00:00+02:00" {
 		t.Errorf("validFor %v", vf)
 	}
-	got, err := h.svc.Appointment(t.Context(), id)
+	got, err := h.svc.Appointment(asOperator(t.Context()), id)
 	if err != nil || !got.Start.Equal(time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)) {
 		t.Errorf("booking time %v, %v", got.Start, err)
 	}
 	// An end before the start is a 400, and changes nothing.
 	h.want(h.do("PATCH", api+"appointment/"+id, `{"validFor":{"endDateTime":"2026-05-01T07:00:00Z"}}`), http.StatusBadRequest)
-	if got2, _ := h.svc.Appointment(t.Context(), id); got2.Version != got.Version {
+	if got2, _ := h.svc.Appointment(asOperator(t.Context()), id); got2.Version != got.Version {
 		t.Errorf("a refused patch changed the appointment")
 	}
 }
@@ -723,7 +723,7 @@ func TestContract_DeleteSemantics(t *testing.T) {
 	if _, l := h.list("appointment", ""); len(l) != 1 || l[0]["id"] != ids[1] {
 		t.Errorf("list after delete: %v", l)
 	}
-	if revs, err := h.svc.History(t.Context(), ids[0]); err != nil || len(revs) != 2 {
+	if revs, err := h.svc.History(asOperator(t.Context()), ids[0]); err != nil || len(revs) != 2 {
 		t.Errorf("history of a deleted appointment: %d revisions, %v", len(revs), err)
 	}
 	// Cancelling is different: the appointment stays.
@@ -877,7 +877,7 @@ func TestContract_BadInputIsRefusedAndNothingIsStored(t *testing.T) {
 	if _, l := h.list("searchTimeSlot", ""); len(l) != 0 {
 		t.Errorf("refused requests stored %d search tasks", len(l))
 	}
-	subs, err := h.svc.Subscriptions(t.Context())
+	subs, err := h.svc.Subscriptions(asOperator(t.Context()))
 	if err != nil || len(subs) != 0 {
 		t.Errorf("refused requests stored %d subscriptions (%v)", len(subs), err)
 	}
@@ -890,13 +890,13 @@ func TestContract_HubRegisterAndUnregister(t *testing.T) {
 	if s["callback"] != "https://listener.example.com/tmf-api/appointment/v4" || s["query"] != "eventType=AppointmentStateChangeEvent&event.appointment.status=confirmed" {
 		t.Errorf("registration %v", s)
 	}
-	subs, err := h.svc.Subscriptions(t.Context())
+	subs, err := h.svc.Subscriptions(asOperator(t.Context()))
 	if err != nil || len(subs) != 1 || subs[0].ID != s["id"] {
 		t.Fatalf("stored subscriptions %v, %v", subs, err)
 	}
 	h.want(h.do("DELETE", api+"hub/"+s["id"].(string), ""), http.StatusNoContent)
 	h.want(h.do("DELETE", api+"hub/"+s["id"].(string), ""), http.StatusNotFound)
-	if subs, _ := h.svc.Subscriptions(t.Context()); len(subs) != 0 {
+	if subs, _ := h.svc.Subscriptions(asOperator(t.Context())); len(subs) != 0 {
 		t.Errorf("unregistered subscription still stored")
 	}
 	// No query is fine (every event).
@@ -1001,11 +1001,11 @@ func TestContract_ChangesMadeElsewhereShow(t *testing.T) {
 	a := h.create("appointment", sample(t, "Appointment.example.json"))
 	id := a["id"].(string)
 	desc := "changed through GraphQL"
-	if _, err := h.svc.Update(t.Context(), booking.Update{ID: id, Description: &desc, Notes: &[]apphub.Note{{Text: "one note"}}}); err != nil {
+	if _, err := h.svc.Update(asOperator(t.Context()), booking.Update{ID: id, Description: &desc, Notes: &[]apphub.Note{{Text: "one note"}}}); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Date(2026, 6, 1, 8, 0, 0, 0, time.UTC)
-	if _, err := h.svc.Reschedule(t.Context(), booking.Reschedule{ID: id, Start: start, End: start.Add(time.Hour)}); err != nil {
+	if _, err := h.svc.Reschedule(asOperator(t.Context()), booking.Reschedule{ID: id, Start: start, End: start.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	got := h.get("appointment", id)

@@ -2,6 +2,7 @@ package tmfrest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/storage/storetest"
 	"github.com/apphub/apphub/testclock"
@@ -23,11 +25,16 @@ import (
 
 const api = tmfrest.BasePath // "/tmf-api/appointment/v4/"
 
+// operator is who the suite calls as unless a test says otherwise: an admin, who may see and do
+// everything, as the contract's tests need (auth_test.go checks who may do what).
+var operator = apphub.Principal{PartyID: "ops-1", Roles: []string{apphub.RoleAdmin}}
+
 type testHub struct {
 	t       *testing.T
 	url     string
 	svc     *booking.Service
 	schemas *tmfrest.Schemas
+	mux     http.Handler // the hub's routes, before a principal is set
 }
 
 func startHub(t *testing.T, opts tmfrest.Options) *testHub {
@@ -38,13 +45,40 @@ func startHub(t *testing.T, opts tmfrest.Options) *testHub {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(svc, logger, opts))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
 	schemas, err := tmfrest.LoadSchemas()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testHub{t: t, url: srv.URL, svc: svc, schemas: schemas}
+	h := &testHub{t: t, svc: svc, schemas: schemas, mux: mux}
+	h.url = h.serve(operator)
+	return h
+}
+
+// as is a client of the same hub (same stores, other URL) calling as p.
+func (h *testHub) as(p apphub.Principal) *testHub {
+	c := *h
+	c.url = h.serve(p)
+	return &c
+}
+
+// serve starts a server of the hub whose requests call as p, and returns its URL.
+func (h *testHub) serve(p apphub.Principal) string {
+	srv := httptest.NewServer(withPrincipal(h.mux, p))
+	h.t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// withPrincipal stands in for the hub's authentication middleware (cmd/apphub): every request
+// calls as p, as if its bearer token had named p.
+func withPrincipal(next http.Handler, p apphub.Principal) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(apphub.NewContextWithPrincipal(r.Context(), p)))
+	})
+}
+
+// asOperator is ctx calling as the operator, for the tests' direct calls to the service.
+func asOperator(ctx context.Context) context.Context {
+	return apphub.NewContextWithPrincipal(ctx, operator)
 }
 
 type response struct {

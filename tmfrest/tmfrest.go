@@ -28,6 +28,9 @@ const BasePath = "/tmf-api/appointment/v4/"
 
 const contentTypeJSON = "application/json;charset=utf-8"
 
+// Challenge is the WWW-Authenticate header of a 401: a bearer token (a JWT or an API key).
+const Challenge = `Bearer realm="apphub"`
+
 // maxBody bounds a request body: the largest TMF646 resource is a few kilobytes.
 const maxBody = 1 << 20
 
@@ -172,6 +175,8 @@ func statusOf(code string) int {
 		return http.StatusBadRequest
 	case apphub.EPRECONDITION:
 		return http.StatusPreconditionFailed
+	case apphub.EUNAUTHENTICATED:
+		return http.StatusUnauthorized
 	case apphub.EFORBIDDEN:
 		return http.StatusForbidden
 	case apphub.EUNAVAILABLE:
@@ -192,6 +197,10 @@ func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err e
 	}
 	if status == http.StatusInternalServerError {
 		h.logger.ErrorContext(r.Context(), "TMF646 request failed", "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		// RFC 9110 requires the challenge on every 401: it says how to authenticate.
+		w.Header().Set("WWW-Authenticate", Challenge)
 	}
 	writeError(w, status, code, http.StatusText(status), apphub.ErrorMessage(err))
 }

@@ -23,6 +23,10 @@ func TestErrorsAreTMFBodies(t *testing.T) {
 			h.writeDomainError(w, r, apphub.Errorf(apphub.ECONFLICT, "slot taken"))
 		case "boom":
 			h.writeDomainError(w, r, errors.New("secret internal detail"))
+		case "nobody":
+			h.writeDomainError(w, r, apphub.Errorf(apphub.EUNAUTHENTICATED, "this needs a bearer token or an API key"))
+		case "not-yours":
+			h.writeDomainError(w, r, apphub.Errorf(apphub.EFORBIDDEN, "only partners delete"))
 		default:
 			writeJSON(w, http.StatusOK, map[string]string{"id": r.PathValue("id")})
 		}
@@ -40,6 +44,8 @@ func TestErrorsAreTMFBodies(t *testing.T) {
 		{"domain not found", "GET", BasePath + "probe/missing", 404, apphub.ENOTFOUND, `appointment "missing" not found`, ""},
 		{"domain conflict", "GET", BasePath + "probe/taken", 409, apphub.ECONFLICT, "slot taken", ""},
 		{"internal hides detail", "GET", BasePath + "probe/boom", 500, apphub.EINTERNAL, "internal error", ""},
+		{"unauthenticated", "GET", BasePath + "probe/nobody", 401, apphub.EUNAUTHENTICATED, "this needs a bearer token or an API key", ""},
+		{"forbidden", "GET", BasePath + "probe/not-yours", 403, apphub.EFORBIDDEN, "only partners delete", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +59,14 @@ func TestErrorsAreTMFBodies(t *testing.T) {
 			}
 			if tt.allow != "" && rec.Header().Get("Allow") != tt.allow {
 				t.Errorf("Allow %q, want %q", rec.Header().Get("Allow"), tt.allow)
+			}
+			// Every 401, and only a 401, carries the challenge (RFC 9110 §11.6.1).
+			wantChallenge := ""
+			if tt.status == http.StatusUnauthorized {
+				wantChallenge = Challenge
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); got != wantChallenge {
+				t.Errorf("WWW-Authenticate %q, want %q", got, wantChallenge)
 			}
 			var body map[string]string
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +37,20 @@ type config struct {
 	maxComplexity    int
 	notifySecret     string
 	notifyAllow      string
+	// addrGiven is whether --addr or APPHUB_ADDR was given: in local-key mode a default
+	// address becomes a loopback one, a given one is kept.
+	addrGiven bool
+
+	// Identity (serve): with an issuer, bearer tokens of that identity provider; without, the
+	// hub's own local key in the data directory (local-key mode).
+	serving            bool // the serve subcommand: the identity settings apply
+	oidcIssuer         string
+	oidcAudience       string
+	jwksURL            string
+	jwksFile           string
+	partyClaim         string
+	publicAvailability bool
+	allowLocalKey      bool
 
 	hooks hooks // never a flag: tests set them, the binary runs without
 }
@@ -83,6 +99,9 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		redisPrefix:      "apphub:",
 		maxDepth:         15,
 		maxComplexity:    1000,
+
+		partyClaim:         "sub",
+		publicAvailability: true,
 	}
 	opts := []option{
 		{"mongodb-uri", "MONGODB_URI", "MongoDB connection string; empty starts an embedded FerretDB on --data-dir", (*stringValue)(&c.mongoURI)},
@@ -101,8 +120,9 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 	}
 	opts = append(opts, option{"demo", "APPHUB_DEMO", demoUsage, (*boolValue)(&c.demo)})
 	if name == "serve" {
+		c.serving = true
 		opts = append(opts,
-			option{"addr", "APPHUB_ADDR", "HTTP listen address", (*stringValue)(&c.addr)},
+			option{"addr", "APPHUB_ADDR", "HTTP listen address; in local-key mode (no --oidc-issuer) the default is 127.0.0.1:8080", &givenString{&c.addr, &c.addrGiven}},
 			option{"shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT", "how long a shutdown waits for in-flight requests", (*durationValue)(&c.shutdownTimeout)},
 			option{"hold-ttl", "APPHUB_HOLD_TTL", "how long a hold keeps its time", (*durationValue)(&c.holdTTL)},
 			option{"public-url", "APPHUB_PUBLIC_URL", "scheme and host clients reach the hub at (TMF646 hrefs); empty: from each request", (*stringValue)(&c.publicURL)},
@@ -112,12 +132,30 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 			option{"notify-secret", "APPHUB_NOTIFY_SECRET", "secret that signs TMF646 notifications (X-Hub-Signature-256); empty: unsigned", (*stringValue)(&c.notifySecret)},
 			option{"notify-allow", "APPHUB_NOTIFY_ALLOW", "comma-separated hosts or CIDRs notifications may be sent to; empty: any but link-local and metadata addresses", (*stringValue)(&c.notifyAllow)},
 			option{"claim-grace", "APPHUB_CLAIM_GRACE", "how long the reaper leaves uncommitted claims alone (a booking gives up after a third of it)", (*durationValue)(&c.claimGrace)},
+			option{"oidc-issuer", "APPHUB_OIDC_ISSUER", "issuer (iss) of the identity provider's bearer tokens; empty: local-key mode, tokens signed by a key in --data-dir (apphub token), for trying the hub out only", (*stringValue)(&c.oidcIssuer)},
+			option{"oidc-audience", "APPHUB_OIDC_AUDIENCE", "audience (aud) the identity provider's tokens must carry; required with --oidc-issuer", (*stringValue)(&c.oidcAudience)},
+			option{"jwks-url", "APPHUB_JWKS_URL", "URL of the identity provider's JSON Web Key Set (fetched again when a token names a key it does not hold)", (*stringValue)(&c.jwksURL)},
+			option{"jwks-file", "APPHUB_JWKS_FILE", "file holding the identity provider's JSON Web Key Set, instead of --jwks-url", (*stringValue)(&c.jwksFile)},
+			option{"party-claim", "APPHUB_PARTY_CLAIM", "the identity provider's claim that names the caller's party", (*stringValue)(&c.partyClaim)},
+			option{"public-availability", "APPHUB_PUBLIC_AVAILABILITY", "let callers without a credential search availability (and read the calendar's pickers)", (*boolValue)(&c.publicAvailability)},
+			option{"allow-local-key", "APPHUB_ALLOW_LOCAL_KEY", "start in local-key mode even when --public-url is https (a deployment: whoever reads --data-dir can be anyone)", (*boolValue)(&c.allowLocalKey)},
 		)
 	}
 
+	return declare(name, "apphub "+name+" [flags]", opts, getenv, stderr)
+}
+
+// declare makes the flag set of a subcommand: each option's variable, when set, gives the
+// flag's default, and the usage names the variable. An option without a variable is a flag
+// only.
+func declare(name, usage string, opts []option, getenv func(string) string, stderr io.Writer) (*flag.FlagSet, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	for _, o := range opts {
+		if o.env == "" {
+			fs.Var(o.value, o.flag, o.usage)
+			continue
+		}
 		if v := getenv(o.env); v != "" {
 			if err := o.value.Set(v); err != nil {
 				return nil, fmt.Errorf("environment variable %s=%q: %v", o.env, v, err)
@@ -126,7 +164,7 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		fs.Var(o.value, o.flag, o.usage+" (env "+o.env+")")
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: apphub %s [flags]\n\n%s\n\nFlags (each may also be set by the environment variable named):\n", name, subcommands[name])
+		fmt.Fprintf(stderr, "Usage: %s\n\n%s\n\nFlags (a flag that names an environment variable may also be set by it):\n", usage, subcommands[name])
 		fs.PrintDefaults()
 	}
 	return fs, nil
@@ -160,10 +198,86 @@ func (c *config) validate() error {
 	if c.mongoURI == "" && c.dataDir == "" {
 		errs = append(errs, errors.New("--data-dir: must not be empty when --mongodb-uri is"))
 	}
+	if c.serving {
+		errs = append(errs, c.validateIdentity()...)
+	}
 	return errors.Join(errs...)
 }
 
+// validateIdentity checks the identity settings. A half-configured identity provider is an
+// error rather than local-key mode, which would accept other tokens than the ones meant.
+func (c *config) validateIdentity() []error {
+	var errs []error
+	if c.oidcIssuer != "" {
+		if c.oidcAudience == "" {
+			errs = append(errs, errors.New("--oidc-audience: required with --oidc-issuer"))
+		}
+		switch {
+		case c.jwksURL == "" && c.jwksFile == "":
+			errs = append(errs, errors.New("--jwks-url or --jwks-file: one is required with --oidc-issuer"))
+		case c.jwksURL != "" && c.jwksFile != "":
+			errs = append(errs, errors.New("--jwks-url and --jwks-file: give one, not both"))
+		}
+		if c.partyClaim == "" {
+			errs = append(errs, errors.New("--party-claim: must not be empty"))
+		}
+		return errs
+	}
+	for _, o := range []struct{ name, value string }{{"--oidc-audience", c.oidcAudience}, {"--jwks-url", c.jwksURL}, {"--jwks-file", c.jwksFile}} {
+		if o.value != "" {
+			errs = append(errs, fmt.Errorf("%s: given without --oidc-issuer", o.name))
+		}
+	}
+	if c.dataDir == "" {
+		errs = append(errs, errors.New("--data-dir: must not be empty without --oidc-issuer (the local key is kept there)"))
+	}
+	// An https public URL is a deployment that others reach; the local key makes whoever can
+	// read the data directory anyone, which is for trying the hub out only.
+	if u, err := url.Parse(c.publicURL); err == nil && strings.EqualFold(u.Scheme, "https") && !c.allowLocalKey {
+		errs = append(errs, errors.New("--public-url is https but no identity provider is configured (--oidc-issuer): "+
+			"the hub would accept the tokens of a key kept in its data directory; configure --oidc-issuer, --oidc-audience and --jwks-url, "+
+			"or pass --allow-local-key to run so anyway"))
+	}
+	return errs
+}
+
+// localKeyMode reports whether the hub signs its own tokens (no identity provider).
+func (c *config) localKeyMode() bool { return c.oidcIssuer == "" }
+
+// listenAddr is the address to listen on. In local-key mode a default address is bound to
+// loopback only, so that a hub tried out on a laptop is not reachable by its network with
+// tokens anyone with the data directory can mint; an address given explicitly is kept.
+func (c *config) listenAddr() string {
+	if !c.localKeyMode() || c.addrGiven {
+		return c.addr
+	}
+	host, port, err := net.SplitHostPort(c.addr)
+	if err != nil || host != "" {
+		return c.addr
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
 type stringValue string
+
+// givenString is a string setting that remembers whether it was set (by its flag or its
+// variable) rather than left at its default.
+type givenString struct {
+	s     *string
+	given *bool
+}
+
+func (g *givenString) String() string {
+	if g.s == nil {
+		return `""`
+	}
+	return strconv.Quote(*g.s)
+}
+
+func (g *givenString) Set(v string) error {
+	*g.s, *g.given = strings.TrimSpace(v), true
+	return nil
+}
 
 func (s *stringValue) String() string     { return strconv.Quote(string(*s)) }
 func (s *stringValue) Set(v string) error { *s = stringValue(strings.TrimSpace(v)); return nil }
@@ -190,6 +304,16 @@ func (b *boolValue) Set(v string) error {
 		return errors.New("not true or false")
 	}
 	*b = boolValue(p)
+	return nil
+}
+
+// listValue is a flag that may be given more than once, each time with one value or several
+// separated by commas.
+type listValue []string
+
+func (l *listValue) String() string { return strings.Join(*l, ",") }
+func (l *listValue) Set(v string) error {
+	*l = append(*l, splitList(v)...)
 	return nil
 }
 

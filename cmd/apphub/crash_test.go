@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apphub/apphub"
 )
 
 // A hub killed right after a change's commit point — its revision is in MongoDB, its
@@ -17,18 +19,21 @@ func TestCrashAfterCommitLosesNothing(t *testing.T) {
 	t.Parallel()
 	env := sharedStores(t)
 	b := startHub(t, env, nil)
+	// Every hub here shares the data directory, hence the key: one token works on all.
+	customer := b.token(t, "crash-1", apphub.RoleCustomer)
 
+	// An operator's registration: it receives every appointment's events.
 	l := &listener{seen: map[string]bool{}}
 	partner := httptest.NewServer(l)
 	defer partner.Close()
-	if code, out := tmf(t, "POST", b.url+"/tmf-api/appointment/v4/hub", "application/json", fmt.Sprintf(`{"callback":%q}`, partner.URL)); code != 201 {
+	if code, out := tmf(t, b.token(t, adminParty, apphub.RoleAdmin), "POST", b.url+"/tmf-api/appointment/v4/hub", "application/json", fmt.Sprintf(`{"callback":%q}`, partner.URL)); code != 201 {
 		t.Fatalf("hub registration: %d %v", code, out)
 	}
 
-	_, read := subscribeWS(t, b.url, `subscription { appointmentChanged(partyId: "crash-1") { kind version appointment { id status } } }`)
+	_, read := subscribeWS(t, b.url, customer, `subscription { appointmentChanged(partyId: "crash-1") { kind version appointment { id status } } }`)
 
 	// Hub A, a real process on the same stores, dies at its first commit.
-	dir := t.TempDir()
+	dir := env["APPHUB_DATA_DIR"]
 	a := startProcessEnv(t, []string{"APPHUB_TEST_FAILPOINT=after-commit"}, "serve", "--addr", "127.0.0.1:0", "--data-dir", dir,
 		"--mongodb-uri", env["MONGODB_URI"], "--mongodb-database", env["APPHUB_MONGODB_DATABASE"],
 		"--redis-url", env["REDIS_URL"], "--redis-prefix", env["APPHUB_REDIS_PREFIX"])
@@ -38,7 +43,7 @@ func TestCrashAfterCommitLosesNothing(t *testing.T) {
 	req, _ := http.NewRequest("POST", a.url+"/tmf-api/appointment/v4/appointment", strings.NewReader(
 		`{"validFor":{"startDateTime":"2026-03-02T09:00:00Z","endDateTime":"2026-03-02T10:00:00Z"},"description":"cut off"}`))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Party-Id", "crash-1")
+	req.Header.Set("Authorization", "Bearer "+customer)
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatalf("hub A answered %d: the failpoint did not stop it", resp.StatusCode)
@@ -51,7 +56,7 @@ func TestCrashAfterCommitLosesNothing(t *testing.T) {
 
 	// Listed at once, on the surviving hub, with its committed version.
 	list := func(base string) map[string]any {
-		d := gql(t, base, "", `{ appointments(filter: {partyId: "crash-1"}) { edges { node { id version description } } } }`, nil)
+		d := gql(t, base, customer, `{ appointments(filter: {partyId: "crash-1"}) { edges { node { id version description } } } }`, nil)
 		edges := dig(d, "appointments", "edges").([]any)
 		if len(edges) != 1 || dig(edges[0], "node", "version") != float64(1) || dig(edges[0], "node", "description") != "cut off" {
 			t.Fatalf("appointments of crash-1: %v", d)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,8 +43,8 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	return m
 }
 
-// plainID accepts an id a caller sends (X-Request-Id, X-Party-Id) only when it is short and
-// plain, so that it can go into logs, headers and keys as it is.
+// plainID accepts an id a caller sends (X-Request-Id) only when it is short and plain, so that
+// it can go into logs and headers as it is.
 func plainID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
@@ -56,11 +57,18 @@ func plainID(id string) bool {
 	return true
 }
 
+// authenticateFunc tells who sent a credential (identity.Authenticator.Authenticate).
+type authenticateFunc func(ctx context.Context, credential string) (apphub.Principal, error)
+
 // instrument gives every request an id (the caller's X-Request-Id when valid), answers it in
-// X-Request-Id, puts the principal (X-Party-Id) in the context, and records one log line
-// and the metrics once the request is answered. The route is the ServeMux pattern that
-// matched, so that metric labels stay few.
-func instrument(next http.Handler, logger *slog.Logger, m *httpMetrics) http.Handler {
+// X-Request-Id, authenticates its Authorization header, and records one log line and the
+// metrics once the request is answered. A request with a credential that is not valid is
+// answered 401 at once, in the format of the API it was sent to: a caller that sent a
+// credential meant to be someone, and serving it as nobody would only confuse it. Otherwise
+// the principal (anonymous without a credential) goes into the request's context, where
+// booking decides what it may do. The route is the ServeMux pattern that matched, so that
+// metric labels stay few.
+func instrument(mux *http.ServeMux, authenticate authenticateFunc, logger *slog.Logger, m *httpMetrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -68,19 +76,19 @@ func instrument(next http.Handler, logger *slog.Logger, m *httpMetrics) http.Han
 			id = rand.Text()[:20]
 		}
 		w.Header().Set("X-Request-Id", id)
-		// Authentication is a gateway's job here: it names the caller in X-Party-Id. The party
-		// scopes idempotency keys and is recorded on what the caller books.
-		var party string
-		if p := r.Header.Get("X-Party-Id"); plainID(p) {
-			party = p
-		}
-		ctx := apphub.NewContextWithPrincipal(r.Context(), apphub.Principal{PartyID: party})
+		p, authErr := authenticate(r.Context(), r.Header.Get("Authorization"))
+		ctx := apphub.NewContextWithPrincipal(r.Context(), p)
 		r = r.WithContext(ctx)
 
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-
-		route := r.Pattern
+		var route string
+		if authErr != nil {
+			refuseCredential(sw, r, authErr, logger)
+			_, route = mux.Handler(r)
+		} else {
+			mux.ServeHTTP(sw, r)
+			route = r.Pattern
+		}
 		if route == "" {
 			route = "unmatched"
 		}
@@ -88,7 +96,7 @@ func instrument(next http.Handler, logger *slog.Logger, m *httpMetrics) http.Han
 		elapsed := time.Since(start)
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
 		m.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
-		logger.LogAttrs(ctx, slog.LevelInfo, "request",
+		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.String("path", r.URL.Path),
@@ -97,8 +105,57 @@ func instrument(next http.Handler, logger *slog.Logger, m *httpMetrics) http.Han
 			slog.Int64("bytes", sw.bytes),
 			slog.String("request_id", id),
 			slog.String("remote", r.RemoteAddr),
-		)
+			// Who called, by its Ref (e.g. "partner:acme"), never by its credential.
+			slog.String("principal", p.Ref()),
+		}
+		if authErr != nil {
+			attrs = append(attrs, slog.String("auth_error", apphub.ErrorMessage(authErr)))
+		}
+		logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 	})
+}
+
+// wwwAuthenticate is the challenge of a 401 (RFC 6750): the credential sent is not valid.
+const wwwAuthenticate = `Bearer realm="apphub", error="invalid_token"`
+
+// refuseCredential answers a request whose credential could not be verified: 401 for a
+// credential that is not valid (UNAUTHENTICATED), 503 when it cannot be checked now (an API
+// key's store is unreachable). The body is the API's own error format: a TMF Error on the
+// TMF646 API, a GraphQL error with extensions.code on /graphql, plain text elsewhere.
+func refuseCredential(w http.ResponseWriter, r *http.Request, err error, logger *slog.Logger) {
+	status, code, message := http.StatusUnauthorized, apphub.EUNAUTHENTICATED, apphub.ErrorMessage(err)
+	switch apphub.ErrorCode(err) {
+	case apphub.EUNAUTHENTICATED:
+		w.Header().Set("WWW-Authenticate", wwwAuthenticate)
+	case apphub.EUNAVAILABLE:
+		status, code = http.StatusServiceUnavailable, apphub.EUNAVAILABLE
+	default:
+		logger.ErrorContext(r.Context(), "verifying a credential", "err", err)
+		status, code, message = http.StatusInternalServerError, apphub.EINTERNAL, "internal error"
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/tmf-api/"):
+		// tmfrest's Error body, field for field.
+		body, _ := json.Marshal(struct {
+			Code    string `json:"code"`
+			Reason  string `json:"reason"`
+			Message string `json:"message"`
+			Status  string `json:"status"`
+			Type    string `json:"@type"`
+		}{code, http.StatusText(status), message, strconv.Itoa(status), "Error"})
+		w.Header().Set("Content-Type", "application/json;charset=utf-8")
+		w.WriteHeader(status)
+		w.Write(append(body, '\n'))
+	case r.URL.Path == "/graphql":
+		// A GraphQL-over-HTTP error: the request never reached an operation, so there is no data.
+		body, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"message": message, "extensions": map[string]string{"code": code}}}})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write(append(body, '\n'))
+	default:
+		http.Error(w, message, status)
+	}
 }
 
 // statusWriter remembers the status and size of a response. It passes flushing and hijacking

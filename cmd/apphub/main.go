@@ -1,7 +1,9 @@
 // Command apphub runs the appointment hub.
 //
-//	apphub [serve] [flags]   run the hub (the default)
-//	apphub seed [flags]      prepare the database and exit
+//	apphub [serve] [flags]                run the hub (the default)
+//	apphub seed [flags]                   prepare the database and exit
+//	apphub token [flags]                  print a token signed by the local key of a data directory
+//	apphub apikey create|revoke|list ...  manage API keys through a running hub
 //
 // With no configuration it starts on an embedded FerretDB and an embedded Redis, so one
 // command gives a working hub. `apphub --help` lists every flag and environment variable.
@@ -23,8 +25,10 @@ import (
 )
 
 var subcommands = map[string]string{
-	"serve": "Runs the hub: GraphQL at /graphql, TMF646 at /tmf-api/appointment/v4/, /healthz, /readyz, /metrics.",
-	"seed":  "Prepares the hub's database (its identity record) and exits.",
+	"serve":  "Runs the hub: GraphQL at /graphql, TMF646 at /tmf-api/appointment/v4/, /healthz, /readyz, /metrics.",
+	"seed":   "Prepares the hub's database (its identity record) and exits.",
+	"token":  "Prints a bearer token signed by the local key of --data-dir, which a hub in local-key mode (no --oidc-issuer) on that directory accepts.",
+	"apikey": "Creates, revokes or lists API keys through a running hub's GraphQL API, as an admin (--token).",
 }
 
 func main() { os.Exit(runMain(hooks{})) }
@@ -53,13 +57,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		switch args[0] {
 		case "serve", "seed":
 			name, args = args[0], args[1:]
+		case "token":
+			// token and apikey open no store and start nothing: they take their own flags.
+			return tokenCommand(args[1:], getenv, stdout, stderr, h)
+		case "apikey":
+			return apikeyCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "help", "-h", "-help", "--help":
-			fmt.Fprintf(stderr, "Usage: apphub [serve|seed] [flags]\n\n  serve  %s\n  seed   %s\n\nRun 'apphub serve --help' or 'apphub seed --help' for the flags.\n",
-				subcommands["serve"], subcommands["seed"])
+			fmt.Fprintf(stderr, "Usage: apphub [serve|seed|token|apikey] [flags]\n\n  serve   %s\n  seed    %s\n  token   %s\n  apikey  %s\n\n"+
+				"Run 'apphub <subcommand> --help' for its flags.\n",
+				subcommands["serve"], subcommands["seed"], subcommands["token"], subcommands["apikey"])
 			return flag.ErrHelp
 		default:
 			if len(args[0]) > 0 && args[0][0] != '-' {
-				return fmt.Errorf("unknown subcommand %q (want serve or seed)", args[0])
+				return fmt.Errorf("unknown subcommand %q (want serve, seed, token or apikey)", args[0])
 			}
 		}
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/demo"
+	"github.com/apphub/apphub/identity"
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/storetest"
 	"github.com/apphub/apphub/testclock"
@@ -70,7 +71,11 @@ func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
 				want = append(want, "-addr", "APPHUB_ADDR", `default ":8080"`, "-shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT",
 					"-hold-ttl", "APPHUB_HOLD_TTL", "-claim-grace", "APPHUB_CLAIM_GRACE", "-public-url", "APPHUB_PUBLIC_URL",
 					"-allowed-origins", "APPHUB_ALLOWED_ORIGINS", "-graphql-max-depth", "APPHUB_GRAPHQL_MAX_DEPTH",
-					"-graphql-max-complexity", "APPHUB_GRAPHQL_MAX_COMPLEXITY")
+					"-graphql-max-complexity", "APPHUB_GRAPHQL_MAX_COMPLEXITY",
+					"-oidc-issuer", "APPHUB_OIDC_ISSUER", "-oidc-audience", "APPHUB_OIDC_AUDIENCE", "-jwks-url", "APPHUB_JWKS_URL",
+					"-jwks-file", "APPHUB_JWKS_FILE", "-party-claim", "APPHUB_PARTY_CLAIM", `default "sub"`,
+					"-public-availability", "APPHUB_PUBLIC_AVAILABILITY", "-allow-local-key", "APPHUB_ALLOW_LOCAL_KEY",
+					"local-key mode", "127.0.0.1:8080")
 			}
 			for _, w := range want {
 				if !strings.Contains(out.String(), w) {
@@ -79,9 +84,25 @@ func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
 			}
 		})
 	}
+	// The subcommands that open no store have flags of their own.
+	for sub, want := range map[string][]string{
+		"token":  {"-data-dir", "APPHUB_DATA_DIR", "-party", "-role", "-resource", "-place", "-for-party", "-ttl", "default 1h0m0s"},
+		"apikey": {"create", "revoke", "list", "-url", "APPHUB_URL", "-token", "APPHUB_TOKEN", "-name", "-role", "-for-party", "-id"},
+	} {
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{sub, "--help"}, envFunc(nil), io.Discard, &out, testHooks()); !errors.Is(err, flag.ErrHelp) {
+			t.Fatalf("%s --help: %v", sub, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s help does not mention %q:\n%s", sub, w, out.String())
+			}
+		}
+	}
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"--help"}, envFunc(nil), io.Discard, &out, testHooks()); !errors.Is(err, flag.ErrHelp) ||
-		!strings.Contains(out.String(), "serve") || !strings.Contains(out.String(), "seed") {
+		!strings.Contains(out.String(), "serve") || !strings.Contains(out.String(), "seed") || !strings.Contains(out.String(), "token") ||
+		!strings.Contains(out.String(), "apikey") {
 		t.Fatalf("top-level help: %v\n%s", err, out.String())
 	}
 }
@@ -107,6 +128,30 @@ func TestConfig(t *testing.T) {
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: "--log-level"},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "--log-format"},
 		{name: "no data dir for the embedded store", args: []string{"--data-dir", ""}, wantErr: "--data-dir"},
+		{name: "identity defaults: local-key mode, on loopback", check: func(c config) bool {
+			return c.localKeyMode() && c.listenAddr() == "127.0.0.1:8080" && c.partyClaim == "sub" && c.publicAvailability && !c.allowLocalKey
+		}},
+		{name: "local-key mode keeps an address given by flag", args: []string{"--addr", ":9090"},
+			check: func(c config) bool { return c.listenAddr() == ":9090" }},
+		{name: "local-key mode keeps an address given by environment", env: map[string]string{"APPHUB_ADDR": ":8080"},
+			check: func(c config) bool { return c.listenAddr() == ":8080" }},
+		{name: "an identity provider, from the environment", env: map[string]string{"APPHUB_OIDC_ISSUER": "https://idp.example", "APPHUB_OIDC_AUDIENCE": "apphub",
+			"APPHUB_JWKS_URL": "https://idp.example/jwks", "APPHUB_PARTY_CLAIM": "party", "APPHUB_PUBLIC_AVAILABILITY": "false",
+			"APPHUB_PUBLIC_URL": "https://hub.example"},
+			check: func(c config) bool {
+				return !c.localKeyMode() && c.listenAddr() == ":8080" && c.oidcIssuer == "https://idp.example" && c.oidcAudience == "apphub" &&
+					c.jwksURL == "https://idp.example/jwks" && c.partyClaim == "party" && !c.publicAvailability
+			}},
+		{name: "an identity provider with a JWKS file", args: []string{"--oidc-issuer", "https://idp.example", "--oidc-audience", "apphub", "--jwks-file", "/etc/jwks.json"},
+			check: func(c config) bool { return c.jwksFile == "/etc/jwks.json" }},
+		{name: "an issuer without an audience", args: []string{"--oidc-issuer", "https://idp.example", "--jwks-url", "https://idp.example/jwks"}, wantErr: "--oidc-audience"},
+		{name: "an issuer without keys", args: []string{"--oidc-issuer", "https://idp.example", "--oidc-audience", "apphub"}, wantErr: "--jwks-url or --jwks-file"},
+		{name: "keys without an issuer", env: map[string]string{"APPHUB_JWKS_URL": "https://idp.example/jwks"}, wantErr: "--jwks-url: given without --oidc-issuer"},
+		{name: "local-key mode behind an https public URL", args: []string{"--public-url", "https://hub.example.com"}, wantErr: "--allow-local-key"},
+		{name: "local-key mode behind an https public URL, allowed", args: []string{"--public-url", "https://hub.example.com", "--allow-local-key"},
+			check: func(c config) bool { return c.localKeyMode() && c.allowLocalKey }},
+		{name: "local-key mode behind an http public URL", env: map[string]string{"APPHUB_PUBLIC_URL": "http://hub.test:8080"},
+			check: func(c config) bool { return c.localKeyMode() }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,13 +203,16 @@ func (b *syncBuffer) String() string {
 // testHub is a hub served in process on a loopback port.
 type testHub struct {
 	url  string
+	dir  string // its data directory, which holds the local key its tokens are signed with
 	hub  *hub
 	logs *syncBuffer
 	stop func() error // ends serving (as a signal would) and closes the stores
 }
 
 // startHub builds a hub from env and args as the serve subcommand would, and serves it.
-// wrap, if not nil, wraps the hub's handler (tests add slow routes with it).
+// wrap, if not nil, wraps the hub's handler (tests add slow routes with it). Unless env or
+// args name one, the hub gets a data directory of its own, so that it has its own local key
+// (and never uses ./data).
 func startHub(t *testing.T, env map[string]string, wrap func(http.Handler) http.Handler, args ...string) *testHub {
 	t.Helper()
 	var cfg config
@@ -172,7 +220,11 @@ func startHub(t *testing.T, env map[string]string, wrap func(http.Handler) http.
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fs.Parse(append([]string{"--log-format", "json"}, args...)); err != nil {
+	defaults := []string{"--log-format", "json"}
+	if env["APPHUB_DATA_DIR"] == "" {
+		defaults = append(defaults, "--data-dir", t.TempDir())
+	}
+	if err := fs.Parse(append(defaults, args...)); err != nil {
 		t.Fatal(err)
 	}
 	if err := cfg.validate(); err != nil {
@@ -209,12 +261,52 @@ func startHub(t *testing.T, env map[string]string, wrap func(http.Handler) http.
 		return stopErr
 	}
 	t.Cleanup(func() { stop() })
-	return &testHub{url: "http://" + ln.Addr().String(), hub: h, logs: logs, stop: stop}
+	return &testHub{url: "http://" + ln.Addr().String(), dir: cfg.dataDir, hub: h, logs: logs, stop: stop}
 }
 
+// token returns a bearer token that h accepts, for party with role; a partner's forParties are
+// the customer parties it may act for. Tokens of hubs on one data directory are interchangeable,
+// as those of instances of one installation are.
+func (h *testHub) token(t *testing.T, party, role string, forParties ...string) string {
+	t.Helper()
+	return mintToken(t, h.dir, party, role, forParties...)
+}
+
+// mintToken signs a token with the local key of the data directory dir, as `apphub token`
+// does, valid for an hour of the test clock (the hubs verify on it).
+func mintToken(t *testing.T, dir, party, role string, forParties ...string) string {
+	t.Helper()
+	key, err := identity.OpenLocalKey(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := key.Mint(identity.TokenRequest{Party: party, Roles: []string{role}, Parties: forParties, TTL: time.Hour, Now: testclock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// adminParty is the party of the operators' tokens the tests use.
+const adminParty = "ops-1"
+
+// getJSON GETs url anonymously (as a probe or a browser does) and decodes the answer into out.
 func getJSON(t *testing.T, url string, out any) *http.Response {
 	t.Helper()
-	resp, err := http.Get(url)
+	return getJSONAs(t, url, "", out)
+}
+
+// getJSONAs GETs url with the bearer token (none when empty) and decodes the answer into out.
+func getJSONAs(t *testing.T, url, token string, out any) *http.Response {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,10 +320,14 @@ func getJSON(t *testing.T, url string, out any) *http.Response {
 	return resp
 }
 
-func postGraphQL(t *testing.T, base, query string) string {
+// postGraphQL posts a document with the bearer token and returns the answer as it came.
+func postGraphQL(t *testing.T, base, token, query string) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"query": query})
-	resp, err := http.Post(base+"/graphql", "application/json", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +362,7 @@ func waitReady(t *testing.T, base string, wantCode int, wantStatus string, withi
 func TestServeOnEmbeddedStores(t *testing.T) {
 	t.Parallel()
 	h := startHub(t, nil, nil, "--data-dir", t.TempDir())
+	customer := h.token(t, "cust-1", apphub.RoleCustomer)
 
 	rb := waitReady(t, h.url, 200, "ready", 60*time.Second)
 	for _, dep := range []string{"mongodb", "redis"} {
@@ -274,7 +371,7 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 		}
 	}
 
-	if got, want := postGraphQL(t, h.url, "{__typename}"), `{"data":{"__typename":"Query"}}`; got != want {
+	if got, want := postGraphQL(t, h.url, customer, "{__typename}"), `{"data":{"__typename":"Query"}}`; got != want {
 		t.Fatalf("__typename: %s, want %s", got, want)
 	}
 	var hub struct {
@@ -282,7 +379,7 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 			Hub struct{ Version, InstallationID, InstalledAt string }
 		}
 	}
-	if err := json.Unmarshal([]byte(postGraphQL(t, h.url, "{hub{version installationId installedAt}}")), &hub); err != nil {
+	if err := json.Unmarshal([]byte(postGraphQL(t, h.url, customer, "{hub{version installationId installedAt}}")), &hub); err != nil {
 		t.Fatal(err)
 	}
 	if hub.Data.Hub.InstallationID == "" || hub.Data.Hub.Version == "" || hub.Data.Hub.InstalledAt == "" {
@@ -290,12 +387,12 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 	}
 	// GET transport.
 	var viaGET map[string]any
-	getJSON(t, h.url+"/graphql?query=%7B__typename%7D", &viaGET)
+	getJSONAs(t, h.url+"/graphql?query=%7B__typename%7D", customer, &viaGET)
 	if fmt.Sprint(viaGET) != "map[data:map[__typename:Query]]" {
 		t.Fatalf("GET /graphql: %v", viaGET)
 	}
 	// GraphQL errors carry a code.
-	if got := postGraphQL(t, h.url, "{nope}"); !strings.Contains(got, `"code":"GRAPHQL_VALIDATION_FAILED"`) {
+	if got := postGraphQL(t, h.url, customer, "{nope}"); !strings.Contains(got, `"code":"GRAPHQL_VALIDATION_FAILED"`) {
 		t.Fatalf("invalid query: %s", got)
 	}
 
@@ -327,7 +424,7 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 	}
 
 	var tmfErr map[string]string
-	resp := getJSON(t, h.url+"/tmf-api/appointment/v4/nothing", &tmfErr)
+	resp := getJSONAs(t, h.url+"/tmf-api/appointment/v4/nothing", h.token(t, "acme", apphub.RolePartner), &tmfErr)
 	if resp.StatusCode != 404 || tmfErr["@type"] != "Error" || tmfErr["code"] != "NOT_FOUND" || tmfErr["status"] != "404" {
 		t.Fatalf("TMF unknown path: %d %v", resp.StatusCode, tmfErr)
 	}
@@ -386,9 +483,16 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 		if line["request_id"] == "abc-123" && line["route"] == "GET /healthz" {
 			found = true
 		}
+		// Who called is in the line, by its Ref; the credential never is.
+		if line["route"] == "/graphql" && line["method"] == "POST" && line["principal"] != "customer:cust-1" {
+			t.Errorf("a GraphQL request's log line names %v, want customer:cust-1: %s", line["principal"], sc.Text())
+		}
 	}
 	if !found {
 		t.Errorf("no request log line for request abc-123:\n%s", h.logs.String())
+	}
+	if strings.Contains(h.logs.String(), customer) {
+		t.Error("a bearer token is in the log")
 	}
 }
 
@@ -451,7 +555,7 @@ func TestReadinessRedisDownThenBack(t *testing.T) {
 	if c := rb.Checks["mongodb"]; c.Status != "up" {
 		t.Fatalf("mongodb check %+v, want up", c)
 	}
-	if got := postGraphQL(t, h.url, "{hub{installationId}}"); !strings.Contains(got, "installationId") {
+	if got := postGraphQL(t, h.url, h.token(t, "cust-1", apphub.RoleCustomer), "{hub{installationId}}"); !strings.Contains(got, "installationId") {
 		t.Fatalf("the hub does not serve while Redis is down: %s", got)
 	}
 
@@ -469,16 +573,17 @@ func TestReadinessMongoDownThenBack(t *testing.T) {
 	// A server selection timeout of 1 s instead of the hub's 5 s (options in the URI win): each
 	// request to the dead server waits that long before it is answered UNAVAILABLE.
 	h := startHub(t, map[string]string{"MONGODB_URI": "mongodb://" + addr + "/?serverSelectionTimeoutMS=1000"}, nil)
+	admin := h.token(t, adminParty, apphub.RoleAdmin)
 
 	rb := waitReady(t, h.url, 503, "unavailable", 30*time.Second)
 	if c := rb.Checks["mongodb"]; c.Status != "down" || !c.Required || c.Error == "" {
 		t.Fatalf("mongodb check %+v, want down with an error", c)
 	}
-	if got := postGraphQL(t, h.url, "{hub{installationId}}"); !strings.Contains(got, `"code":"UNAVAILABLE"`) {
+	if got := postGraphQL(t, h.url, admin, "{hub{installationId}}"); !strings.Contains(got, `"code":"UNAVAILABLE"`) {
 		t.Fatalf("query while MongoDB is down: %s, want an UNAVAILABLE error", got)
 	}
 	var tmfErr map[string]string
-	if resp := getJSON(t, h.url+"/tmf-api/appointment/v4/appointment", &tmfErr); resp.StatusCode != 503 || tmfErr["@type"] != "Error" || tmfErr["status"] != "503" {
+	if resp := getJSONAs(t, h.url+"/tmf-api/appointment/v4/appointment", admin, &tmfErr); resp.StatusCode != 503 || tmfErr["@type"] != "Error" || tmfErr["status"] != "503" {
 		t.Fatalf("TMF646 list while MongoDB is down: %d %v, want a 503 TMF Error", resp.StatusCode, tmfErr)
 	}
 
@@ -493,7 +598,7 @@ func TestReadinessMongoDownThenBack(t *testing.T) {
 		e.Close()
 	})
 	waitReady(t, h.url, 200, "ready", 60*time.Second)
-	if resp := getJSON(t, h.url+"/tmf-api/appointment/v4/appointment", nil); resp.StatusCode != 200 {
+	if resp := getJSONAs(t, h.url+"/tmf-api/appointment/v4/appointment", admin, nil); resp.StatusCode != 200 {
 		t.Fatalf("TMF646 list after MongoDB came back: %d", resp.StatusCode)
 	}
 }
@@ -502,8 +607,18 @@ func TestReadinessMongoDownThenBack(t *testing.T) {
 type process struct {
 	cmd  *exec.Cmd
 	url  string
+	dir  string // its --data-dir, which holds the local key its tokens are signed with
 	logs *syncBuffer
 	done chan struct{} // closed when the process has exited
+}
+
+// token returns a bearer token that p accepts, for party with role.
+func (p *process) token(t *testing.T, party, role string) string {
+	t.Helper()
+	if p.dir == "" {
+		t.Fatal("the process was started without --data-dir: the test cannot know its key")
+	}
+	return mintToken(t, p.dir, party, role)
 }
 
 // startProcess runs the program with args and an environment that has no store URLs, and
@@ -527,6 +642,11 @@ func startProcessEnv(t *testing.T, extra []string, args ...string) *process {
 	cmd.Env = append(env, "APPHUB_TEST_MAIN=1", "APPHUB_LOG_FORMAT=json", testclock.Env+"="+testclock.Now().Format(time.RFC3339Nano))
 	cmd.Env = append(cmd.Env, extra...)
 	p := &process{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
+	for i, a := range args {
+		if a == "--data-dir" && i+1 < len(args) {
+			p.dir = args[i+1]
+		}
+	}
 	pr, pw := io.Pipe()
 	cmd.Stderr = io.MultiWriter(p.logs, pw)
 	cmd.Stdout = p.logs
@@ -581,7 +701,7 @@ func (p *process) installationID(t *testing.T) string {
 			Hub struct{ InstallationID string }
 		}
 	}
-	if err := json.Unmarshal([]byte(postGraphQL(t, p.url, "{hub{installationId}}")), &r); err != nil || r.Data.Hub.InstallationID == "" {
+	if err := json.Unmarshal([]byte(postGraphQL(t, p.url, p.token(t, adminParty, apphub.RoleAdmin), "{hub{installationId}}")), &r); err != nil || r.Data.Hub.InstallationID == "" {
 		t.Fatalf("installationId: %v %+v\n%s", err, r, p.logs.String())
 	}
 	return r.Data.Hub.InstallationID

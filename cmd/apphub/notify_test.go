@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/notify"
 )
 
@@ -62,10 +63,12 @@ func (l *listener) events() []string {
 	return append([]string(nil), l.got...)
 }
 
-func tmf(t *testing.T, method, url, contentType, body string, headers ...string) (int, map[string]any) {
+// tmf sends a TMF646 request with the bearer token and returns its status and decoded body.
+func tmf(t *testing.T, token, method, url, contentType, body string, headers ...string) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, bytes.NewReader([]byte(body)))
 	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+token)
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
@@ -80,8 +83,10 @@ func tmf(t *testing.T, method, url, contentType, body string, headers ...string)
 }
 
 // A partner registered on the hub receives every event of create → confirm → reschedule →
-// cancel, in order and signed, although its listener fails its first two deliveries, the hub
-// that served the first requests is restarted in the middle, and a second hub runs beside it.
+// cancel of the appointment it made, in order and signed, although its listener fails its
+// first two deliveries, the hub that served the first requests is restarted in the middle, and
+// a second hub runs beside it. The partner calls every hub with one token: they share their
+// data directory, hence their key.
 func TestNotificationsReachAFlakyListener(t *testing.T) {
 	t.Parallel()
 	env := sharedStores(t)
@@ -95,8 +100,9 @@ func TestNotificationsReachAFlakyListener(t *testing.T) {
 	partner := httptest.NewServer(l)
 	defer partner.Close()
 
+	acme := a.token(t, "acme", apphub.RolePartner)
 	api := a.url + "/tmf-api/appointment/v4/"
-	if code, _ := tmf(t, "POST", api+"hub", "application/json", fmt.Sprintf(`{"callback":%q}`, partner.URL)); code != 201 {
+	if code, _ := tmf(t, acme, "POST", api+"hub", "application/json", fmt.Sprintf(`{"callback":%q}`, partner.URL)); code != 201 {
 		t.Fatalf("hub registration: %d", code)
 	}
 	start, tech, _ := firstSlot(t, a)
@@ -104,13 +110,13 @@ func TestNotificationsReachAFlakyListener(t *testing.T) {
 	body := fmt.Sprintf(`{"category":"repair","validFor":{"startDateTime":%q,"endDateTime":%q},
 		"relatedParty":[{"id":%q,"role":"technician","@referredType":"PartyRole"}],
 		"relatedPlace":{"role":"installationAddress","postCode":"75011","@type":"GeographicAddress"}}`, start, s.Add(time.Hour).Format(time.RFC3339), tech)
-	code, appt := tmf(t, "POST", api+"appointment", "application/json", body)
+	code, appt := tmf(t, acme, "POST", api+"appointment", "application/json", body)
 	if code != 201 {
 		t.Fatalf("booking: %d %v", code, appt)
 	}
 	id := appt["id"].(string)
 	merge := "application/merge-patch+json"
-	if code, out := tmf(t, "PATCH", api+"appointment/"+id, merge, `{"status":"confirmed"}`); code != 200 {
+	if code, out := tmf(t, acme, "PATCH", api+"appointment/"+id, merge, `{"status":"confirmed"}`); code != 200 {
 		t.Fatalf("confirm: %d %v", code, out)
 	}
 
@@ -119,15 +125,15 @@ func TestNotificationsReachAFlakyListener(t *testing.T) {
 		t.Fatal(err)
 	}
 	a2 := startHub(t, env, nil)
-	d := gql(t, a2.url, "", `query($r: ID!, $from: Time!, $to: Time!) { availability(input: {category: "repair", resource: $r, from: $from, to: $to}) {
+	d := gql(t, a2.url, acme, `query($r: ID!, $from: Time!, $to: Time!) { availability(input: {category: "repair", resource: $r, from: $from, to: $to}) {
 		days { slots { start } } } }`, map[string]any{"r": tech, "from": s.Add(2 * time.Hour).Format(time.RFC3339), "to": s.Add(7 * 24 * time.Hour).Format(time.RFC3339)})
 	later, _ := time.Parse(time.RFC3339, dig(d, "availability", "days", 0, "slots", 0, "start").(string))
 	api2 := a2.url + "/tmf-api/appointment/v4/"
-	if code, out := tmf(t, "PATCH", api2+"appointment/"+id, merge, fmt.Sprintf(`{"validFor":{"startDateTime":%q,"endDateTime":%q}}`,
+	if code, out := tmf(t, acme, "PATCH", api2+"appointment/"+id, merge, fmt.Sprintf(`{"validFor":{"startDateTime":%q,"endDateTime":%q}}`,
 		later.Format(time.RFC3339), later.Add(time.Hour).Format(time.RFC3339))); code != 200 {
 		t.Fatalf("reschedule: %d %v", code, out)
 	}
-	if code, out := tmf(t, "PATCH", b.url+"/tmf-api/appointment/v4/appointment/"+id, merge, `{"status":"cancelled"}`); code != 200 {
+	if code, out := tmf(t, acme, "PATCH", b.url+"/tmf-api/appointment/v4/appointment/"+id, merge, `{"status":"cancelled"}`); code != 200 {
 		t.Fatalf("cancel: %d %v", code, out)
 	}
 

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/testclock"
 )
 
 // readmeSection returns the text of the README section under the "## " heading that starts
@@ -30,7 +33,8 @@ func readmeSection(t *testing.T, title string) string {
 var fenced = regexp.MustCompile("(?s)\n### ([^\n]+)\n.*?```graphql\n(.*?)```")
 
 // The README's channel flow, document by document as it is written there, each with the
-// variables its text names, taken from the answers before it.
+// variables its text names, taken from the answers before it: a customer's, but for the
+// confirmation, which is an agent's or an operator's.
 func TestReadmeGraphQLWalkthrough(t *testing.T) {
 	t.Parallel()
 	h := startHub(t, nil, nil, "--data-dir", t.TempDir()) // its own data, not ./data: the tests run at once
@@ -47,9 +51,14 @@ func TestReadmeGraphQLWalkthrough(t *testing.T) {
 	if strings.Join(order, "|") != strings.Join(want, "|") {
 		t.Fatalf("the README's flow has the steps %q, want %q", order, want)
 	}
+	customer, operator := h.token(t, "readme", apphub.RoleCustomer), h.token(t, adminParty, apphub.RoleAdmin)
 	run := func(step string, vars map[string]any) map[string]any {
 		t.Helper()
-		d := gql(t, h.url, "readme", docs[step], vars)
+		token := customer
+		if step == "confirm" {
+			token = operator
+		}
+		d := gql(t, h.url, token, docs[step], vars)
 		t.Logf("%s %v:\n%v", step, vars, d)
 		return d
 	}
@@ -83,7 +92,7 @@ func TestReadmeGraphQLWalkthrough(t *testing.T) {
 		dig(d, "rescheduleAppointment", "error", "alternatives", 0, "start") == nil {
 		t.Fatalf("reschedule onto a quarter past: %v", d)
 	}
-	later := gql(t, h.url, "readme", `query($r: ID!, $from: Time!) { availability(input: {category: "repair", resource: $r, from: $from}) { days { slots { start } } } }`,
+	later := gql(t, h.url, customer, `query($r: ID!, $from: Time!) { availability(input: {category: "repair", resource: $r, from: $from}) { days { slots { start } } } }`,
 		map[string]any{"r": tech, "from": s.Add(24 * time.Hour).Format(time.RFC3339)})
 	other, _ := dig(later, "availability", "days", 0, "slots", 0, "start").(string)
 	d = run("reschedule", map[string]any{"id": id, "start": other})
@@ -96,7 +105,9 @@ func TestReadmeGraphQLWalkthrough(t *testing.T) {
 	}
 }
 
-// The README's TMF646 walkthrough, run by bash as it is written there.
+// The README's TMF646 walkthrough, run by bash as it is written there. Its token comes from
+// `go run ./cmd/apphub token …` as written, run as this test's binary (the program as the
+// tests run it, without compiling it again) on the hub's data directory.
 func TestReadmeTMFWalkthrough(t *testing.T) {
 	t.Parallel()
 	h := startHub(t, nil, nil, "--data-dir", t.TempDir()) // its own data, not ./data: the tests run at once
@@ -105,8 +116,14 @@ func TestReadmeTMFWalkthrough(t *testing.T) {
 		t.Fatal("the README's TMF646 section has no walkthrough starting with HUB=")
 	}
 	block, _, _ = strings.Cut(block, "```")
+	const tokenCommand = "go run ./cmd/apphub token "
+	if !strings.Contains(block, tokenCommand) {
+		t.Fatalf("the README's TMF646 walkthrough gets no token with %q:\n%s", tokenCommand, block)
+	}
+	block = strings.ReplaceAll(block, "go run ./cmd/apphub ", "'"+os.Args[0]+"' ")
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", "HUB="+block)
-	cmd.Env = append(os.Environ(), "HUB="+h.url)
+	cmd.Env = append(os.Environ(), "HUB="+h.url, "APPHUB_TEST_MAIN=1", "APPHUB_DATA_DIR="+h.dir,
+		testclock.Env+"="+testclock.Now().Format(time.RFC3339Nano))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the walkthrough failed: %v\n%s", err, out)

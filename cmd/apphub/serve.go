@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,10 +14,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/identity"
 	"github.com/apphub/apphub/notify"
 	"github.com/apphub/apphub/resolvers"
 	"github.com/apphub/apphub/resolvers/explorer"
@@ -44,11 +47,18 @@ type hub struct {
 
 // newHub opens the stores and wires the transports to the booking service.
 func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
+	// The tokens' verifier first: it needs no store, and a bad identity setting should stop the
+	// hub before it starts anything.
+	tokens, err := newTokenVerifier(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	ferretLogger := newLogger(stderr, cfg.logFormat, cfg.ferretDBLogLevel).With("component", "ferretdb")
 	st, err := openStores(cfg, ferretLogger, logger)
 	if err != nil {
 		return nil, err
 	}
+	auth := identity.NewAuthenticator(tokens, identity.NewKeys(st.mongo, identity.KeysOptions{Now: cfg.hooks.clock(), Logger: logger}))
 	reg := prometheus.NewRegistry()
 	metrics := newHTTPMetrics(reg)
 	// One breaker for the client: once the cache or the bus finds Redis down, neither waits for
@@ -75,7 +85,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		return nil, err
 	}
 	svc := booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock(), HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
-		AfterCommit: cfg.hooks.afterCommit, RelayAfter: cfg.hooks.relayAfter,
+		AfterCommit: cfg.hooks.afterCommit, RelayAfter: cfg.hooks.relayAfter, PublicAvailability: cfg.publicAvailability,
 		Cache: cache, Answers: cache, Publisher: bus})
 	bus.OnCalendarChanged(svc.CalendarChanged)
 	timed := newTimedService(svc, reg)
@@ -86,7 +96,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		Render: func(_ context.Context, a apphub.Appointment) (json.RawMessage, error) {
 			return tmfrest.AppointmentJSON(h.publicBase(), a)
 		},
-		Match: tmfrest.MatchQuery, Resync: svc.Events,
+		Match: tmfrest.MatchQuery, Resync: svc.Events, MayRead: svc.MayRead,
 		Secret: []byte(cfg.notifySecret), AllowList: splitList(cfg.notifyAllow),
 		Timeout: cfg.hooks.notifyTimeout, LeaseMargin: cfg.hooks.notifyLeaseMargin,
 		Registerer: reg, Logger: logger, Now: cfg.hooks.clock()})
@@ -109,7 +119,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 
 	mux := http.NewServeMux()
 	gqlOpts := resolvers.Options{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, AllowedOrigins: splitList(cfg.allowedOrigins),
-		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour)}
+		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour), Authenticate: auth.Authenticate, Now: cfg.hooks.clock()}
 	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: timed, Version: version(), Events: bus}, logger, gqlOpts))
 	mux.Handle("GET "+explorer.AssetsPath, explorer.Assets())
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(timed, logger, tmfrest.Options{PublicURL: cfg.publicURL}))
@@ -117,8 +127,41 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
 	mux.Handle("GET /metrics", metricsHandler(reg))
 
-	h.handler = instrument(mux, logger, metrics)
+	h.handler = instrument(mux, auth.Authenticate, logger, metrics)
 	return h, nil
+}
+
+// newTokenVerifier returns the verifier of bearer tokens: the identity provider's with
+// --oidc-issuer, else the hub's own local key in the data directory (local-key mode), which it
+// announces with a warning, since whoever can read that directory can be anyone.
+func newTokenVerifier(cfg config, logger *slog.Logger) (*identity.Verifier, error) {
+	if !cfg.localKeyMode() {
+		// The key set is fetched in the background of requests, with this context: it must
+		// outlive any one of them, and a provider that hangs must not hang every verification.
+		ctx := oidc.ClientContext(context.Background(), &http.Client{Timeout: 10 * time.Second})
+		v, err := identity.NewVerifier(ctx, identity.Config{Issuer: cfg.oidcIssuer, Audience: cfg.oidcAudience,
+			JWKSURL: cfg.jwksURL, JWKSFile: cfg.jwksFile, PartyClaim: cfg.partyClaim, Now: cfg.hooks.clock()})
+		if err != nil {
+			return nil, err
+		}
+		logger.Info("bearer tokens of an identity provider", "issuer", cfg.oidcIssuer, "audience", cfg.oidcAudience,
+			"jwks", cmp.Or(cfg.jwksURL, cfg.jwksFile), "partyClaim", cfg.partyClaim)
+		return v, nil
+	}
+	key, err := identity.OpenLocalKey(cfg.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	kc := key.Config()
+	kc.Now = cfg.hooks.clock()
+	v, err := identity.NewVerifier(context.Background(), kc)
+	if err != nil {
+		return nil, err
+	}
+	logger.Warn("local-key mode: no identity provider is configured (--oidc-issuer), so bearer tokens are signed by a key in the data directory, "+
+		"and whoever can read it can be anyone: for trying the hub out only",
+		"key", identity.LocalKeyPath(cfg.dataDir), "mint", "apphub token --data-dir "+cfg.dataDir+" --party ops --role admin")
+	return v, nil
 }
 
 // serve answers requests on ln until ctx ends, then stops accepting, waits up to
@@ -207,9 +250,10 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stderr io.Write
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.addr)
+	addr := cfg.listenAddr()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	base := baseURL(ln.Addr())
 	logger.Info("apphub serving",
@@ -222,6 +266,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stderr io.Write
 		"metrics", base+"/metrics",
 		"mongodb", describeStore(h.stores.mongoMode, "FerretDB 1.24.2 (SQLite) in "+cfg.dataDir),
 		"redis", describeStore(h.stores.redisMode, "miniredis"),
+		"identity", describeIdentity(cfg),
 	)
 	return h.serve(ctx, ln, cfg.shutdownTimeout)
 }
@@ -249,6 +294,13 @@ func baseURL(addr net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+func describeIdentity(cfg config) string {
+	if cfg.localKeyMode() {
+		return "local key in " + cfg.dataDir
+	}
+	return "identity provider " + cfg.oidcIssuer
 }
 
 func describeStore(mode, embedded string) string {

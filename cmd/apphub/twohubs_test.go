@@ -15,6 +15,7 @@ import (
 
 	coderws "github.com/coder/websocket"
 
+	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/storage/storetest"
 	"github.com/apphub/apphub/testclock"
 )
@@ -33,21 +34,24 @@ func twoHubs(t *testing.T) (a, b *testHub) {
 }
 
 // sharedStores is the environment of hubs sharing one MongoDB (an embedded FerretDB of the
-// test) and the real Redis under the test's own key prefix.
+// test) and the real Redis under the test's own key prefix, and one data directory: with the
+// store outside it, it holds only the local key, which instances of one installation share.
 func sharedStores(t *testing.T) map[string]string {
 	t.Helper()
 	uri, database := storetest.MongoURI(t)
 	_, prefix := storetest.Redis(t) // the test's own key prefix, cleaned up at the end
-	return map[string]string{"MONGODB_URI": uri, "APPHUB_MONGODB_DATABASE": database, "REDIS_URL": storetest.RedisURL(), "APPHUB_REDIS_PREFIX": prefix}
+	return map[string]string{"MONGODB_URI": uri, "APPHUB_MONGODB_DATABASE": database, "REDIS_URL": storetest.RedisURL(), "APPHUB_REDIS_PREFIX": prefix,
+		"APPHUB_DATA_DIR": t.TempDir()}
 }
 
-// gql posts a document as the given party and returns the decoded answer.
-func gql(t *testing.T, base, party, query string, vars map[string]any) map[string]any {
+// gql posts a document with the bearer token (a hub's token(…)) and returns the decoded
+// answer's data; GraphQL errors fail the test.
+func gql(t *testing.T, base, token, query string, vars map[string]any) map[string]any {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest("POST", base+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Party-Id", party)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -83,9 +87,11 @@ func dig(v any, path ...any) any {
 const availabilityDoc = `query($from: Time!, $to: Time!) { availability(input: {category: "repair", place: "75011", from: $from, to: $to}) {
 	days { slots { start capacity resources { resource { id } } } } } }`
 
-// subscribeWS subscribes to query on hub base over graphql-transport-ws and returns the
-// connection and a function that reads its next message other than a ping or a pong.
-func subscribeWS(t *testing.T, base, query string) (*coderws.Conn, func() map[string]any) {
+// subscribeWS subscribes to query on hub base over graphql-transport-ws with the bearer token,
+// sent as a browser's client sends it (in the connection_init payload: a browser cannot set
+// headers on a websocket), and returns the connection and a function that reads its next
+// message other than a ping or a pong.
+func subscribeWS(t *testing.T, base, token, query string) (*coderws.Conn, func() map[string]any) {
 	t.Helper()
 	ctx := context.Background()
 	ws, _, err := coderws.Dial(ctx, strings.Replace(base, "http://", "ws://", 1)+"/graphql", &coderws.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
@@ -114,7 +120,7 @@ func subscribeWS(t *testing.T, base, query string) (*coderws.Conn, func() map[st
 			}
 		}
 	}
-	send(map[string]any{"type": "connection_init"})
+	send(map[string]any{"type": "connection_init", "payload": map[string]any{"Authorization": "Bearer " + token}})
 	if m := read(); m["type"] != "connection_ack" {
 		t.Fatalf("%v", m)
 	}
@@ -122,7 +128,8 @@ func subscribeWS(t *testing.T, base, query string) (*coderws.Conn, func() map[st
 	return ws, read
 }
 
-// firstSlot returns the first repair slot at 75011 from two days ahead, by hub h.
+// firstSlot returns the first repair slot at 75011 from two days ahead, by hub h, searched by
+// a customer.
 func firstSlot(t *testing.T, h *testHub) (start, tech string, capacity float64) {
 	t.Helper()
 	return firstSlotFrom(t, h, testclock.Now().Add(48*time.Hour))
@@ -132,7 +139,7 @@ func firstSlot(t *testing.T, h *testHub) (start, tech string, capacity float64) 
 // same from is the same search (the window is part of it).
 func firstSlotFrom(t *testing.T, h *testHub, from time.Time) (start, tech string, capacity float64) {
 	t.Helper()
-	d := gql(t, h.url, "", availabilityDoc, map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(7 * 24 * time.Hour).Format(time.RFC3339)})
+	d := gql(t, h.url, h.token(t, "searcher", apphub.RoleCustomer), availabilityDoc, map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(7 * 24 * time.Hour).Format(time.RFC3339)})
 	slot := dig(d, "availability", "days", 0, "slots", 0)
 	if slot == nil {
 		t.Fatalf("no slot: %v", d)
@@ -143,7 +150,7 @@ func firstSlotFrom(t *testing.T, h *testHub, from time.Time) (start, tech string
 func offers(t *testing.T, h *testHub, start, tech string) bool {
 	t.Helper()
 	s, _ := time.Parse(time.RFC3339, start)
-	d := gql(t, h.url, "", availabilityDoc, map[string]any{"from": start, "to": s.Add(time.Minute).Format(time.RFC3339)})
+	d := gql(t, h.url, h.token(t, "searcher", apphub.RoleCustomer), availabilityDoc, map[string]any{"from": start, "to": s.Add(time.Minute).Format(time.RFC3339)})
 	resources, _ := dig(d, "availability", "days", 0, "slots", 0, "resources").([]any) // none when the slot is gone
 	for _, r := range resources {
 		if dig(r, "resource", "id") == tech {
@@ -166,7 +173,7 @@ func TestTwoHubsBookingOnAHidesTheTimeOnB(t *testing.T) {
 			t.Fatalf("B does not offer the slot before the booking (%s search)", search)
 		}
 	}
-	d := gql(t, a.url, "web", `mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
+	d := gql(t, a.url, a.token(t, "web", apphub.RoleCustomer), `mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
 		appointment { id } error { code message } } }`, map[string]any{"s": start, "r": tech})
 	if dig(d, "bookAppointment", "appointment", "id") == nil {
 		t.Fatalf("book on A: %v", d)
@@ -185,7 +192,8 @@ func TestTwoHubsSubscriptionsAcrossInstances(t *testing.T) {
 	before := runtime.NumGoroutine()
 
 	ctx := context.Background()
-	ws, read := subscribeWS(t, b.url, `subscription { appointmentChanged(partyId: "mobile-42") { kind version appointment { id status } } }`)
+	customer := a.token(t, "mobile-42", apphub.RoleCustomer) // B accepts it too: A and B share their data directory
+	ws, read := subscribeWS(t, b.url, customer, `subscription { appointmentChanged(partyId: "mobile-42") { kind version appointment { id status } } }`)
 
 	s, _ := time.Parse(time.RFC3339, start)
 	body, _ := json.Marshal(map[string]any{
@@ -195,6 +203,7 @@ func TestTwoHubsSubscriptionsAcrossInstances(t *testing.T) {
 	req, _ := http.NewRequest("POST", b.url+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Authorization", "Bearer "+customer)
 	sse, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -229,13 +238,14 @@ func TestTwoHubsSubscriptionsAcrossInstances(t *testing.T) {
 		t.Fatalf("first grid capacity %v, want %v", c, capacity)
 	}
 
-	d := gql(t, a.url, "mobile-42", `mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
+	d := gql(t, a.url, customer, `mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
 		appointment { id } error { code message } } }`, map[string]any{"s": start, "r": tech})
 	id, _ := dig(d, "bookAppointment", "appointment", "id").(string)
 	if id == "" {
 		t.Fatalf("book on A: %v", d)
 	}
-	gql(t, a.url, "mobile-42", `mutation($id: ID!) { confirmAppointment(input: {id: $id, expectedVersion: 1}) { appointment { status } } }`, map[string]any{"id": id})
+	// A customer books; an operator confirms (a customer may not).
+	gql(t, a.url, a.token(t, adminParty, apphub.RoleAdmin), `mutation($id: ID!) { confirmAppointment(input: {id: $id, expectedVersion: 1}) { appointment { status } } }`, map[string]any{"id": id})
 
 	for _, want := range []struct {
 		version float64
@@ -314,7 +324,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	if !offers(t, h, start, tech) {
 		t.Fatal("search without Redis does not offer the free slot")
 	}
-	d := gql(t, h.url, "web", `mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
+	d := gql(t, h.url, h.token(t, "web", apphub.RoleCustomer), `mutation($s: Time!, $r: ID!) { bookAppointment(input: {category: "repair", place: "75011", resource: $r, start: $s}) {
 		appointment { id } error { code message } } }`, map[string]any{"s": start, "r": tech})
 	if dig(d, "bookAppointment", "appointment", "id") == nil {
 		t.Fatalf("booking without Redis: %v", d)

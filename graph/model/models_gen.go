@@ -98,7 +98,9 @@ type BlackoutInput struct {
 
 type BookAppointmentInput struct {
 	// Book the slot held with this token; the slot fields are then ignored.
-	HoldToken      *string               `json:"holdToken,omitempty"`
+	HoldToken *string `json:"holdToken,omitempty"`
+	// The customer an agent, a partner or an admin books for; ignored for customers (they book for themselves).
+	Customer       *string               `json:"customer,omitempty"`
 	Category       *string               `json:"category,omitempty"`
 	Resource       *string               `json:"resource,omitempty"`
 	Place          *string               `json:"place,omitempty"`
@@ -140,6 +142,22 @@ type ContactMediumInput struct {
 	Type      string `json:"type"`
 	Value     string `json:"value"`
 	Preferred *bool  `json:"preferred,omitempty"`
+}
+
+type CreateAPIKeyInput struct {
+	// Who it is for (e.g. the partner's name); also the party it acts as.
+	Name string `json:"name"`
+	// partner or admin
+	Role string `json:"role"`
+	// A partner's: the customer parties it may act for.
+	Parties []string `json:"parties,omitempty"`
+}
+
+type CreateAPIKeyPayload struct {
+	// The key, shown this once: send it as `Authorization: Bearer <key>`.
+	Key    *string        `json:"key,omitempty"`
+	APIKey *apphub.APIKey `json:"apiKey,omitempty"`
+	Error  UserError      `json:"error,omitempty"`
 }
 
 type ExceptionInput struct {

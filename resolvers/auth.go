@@ -1,0 +1,188 @@
+package resolvers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+
+	"github.com/apphub/apphub"
+)
+
+// Who calls. Over HTTP (POST, GET, SSE) the principal is already in the request's context: the
+// hub's middleware verified the Authorization header. A browser cannot set headers on a
+// websocket, so a websocket names its caller in the payload of its connection_init message
+// instead, as graphql-transport-ws and graphql-ws clients do ({"Authorization": "Bearer …"}),
+// and websocketInit verifies it with Options.Authenticate.
+//
+// A credential ends (Principal.Expires); what streams under it ends with it: the websocket is
+// closed with 4401 at that instant, an SSE stream completes. The client reconnects with a fresh
+// credential.
+
+// Close codes of a GraphQL websocket, as graphql-transport-ws names them; graphql-ws clients get
+// the same.
+const (
+	// CloseUnauthorized: the connection_init's credential could not be verified, or the
+	// connection's credential expired.
+	CloseUnauthorized = 4401
+	// closeTryAgainLater (RFC 6455's 1013): the credential could not be checked right now.
+	closeTryAgainLater = 1013
+	// closeInternalError (RFC 6455's 1011): checking the credential failed unexpectedly.
+	closeInternalError = 1011
+)
+
+// errCredentialExpired is the cause of a context that ended with its principal's credential.
+var errCredentialExpired = errors.New("the credential expired")
+
+// credentialOf reads the credential of a connection_init payload: "Authorization" (or
+// "authorization") as an HTTP header would carry it ("Bearer <token>"), or "token" (the token
+// alone, or "Bearer <token>"). ok is false when a value is there but is not a bearer
+// credential.
+func credentialOf(payload transport.InitPayload) (credential string, ok bool) {
+	if auth := payload.Authorization(); auth != "" {
+		scheme, token, found := strings.Cut(strings.TrimSpace(auth), " ")
+		if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+			return "", false
+		}
+		return strings.TrimSpace(token), true
+	}
+	token := strings.TrimSpace(payload.GetString("token"))
+	if scheme, rest, found := strings.Cut(token, " "); found && strings.EqualFold(scheme, "Bearer") {
+		token = strings.TrimSpace(rest)
+	}
+	return token, true
+}
+
+// wsSession is what the websocket transport keeps of one connection beside gqlgen's own state:
+// whether its credential expired, so that the close gqlgen sends then says 4401 rather than a
+// normal closure (gqlgen closes a connection whose context ended with 1000, whatever the
+// reason), and the timer of that expiry.
+type wsSession struct {
+	ctx    context.Context    // the connection's context once connection_init was accepted
+	cancel context.CancelFunc // ends the expiry timer
+}
+
+type wsSessionKey struct{}
+
+// expired reports whether the connection ended because its credential did.
+func (s *wsSession) expired() bool {
+	return s.ctx != nil && errors.Is(context.Cause(s.ctx), errCredentialExpired)
+}
+
+// stop releases the expiry timer once the connection is over.
+func (s *wsSession) stop() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
+
+// untilExpiry returns ctx ending when p's credential does, with errCredentialExpired as its
+// cause (ctx itself when the credential does not expire), and the function that releases its
+// timer.
+func untilExpiry(ctx context.Context, p apphub.Principal, now func() time.Time) (context.Context, context.CancelFunc) {
+	if p.Expires.IsZero() {
+		return ctx, func() {}
+	}
+	// The credential's expiry is on the clock that verified it, which need not be the
+	// runtime's: count the time left on that clock.
+	return context.WithTimeoutCause(ctx, p.Expires.Sub(now()), errCredentialExpired)
+}
+
+// websocketInit accepts a connection_init: the payload's credential, verified by authenticate,
+// names the caller for every operation of the connection; without one, the caller is the
+// upgrade request's principal (anonymous unless the client could send an Authorization header).
+// A credential that does not verify closes the connection with 4401, as does one already
+// expired; one that cannot be checked now with 1013, and an unexpected failure with 1011.
+func websocketInit(authenticate func(context.Context, string) (apphub.Principal, error), now func() time.Time, logger *slog.Logger) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		refuse := func(code int, reason string, err error) (context.Context, *transport.InitPayload, error) {
+			ctx = transport.WithWebsocketCloseCode(ctx, code)
+			return transport.AppendCloseReason(ctx, reason), nil, err
+		}
+		p := apphub.PrincipalFromContext(ctx)
+		credential, ok := credentialOf(payload)
+		switch {
+		case !ok:
+			return refuse(CloseUnauthorized, "Unauthorized", apphub.Errorf(apphub.EUNAUTHENTICATED, "connection_init: Authorization must be \"Bearer <token>\""))
+		case credential != "" && authenticate == nil:
+			// Nothing here can verify it: refusing is safer than ignoring who the client says it is.
+			return refuse(CloseUnauthorized, "Unauthorized", apphub.Errorf(apphub.EUNAUTHENTICATED, "this hub does not verify credentials on websockets"))
+		case credential != "":
+			var err error
+			if p, err = authenticate(ctx, credential); err != nil {
+				switch apphub.ErrorCode(err) {
+				case apphub.EUNAVAILABLE:
+					return refuse(closeTryAgainLater, "Try Again Later", apphub.Errorf(apphub.EUNAVAILABLE, "the credential cannot be checked now; try again"))
+				case apphub.EINTERNAL:
+					logger.ErrorContext(ctx, "verifying a websocket's credential", "err", err)
+					return refuse(closeInternalError, "Internal Error", apphub.Errorf(apphub.EINTERNAL, "internal error"))
+				}
+				return refuse(CloseUnauthorized, "Unauthorized", apphub.Errorf(apphub.EUNAUTHENTICATED, "the credential is not valid: %s", apphub.ErrorMessage(err)))
+			}
+		}
+		if !p.Expires.IsZero() && !now().Before(p.Expires) {
+			return refuse(CloseUnauthorized, "Unauthorized", apphub.Errorf(apphub.EUNAUTHENTICATED, "the credential expired"))
+		}
+		ctx = apphub.NewContextWithPrincipal(ctx, p)
+		if s, ok := ctx.Value(wsSessionKey{}).(*wsSession); ok {
+			s.ctx, s.cancel = untilExpiry(ctx, p, now)
+			ctx = s.ctx
+		}
+		return ctx, nil, nil
+	}
+}
+
+// sessionWebsocket accepts websockets as the implementation it wraps does, and closes a
+// connection whose credential expired with 4401.
+type sessionWebsocket struct {
+	transport.WebsocketImplementation
+}
+
+func (w sessionWebsocket) Accept(rw http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	conn, err := w.WebsocketImplementation.Accept(rw, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := r.Context().Value(wsSessionKey{}).(*wsSession)
+	if !ok {
+		return conn, nil
+	}
+	return &sessionConn{WebsocketConn: conn, session: s}, nil
+}
+
+// sessionConn is a websocket connection whose close says 4401 when its credential expired. It
+// passes on the optional read limit and deadline of the connection it wraps, which gqlgen looks
+// for.
+type sessionConn struct {
+	transport.WebsocketConn
+	session *wsSession
+}
+
+var (
+	_ transport.WebsocketReadLimiter   = (*sessionConn)(nil)
+	_ transport.WebsocketReadDeadliner = (*sessionConn)(nil)
+)
+
+func (c *sessionConn) WriteClose(code int, message string) error {
+	if c.session.expired() {
+		code, message = CloseUnauthorized, "Unauthorized"
+	}
+	return c.WebsocketConn.WriteClose(code, message)
+}
+
+func (c *sessionConn) SetReadLimit(limit int64) {
+	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
+		l.SetReadLimit(limit)
+	}
+}
+
+func (c *sessionConn) SetReadDeadline(t time.Time) error {
+	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
+		return d.SetReadDeadline(t)
+	}
+	return nil
+}
