@@ -143,6 +143,15 @@ func (s *Service) maySearch(ctx context.Context) error {
 	return nil
 }
 
+// BrowseCalendar returns the calendar for pickers (resources, categories, zones, places): to
+// anyone who may search availability.
+func (s *Service) BrowseCalendar(ctx context.Context) (*apphub.Calendar, error) {
+	if err := s.maySearch(ctx); err != nil {
+		return nil, err
+	}
+	return s.Calendar(ctx)
+}
+
 // visible keeps the appointments p may read.
 func visible(p apphub.Principal, cal *apphub.Calendar, all []apphub.Appointment) []apphub.Appointment {
 	if p.HasRole(apphub.RoleAdmin) {

@@ -235,7 +235,13 @@ func TestWhoMayDoTheRest(t *testing.T) {
 	if _, err := e.svc.Search(as(nobody), booking.SlotQuery{Category: "repair", Place: "75011"}); apphub.ErrorCode(err) != apphub.EUNAUTHENTICATED {
 		t.Errorf("a private hub's availability for nobody: %v", err)
 	}
+	if _, err := e.svc.BrowseCalendar(as(nobody)); apphub.ErrorCode(err) != apphub.EUNAUTHENTICATED {
+		t.Errorf("a private hub's pickers for nobody: %v", err)
+	}
 	public := e.another(t, booking.Options{PublicAvailability: true})
+	if _, err := public.BrowseCalendar(as(nobody)); err != nil {
+		t.Errorf("a public hub's pickers for nobody: %v", err)
+	}
 	if _, err := public.Search(as(nobody), booking.SlotQuery{Category: "repair", Place: "75011"}); err != nil {
 		t.Errorf("a public hub's availability for nobody: %v", err)
 	}

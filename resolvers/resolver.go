@@ -17,6 +17,7 @@ import (
 type Service interface {
 	Installation(ctx context.Context) (apphub.Installation, error)
 	CalendarAndVersion(ctx context.Context) (*apphub.Calendar, string, error)
+	BrowseCalendar(ctx context.Context) (*apphub.Calendar, error)
 	SaveCalendar(ctx context.Context, changes apphub.CalendarData, progress func(done, total int)) error
 	Search(ctx context.Context, q booking.SlotQuery) (*booking.SlotResult, error)
 

@@ -242,7 +242,7 @@ func (r *queryResolver) Appointments(ctx context.Context, filter *model.Appointm
 }
 
 func (r *queryResolver) Resources(ctx context.Context, kind *string, zone *string, place *string) ([]*apphub.Resource, error) {
-	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	cal, err := r.Service.BrowseCalendar(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +257,7 @@ func (r *queryResolver) Resources(ctx context.Context, kind *string, zone *strin
 }
 
 func (r *queryResolver) Categories(ctx context.Context) ([]*apphub.Category, error) {
-	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	cal, err := r.Service.BrowseCalendar(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,7 @@ func (r *queryResolver) Categories(ctx context.Context) ([]*apphub.Category, err
 }
 
 func (r *queryResolver) Zones(ctx context.Context) ([]*apphub.Zone, error) {
-	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	cal, err := r.Service.BrowseCalendar(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +273,7 @@ func (r *queryResolver) Zones(ctx context.Context) ([]*apphub.Zone, error) {
 }
 
 func (r *queryResolver) Places(ctx context.Context) ([]*apphub.Place, error) {
-	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	cal, err := r.Service.BrowseCalendar(ctx)
 	if err != nil {
 		return nil, err
 	}
