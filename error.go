@@ -3,6 +3,7 @@ package apphub
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes: the domain's vocabulary of failures. Each transport maps them once
@@ -17,6 +18,7 @@ const (
 	EFORBIDDEN       = "FORBIDDEN"           // the principal may not do this
 	EPRECONDITION    = "PRECONDITION_FAILED" // an expected version did not match
 	ETOOLARGE        = "REQUEST_TOO_LARGE"   // a request body over the transport's limit (HTTP 413)
+	ERATELIMITED     = "RATE_LIMITED"        // the caller has spent its budget for now; RetryAfter says when to come back
 )
 
 // Error is a failure the caller can act on: a code from the list above, a message safe to
@@ -29,7 +31,10 @@ type Error struct {
 	Reason  string // finer than Code, for refusals: e.g. FULLY_BOOKED, HOLD_EXPIRED (see slot.go)
 	// Alternatives are free slots near one that was refused, for the caller to choose from.
 	Alternatives []Slot
-	Err          error
+	// RetryAfter, when positive, is how long the caller should wait before trying again
+	// (ERATELIMITED, EUNAVAILABLE): HTTP's Retry-After.
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {
