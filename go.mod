@@ -22,7 +22,12 @@ require (
 	golang.org/x/net v0.61.0
 )
 
-require golang.org/x/oauth2 v0.37.0 // indirect
+require (
+	github.com/go-redis/redis_rate/v10 v10.0.1 // indirect
+	github.com/rs/cors v1.11.1 // indirect
+	golang.org/x/oauth2 v0.37.0 // indirect
+	golang.org/x/time v0.16.0 // indirect
+)
 
 require (
 	filippo.io/edwards25519 v1.1.0 // indirect
