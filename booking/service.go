@@ -3,6 +3,8 @@ package booking
 import (
 	"context"
 	"log/slog"
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,6 +90,11 @@ type Options struct {
 	// PublicAvailability lets anonymous callers search availability (and read the calendar's
 	// pickers); everything else needs someone.
 	PublicAvailability bool
+	// CallbackNetworks are the private networks hub callbacks may point into besides the
+	// global unicast addresses (apphub.AddressRefusal): the operator's --notify-allow, the
+	// same as notify.Options.AllowedNetworks, so that what registration accepts is what
+	// delivery may reach.
+	CallbackNetworks []netip.Prefix
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -117,6 +124,7 @@ type Service struct {
 	verified map[string]time.Time // claim groups the reaper found committed, until when
 
 	publicAvailability bool
+	callbackNetworks   []netip.Prefix
 	calendarCheck      time.Duration
 	calMu              sync.Mutex // serializes calendar loads; readers take the snapshot under it
 	cal                *apphub.Calendar
@@ -130,7 +138,7 @@ func NewService(store Store, opts Options) *Service {
 		holdTTL: opts.HoldTTL, grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
 		afterCommit: opts.AfterCommit, relayAfter: opts.RelayAfter, publicAvailability: opts.PublicAvailability,
 		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher, shared: opts.Answers,
-		answers: sizecache.New[answerKey, answer](maxAnswerBytes)}
+		answers: sizecache.New[answerKey, answer](maxAnswerBytes), callbackNetworks: slices.Clone(opts.CallbackNetworks)}
 	if s.cache == nil {
 		s.cache = noCache{}
 	}

@@ -222,8 +222,11 @@ func (s *Service) DeleteSearchTimeSlot(ctx context.Context, id string, expectedV
 	return err
 }
 
-// Subscribe registers a listener. The callback must be an absolute http(s) URL; where it points
-// is checked when connecting, not here (the address a name resolves to may change).
+// Subscribe registers a listener. The callback must be an absolute http(s) URL whose host
+// passes apphub.HostRefusal: an IP literal must be a global unicast address or in the
+// allowed networks, and a name must not be internal by construction (localhost, .internal,
+// a short name, …). Where a name points is checked when connecting, not here: the address it
+// resolves to may change.
 func (s *Service) Subscribe(ctx context.Context, req NewSubscription) (apphub.EventSubscription, error) {
 	p := apphub.PrincipalFromContext(ctx)
 	if err := requireRole(p, apphub.RolePartner, apphub.RoleAdmin); err != nil {
@@ -235,6 +238,9 @@ func (s *Service) Subscribe(ctx context.Context, req NewSubscription) (apphub.Ev
 	}
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return apphub.EventSubscription{}, apphub.FieldError("callback", "must be an absolute http or https URL")
+	}
+	if reason := apphub.HostRefusal(u.Hostname(), s.callbackNetworks); reason != "" {
+		return apphub.EventSubscription{}, apphub.FieldError("callback", "the host %q is refused: %s; a callback must reach a global unicast address", u.Hostname(), reason)
 	}
 	var sub apphub.EventSubscription
 	_, err = s.idempotent(ctx, req.IdempotencyKey, "subscribe", req, func(ctx context.Context) (outcome, error) {

@@ -2,6 +2,8 @@ package booking_test
 
 import (
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +107,60 @@ func TestSubscriptions(t *testing.T) {
 	}
 	if err := svc.Unsubscribe(ctx, s.ID); apphub.ErrorCode(err) != apphub.ENOTFOUND {
 		t.Fatalf("second unsubscribe: %v", err)
+	}
+}
+
+// Registration refuses callbacks internal on their face (IP literals outside global unicast
+// and the allowed networks, numbers resolvers read as addresses, internal names) and stores
+// nothing; a name is accepted, and checked when connecting.
+func TestSubscribeRefusesInternalCallbacks(t *testing.T) {
+	t.Parallel()
+	allowed, err := apphub.ParseAllowedNetworks([]string{"10.20.0.0/16", "127.0.0.1/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now, CallbackNetworks: allowed})
+	ctx := asAdmin()
+	for cb, reason := range map[string]string{
+		"http://127.0.0.2:8080/cb":                 "loopback address",
+		"http://localhost:8080/cb":                 "loopback name",
+		"http://[::1]/cb":                          "loopback address",
+		"http://[::ffff:127.0.0.2]/cb":             "loopback address",
+		"http://10.0.0.1/cb":                       "private address",
+		"http://192.168.1.1/":                      "private address",
+		"http://172.16.0.1/":                       "private address",
+		"http://100.100.100.200/":                  "cloud metadata",
+		"http://169.254.169.254/latest/meta-data/": "cloud metadata",
+		"http://metadata.google.internal/":         ".internal",
+		"http://metadata/":                         "metadata",
+		"http://[fd00:ec2::254]/":                  "cloud metadata",
+		"http://[fe80::1%25eth0]/":                 "link-local",
+		"http://2130706433/":                       "non-canonical",
+		"http://0x7f.1/":                           "non-canonical",
+		"http://127.1/":                            "non-canonical",
+		"http://:8080/":                            "no host",
+		"https://intranet/cb":                      "without a dot",
+	} {
+		_, err := svc.Subscribe(ctx, booking.NewSubscription{Callback: cb, IdempotencyKey: "k-" + cb})
+		var e *apphub.Error
+		if !errors.As(err, &e) || e.Code != apphub.EINVALID || e.Field != "callback" || !strings.Contains(e.Message, reason) {
+			t.Errorf("callback %q: %v, want a VALIDATION error of callback naming %q", cb, err, reason)
+		}
+	}
+	if all, err := svc.Subscriptions(ctx); err != nil || len(all) != 0 {
+		t.Fatalf("refused registrations stored: %+v, %v", all, err)
+	}
+	// The allowed networks and global unicast addresses pass; names pass (checked when connecting).
+	for _, cb := range []string{"http://127.0.0.1:8080/cb", "http://10.20.3.4/cb", "https://8.8.8.8/cb", "https://[2606:4700::1111]/cb",
+		"https://listener.example.com/cb", "https://hooks.partner.example./cb"} {
+		if _, err := svc.Subscribe(ctx, booking.NewSubscription{Callback: cb}); err != nil {
+			t.Errorf("callback %q: %v", cb, err)
+		}
+	}
+	// Without allowed networks, loopback is refused.
+	other := booking.NewService(storetest.Mongo(t), booking.Options{Now: testclock.Now})
+	if _, err := other.Subscribe(ctx, booking.NewSubscription{Callback: "http://127.0.0.1:8080/cb"}); apphub.ErrorCode(err) != apphub.EINVALID {
+		t.Errorf("loopback without allowed networks: %v, want VALIDATION", err)
 	}
 }
 

@@ -2,82 +2,102 @@ package notify
 
 import (
 	"errors"
+	"net"
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/apphub/apphub"
 )
 
-func TestForbiddenAddresses(t *testing.T) {
-	refused := map[string]string{
-		"169.254.169.254":          "cloud metadata address",
-		"::ffff:169.254.169.254":   "cloud metadata address",
-		"64:ff9b::a9fe:a9fe":       "cloud metadata address", // 169.254.169.254 through NAT64
-		"fd00:ec2::254":            "cloud metadata address",
-		"100.100.100.200":          "cloud metadata address",
-		"169.254.1.1":              "link-local address",
-		"fe80::1":                  "link-local address",
-		"fe80::1%eth0":             "link-local address",
-		"0.0.0.0":                  "unspecified address",
-		"::":                       "unspecified address",
-		"224.0.0.1":                "multicast address",
-		"239.1.2.3":                "multicast address",
-		"ff02::1":                  "multicast address",
-		"255.255.255.255":          "broadcast address",
-		"::ffff:169.254.10.10":     "link-local address",
-		"64:ff9b::a9fe:0101":       "link-local address",
-		"fd00:ec2:0:0:0:0:0:254":   "cloud metadata address",
-		"::ffff:100.100.100.200":   "cloud metadata address",
-		"ff05::1:3":                "multicast address",
-		"0:0:0:0:0:ffff:e000:0001": "multicast address",
+// The guard applies apphub.AddressRefusal to the address a name resolved to, whatever the
+// name: only global unicast addresses and the allowed networks are connected to.
+func TestGuardChecksEveryAddress(t *testing.T) {
+	allowed, err := apphub.ParseAllowedNetworks([]string{"10.20.0.0/16", "127.0.0.1/32", "fd00::/8"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for s, want := range refused {
-		if got := forbidden(netip.MustParseAddr(s)); got != want {
-			t.Errorf("forbidden(%s) = %q, want %q", s, got, want)
+	g := newGuard(nil, allowed)
+	cases := []struct {
+		host, address string
+		reason        string // "" when allowed
+	}{
+		{"listener.example.com", "8.8.8.8:443", ""},
+		{"listener.example.com", "[2606:4700::1111]:443", ""},
+		{"listener.example.com", "10.20.1.2:80", ""},                     // in an allowed network
+		{"listener.example.com", "[::ffff:10.20.1.2]:80", ""},            // an IPv4-mapped address is its IPv4 address
+		{"listener.example.com", "127.0.0.1:80", ""},                     //
+		{"listener.example.com", "[fd12::1]:80", ""},                     //
+		{"listener.example.com", "10.21.1.2:80", "private address"},      // next to it
+		{"listener.example.com", "127.0.0.2:80", "loopback address"},     //
+		{"listener.example.com", "[::1]:80", "loopback address"},         //
+		{"localhost", "[::1]:80", "loopback address"},                    //
+		{"listener.example.com", "192.168.1.1:80", "private address"},    //
+		{"listener.example.com", "100.64.0.1:80", "CGNAT"},               //
+		{"listener.example.com", "169.254.169.254:80", "cloud metadata"}, //
+		{"listener.example.com", "[fd00:ec2::254]:80", "cloud metadata"}, // in fd00::/8, but metadata needs its exact /128
+		{"listener.example.com", "[fe80::1%eth0]:80", "link-local"},      //
+		{"listener.example.com", "[64:ff9b::a9fe:a9fe]:80", "cloud metadata"},
+		{"listener.example.com", "0.0.0.0:80", "this network"},
+		{"listener.example.com", "[::]:80", "unspecified"},
+		{"listener.example.com", "224.0.0.1:80", "multicast"},
+		{"listener.example.com", "255.255.255.255:80", "broadcast"},
+		{"listener.example.com", "not an address", "not an IP address"},
+	}
+	for _, c := range cases {
+		err := g.check(c.host, c.address)
+		if (err == nil) != (c.reason == "") {
+			t.Errorf("check(%s, %s) = %v, want refused %v", c.host, c.address, err, c.reason != "")
+			continue
 		}
-	}
-	// Loopback stays allowed (local listeners, tests), and so do private and public addresses.
-	for _, s := range []string{"127.0.0.1", "127.0.0.2", "::1", "10.1.2.3", "192.168.1.1", "100.64.0.1", "8.8.8.8",
-		"2001:db8::1", "fd00::1", "100.100.100.201"} {
-		if got := forbidden(netip.MustParseAddr(s)); got != "" {
-			t.Errorf("forbidden(%s) = %q, want allowed", s, got)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, ErrRefusedDestination) || apphub.ErrorReason(err) != ReasonDestinationRefused {
+			t.Errorf("check(%s, %s) = %v, not an ErrRefusedDestination", c.host, c.address, err)
+		}
+		if msg := apphub.ErrorMessage(err); !strings.Contains(msg, c.reason) || !strings.Contains(msg, c.host) {
+			t.Errorf("check(%s, %s) = %q, want the host and %q", c.host, c.address, msg, c.reason)
 		}
 	}
 }
 
-func TestGuardAllowList(t *testing.T) {
-	g, err := newGuard(nil, []string{"listener.example.com", "*.partner.test", "10.0.0.0/8", "192.168.1.7", "2001:db8::/32"})
+// Refused, the dial never connects: a listener on loopback accepts nothing.
+func TestGuardDialsNothingRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		host, address string
-		ok            bool
-	}{
-		{"listener.example.com", "203.0.113.9:443", true},     // listed by name, wherever it resolves
-		{"LISTENER.example.com.", "203.0.113.9:443", true},    // names are case-insensitive, a final dot is fine
-		{"a.b.partner.test", "203.0.113.9:80", true},          // a subdomain of *.partner.test
-		{"partner.test", "203.0.113.9:80", false},             // *.partner.test is its subdomains only
-		{"other.example.com", "10.9.8.7:80", true},            // listed by network
-		{"other.example.com", "192.168.1.7:80", true},         // listed by address
-		{"other.example.com", "192.168.1.8:80", false},        //
-		{"other.example.com", "[2001:db8::5]:80", true},       //
-		{"other.example.com", "[::ffff:10.0.0.1]:80", true},   // an IPv4-mapped address is its IPv4 address
-		{"127.0.0.1", "127.0.0.1:80", false},                  // loopback is allowed only without an allow list
-		{"listener.example.com", "169.254.169.254:80", false}, // forbidden even when listed
-		{"listener.example.com", "[fe80::1%eth0]:80", false},  //
+	defer ln.Close()
+	accepted := make(chan struct{}, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted <- struct{}{}
+			c.Close()
+		}
+	}()
+	if c, err := newGuard(nil, nil).DialContext(t.Context(), "tcp", ln.Addr().String()); !errors.Is(err, ErrRefusedDestination) {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("dial %s = %v, want refused", ln.Addr(), err)
 	}
-	for _, c := range cases {
-		err := g.check(c.host, c.address, g.hostAllowed(c.host))
-		if (err == nil) != c.ok {
-			t.Errorf("check(%s, %s) = %v, want allowed %v", c.host, c.address, err, c.ok)
-		}
-		if err != nil && !errors.Is(err, ErrRefusedDestination) {
-			t.Errorf("check(%s, %s) = %v, not an ErrRefusedDestination", c.host, c.address, err)
-		}
+	allowed := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+	c, err := newGuard(nil, allowed).DialContext(t.Context(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatalf("dial %s, allowed: %v", ln.Addr(), err)
 	}
-	for _, bad := range [][]string{{"http://x.test/"}, {"a b"}, {" ", ""}} {
-		if _, err := newGuard(nil, bad); err == nil {
-			t.Errorf("newGuard(%q) accepted", bad)
-		}
+	c.Close()
+	<-accepted // the allowed dial's connection; the refused one made none
+	select {
+	case <-accepted:
+		t.Fatal("two connections accepted")
+	case <-time.After(50 * time.Millisecond):
 	}
 }
 

@@ -46,6 +46,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -107,10 +108,12 @@ type Options struct {
 
 	// Secret, when set, signs every body: X-Hub-Signature-256: sha256=<hex HMAC-SHA256>.
 	Secret []byte
-	// AllowList, when set, is the only destinations: host names (exact, or *.example.com for
-	// its subdomains), IP addresses and CIDR prefixes. Link-local, cloud-metadata, unspecified,
-	// broadcast and multicast addresses are refused even when listed.
-	AllowList []string
+	// AllowedNetworks are the private networks listeners may be in besides the global
+	// unicast addresses (apphub.AddressRefusal; apphub.ParseAllowedNetworks parses the
+	// operator's --notify-allow). Every address a callback resolves to is checked when
+	// connecting; booking.Options.CallbackNetworks must be the same, so that registration
+	// and delivery agree.
+	AllowedNetworks []netip.Prefix
 	// Dialer is the base dialer (its Resolver, timeouts); the destination check wraps its
 	// Control. Default: 5s connect timeout.
 	Dialer *net.Dialer
@@ -197,10 +200,7 @@ func New(store Store, opts Options) (*Notifier, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	g, err := newGuard(opts.Dialer, opts.AllowList)
-	if err != nil {
-		return nil, err
-	}
+	g := newGuard(opts.Dialer, opts.AllowedNetworks)
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -195,13 +196,26 @@ type env struct {
 	pub      *publisher
 	logs     *syncBuffer
 	registry []*prometheus.Registry
+	allowed  []netip.Prefix // the operator's networks, for registration and delivery alike
 }
 
-func newEnv(t *testing.T) *env {
+// loopback is the network of the tests' listeners, which an operator must allow.
+var loopback = []string{"127.0.0.1/32"}
+
+// newEnv is a hub whose callbacks may reach the tests' listeners on 127.0.0.1.
+func newEnv(t *testing.T) *env { return newEnvAllowing(t, loopback...) }
+
+// newEnvAllowing is a hub whose callbacks may reach the networks allowed (CIDR prefixes)
+// besides global unicast addresses.
+func newEnvAllowing(t *testing.T, allowed ...string) *env {
+	nets, err := apphub.ParseAllowedNetworks(allowed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	uri, name := storetest.MongoURI(t)
-	e := &env{t: t, uri: uri, db: name, pub: &publisher{}, logs: &syncBuffer{}}
+	e := &env{t: t, uri: uri, db: name, pub: &publisher{}, logs: &syncBuffer{}, allowed: nets}
 	e.store = e.open()
-	e.svc = booking.NewService(e.store, booking.Options{Publisher: e.pub, Now: testclock.Now})
+	e.svc = booking.NewService(e.store, booking.Options{Publisher: e.pub, Now: testclock.Now, CallbackNetworks: nets})
 	return e
 }
 
@@ -227,7 +241,7 @@ func (e *env) subscribe(callback, query string) apphub.EventSubscription {
 func (e *env) options(edit ...func(*notify.Options)) notify.Options {
 	reg := prometheus.NewRegistry()
 	e.registry = append(e.registry, reg)
-	o := notify.Options{Subscriptions: e.svc.Subscriptions, Render: render, Match: match, Secret: secret,
+	o := notify.Options{Subscriptions: e.svc.Subscriptions, Render: render, Match: match, Secret: secret, AllowedNetworks: e.allowed,
 		MaxAttempts: 5, BaseBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, Timeout: time.Second,
 		LeaseMargin: time.Second, PollInterval: 50 * time.Millisecond, ScanInterval: 300 * time.Millisecond,
 		Registerer: reg, Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
@@ -590,101 +604,146 @@ func TestQueryFilter(t *testing.T) {
 	}
 }
 
-// Callbacks that are, or resolve to, link-local, cloud-metadata, unspecified or multicast
-// addresses are refused when connecting: no connection is made, the delivery fails and is
-// dead-lettered. A name resolving to loopback is delivered.
+// trap listens on every interface and counts the connections it accepts: a connection to
+// 0.0.0.0, [::], 127.0.0.2 or [::1] on its port would reach it.
+func trap(t *testing.T) (port string, connections *atomic.Int64) {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	connections = new(atomic.Int64)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			connections.Add(1)
+			c.Close()
+		}
+	}()
+	_, port, _ = net.SplitHostPort(ln.Addr().String())
+	return port, connections
+}
+
+// registerAsBefore stores a registration as it is, unchecked, as one made before callbacks
+// were checked at registration: delivery must refuse it all the same.
+func (e *env) registerAsBefore(callback string) apphub.EventSubscription {
+	e.t.Helper()
+	s := apphub.EventSubscription{ID: "legacy-" + strings.ToLower(rand.Text()[:8]), Callback: callback,
+		PartyID: "ops", Owner: apphub.PrincipalFromContext(asAdmin()), CreatedAt: testclock.Now().UTC().Truncate(time.Millisecond)}
+	if err := e.store.InsertSubscription(context.Background(), s); err != nil {
+		e.t.Fatal(err)
+	}
+	return s
+}
+
+// Callbacks that are, or resolve to, addresses outside global unicast and the allowed network
+// (127.0.0.1/32 here) are refused when connecting: no connection is made, the delivery fails
+// and is dead-lettered. A name resolving into the allowed network is delivered.
 func TestRefusedDestinations(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ok := newListener(t, nil)
-	// Something listening on every interface: a connection to 0.0.0.0 or [::] would reach it.
-	trap, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer trap.Close()
-	var trapped atomic.Int64
-	go func() {
-		for {
-			c, err := trap.Accept()
-			if err != nil {
-				return
-			}
-			trapped.Add(1)
-			c.Close()
-		}
-	}()
-	_, trapPort, _ := net.SplitHostPort(trap.Addr().String())
+	trapPort, trapped := trap(t)
 	resolver := fakeResolver(t, map[string][]netip.Addr{
-		"metadata.test":  {netip.MustParseAddr("169.254.169.254")},
-		"linklocal.test": {netip.MustParseAddr("169.254.7.7"), netip.MustParseAddr("fe80::1")},
-		"aws6.test":      {netip.MustParseAddr("fd00:ec2::254")},
-		"zero.test":      {netip.MustParseAddr("0.0.0.0")},
-		"loopback.test":  {netip.MustParseAddr("127.0.0.1")},
+		"metadata.example":  {netip.MustParseAddr("169.254.169.254")},
+		"linklocal.example": {netip.MustParseAddr("169.254.7.7"), netip.MustParseAddr("fe80::1")},
+		"aws6.example":      {netip.MustParseAddr("fd00:ec2::254")},
+		"zero.example":      {netip.MustParseAddr("0.0.0.0")},
+		"loopback2.example": {netip.MustParseAddr("127.0.0.2")}, // loopback, beside the allowed 127.0.0.1/32
+		"nat64.example":     {netip.MustParseAddr("64:ff9b::7f00:1")},
+		"loopback.example":  {netip.MustParseAddr("127.0.0.1")},
 	})
-	refused := []string{
+	// Registered by name: registration cannot know where they resolve.
+	named := []string{
+		"http://metadata.example:" + trapPort,
+		"http://linklocal.example:" + trapPort,
+		"http://zero.example:" + trapPort,
+		"http://loopback2.example:" + trapPort,
+	}
+	// Stored before registration checked callbacks: literals that registration now refuses.
+	literals := []string{
 		"http://169.254.169.254/latest/meta-data",
-		"http://metadata.test:" + trapPort,
-		"http://linklocal.test:" + trapPort,
 		"http://100.100.100.200/",
-		"http://zero.test:" + trapPort,
 		"http://0.0.0.0:" + trapPort,
+		"http://127.0.0.2:" + trapPort,
 		"http://224.0.0.1:" + trapPort,
 	}
-	// Without IPv6 sockets an IPv6 dial fails before the check runs (TestForbiddenAddresses
+	// Without IPv6 sockets an IPv6 dial fails before the check runs (TestGuardChecksEveryAddress
 	// covers the IPv6 addresses either way).
 	if ln, err := net.Listen("tcp6", "[::1]:0"); err == nil {
 		ln.Close()
-		refused = append(refused, "http://aws6.test:"+trapPort, "http://[::]:"+trapPort)
+		named = append(named, "http://aws6.example:"+trapPort, "http://nat64.example:"+trapPort)
+		literals = append(literals, "http://[::]:"+trapPort, "http://[::1]:"+trapPort)
 	}
-	for _, cb := range refused {
-		e.subscribe(cb, "")
+	var subs []apphub.EventSubscription
+	for _, cb := range named {
+		subs = append(subs, e.subscribe(cb, ""))
 	}
-	e.subscribe("http://loopback.test:"+ok.port()+"/", "")
+	for _, cb := range literals {
+		subs = append(subs, e.registerAsBefore(cb))
+	}
+	refused := len(subs)
+	e.subscribe("http://loopback.example:"+ok.port()+"/", "")
+	// Generous timeouts: on a busy machine a slow resolution must not pass for a refusal,
+	// nor a slow store lose an outcome.
 	n, _ := e.notifier(e.options(func(o *notify.Options) {
 		o.MaxAttempts = 2
-		o.Dialer = &net.Dialer{Timeout: time.Second, Resolver: resolver}
+		o.Timeout, o.LeaseMargin = 10*time.Second, 10*time.Second
+		o.Dialer = &net.Dialer{Timeout: 10 * time.Second, Resolver: resolver}
 	}))
 	ctx := asAdmin()
 	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
-	if _, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour)}); err != nil {
+	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour)})
+	if err != nil {
 		t.Fatal(err)
 	}
 	n.Handle(ctx, e.pub.batches()[0])
 
-	eventually(t, 10*time.Second, "every refused delivery dead-lettered", func() bool {
-		return e.metric("apphub_notify_dead_letters_total") >= float64(len(refused))
-	})
-	eventually(t, 5*time.Second, "the loopback name delivered", func() bool { return len(ok.accepted()) == 1 })
-	if got := e.metric("apphub_notify_attempts_total", "result", "refused"); got != float64(2*len(refused)) {
-		t.Errorf("attempts_total{result=refused} = %v, want %d (every attempt refused by the check, not failed otherwise)", got, 2*len(refused))
+	for _, s := range subs {
+		var o apphub.DeliveryOutcome
+		eventually(t, 30*time.Second, "the outcome of "+s.Callback, func() bool {
+			o, err = e.store.GetOutcome(ctx, apphub.DeliveryID(s.ID, a.ID, 1, apphub.EventCreated))
+			return err == nil
+		})
+		if o.Result != apphub.OutcomeDeadLettered || !strings.Contains(o.Error, "is refused: ") {
+			t.Errorf("%s: %s (%s), want dead-lettered, refused", s.Callback, o.Result, o.Error)
+		}
+	}
+	eventually(t, 30*time.Second, "the name in the allowed network delivered", func() bool { return len(ok.accepted()) == 1 })
+	if got := e.metric("apphub_notify_attempts_total", "result", "refused"); got != float64(2*refused) {
+		t.Errorf("attempts_total{result=refused} = %v, want %d (every attempt refused by the check, not failed otherwise)", got, 2*refused)
 	}
 	if got := trapped.Load(); got != 0 {
 		t.Errorf("%d connections reached the listener on every interface", got)
 	}
-	if logs := e.logs.String(); !strings.Contains(logs, "cloud metadata address") || !strings.Contains(logs, "link-local address") {
-		t.Errorf("the refusals' reasons are not logged:\n%s", logs)
+	for _, reason := range []string{"cloud metadata address", "link-local address", "loopback address", "multicast address"} {
+		if !strings.Contains(e.logs.String(), reason) {
+			t.Errorf("the refusal's reason %q is not logged:\n%s", reason, e.logs.String())
+		}
 	}
 }
 
-// With an allow list, only the hosts and networks listed are reached.
-func TestAllowList(t *testing.T) {
+// A host name that passed registration and resolves to loopback (DNS rebinding) is refused
+// when connecting unless the operator allowed loopback: the listener there receives nothing.
+// With 127.0.0.1/32 allowed, the same registration is delivered.
+func TestNamesResolvingToLoopback(t *testing.T) {
 	t.Parallel()
-	l := newListener(t, nil)
 	resolver := fakeResolver(t, map[string][]netip.Addr{
-		"hooks.partner.test": {netip.MustParseAddr("127.0.0.1")},
-		"evil.test":          {netip.MustParseAddr("127.0.0.1")},
+		"hooks.partner.example": {netip.MustParseAddr("127.0.0.1")},
 	})
-	run := func(t *testing.T, allow []string, callbacks map[string]bool) {
-		e := newEnv(t)
+	run := func(t *testing.T, e *env, callbacks map[string]bool) {
+		l := newListener(t, nil)
 		subs := map[string]bool{}
 		for cb, ok := range callbacks {
-			subs[e.subscribe(cb, "").ID] = ok
+			subs[e.subscribe(strings.ReplaceAll(cb, "PORT", l.port()), "").ID] = ok
 		}
 		n, _ := e.notifier(e.options(func(o *notify.Options) {
 			o.MaxAttempts = 1
-			o.AllowList = allow
-			o.Dialer = &net.Dialer{Timeout: time.Second, Resolver: resolver}
+			o.Timeout, o.LeaseMargin = 10*time.Second, 10*time.Second
+			o.Dialer = &net.Dialer{Timeout: 10 * time.Second, Resolver: resolver}
 		}))
 		ctx := asAdmin()
 		start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
@@ -693,38 +752,82 @@ func TestAllowList(t *testing.T) {
 			t.Fatal(err)
 		}
 		n.Handle(ctx, e.pub.batches()[0])
+		delivered := 0
 		for sub, ok := range subs {
 			id := apphub.DeliveryID(sub, a.ID, 1, apphub.EventCreated)
 			var o apphub.DeliveryOutcome
-			eventually(t, 5*time.Second, "the outcome of "+id, func() bool {
+			eventually(t, 30*time.Second, "the outcome of "+id, func() bool {
 				o, err = e.store.GetOutcome(ctx, id)
 				return err == nil
 			})
 			if want := map[bool]string{true: apphub.OutcomeDelivered, false: apphub.OutcomeDeadLettered}[ok]; o.Result != want {
 				t.Errorf("subscription %s: %s (%s), want %s", sub, o.Result, o.Error, want)
 			}
-			if !ok && !strings.Contains(o.Error, "not on the allow list") {
-				t.Errorf("subscription %s refused for %q", sub, o.Error)
+			if ok {
+				delivered++
+			} else if !strings.Contains(o.Error, "refused: loopback address") {
+				t.Errorf("subscription %s failed for %q, want a refusal of loopback", sub, o.Error)
 			}
 		}
+		// Every outcome is recorded: whatever the listener got, it got it before.
+		if got := len(l.requests()); got != delivered {
+			t.Errorf("the listener got %d requests, want %d", got, delivered)
+		}
 	}
-	t.Run("hosts", func(t *testing.T) {
-		before := len(l.requests())
-		run(t, []string{"*.partner.test", "10.0.0.0/8"}, map[string]bool{
-			"http://hooks.partner.test:" + l.port(): true,
-			"http://evil.test:" + l.port():          false, // same address, name not listed
-			"http://127.0.0.1:" + l.port():          false, // loopback, not listed
-		})
-		if got := len(l.requests()) - before; got != 1 {
-			t.Errorf("the listener got %d requests, want 1", got)
+	t.Run("not allowed", func(t *testing.T) {
+		e := newEnvAllowing(t)
+		run(t, e, map[string]bool{"http://hooks.partner.example:PORT/cb": false})
+		if got := e.metric("apphub_notify_attempts_total", "result", "refused"); got != 1 {
+			t.Errorf("attempts_total{result=refused} = %v, want 1", got)
 		}
 	})
-	t.Run("networks", func(t *testing.T) {
-		run(t, []string{"127.0.0.0/8"}, map[string]bool{
-			"http://127.0.0.1:" + l.port(): true,
-			"http://evil.test:" + l.port(): true, // resolves into the network
+	t.Run("allowed", func(t *testing.T) {
+		run(t, newEnvAllowing(t, "127.0.0.1/32"), map[string]bool{
+			"http://hooks.partner.example:PORT/cb": true,
+			"http://127.0.0.1:PORT/cb":             true,
 		})
 	})
+	t.Run("another network allowed", func(t *testing.T) {
+		run(t, newEnvAllowing(t, "10.0.0.0/8", "::1/128"), map[string]bool{"http://hooks.partner.example:PORT/cb": false})
+	})
+}
+
+// A redirect is not followed: the attempt failed, and the listener it points to receives
+// nothing, although it is in an allowed network.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	elsewhere := newListener(t, nil)
+	redirecting := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.srv.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirecting.Close)
+	s := e.subscribe(redirecting.URL, "")
+	n, _ := e.notifier(e.options(func(o *notify.Options) {
+		o.MaxAttempts = 2
+		o.Timeout, o.LeaseMargin = 10*time.Second, 10*time.Second
+	}))
+	ctx := asAdmin()
+	start := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+	a, err := e.svc.Book(ctx, booking.NewAppointment{Start: start, End: start.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Handle(ctx, e.pub.batches()[0])
+	var o apphub.DeliveryOutcome
+	eventually(t, 30*time.Second, "the outcome", func() bool {
+		o, err = e.store.GetOutcome(ctx, apphub.DeliveryID(s.ID, a.ID, 1, apphub.EventCreated))
+		return err == nil
+	})
+	if o.Result != apphub.OutcomeDeadLettered || !strings.Contains(o.Error, "307") {
+		t.Errorf("outcome %s (%s), want dead-lettered after a 307", o.Result, o.Error)
+	}
+	if got := e.metric("apphub_notify_attempts_total", "result", "status"); got != 2 {
+		t.Errorf("attempts_total{result=status} = %v, want 2", got)
+	}
+	if got := len(elsewhere.requests()); got != 0 {
+		t.Errorf("the redirect's target got %d requests", got)
+	}
 }
 
 // syncBuffer is a log destination the notifier's goroutines may share.
