@@ -5,11 +5,18 @@ import (
 	"time"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/slots"
 )
 
 // A search task (TMF646's searchTimeSlot) asks for the free slots of a category at a place in
 // several windows at once, and keeps what it found: each slot once per resource that can take
 // it, so that every entry names what to book.
+
+// MaxSearchWindows bounds the windows of one search task. Each window is a search of up to
+// slots.MaxSearchWindow, so one task's work is at most MaxSearchWindows × slots.MaxSearchWindow
+// of every resource in the zone (10 × 31 days); without the bound a request of a thousand
+// windows held the hub for seconds.
+const MaxSearchWindows = 10
 
 // MaxTaskSlots bounds the slots of one search task: a month of a busy zone would otherwise make
 // a stored task of megabytes. The earliest are kept.
@@ -48,6 +55,16 @@ func (s *Service) RunSearchTask(ctx context.Context, t SearchTask) (TaskResult, 
 	}
 	if t.Place == "" {
 		return out, apphub.FieldError("place", "a search needs a postcode or the id of a managed place")
+	}
+	if len(t.Windows) > MaxSearchWindows {
+		return out, apphub.FieldError("windows", "a search task may ask for at most %d windows, got %d", MaxSearchWindows, len(t.Windows))
+	}
+	// Every window is checked before any is searched: a bad last window must not cost the
+	// searches of the others.
+	for i, w := range t.Windows {
+		if !w.To.After(w.From) || w.To.Sub(w.From) > slots.MaxSearchWindow {
+			return out, apphub.FieldError("windows", "window %d must end after its start and at most %d days later", i, slots.MaxSearchWindow/(24*time.Hour))
+		}
 	}
 	for _, w := range t.Windows {
 		res, err := s.Search(ctx, SlotQuery{Category: t.Category, Place: t.Place, From: w.From, To: w.To})

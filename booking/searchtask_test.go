@@ -1,10 +1,13 @@
 package booking_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/slots"
 )
 
 // A search task searches each of its windows: slots of all of them, window by window, at most
@@ -44,5 +47,45 @@ func TestRunSearchTask(t *testing.T) {
 
 	if _, err := e.svc.RunSearchTask(ctx, booking.SearchTask{Category: "repair", Windows: []booking.Window{morning}}); err == nil {
 		t.Fatal("a task with no place was searched")
+	}
+}
+
+// A task's work is bounded by its data: at most MaxSearchWindows windows, each at most
+// slots.MaxSearchWindow long; every window is checked before any is searched.
+func TestRunSearchTaskBounds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, booking.Options{})
+	ctx := asAdmin()
+	morning := booking.Window{From: at("08:00"), To: at("09:00")}
+	repeat := func(w booking.Window, n int) []booking.Window {
+		out := make([]booking.Window, n)
+		for i := range out {
+			out[i] = w
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		windows []booking.Window
+		field   string // "" when the task is searched
+	}{
+		{"as many windows as allowed", repeat(morning, booking.MaxSearchWindows), ""},
+		{"one window too many", repeat(morning, booking.MaxSearchWindows+1), "windows"},
+		{"a thousand windows", repeat(morning, 1000), "windows"},
+		{"the longest window", []booking.Window{{From: at("00:00"), To: at("00:00").Add(slots.MaxSearchWindow)}}, ""},
+		{"a window a minute too long", []booking.Window{{From: at("00:00"), To: at("00:00").Add(slots.MaxSearchWindow + time.Minute)}}, "windows"},
+		{"a last window that ends before it starts", []booking.Window{morning, {From: at("09:00"), To: at("08:00")}}, "windows"},
+		{"an empty window", []booking.Window{{From: at("09:00"), To: at("09:00")}}, "windows"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.svc.RunSearchTask(ctx, booking.SearchTask{Category: "repair", Place: "75011", Windows: tc.windows})
+			e, _ := errors.AsType[*apphub.Error](err)
+			switch {
+			case tc.field == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.field != "" && (e == nil || e.Code != apphub.EINVALID || e.Field != tc.field):
+				t.Fatalf("error %v; want %s on %q", err, apphub.EINVALID, tc.field)
+			}
+		})
 	}
 }

@@ -70,13 +70,14 @@ func (h *Handler) appointmentObject(base string, a apphub.Appointment) object {
 		party, _ := object{{"id", jsonString(a.Resource)}, {"role", jsonString("resource")}, {"@referredType", jsonString("PartyRole")}}.MarshalJSON()
 		obj.set("relatedParty", json.RawMessage("["+string(party)+"]"))
 	}
+	hubs := len(obj)
 	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		switch {
 		case slices.Contains(appointmentServerOwned, name):
 		case name == "validFor" || name == "description" || name == "note" || name == "contactMedium":
 		case name == "category" && a.Category != "":
 		default:
-			obj.set(name, attrs[name])
+			obj.setFirst(hubs, name, attrs[name])
 		}
 	}
 	return obj
@@ -456,21 +457,15 @@ func sameString(a, b json.RawMessage) bool {
 // stays as the client first sent it.
 func attributeDiff(before, after object, serverOwned []string) map[string]json.RawMessage {
 	diff := map[string]json.RawMessage{}
-	for _, m := range after {
-		if slices.Contains(serverOwned, m.name) {
-			continue
+	old := without(before, serverOwned)
+	for name, value := range without(after, serverOwned) {
+		if b, ok := old[name]; !ok || !rawEqual(b, value) {
+			diff[name] = value
 		}
-		if b, ok := before.get(m.name); !ok || !rawEqual(b, m.value) {
-			diff[m.name] = m.value
-		}
+		delete(old, name)
 	}
-	for _, m := range before {
-		if slices.Contains(serverOwned, m.name) {
-			continue
-		}
-		if _, ok := after.get(m.name); !ok {
-			diff[m.name] = nil
-		}
+	for name := range old {
+		diff[name] = nil
 	}
 	return diff
 }

@@ -3,6 +3,7 @@ package tmfrest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"time"
 
@@ -131,7 +132,7 @@ func (h *Handler) searchSlots(ctx context.Context, attrs map[string]json.RawMess
 	task.Place = placeOf(cal, attrs["relatedPlace"])
 	res, err := h.svc.RunSearchTask(ctx, task)
 	if err != nil {
-		return nil, nil, nil, false, err
+		return nil, nil, nil, false, taskError(err)
 	}
 	for _, s := range res.Slots {
 		party := map[string]any{"id": s.Resource, "@referredType": "PartyRole"}
@@ -145,4 +146,19 @@ func (h *Handler) searchSlots(ctx context.Context, attrs map[string]json.RawMess
 		})
 	}
 	return slots, res.Reasons, res.NextDates, true, nil
+}
+
+// taskFields are the attributes of a search task that booking's refusals of it name by its own
+// words.
+var taskFields = map[string]string{"windows": "requestedTimeSlot", "place": "relatedPlace"}
+
+// taskError names, in booking's refusal of a task, the attribute the client sent.
+func taskError(err error) error {
+	e, ok := errors.AsType[*apphub.Error](err)
+	if !ok || taskFields[e.Field] == "" {
+		return err
+	}
+	named := *e
+	named.Field = taskFields[e.Field]
+	return &named
 }

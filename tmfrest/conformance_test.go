@@ -105,7 +105,7 @@ func TestContract_ServerOwnedAttributesOnPostAreIgnored(t *testing.T) {
 	if s["id"] == "99" || s["status"] != "done" || s["searchResult"] != "success" || s["searchDate"] == "2018-02-01T14:40:43.000Z" {
 		t.Errorf("server-owned attributes taken from the client: %v", s)
 	}
-	hub := h.create("hub", `{"id":"mine","callback":"http://127.0.0.1:9/cb"}`)
+	hub := h.create("hub", `{"id":"mine","callback":"https://listener.example.com/cb"}`)
 	if hub["id"] == "mine" {
 		t.Errorf("hub id taken from the client: %v", hub)
 	}
@@ -900,7 +900,60 @@ func TestContract_HubRegisterAndUnregister(t *testing.T) {
 		t.Errorf("unregistered subscription still stored")
 	}
 	// No query is fine (every event).
-	h.create("hub", `{"callback":"http://127.0.0.1:8080/cb"}`)
+	h.create("hub", `{"callback":"http://listener.example.com:8080/cb"}`)
+}
+
+// A callback that is internal on its face — an IP literal outside global unicast, a number
+// resolvers read as one, an internal name, the hub itself — is a 400 TMF Error naming
+// callback and the reason, and nothing is stored. (Names are checked when connecting: notify.)
+func TestContract_HubRefusesInternalCallbacks(t *testing.T) {
+	t.Parallel()
+	h := startHub(t, tmfrest.Options{})
+	for cb, reason := range map[string]string{
+		"http://127.0.0.1:8080/cb":                 "loopback address",
+		"http://localhost:8080/cb":                 "loopback name",
+		"http://[::1]:8080/cb":                     "loopback address",
+		"http://[::ffff:127.0.0.1]/cb":             "loopback address",
+		h.url + "/tmf-api/appointment/v4":          "loopback address", // the hub itself
+		"http://10.0.0.1/cb":                       "private address",
+		"http://192.168.1.1/cb":                    "private address",
+		"http://172.16.0.1/cb":                     "private address",
+		"http://100.100.100.200/cb":                "cloud metadata address",
+		"http://169.254.169.254/latest/meta-data/": "cloud metadata address",
+		"http://metadata.google.internal/":         "internal name",
+		"http://[fd00:ec2::254]/":                  "cloud metadata address",
+		"http://[fe80::1]/":                        "link-local address",
+		"http://[fe80::1%25eth0]/":                 "link-local address",
+		"http://2130706433/":                       "non-canonical",
+		"http://0x7f.1/":                           "non-canonical",
+		"http://127.1/":                            "non-canonical",
+		"http://0/":                                "non-canonical",
+		"http://100.64.0.1/":                       "CGNAT",
+		"http://[64:ff9b::a9fe:a9fe]/":             "cloud metadata address",
+		"http://metadata/computeMetadata/v1/":      "metadata",
+		"http://instance-data/latest/":             "metadata",
+		"http://printer.local/":                    "multicast DNS name",
+		"http://intranet/hooks":                    "without a dot",
+		"http://0.0.0.0:8080/":                     "this network",
+		"http://:8080/":                            "no host",
+	} {
+		t.Run(cb, func(t *testing.T) {
+			h.t = t
+			e := h.want(h.do("POST", api+"hub", fmt.Sprintf(`{"callback":%q}`, cb)), http.StatusBadRequest).object(t)
+			msg, _ := e["message"].(string)
+			if e["code"] != apphub.EINVALID || !strings.HasPrefix(msg, "callback: ") || !strings.Contains(msg, reason) {
+				t.Errorf("error %v, want VALIDATION with a message on callback naming %q", e, reason)
+			}
+		})
+	}
+	h.t = t
+	subs, err := h.svc.Subscriptions(asOperator(t.Context()))
+	if err != nil || len(subs) != 0 {
+		t.Errorf("refused registrations stored %d subscriptions (%v)", len(subs), err)
+	}
+	// A global address and a name are registered.
+	h.create("hub", `{"callback":"https://8.8.8.8/cb"}`)
+	h.create("hub", `{"callback":"https://hooks.partner.example/cb"}`)
 }
 
 func TestContract_ListenersAcceptTheEightEvents(t *testing.T) {

@@ -30,26 +30,28 @@ const api = tmfrest.BasePath // "/tmf-api/appointment/v4/"
 var operator = apphub.Principal{PartyID: "ops-1", Roles: []string{apphub.RoleAdmin}}
 
 type testHub struct {
-	t       *testing.T
+	t       testing.TB
 	url     string
 	svc     *booking.Service
 	schemas *tmfrest.Schemas
 	mux     http.Handler // the hub's routes, before a principal is set
+	logs    *logRecorder // what the handler logged
 }
 
-func startHub(t *testing.T, opts tmfrest.Options) *testHub {
+func startHub(t testing.TB, opts tmfrest.Options) *testHub {
 	t.Helper()
 	db := storetest.Mongo(t)
 	svc := booking.NewService(db, booking.Options{Now: testclock.Now})
 	testclock.Report(t)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &logRecorder{}
+	logger := slog.New(logs)
 	mux := http.NewServeMux()
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(svc, logger, opts))
 	schemas, err := tmfrest.LoadSchemas()
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &testHub{t: t, svc: svc, schemas: schemas, mux: mux}
+	h := &testHub{t: t, svc: svc, schemas: schemas, mux: mux, logs: logs}
 	h.url = h.serve(operator)
 	return h
 }
@@ -90,7 +92,7 @@ type response struct {
 func (r response) String() string { return strconv.Itoa(r.status) + " " + string(r.body) }
 
 // object decodes the body as one JSON object (numbers as json.Number).
-func (r response) object(t *testing.T) map[string]any {
+func (r response) object(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(r.body))
@@ -102,7 +104,7 @@ func (r response) object(t *testing.T) map[string]any {
 }
 
 // list decodes the body as a JSON array of objects.
-func (r response) list(t *testing.T) []map[string]any {
+func (r response) list(t testing.TB) []map[string]any {
 	t.Helper()
 	var l []map[string]any
 	dec := json.NewDecoder(bytes.NewReader(r.body))

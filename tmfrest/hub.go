@@ -31,9 +31,10 @@ func subscriptionObject(s apphub.EventSubscription) object {
 	if raw, ok := s.Attributes["query"]; ok {
 		obj.set("query", raw)
 	}
+	hubs := len(obj)
 	for _, name := range slices.Sorted(maps.Keys(s.Attributes)) {
 		if name != "id" && name != "callback" && name != "query" {
-			obj.set(name, s.Attributes[name])
+			obj.setFirst(hubs, name, s.Attributes[name])
 		}
 	}
 	return obj

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"mime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -75,18 +76,36 @@ func mergePatch(target, patch []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
+	// Both may have thousands of members: find them by name through an index, and remove the
+	// nulled ones at the end (a patch names each member once: parseObject keeps the last).
+	index := make(map[string]int, len(to))
+	for i, m := range to {
+		index[m.name] = i
+	}
 	for _, m := range po {
+		i, ok := index[m.name]
 		if string(bytes.TrimSpace(m.value)) == "null" {
-			to.del(m.name)
+			if ok {
+				to[i].value = nil
+			}
 			continue
 		}
-		cur, _ := to.get(m.name)
+		var cur json.RawMessage
+		if ok {
+			cur = to[i].value
+		}
 		merged, err := mergePatch(cur, m.value)
 		if err != nil {
 			return nil, err
 		}
-		to.set(m.name, merged)
+		if ok {
+			to[i].value = merged
+		} else {
+			index[m.name] = len(to)
+			to = append(to, member{m.name, merged})
+		}
 	}
+	to = slices.DeleteFunc(to, func(m member) bool { return m.value == nil })
 	return to.MarshalJSON()
 }
 

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/apphub/apphub"
 )
 
 // The examples of RFC 7396, appendix A.
@@ -180,4 +182,99 @@ func TestMediaType(t *testing.T) {
 			t.Errorf("%q: %q, %v; want %q", tc.ct, got, err, tc.want)
 		}
 	}
+}
+
+// FuzzMergePatch applies any patch to any JSON document as a PATCH does (applyPatch), as a
+// merge patch and as a JSON Patch. It must never panic; its errors are the client's (400, or
+// 409 for a failed JSON Patch test). A merge patch must agree with RFC 7396's pseudo-code,
+// applying it twice must give what applying it once gave, and members it does not name keep
+// their text. A JSON Patch that only tests must leave the document as it was. `go test` runs
+// the seeds only.
+func FuzzMergePatch(f *testing.F) {
+	for _, seed := range [][2]string{
+		// RFC 7396, appendix A.
+		{`{"a":"b"}`, `{"a":"c"}`}, {`{"a":"b"}`, `{"b":"c"}`}, {`{"a":"b"}`, `{"a":null}`},
+		{`{"a":["b"]}`, `{"a":"c"}`}, {`{"a":{"b":"c"}}`, `{"a":{"b":"d","c":null}}`}, {`{"a":[{"b":"c"}]}`, `{"a":[1]}`},
+		{`["a","b"]`, `["c","d"]`}, {`{"a":"b"}`, `["c"]`}, {`{"a":"foo"}`, `null`}, {`{"e":null}`, `{"a":1}`},
+		{`[1,2]`, `{"a":"b","c":null}`}, {`{}`, `{"a":{"bb":{"ccc":null}}}`},
+		// What tmfrest patches: a representation, with text to keep.
+		{`{"id":"a1","status":"initialized","validFor":{"startDateTime":"2026-03-02T09:00:00.000Z"},"x":1.10,"$y":"\u00e9<b>"}`,
+			`{"status":"confirmed","validFor":{"endDateTime":"2026-03-02T10:00:00Z"},"unknown":{"z":null}}`},
+		{`{"a":1,"a":2}`, `{"a":null,"a":3}`}, {`{"a" : [ 1 , 2 ] }`, `{"b" : 1}`},
+		// JSON Patch.
+		{`{"a":{"b":[1,2]}}`, `[{"op":"add","path":"/a/b/-","value":3},{"op":"test","path":"/a/b/2","value":3}]`},
+		{`{"a":1}`, `[{"op":"test","path":"/a","value":1}]`}, {`{"a":1}`, `[{"op":"test","path":"/a","value":2}]`},
+		{`{"a":1}`, `[{"op":"copy","from":"","path":"/b"},{"op":"copy","from":"","path":"/c"}]`},
+		{`{"a":1}`, `[{"op":"move","from":"/a","path":"/a/b"}]`}, {`{"a":1}`, `[{"op":"remove","path":""}]`},
+		{`{"a~1b":1}`, `[{"op":"replace","path":"/a~1b","value":{}},{"op":"add","path":"/~0","value":null}]`},
+		// Hostile ones.
+		{`{}`, ``}, {`{}`, `{`}, {`{}`, `{} {}`}, {`"x"`, `{"a":1}`}, {`null`, `{"a":null}`},
+		{`{}`, "{\"\xff\":\"\xfe\"}"}, {`{}`, `{"a":` + strings.Repeat("[", 10001) + strings.Repeat("]", 10001) + `}`},
+		{`{}`, `{"a":` + strings.Repeat(`{"a":`, 1000) + `null` + strings.Repeat(`}`, 1000) + `}`},
+		{`[]`, `[{"op":"add","path":"/-","value":1},{"op":"add","path":"/99999999999999999999","value":1}]`},
+	} {
+		f.Add([]byte(seed[0]), []byte(seed[1]))
+	}
+	f.Fuzz(func(t *testing.T, target, patch []byte) {
+		if !json.Valid(target) {
+			return // tmfrest patches its own representations, which are valid JSON
+		}
+		for _, media := range []string{mediaMergePatch, mediaJSONPatch} {
+			got, err := applyPatch(media, target, patch)
+			if err != nil {
+				if code := apphub.ErrorCode(err); code != apphub.EINVALID && !(media == mediaJSONPatch && code == apphub.ECONFLICT) {
+					t.Fatalf("%s %s + %s: %v", media, target, patch, err)
+				}
+				continue
+			}
+			after, err := decodeValue(got)
+			if err != nil {
+				t.Fatalf("%s %s + %s = %s, not JSON: %v", media, target, patch, got, err)
+			}
+			before, _ := decodeValue(target)
+			if media == mediaJSONPatch {
+				if onlyTests(patch) && !reflect.DeepEqual(after, before) {
+					t.Fatalf("tests only: %s + %s = %s", target, patch, got)
+				}
+				continue
+			}
+			p, _ := decodeValue(patch) // applyPatch decoded it
+			if want := referenceMerge(before, p); !reflect.DeepEqual(after, want) {
+				t.Fatalf("%s + %s = %s, want %v", target, patch, got, want)
+			}
+			again, err := applyPatch(media, got, patch)
+			if err != nil || !bytes.Equal(again, got) {
+				t.Fatalf("%s + %s = %s, then %s (%v)", target, patch, got, again, err)
+			}
+			to, err1 := parseObject(target)
+			po, err2 := parseObject(patch)
+			gotObj, err3 := parseObject(got)
+			if err1 != nil || err2 != nil || err3 != nil {
+				continue // not both objects: the patch replaces the document
+			}
+			for _, m := range to {
+				if _, named := po.get(m.name); !named {
+					if v, ok := gotObj.get(m.name); !ok || !rawEqual(v, m.value) {
+						t.Fatalf("%s + %s: untouched %q changed from %s to %s", target, patch, m.name, m.value, v)
+					}
+				}
+			}
+		}
+	})
+}
+
+// onlyTests reports whether a JSON Patch holds only "test" operations (and at least one).
+func onlyTests(patch []byte) bool {
+	var ops []struct {
+		Op string `json:"op"`
+	}
+	if json.Unmarshal(patch, &ops) != nil || len(ops) == 0 {
+		return false
+	}
+	for _, op := range ops {
+		if op.Op != "test" {
+			return false
+		}
+	}
+	return true
 }

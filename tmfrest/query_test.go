@@ -3,8 +3,12 @@ package tmfrest
 import (
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/apphub/apphub"
 )
 
 func TestParseQuery(t *testing.T) {
@@ -84,9 +88,24 @@ var fuzzItem = `{"id":"a1","href":"http://h/x/a1","status":"initialized","priori
 	"relatedParty":[{"id":"32","role":"customer"},{"id":"56","role":"technician","tags":["x","y"]}],
 	"$where":{"$ne":1},"a.b":{"c":[[1,2],[3]]}}`
 
-// FuzzFilterParser parses any query string and applies what it accepts to a representation:
-// it must never panic, never accept an operator-looking name, and keep its promises on the
-// counts and pages it returns. `go test` runs the seeds only.
+// fuzzAppointment is an appointment as the handler represents it, for filters to walk.
+func fuzzAppointment() object {
+	start := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	a := apphub.Appointment{ID: "b2", Status: "confirmed", Start: start, End: start.Add(time.Hour), Resource: "tech-1",
+		Category: "repair", Description: "fix <b>&", CreatedAt: start.Add(-time.Hour), UpdatedAt: start.Add(-time.Minute),
+		Notes:        []apphub.Note{{Author: "ops", Date: start, Text: "call first"}},
+		ContactMedia: []apphub.ContactMedium{{Type: "email", Value: "a@example.com", Preferred: true}},
+		Attributes: map[string]json.RawMessage{"externalId": json.RawMessage(`"x,1"`), "priority": json.RawMessage(`1.10`),
+			"relatedPlace": json.RawMessage(`{"role":"installationAddress","postCode":"75011"}`)}}
+	h := &Handler{}
+	return h.appointmentObject("http://h", a)
+}
+
+// FuzzFilterParser parses any query string and applies what it accepts to representations (a
+// sample with awkward shapes, and an appointment as the handler renders it): it must never
+// panic, never accept an operator-looking name, keep its promises on the counts and pages it
+// returns, and find an item by any value it holds at a filter's path. `go test` runs the seeds
+// only.
 func FuzzFilterParser(f *testing.F) {
 	for _, seed := range []string{
 		"status=initialized,confirmed", "externalId=a%2Cb", "relatedParty.id=56", "relatedParty.tags=y",
@@ -95,9 +114,13 @@ func FuzzFilterParser(f *testing.F) {
 		"fields=none", "fields=validFor.startDateTime,relatedParty.role", "sort=-priority,status", "offset=1&limit=1",
 		"$where=1", "status[$ne]=x", "status.$ne=x", "%24where=1", "a=%", "a=%zz", "&&==,,", "x.=1", "limit=99999999999999999999",
 		"priority.gt=1e999999999", "priority.eq=-0", "validFor.startDateTime.eq=2026-13-40T99:99:99Z",
+		"status.ne=confirmed", "priority.eq=1.1", "externalId=x%2C1", "contactMedium.characteristic.emailAddress=a@example.com",
+		"note.date.lte=2026-03-02T10:00:00%2B01:00", "relatedPlace.postCode.gte=75000", "description=fix%20<b>%26",
+		"validFor.startDateTime=2026-03-02T10:00:00+01:00&sort=-validFor.endDateTime,creationDate", "href.eq=http://h/tmf-api/appointment/v4/appointment/b2",
 	} {
 		f.Add(seed)
 	}
+	appointment := fuzzAppointment()
 	f.Fuzz(func(t *testing.T, raw string) {
 		if len(raw) > 4096 {
 			return // bounded: the server never sees more than a request line holds
@@ -120,7 +143,28 @@ func FuzzFilterParser(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		items := []*item{{obj: obj}, {obj: obj}, {obj: object{{"id", json.RawMessage(`"b"`)}}}}
+		items := []*item{{obj: obj}, {obj: obj}, {obj: object{{"id", json.RawMessage(`"b"`)}}}, {obj: appointment}}
+		// An equality filter with a value the hub returned finds the resource, whatever the path.
+		for _, fl := range q.filters {
+			for _, it := range items {
+				for _, leaf := range it.leaves(fl.path) {
+					var text string
+					switch l := leaf.(type) {
+					case string:
+						text = l
+					case json.Number:
+						text = string(l)
+					case bool:
+						text = strconv.FormatBool(l)
+					default:
+						continue
+					}
+					if eq := (filter{path: fl.path, op: opEq, values: []string{text}}); !eq.match(it) {
+						t.Fatalf("%q: %v=%q does not find the item that holds it", raw, fl.path, text)
+					}
+				}
+			}
+		}
 		page, total := q.apply(items)
 		if total > len(items) || len(page) > total || q.limit >= 0 && len(page) > q.limit {
 			t.Fatalf("%q: page %d of %d", raw, len(page), total)

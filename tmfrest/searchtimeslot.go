@@ -41,13 +41,14 @@ func (h *Handler) searchObject(base string, t apphub.SearchTimeSlot) object {
 		{"requestedTimeSlot", json.RawMessage("[]")},
 		{"availableTimeSlot", json.RawMessage("[]")},
 	}
+	hubs := len(obj)
 	for _, name := range slices.Sorted(maps.Keys(t.Attributes)) {
 		switch raw := t.Attributes[name]; {
 		case slices.Contains(searchServerOwned, name):
 		case name == "availableTimeSlot":
-			obj.set(name, renderSlots(href, raw))
+			obj.setFirst(hubs, name, renderSlots(href, raw))
 		default:
-			obj.set(name, raw)
+			obj.setFirst(hubs, name, raw)
 		}
 	}
 	return obj
@@ -156,6 +157,30 @@ func checkSlotTimes(obj object) error {
 	return nil
 }
 
+// checkTask checks what the hub reads of a task beyond the swagger: at most
+// booking.MaxSearchWindows requested windows, and a category (an extension attribute, which the
+// schema does not type) that is a string. A task that is only stored keeps the same rules as
+// one that is searched, so that a PATCH cannot make a task no POST could.
+func checkTask(obj object) error {
+	if raw, ok := obj.get("category"); ok {
+		if _, ok := stringOf(raw); !ok {
+			return apphub.FieldError("category", "must be a string")
+		}
+	}
+	raw, ok := obj.get("requestedTimeSlot")
+	if !ok {
+		return nil
+	}
+	var windows []json.RawMessage
+	if json.Unmarshal(raw, &windows) != nil {
+		return nil // the schema has said what is wrong
+	}
+	if len(windows) > booking.MaxSearchWindows {
+		return apphub.FieldError("requestedTimeSlot", "a search task may ask for at most %d windows, got %d", booking.MaxSearchWindows, len(windows))
+	}
+	return nil
+}
+
 // searchAttributes are the attributes a task stores, from a POST or a patched representation.
 func searchAttributes(obj object) (map[string]json.RawMessage, error) {
 	attrs := without(obj, searchServerOwned)
@@ -187,6 +212,10 @@ func (h *Handler) createSearchTimeSlot(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
+	}
+	if err := checkTask(obj); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	if err := checkSlotTimes(obj); err != nil {
 		h.fail(w, r, err)
@@ -323,6 +352,9 @@ func (h *Handler) patchedSearch(media string, body []byte, cur apphub.SearchTime
 		return booking.SearchTimeSlotUpdate{}, err
 	}
 	if err := checkFixed(before, after, searchFixed); err != nil {
+		return booking.SearchTimeSlotUpdate{}, err
+	}
+	if err := checkTask(after); err != nil {
 		return booking.SearchTimeSlotUpdate{}, err
 	}
 	if err := checkSlotTimes(after); err != nil {

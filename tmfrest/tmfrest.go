@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
@@ -31,8 +32,11 @@ const contentTypeJSON = "application/json;charset=utf-8"
 // Challenge is the WWW-Authenticate header of a 401: a bearer token (a JWT or an API key).
 const Challenge = `Bearer realm="apphub"`
 
-// maxBody bounds a request body: the largest TMF646 resource is a few kilobytes.
-const maxBody = 1 << 20
+// maxBody bounds a request body. What a client has reason to send is a few kilobytes: an
+// appointment with its notes and contact media, a search of at most booking.MaxSearchWindows
+// windows, a registration. 64 KiB leaves room for extension attributes and slots a client sends
+// back; the work of reading, checking and storing a body grows with its size.
+const maxBody = 64 << 10
 
 // Service is what the TMF646 API needs from the booking service.
 type Service interface {
@@ -133,20 +137,21 @@ func readBody(r *http.Request, allowed ...string) (media string, body []byte, er
 		return "", nil, err
 	}
 	body, err = io.ReadAll(r.Body)
-	var tooLarge *http.MaxBytesError
-	if err != nil && !errors.As(err, &tooLarge) {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return "", nil, apphub.WrapError(apphub.ETOOLARGE, err, "the body is larger than %d bytes", maxBody)
+	}
+	if err != nil {
 		return "", nil, apphub.WrapError(apphub.EINVALID, err, "the body could not be read")
 	}
-	return media, body, err
+	if err := checkDepth(body); err != nil {
+		return "", nil, err
+	}
+	return media, body, nil
 }
 
-// fail answers err: a body too large (413), an unsupported media type (415), or a domain error.
+// fail answers err: an unsupported media type (415), or a domain error.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, apphub.ETOOLARGE, http.StatusText(http.StatusRequestEntityTooLarge),
-			"the body is larger than "+strconv.Itoa(maxBody)+" bytes")
 	case errors.Is(err, errMediaType):
 		writeError(w, http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", http.StatusText(http.StatusUnsupportedMediaType),
 			"Content-Type "+strconv.Quote(r.Header.Get("Content-Type"))+" is not accepted here")
@@ -179,6 +184,10 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case apphub.EFORBIDDEN:
 		return http.StatusForbidden
+	case apphub.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case apphub.ERATELIMITED:
+		return http.StatusTooManyRequests
 	case apphub.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
 	default:
@@ -186,23 +195,47 @@ func statusOf(code string) int {
 	}
 }
 
-// writeDomainError answers with the TMF Error for err; internal details go to the log only. A
-// refusal's code is its reason (INVALID_TRANSITION, VERSION_CONFLICT, …), which says more
-// than its class.
+// writeDomainError answers with the TMF Error for err. Only a failure of the hub's own (500) is
+// an ERROR in the log, with its details; a refusal of the request is the client's to fix, so
+// it goes to the debug log, where one looking into a client's trouble finds it.
 func (h *Handler) writeDomainError(w http.ResponseWriter, r *http.Request, err error) {
+	if statusOf(apphub.ErrorCode(err)) == http.StatusInternalServerError {
+		h.logger.ErrorContext(r.Context(), "TMF646 request failed", "err", err)
+	} else {
+		h.logger.DebugContext(r.Context(), "TMF646 request refused", "code", apphub.ErrorCode(err), "err", err)
+	}
+	WriteError(w, err)
+}
+
+// WriteError answers err as a TMF Error, its status mapped from the domain code: VALIDATION 400,
+// UNAUTHENTICATED 401 (with the Bearer challenge, unless the caller set its own), FORBIDDEN
+// 403, NOT_FOUND 404, CONFLICT 409, PRECONDITION_FAILED 412, REQUEST_TOO_LARGE 413,
+// RATE_LIMITED 429, UNAVAILABLE 503, anything else 500 with no detail. A refusal's code is its
+// reason (INVALID_TRANSITION, VERSION_CONFLICT, …), which says more than its class. When the
+// *apphub.Error has a RetryAfter, the answer carries Retry-After in whole seconds, rounded up.
+//
+// It needs nothing but the error, so that the edge (authentication, rate limits) answers the
+// TMF646 routes as the handler does; it does not log.
+func WriteError(w http.ResponseWriter, err error) {
 	code := apphub.ErrorCode(err)
 	status := statusOf(code)
 	if reason := apphub.ErrorReason(err); reason != "" {
 		code = reason
 	}
-	if status == http.StatusInternalServerError {
-		h.logger.ErrorContext(r.Context(), "TMF646 request failed", "err", err)
-	}
-	if status == http.StatusUnauthorized {
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 		// RFC 9110 requires the challenge on every 401: it says how to authenticate.
 		w.Header().Set("WWW-Authenticate", Challenge)
 	}
+	if e, ok := errors.AsType[*apphub.Error](err); ok && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(e.RetryAfter), 10))
+	}
 	writeError(w, status, code, http.StatusText(status), apphub.ErrorMessage(err))
+}
+
+// retryAfterSeconds is d in whole seconds, rounded up: a client that waits what Retry-After says
+// must not come back early, and "0" would invite it to come back at once.
+func retryAfterSeconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
 }
 
 func writeError(w http.ResponseWriter, status int, code, reason, message string) {

@@ -3,12 +3,15 @@ package tmfrest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/apphub/apphub"
 )
@@ -88,5 +91,90 @@ func TestWriteJSONKeepsStringsByteIdentical(t *testing.T) {
 	writeJSON(rec, 200, map[string]string{"note": "<b>&é</b>"})
 	if got, want := rec.Body.String(), "{\"note\":\"<b>&é</b>\"}\n"; got != want {
 		t.Fatalf("body %q, want %q", got, want)
+	}
+}
+
+// WriteError is the edge's writer too (rate limits, credentials): each code has its status,
+// a refusal its reason as the code, a RetryAfter its Retry-After in whole seconds rounded up,
+// and a 401 its challenge unless the edge set a more precise one.
+func TestWriteError(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		err        error
+		challenge  string // set by the caller before WriteError
+		status     int
+		code       string
+		message    string
+		retryAfter string
+		wantAuth   string
+	}{
+		{"validation", apphub.FieldError("validFor", "is required"), "", 400, apphub.EINVALID, "validFor: is required", "", ""},
+		{"unauthenticated", apphub.Errorf(apphub.EUNAUTHENTICATED, "no credential"), "", 401, apphub.EUNAUTHENTICATED, "no credential", "", Challenge},
+		{"invalid token keeps the edge's challenge", apphub.Errorf(apphub.EUNAUTHENTICATED, "the token expired"), Challenge + `, error="invalid_token"`,
+			401, apphub.EUNAUTHENTICATED, "the token expired", "", Challenge + `, error="invalid_token"`},
+		{"forbidden", apphub.Errorf(apphub.EFORBIDDEN, "customers do not register"), "", 403, apphub.EFORBIDDEN, "customers do not register", "", ""},
+		{"not found", apphub.Errorf(apphub.ENOTFOUND, "no appointment"), "", 404, apphub.ENOTFOUND, "no appointment", "", ""},
+		{"refusal", apphub.Refusef(apphub.ECONFLICT, apphub.ReasonFullyBooked, "no one is free"), "", 409, apphub.ReasonFullyBooked, apphub.ReasonFullyBooked + ": no one is free", "", ""},
+		{"precondition", apphub.StaleVersion("appointment", 3), "", 412, apphub.ReasonVersionConflict, apphub.ReasonVersionConflict + ": the appointment is at version 3", "", ""},
+		{"too large", apphub.Errorf(apphub.ETOOLARGE, "the body is larger than 65536 bytes"), "", 413, apphub.ETOOLARGE, "the body is larger than 65536 bytes", "", ""},
+		{"rate limited, whole seconds", &apphub.Error{Code: apphub.ERATELIMITED, Message: "slow down", RetryAfter: 3 * time.Second}, "", 429, apphub.ERATELIMITED, "slow down", "3", ""},
+		{"rate limited, rounded up", &apphub.Error{Code: apphub.ERATELIMITED, Message: "slow down", RetryAfter: 2*time.Second + time.Millisecond}, "", 429, apphub.ERATELIMITED, "slow down", "3", ""},
+		{"rate limited, under a second", &apphub.Error{Code: apphub.ERATELIMITED, Message: "slow down", RetryAfter: time.Nanosecond}, "", 429, apphub.ERATELIMITED, "slow down", "1", ""},
+		{"rate limited, no hint", apphub.Errorf(apphub.ERATELIMITED, "slow down"), "", 429, apphub.ERATELIMITED, "slow down", "", ""},
+		{"rate limited, wrapped", fmt.Errorf("edge: %w", &apphub.Error{Code: apphub.ERATELIMITED, Message: "slow down", RetryAfter: 90 * time.Second}), "", 429, apphub.ERATELIMITED, "slow down", "90", ""},
+		{"unavailable with a hint", &apphub.Error{Code: apphub.EUNAVAILABLE, Message: "Redis is down", RetryAfter: 1500 * time.Millisecond}, "", 503, apphub.EUNAVAILABLE, "Redis is down", "2", ""},
+		{"unavailable", apphub.Errorf(apphub.EUNAVAILABLE, "Redis is down"), "", 503, apphub.EUNAVAILABLE, "Redis is down", "", ""},
+		{"internal hides detail", errors.New("secret internal detail"), "", 500, apphub.EINTERNAL, "internal error", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			if tc.challenge != "" {
+				rec.Header().Set("WWW-Authenticate", tc.challenge)
+			}
+			WriteError(rec, tc.err)
+			if rec.Code != tc.status {
+				t.Fatalf("status %d, want %d", rec.Code, tc.status)
+			}
+			if got := rec.Header().Get("Retry-After"); got != tc.retryAfter {
+				t.Errorf("Retry-After %q, want %q", got, tc.retryAfter)
+			}
+			if got := rec.Header().Get("WWW-Authenticate"); got != tc.wantAuth {
+				t.Errorf("WWW-Authenticate %q, want %q", got, tc.wantAuth)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != contentTypeJSON {
+				t.Errorf("Content-Type %q", ct)
+			}
+			var body map[string]string
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body is not a TMF Error: %v: %s", err, rec.Body)
+			}
+			want := map[string]string{"code": tc.code, "reason": http.StatusText(tc.status), "message": tc.message,
+				"status": strconv.Itoa(tc.status), "@type": "Error"}
+			for k, v := range want {
+				if body[k] != v {
+					t.Errorf("%s = %q, want %q", k, body[k], v)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckDepth(t *testing.T) {
+	nest := func(n int) string { return strings.Repeat(`{"a":[`, n/2) + "1" + strings.Repeat("]}", n/2) }
+	for _, tc := range []struct {
+		body string
+		ok   bool
+	}{
+		{`{}`, true},
+		{nest(maxDepth), true},
+		{nest(maxDepth + 2), false},
+		{`{"a":"` + strings.Repeat("[", 100) + `"}`, true},               // brackets in a string do not nest
+		{`{"a":"\"` + strings.Repeat("{", 100) + `"}`, true},             // nor after an escaped quote
+		{`{"a":"\\"` + strings.Repeat("[", 100) + `}`, false},            // an escaped backslash ends no string
+		{strings.Repeat("]", 100) + strings.Repeat("[", maxDepth), true}, // not JSON: the parser's to say
+	} {
+		if err := checkDepth([]byte(tc.body)); (err == nil) != tc.ok {
+			t.Errorf("%.60s: %v", tc.body, err)
+		}
 	}
 }
