@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -29,6 +30,9 @@ const (
 	// CloseUnauthorized: the connection_init's credential could not be verified, or the
 	// connection's credential expired.
 	CloseUnauthorized = 4401
+	// CloseTooManyRequests: the principal has Options.MaxConnectionsPerPrincipal websockets
+	// open already (graphql-transport-ws closes with 4429 for too many requests).
+	CloseTooManyRequests = 4429
 	// closeTryAgainLater (RFC 6455's 1013): the credential could not be checked right now.
 	closeTryAgainLater = 1013
 	// closeInternalError (RFC 6455's 1011): checking the credential failed unexpectedly.
@@ -60,10 +64,19 @@ func credentialOf(payload transport.InitPayload) (credential string, ok bool) {
 // wsSession is what the websocket transport keeps of one connection beside gqlgen's own state:
 // whether its credential expired, so that the close gqlgen sends then says 4401 rather than a
 // normal closure (gqlgen closes a connection whose context ended with 1000, whatever the
-// reason), and the timer of that expiry.
+// reason), and the timer of that expiry; the connection's place among its principal's
+// websockets (Options.MaxConnectionsPerPrincipal), and its running operations
+// (Options.MaxSubscriptionsPerConnection, counted by operationGate).
 type wsSession struct {
 	ctx    context.Context    // the connection's context once connection_init was accepted
 	cancel context.CancelFunc // ends the expiry timer
+
+	remoteHost string       // the host of the upgrade request's RemoteAddr
+	conns      *connCounter // the instance's websockets
+	maxConns   int          // per principal
+	connKey    string       // the key the connection is counted under, once admitted
+	mu         sync.Mutex   // guards ops: operations end on their own goroutines
+	ops        int          // operations running
 }
 
 type wsSessionKey struct{}
@@ -73,10 +86,74 @@ func (s *wsSession) expired() bool {
 	return s.ctx != nil && errors.Is(context.Cause(s.ctx), errCredentialExpired)
 }
 
-// stop releases the expiry timer once the connection is over.
+// admit counts the connection among p's, and reports whether p may have it. An anonymous caller
+// is told apart by its address only: the edge puts the client's in RemoteAddr.
+func (s *wsSession) admit(p apphub.Principal) bool {
+	key := "principal:" + p.Ref()
+	if p.Anonymous() {
+		key = "address:" + s.remoteHost
+	}
+	if !s.conns.add(key, s.maxConns) {
+		return false
+	}
+	s.connKey = key
+	return true
+}
+
+// startOperation takes one of the connection's max operation slots, and reports whether there
+// was one.
+func (s *wsSession) startOperation(max int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ops >= max {
+		return false
+	}
+	s.ops++
+	return true
+}
+
+// endOperation gives back the slot of an operation that ended.
+func (s *wsSession) endOperation() {
+	s.mu.Lock()
+	s.ops--
+	s.mu.Unlock()
+}
+
+// stop releases the expiry timer and the connection's place once the connection is over.
 func (s *wsSession) stop() {
 	if s.cancel != nil {
 		s.cancel()
+	}
+	if s.connKey != "" {
+		s.conns.remove(s.connKey)
+	}
+}
+
+// connCounter counts the open websockets of each principal on this instance.
+type connCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func newConnCounter() *connCounter { return &connCounter{n: map[string]int{}} }
+
+// add counts one more connection under key unless it has max already, and reports whether it
+// did.
+func (c *connCounter) add(key string, max int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[key] >= max {
+		return false
+	}
+	c.n[key]++
+	return true
+}
+
+func (c *connCounter) remove(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[key]--; c.n[key] <= 0 {
+		delete(c.n, key)
 	}
 }
 
@@ -96,7 +173,8 @@ func untilExpiry(ctx context.Context, p apphub.Principal, now func() time.Time) 
 // names the caller for every operation of the connection; without one, the caller is the
 // upgrade request's principal (anonymous unless the client could send an Authorization header).
 // A credential that does not verify closes the connection with 4401, as does one already
-// expired; one that cannot be checked now with 1013, and an unexpected failure with 1011.
+// expired; one that cannot be checked now with 1013, and an unexpected failure with 1011. A
+// principal with too many websockets open is closed with 4429.
 func websocketInit(authenticate func(context.Context, string) (apphub.Principal, error), now func() time.Time, logger *slog.Logger) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		refuse := func(code int, reason string, err error) (context.Context, *transport.InitPayload, error) {
@@ -129,6 +207,10 @@ func websocketInit(authenticate func(context.Context, string) (apphub.Principal,
 		}
 		ctx = apphub.NewContextWithPrincipal(ctx, p)
 		if s, ok := ctx.Value(wsSessionKey{}).(*wsSession); ok {
+			if !s.admit(p) {
+				return refuse(CloseTooManyRequests, "Too Many Requests", apphub.Errorf(apphub.ERATELIMITED,
+					"this caller has %d websockets open already, the most it may", s.maxConns))
+			}
 			s.ctx, s.cancel = untilExpiry(ctx, p, now)
 			ctx = s.ctx
 		}

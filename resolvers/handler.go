@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 
@@ -25,12 +26,17 @@ import (
 	"github.com/apphub/apphub/resolvers/explorer"
 )
 
-// NewHandler returns the GraphQL endpoint: POST and GET transports, introspection, depth and
-// complexity limits (opts; the zero Options gives the defaults), a bounded request body,
-// domain errors presented with their code in `extensions.code`, panics turned into INTERNAL
-// errors, and the explorer page for a browser's GET (its assets are served by
-// explorer.Assets). Requests call as the principal in their context; websockets as the one
-// their connection_init names (auth.go).
+// NewHandler returns the GraphQL endpoint: POST and GET transports, introspection, limits of
+// size, depth, cost, websocket use and rate (opts; the zero Options gives the defaults, see
+// limits.go and edge.go), a bounded request body, domain errors presented with their code in
+// `extensions.code`, panics turned into INTERNAL errors, and the explorer page for a browser's
+// GET (its assets are served by explorer.Assets). Requests call as the principal in their
+// context; websockets as the one their connection_init names (auth.go).
+//
+// What a document costs before it runs is bounded in this order: the body (MaxBodyBytes), the
+// parser (MaxTokens), validation (quadratic at worst, small under the token limit), then
+// operationLimits (linear), gqlgen's complexity walk (bounded by operationLimits), and only
+// then a persisted query is kept, the caller's budget spent (Limit) and the operation run.
 func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	opts = opts.withDefaults()
 	if r.Logger == nil {
@@ -51,14 +57,18 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.Use(extension.Introspection{})
-	if opts.QueryCache != nil {
-		srv.Use(extension.AutomaticPersistedQuery{Cache: opts.QueryCache})
+	srv.SetParserTokenLimit(opts.MaxTokens)
+	if !opts.DisableIntrospection {
+		srv.Use(extension.Introspection{})
 	}
-	// operationLimits first: it refuses what is too deep, and what is so big that gqlgen's
-	// complexity walk would take too long, in time linear in the document.
-	srv.Use(operationLimits{maxDepth: opts.MaxDepth, maxComplexity: opts.MaxComplexity})
-	srv.Use(extension.FixedComplexityLimit(opts.MaxComplexity))
+	// The extensions that may refuse an operation run in this order (operationGate last: the
+	// websocket slot it takes is given back only by an operation that runs).
+	srv.Use(&operationLimits{maxDepth: opts.MaxDepth, maxComplexity: opts.MaxComplexity,
+		disableIntrospection: opts.DisableIntrospection})
+	if opts.QueryCache != nil {
+		srv.Use(persistedQueries{cache: opts.QueryCache, maxBytes: opts.MaxPersistedQueryBytes})
+	}
+	srv.Use(operationGate{limit: opts.Limit, maxOps: opts.MaxSubscriptionsPerConnection})
 	responses := newResponseCache(r.Service)
 	srv.Use(responses)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -69,6 +79,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 		logger.ErrorContext(ctx, "panic in GraphQL resolver", "panic", v, "stack", string(debug.Stack()))
 		return apphub.Errorf(apphub.EINTERNAL, "internal error")
 	})
+	conns := newConnCounter()
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method == http.MethodGet {
 			// The same URL answers HTML or JSON depending on Accept.
@@ -85,11 +96,14 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 				return
 			}
 		}
+		if !checkRequest(w, req, body) {
+			return
+		}
 		ctx := req.Context()
 		switch {
 		case (transport.Websocket{}).Supports(req):
 			// The connection's credential is known at connection_init, after the upgrade.
-			s := &wsSession{}
+			s := &wsSession{remoteHost: remoteHost(req), conns: conns, maxConns: opts.MaxConnectionsPerPrincipal}
 			defer s.stop()
 			ctx = context.WithValue(ctx, wsSessionKey{}, s)
 		case (transport.SSE{}).Supports(req):
@@ -97,6 +111,11 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 			var stop context.CancelFunc
 			ctx, stop = untilExpiry(ctx, apphub.PrincipalFromContext(ctx), opts.Now)
 			defer stop()
+		}
+		if !(transport.Websocket{}).Supports(req) {
+			refused := &refusalState{}
+			ctx = context.WithValue(ctx, refusalKey{}, refused)
+			w = &refusalWriter{ResponseWriter: w, refused: refused}
 		}
 		if key, cacheable := requestKey(req, body); cacheable {
 			if responses.serve(w, req, key) {
@@ -106,6 +125,14 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 		}
 		srv.ServeHTTP(w, req.WithContext(withLoaders(ctx, r.Service)))
 	})
+}
+
+// remoteHost is the host of req's RemoteAddr (the client's address, as the edge sets it).
+func remoteHost(req *http.Request) string {
+	if host, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
+		return host
+	}
+	return req.RemoteAddr
 }
 
 // readBody reads req's body, up to limit bytes, and puts it back for gqlgen. gqlgen reads the
@@ -140,10 +167,18 @@ func writeRequestError(w http.ResponseWriter, status int, code, message string) 
 // presentError is the one place where domain errors become GraphQL errors.
 func presentError(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
-	if _, ok := errors.AsType[*apphub.Error](err); !ok && gqlErr.Err == nil {
-		// gqlgen's own parse and validation errors, and the limits' refusals: they already
-		// carry their code.
-		return gqlErr
+	if _, ok := errors.AsType[*apphub.Error](err); !ok {
+		if gqlErr.Err == nil {
+			// gqlgen's own parse and validation errors, and the limits' refusals: they
+			// already carry their code.
+			return gqlErr
+		}
+		if field, ok := argumentError(ctx, gqlErr); ok {
+			// A value gqlgen's validation lets through but its scalar does not read (a Time
+			// that is not RFC 3339, a number for a Time): the client's mistake.
+			logger.DebugContext(ctx, "GraphQL argument refused", "path", gqlErr.Path.String(), "err", gqlErr.Err)
+			err = apphub.FieldError(field, "%s", gqlErr.Err.Error())
+		}
 	}
 	code := apphub.ErrorCode(err)
 	if code == apphub.EINTERNAL {
@@ -158,4 +193,21 @@ func presentError(ctx context.Context, err error, logger *slog.Logger) *gqlerror
 		gqlErr.Extensions["field"] = e.Field
 	}
 	return gqlErr
+}
+
+// argumentError reports whether gqlErr failed the reading of its field's arguments, and names
+// the argument (e.g. "input.from"). gqlgen reads them before the field's resolver runs and
+// keeps them in the field's context only once all could be read, so a field that takes
+// arguments and has none there failed there; its error's path continues the field's into the
+// argument.
+func argumentError(ctx context.Context, gqlErr *gqlerror.Error) (string, bool) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Args != nil || fc.Field.Field == nil || fc.Field.Definition == nil || len(fc.Field.Definition.Arguments) == 0 {
+		return "", false
+	}
+	field := fc.Path()
+	if len(gqlErr.Path) <= len(field) {
+		return "", true
+	}
+	return gqlErr.Path[len(field):].String(), true
 }

@@ -235,14 +235,20 @@ func TestMeasureOperation(t *testing.T) {
 		{"nested", `{ hub { version installedAt } }`, shape{depth: 2, fields: 3}},
 		{"fragment spread twice at different depths", `
 			{ __type(name: "Hub") { ...T fields { type { ...T } } } }
-			fragment T on __Type { ofType { ofType { name } } }`, shape{depth: 6, fields: 9}},
+			fragment T on __Type { ofType { ofType { name } } }`, shape{depth: 6, fields: 9, introspection: typeCost + 8, introspects: true}},
 		{"fragments within fragments", `
 			query { ...A }
 			fragment A on Query { hub { ...B } }
 			fragment B on Hub { ... on Hub { version } }`, shape{depth: 2, fields: 2}},
-		{"__schema counts for depth, not size", `{ __typename __schema { types { name } } }`, shape{depth: 3, fields: 1}},
-		{"GraphiQL introspection", readFixture(t, "graphiql-introspection.graphql"), shape{depth: 15}},
-		{"GraphiQL introspection, all options", readFixture(t, "graphiql-introspection-all-options.graphql"), shape{depth: 15}},
+		{"__schema costs more than its fields", `{ __typename __schema { types { name } } }`,
+			shape{depth: 3, fields: 4, introspection: schemaCost + 2, introspects: true}},
+		{"introspection through a fragment", `{ ...Q } fragment Q on Query { a: __schema { description } b: __schema { description } }`,
+			shape{depth: 2, fields: 4, introspection: 2 * (schemaCost + 1), introspects: true}},
+		{"__typename is no introspection", `{ __typename hub { __typename } }`, shape{depth: 2, fields: 3}},
+		{"GraphiQL introspection", readFixture(t, "graphiql-introspection.graphql"),
+			shape{depth: 15, fields: 220, introspection: schemaCost + 219, introspects: true}},
+		{"GraphiQL introspection, all options", readFixture(t, "graphiql-introspection-all-options.graphql"),
+			shape{depth: 15, fields: 230, introspection: schemaCost + 229, introspects: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc, errs := gqlparser.LoadQueryWithRules(schema, tc.query, nil) // nil: the default validation rules
@@ -293,7 +299,8 @@ func fragmentBomb(levels int) string {
 }
 
 // TestFragmentBomb: gqlgen's complexity walk would take 2^59 steps on this 3 KB document;
-// the guard refuses it at once, with the complexity code.
+// the guard refuses it at once, with the complexity code. (At the default token limit the
+// parser refuses it first; the guard holds for a hub that raises the limit.)
 func TestFragmentBomb(t *testing.T) {
 	doc, err := parser.ParseQuery(&ast.Source{Input: fragmentBomb(60)})
 	if err != nil {
@@ -303,7 +310,7 @@ func TestFragmentBomb(t *testing.T) {
 		t.Fatalf("shape = %+v, want depth 1 and the capped size", got)
 	}
 
-	h := newTestHandler(t, fakeService{}, Options{})
+	h := newTestHandler(t, fakeService{}, Options{MaxTokens: 10000})
 	start := time.Now()
 	status, resp := post(t, h, fragmentBomb(60))
 	if code := resp.code(t); code != CodeComplexityLimit {

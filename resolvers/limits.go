@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -25,8 +26,24 @@ const (
 	// DefaultMaxComplexity bounds the work of one operation, as gqlgen counts it: every field
 	// costs 1 plus its children, unless fieldCosts says otherwise.
 	DefaultMaxComplexity = 1000
-	// DefaultMaxBodyBytes bounds a GraphQL request body; channel apps send small documents.
-	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMaxBodyBytes bounds a GraphQL request body and a websocket message; channel apps
+	// send small documents (GraphiQL's introspection query is 2 kB).
+	DefaultMaxBodyBytes = 64 << 10
+	// DefaultMaxTokens bounds the lexical tokens of a document. Validation compares the fields
+	// of a selection set that share a response name pairwise (gqlparser's
+	// OverlappingFieldsCanBeMerged), so its time grows with the square of the document: the
+	// worst document of 600 tokens takes about 30 ms to validate, of 1000 up to 140 ms, of 8000
+	// seconds (BenchmarkHostileDocuments). Channel apps send far less (GraphiQL's introspection
+	// query has 184 tokens).
+	DefaultMaxTokens = 600
+	// DefaultMaxPersistedQueryBytes bounds the documents kept as automatic persisted queries.
+	DefaultMaxPersistedQueryBytes = 16 << 10
+	// DefaultMaxSubscriptionsPerConnection bounds the operations running at once on one
+	// websocket.
+	DefaultMaxSubscriptionsPerConnection = 20
+	// DefaultMaxConnectionsPerPrincipal bounds the websockets one caller keeps open on one
+	// instance.
+	DefaultMaxConnectionsPerPrincipal = 10
 )
 
 // Error codes (extensions.code) of the operations and requests the limits refuse.
@@ -46,6 +63,12 @@ func init() {
 	// the code itself.
 	errcode.RegisterErrorType(CodeDepthLimit, errcode.KindProtocol)
 	errcode.RegisterErrorType(CodeComplexityLimit, errcode.KindProtocol)
+	// The same for the refusals of edge.go: a malformed persisted query (VALIDATION), the
+	// rate limit and the websocket's operation limit (RATE_LIMITED; over HTTP the status
+	// becomes 429). Only errors before execution take this path: a VALIDATION error of a
+	// resolver is still part of a 200 response.
+	errcode.RegisterErrorType(apphub.EINVALID, errcode.KindProtocol)
+	errcode.RegisterErrorType(apphub.ERATELIMITED, errcode.KindProtocol)
 }
 
 // Options configures NewHandler. The zero value gives the defaults above.
@@ -53,11 +76,19 @@ type Options struct {
 	// MaxDepth is the deepest chain of nested fields an operation may select, counted in
 	// fields (`{ hub { version } }` is 2) through fragments, introspection included.
 	MaxDepth int
-	// MaxComplexity is the largest complexity gqlgen's extension.FixedComplexityLimit lets
-	// through. Field costs are in fieldCosts; __schema costs nothing.
+	// MaxComplexity is the largest complexity of an operation: gqlgen's count, with the field
+	// costs of fieldCosts, plus the cost of its introspection (introspectionCost).
 	MaxComplexity int
 	// MaxBodyBytes is the largest request body accepted, and the largest websocket message.
+	// Default DefaultMaxBodyBytes (64 KiB).
 	MaxBodyBytes int64
+	// MaxTokens is the most lexical tokens a document may have; the parser stops at the next
+	// one (GRAPHQL_PARSE_FAILED). Default DefaultMaxTokens.
+	MaxTokens int
+	// DisableIntrospection refuses, before execution, every operation that selects __schema or
+	// __type (GRAPHQL_VALIDATION_FAILED); __typename stays. The explorer cannot show the
+	// schema then.
+	DisableIntrospection bool
 	// AllowedOrigins are the host patterns (path.Match syntax, e.g. "*.example.com") of the
 	// browser origins that may open a websocket besides the hub's own host.
 	AllowedOrigins []string
@@ -66,8 +97,29 @@ type Options struct {
 	// InitTimeout is how long a websocket may take to send its connection_init. Default 10s.
 	InitTimeout time.Duration
 	// QueryCache, when set, enables automatic persisted queries (clients send a document's
-	// SHA-256 instead of the document once it is registered); the hub keeps them in Redis.
+	// SHA-256 instead of the document once it is registered); the hub keeps them in Redis. A
+	// document is registered only once it parsed, validated and passed the limits.
 	QueryCache graphql.Cache[string]
+	// MaxPersistedQueryBytes is the largest document registered as a persisted query; a larger
+	// one runs but is not kept. Default DefaultMaxPersistedQueryBytes (16 KiB).
+	MaxPersistedQueryBytes int
+	// MaxSubscriptionsPerConnection is the most operations (subscriptions, and queries and
+	// mutations sent over the socket) running at once on one websocket; the next one is
+	// refused with an error message for its id (RATE_LIMITED) until one completes.
+	// Default DefaultMaxSubscriptionsPerConnection.
+	MaxSubscriptionsPerConnection int
+	// MaxConnectionsPerPrincipal is the most websockets one principal (Principal.Ref; an
+	// anonymous caller by the host of the request's RemoteAddr) keeps open on this instance;
+	// the next is closed after its connection_init with CloseTooManyRequests.
+	// Default DefaultMaxConnectionsPerPrincipal.
+	MaxConnectionsPerPrincipal int
+	// Limit, when set, is asked once per operation, after parsing, validation and the limits
+	// above and before execution, whether the caller in ctx may run it: class is "write" for a
+	// mutation, "search" for a query or a subscription (once, when it starts). A nil error lets
+	// it run; any other refuses it with the error's code. RATE_LIMITED is answered over HTTP
+	// with 429 and Retry-After (the error's RetryAfter, in whole seconds, at least 1),
+	// UNAVAILABLE with 503; over a websocket as an error message for the operation.
+	Limit func(ctx context.Context, class string) error
 	// Authenticate verifies the credential a websocket sends in its connection_init payload:
 	// the token of "Authorization: Bearer <token>" (a JWT or an API key), without the scheme.
 	// It returns an EUNAUTHENTICATED error for a credential that is not valid (the socket is
@@ -90,6 +142,18 @@ func (o Options) withDefaults() Options {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if o.MaxTokens <= 0 {
+		o.MaxTokens = DefaultMaxTokens
+	}
+	if o.MaxPersistedQueryBytes <= 0 {
+		o.MaxPersistedQueryBytes = DefaultMaxPersistedQueryBytes
+	}
+	if o.MaxSubscriptionsPerConnection <= 0 {
+		o.MaxSubscriptionsPerConnection = DefaultMaxSubscriptionsPerConnection
+	}
+	if o.MaxConnectionsPerPrincipal <= 0 {
+		o.MaxConnectionsPerPrincipal = DefaultMaxConnectionsPerPrincipal
+	}
 	if o.KeepAlive <= 0 {
 		o.KeepAlive = 15 * time.Second
 	}
@@ -103,8 +167,7 @@ func (o Options) withDefaults() Options {
 }
 
 // fieldCosts returns the complexity of the fields that cost more than gqlgen's default of
-// 1 + the complexity of their children. gqlgen skips __schema (so introspection costs
-// little) but counts __type.
+// 1 + the complexity of their children. Introspection is costed by operationLimits.
 //
 // A cost should not be below 1 + childComplexity: operationLimits refuses, before gqlgen's
 // walk, an operation that selects more than ten times the limit in fields, on the premise that
@@ -135,46 +198,70 @@ func fieldCosts() graph.ComplexityRoot {
 	return c
 }
 
-// operationLimits checks the shape of an operation before gqlgen's complexity extension
-// runs:
+// Introspection costs. gqlgen's complexity walk skips __schema altogether and counts __type as
+// any field; here both cost like any field (1 + their children, through fragments) except that
+// the field itself costs more: whatever it selects, it walks the whole schema (__schema) or a
+// whole type (__type), and its lists grow with the schema, not with the selection. At the
+// default limit GraphiQL's introspection query costs about 300, and a document can hold at most
+// 9 aliases of __schema.
+const (
+	schemaCost = 100
+	typeCost   = 10
+)
+
+// operationLimits checks an operation after validation and before anything else looks at it:
 //
+//   - introspection, when it is disabled: gqlgen would only fail the fields at execution, with
+//     an uncoded error;
 //   - its depth: gqlgen has no depth limit of its own, and complexity alone lets a narrow but
-//     very deep document through (each level costs 1), or introspection nested through
-//     ofType, which gqlgen's complexity skips under __schema;
+//     very deep document through (each level costs 1);
 //   - its size once fragments are expanded: gqlgen's complexity walk expands every fragment
 //     spread anew, so a document of a few kilobytes whose fragments each spread the next one
 //     twice costs it 2^n steps (minutes at n=30, and it cannot be cancelled). This guard
 //     counts the expanded fields in linear time and refuses an operation that selects more
 //     than complexityGuardFactor times the complexity limit. Every field costs at least 1,
-//     so gqlgen would refuse it too: the guard only spares the walk.
+//     so the complexity check would refuse it too: the guard only spares the walk;
+//   - its complexity: gqlgen's walk (complexity.Calculate, with fieldCosts) for everything but
+//     introspection, plus the introspection's cost measured here.
 type operationLimits struct {
-	maxDepth      int
-	maxComplexity int // the limit given to gqlgen's extension
+	maxDepth             int
+	maxComplexity        int
+	disableIntrospection bool
+	es                   graphql.ExecutableSchema // set by Validate
 }
 
-// complexityGuardFactor sets the guard from the complexity limit: high enough that gqlgen's
-// extension decides every operation it can measure quickly, low enough that its walk stays
-// short (10 000 field visits at the default limit).
+// complexityGuardFactor sets the guard from the complexity limit: high enough that the
+// complexity check decides every operation it can measure quickly, low enough that gqlgen's
+// walk stays short (10 000 field visits at the default limit).
 const complexityGuardFactor = 10
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = operationLimits{}
+} = (*operationLimits)(nil)
 
-func (operationLimits) ExtensionName() string { return "OperationLimits" }
+func (*operationLimits) ExtensionName() string { return "OperationLimits" }
 
-func (l operationLimits) Validate(graphql.ExecutableSchema) error {
+func (l *operationLimits) Validate(es graphql.ExecutableSchema) error {
 	if l.maxDepth < 1 || l.maxComplexity < 1 {
 		return errors.New("operation limits must be at least 1")
 	}
+	l.es = es
 	return nil
 }
 
+// ignoreIntrospection leaves __type to measureOperation (gqlgen skips __schema by itself).
+var ignoreIntrospection = complexity.WithIgnoreFields(map[string]struct{}{"Query.__type": {}})
+
 // MutateOperationContext runs after parsing and validation, before execution, for every
 // transport (POST, GET, websocket).
-func (l operationLimits) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+func (l *operationLimits) MutateOperationContext(ctx context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
 	s := measureOperation(opCtx.Doc, opCtx.Operation)
+	if l.disableIntrospection && s.introspects {
+		err := gqlerror.Errorf("introspection is disabled on this hub: the operation selects __schema or __type")
+		errcode.Set(err, errcode.ValidationFailed)
+		return err
+	}
 	if s.depth > l.maxDepth {
 		err := gqlerror.Errorf("operation has depth %d, which exceeds the limit of %d", s.depth, l.maxDepth)
 		errcode.Set(err, CodeDepthLimit)
@@ -186,13 +273,21 @@ func (l operationLimits) MutateOperationContext(_ context.Context, opCtx *graphq
 		errcode.Set(err, CodeComplexityLimit)
 		return err
 	}
+	c := complexity.Calculate(ctx, l.es, opCtx.Operation, opCtx.Variables, ignoreIntrospection)
+	if c = min(c+s.introspection, fieldsCap); c > l.maxComplexity {
+		err := gqlerror.Errorf("operation has complexity %d, which exceeds the limit of %d", c, l.maxComplexity)
+		errcode.Set(err, CodeComplexityLimit)
+		return err
+	}
 	return nil
 }
 
 // shape is what operationLimits measures of a selection set.
 type shape struct {
-	depth  int // the longest chain of nested fields; fragments add no depth of their own
-	fields int // fields selected once fragments are expanded, those under __schema excepted
+	depth         int  // the longest chain of nested fields; fragments add no depth of their own
+	fields        int  // fields selected once fragments are expanded
+	introspection int  // the cost of its __schema and __type fields (schemaCost, typeCost)
+	introspects   bool // whether it selects __schema or __type
 }
 
 // measureOperation returns the shape of op, following fragment spreads and inline fragments.
@@ -212,8 +307,8 @@ type meter struct {
 	fragments map[string]*shape // fragment name → its shape; nil while it is being walked
 }
 
-// fieldsCap bounds shape.fields: expanded sizes grow exponentially with nested spreads, and
-// the count only has to be compared with a limit.
+// fieldsCap bounds the counts of a shape: expanded sizes grow exponentially with nested
+// spreads, and the counts only have to be compared with a limit.
 const fieldsCap = 1 << 40
 
 func (m *meter) selectionSet(set ast.SelectionSet) shape {
@@ -223,11 +318,14 @@ func (m *meter) selectionSet(set ast.SelectionSet) shape {
 		switch sel := sel.(type) {
 		case *ast.Field:
 			s = m.selectionSet(sel.SelectionSet)
+			switch sel.Name {
+			case "__schema":
+				s.introspection, s.introspects = min(schemaCost+s.fields, fieldsCap), true
+			case "__type":
+				s.introspection, s.introspects = min(typeCost+s.fields, fieldsCap), true
+			}
 			s.depth++
 			s.fields++
-			if sel.Name == "__schema" {
-				s.fields = 0 // as gqlgen's complexity, which skips introspection of the schema
-			}
 		case *ast.InlineFragment:
 			s = m.selectionSet(sel.SelectionSet)
 		case *ast.FragmentSpread:
@@ -235,6 +333,8 @@ func (m *meter) selectionSet(set ast.SelectionSet) shape {
 		}
 		total.depth = max(total.depth, s.depth)
 		total.fields = min(total.fields+s.fields, fieldsCap)
+		total.introspection = min(total.introspection+s.introspection, fieldsCap)
+		total.introspects = total.introspects || s.introspects
 	}
 	return total
 }
