@@ -4,13 +4,17 @@
 # the real Redis (REDIS_URL, default redis://127.0.0.1:6379), the embedded FerretDB and the demo
 # data. Prints p50/p90/p99/max, requests per second and the hub's RSS. Loopback only; bounded
 # in time (about 10 × DURATION, plus the build and the demo data).
-#   bash scripts/bench.sh            # DURATION=15s RATE=2000 CONNS=8 may be set
+#   bash scripts/bench.sh            # DURATION=15s RATE=2000 CONNS=8 RATE_SEARCH=… RATE_WRITE=… may be set
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 DURATION=${DURATION:-15s}
 RATE=${RATE:-2000}
 CONNS=${CONNS:-8}
+# The limits stay on (each request spends its budget in Redis, as in production), with budgets
+# the run's single client does not exhaust.
+RATE_SEARCH=${RATE_SEARCH:-1000000/s:1000000}
+RATE_WRITE=${RATE_WRITE:-10000/s:10000}
 HUB=127.0.0.1:18480
 REF=127.0.0.1:18490
 work=$(mktemp -d)
@@ -22,7 +26,8 @@ go build -o "$work/loadgen" ./cmd/loadgen
 
 prefix="bench:$$:"
 "$work/apphub" serve --demo --addr "$HUB" --data-dir "$work/data" --redis-url "$REDIS_URL" \
-	--redis-prefix "$prefix" --log-level warn >"$work/hub.log" 2>&1 &
+	--redis-prefix "$prefix" --log-level warn --rate-search "$RATE_SEARCH" --rate-write "$RATE_WRITE" >"$work/hub.log" 2>&1 &
+echo "== rate limits on, budgets for this run (one anonymous client, loopback): searches $RATE_SEARCH, writes $RATE_WRITE"
 hub_pid=$!
 for _ in $(seq 120); do curl -sf "http://$HUB/readyz" >/dev/null && break; sleep 0.5; done
 

@@ -122,7 +122,7 @@ func TestBadCredentialsAre401(t *testing.T) {
 	}
 
 	// Refusals are counted under their route, and logged without the credential.
-	if got := metric(t, h.url, `apphub_http_requests_total{method="GET",route="/tmf-api/appointment/v4/",status="401"}`); got != float64(len(bad)) {
+	if got := metric(t, h, `apphub_http_requests_total{method="GET",route="/tmf-api/appointment/v4/",status="401"}`); got != float64(len(bad)) {
 		t.Errorf("%v TMF646 401s counted, want %d", got, len(bad))
 	}
 	if err := h.stop(); err != nil {

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/resolvers"
+	"github.com/apphub/apphub/storage/rediscache"
 )
 
 // config is everything the hub can be told, by flag or by environment variable.
@@ -37,6 +40,24 @@ type config struct {
 	maxComplexity    int
 	notifySecret     string
 	notifyAllow      string
+	// The edge (edge.go).
+	adminAddr            string
+	readTimeout          time.Duration
+	writeTimeout         time.Duration
+	trustedProxies       string
+	rateSearch           string
+	rateWrite            string
+	graphqlIntrospection bool
+	graphqlMaxBody       int
+	graphqlMaxTokens     int
+	wsMaxSubscriptions   int
+	wsMaxConnections     int
+	// Parsed by validate from the settings above.
+	trusted []netip.Prefix
+	budgets map[string]rediscache.Budget
+	// callbackNetworks (--notify-allow): registration (booking) and delivery (notify) must
+	// agree on what callbacks may reach.
+	callbackNetworks []netip.Prefix
 	// addrGiven is whether --addr or APPHUB_ADDR was given: in local-key mode a default
 	// address becomes a loopback one, a given one is kept.
 	addrGiven bool
@@ -100,6 +121,17 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		maxDepth:         15,
 		maxComplexity:    1000,
 
+		adminAddr:            "127.0.0.1:9090",
+		readTimeout:          10 * time.Second,
+		writeTimeout:         30 * time.Second,
+		rateSearch:           "50/s:100",
+		rateWrite:            "10/s:20",
+		graphqlIntrospection: true,
+		graphqlMaxBody:       64 << 10,
+		graphqlMaxTokens:     600,
+		wsMaxSubscriptions:   20,
+		wsMaxConnections:     10,
+
 		partyClaim:         "sub",
 		publicAvailability: true,
 	}
@@ -126,11 +158,22 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 			option{"shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT", "how long a shutdown waits for in-flight requests", (*durationValue)(&c.shutdownTimeout)},
 			option{"hold-ttl", "APPHUB_HOLD_TTL", "how long a hold keeps its time", (*durationValue)(&c.holdTTL)},
 			option{"public-url", "APPHUB_PUBLIC_URL", "scheme and host clients reach the hub at (TMF646 hrefs); empty: from each request", (*stringValue)(&c.publicURL)},
-			option{"allowed-origins", "APPHUB_ALLOWED_ORIGINS", "comma-separated browser origin host patterns (e.g. *.example.com) allowed to open GraphQL websockets besides the hub's own", (*stringValue)(&c.allowedOrigins)},
+			option{"allowed-origins", "APPHUB_ALLOWED_ORIGINS", "comma-separated browser origins of the channel apps (e.g. https://app.example.com, https://*.example.com; no scheme means https) that may call the APIs (CORS) and open GraphQL websockets besides the hub's own", (*stringValue)(&c.allowedOrigins)},
 			option{"graphql-max-depth", "APPHUB_GRAPHQL_MAX_DEPTH", "deepest GraphQL selection accepted (introspection included)", (*intValue)(&c.maxDepth)},
-			option{"graphql-max-complexity", "APPHUB_GRAPHQL_MAX_COMPLEXITY", "largest GraphQL operation complexity accepted (lists count their size)", (*intValue)(&c.maxComplexity)},
+			option{"graphql-max-complexity", "APPHUB_GRAPHQL_MAX_COMPLEXITY", "largest GraphQL operation complexity accepted (lists count their size, introspection included)", (*intValue)(&c.maxComplexity)},
+			option{"graphql-max-body", "APPHUB_GRAPHQL_MAX_BODY", "largest GraphQL request body and websocket message, in bytes", (*intValue)(&c.graphqlMaxBody)},
+			option{"graphql-max-tokens", "APPHUB_GRAPHQL_MAX_TOKENS", "most lexical tokens in a GraphQL document (validation grows with the square of repeated fields)", (*intValue)(&c.graphqlMaxTokens)},
+			option{"graphql-introspection", "APPHUB_GRAPHQL_INTROSPECTION", "answer GraphQL introspection (__schema, __type; the explorer needs it)", (*boolValue)(&c.graphqlIntrospection)},
+			option{"ws-max-subscriptions", "APPHUB_WS_MAX_SUBSCRIPTIONS", "most operations running at once on one GraphQL websocket", (*intValue)(&c.wsMaxSubscriptions)},
+			option{"ws-max-connections", "APPHUB_WS_MAX_CONNECTIONS", "most GraphQL websockets one principal (or one address, anonymously) may hold open on this instance", (*intValue)(&c.wsMaxConnections)},
+			option{"rate-search", "APPHUB_RATE_SEARCH", "budget of reads and searches per principal (per client address when anonymous), shared by every instance: RATE/UNIT[:BURST], e.g. 50/s:100 or 600/m; off for none", (*stringValue)(&c.rateSearch)},
+			option{"rate-write", "APPHUB_RATE_WRITE", "budget of changes (bookings, holds, cancellations, registrations) per principal, as --rate-search", (*stringValue)(&c.rateWrite)},
+			option{"trusted-proxies", "APPHUB_TRUSTED_PROXIES", "comma-separated CIDRs of the proxies whose X-Forwarded-For names the client; empty: the peer is the client", (*stringValue)(&c.trustedProxies)},
+			option{"read-timeout", "APPHUB_READ_TIMEOUT", "how long a request (headers and body) may take to arrive; streams excepted", (*durationValue)(&c.readTimeout)},
+			option{"write-timeout", "APPHUB_WRITE_TIMEOUT", "how long a request may take to be answered, after which its work is cancelled; streams excepted", (*durationValue)(&c.writeTimeout)},
+			option{"admin-addr", "APPHUB_ADMIN_ADDR", "listen address of /metrics and /debug/pprof/ (keep it private); empty: not served", (*stringValue)(&c.adminAddr)},
 			option{"notify-secret", "APPHUB_NOTIFY_SECRET", "secret that signs TMF646 notifications (X-Hub-Signature-256); empty: unsigned", (*stringValue)(&c.notifySecret)},
-			option{"notify-allow", "APPHUB_NOTIFY_ALLOW", "comma-separated hosts or CIDRs notifications may be sent to; empty: any but link-local and metadata addresses", (*stringValue)(&c.notifyAllow)},
+			option{"notify-allow", "APPHUB_NOTIFY_ALLOW", "comma-separated CIDR prefixes (e.g. 10.20.0.0/16, 127.0.0.1/32) of private networks TMF646 callbacks may reach besides global unicast addresses; empty: global unicast only. A cloud metadata address needs its exact /32 or /128", (*stringValue)(&c.notifyAllow)},
 			option{"claim-grace", "APPHUB_CLAIM_GRACE", "how long the reaper leaves uncommitted claims alone (a booking gives up after a third of it)", (*durationValue)(&c.claimGrace)},
 			option{"oidc-issuer", "APPHUB_OIDC_ISSUER", "issuer (iss) of the identity provider's bearer tokens; empty: local-key mode, tokens signed by a key in --data-dir (apphub token), for trying the hub out only", (*stringValue)(&c.oidcIssuer)},
 			option{"oidc-audience", "APPHUB_OIDC_AUDIENCE", "audience (aud) the identity provider's tokens must carry; required with --oidc-issuer", (*stringValue)(&c.oidcAudience)},
@@ -195,6 +238,9 @@ func (c *config) validate() error {
 	if c.shutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout: must be positive"))
 	}
+	if c.serving {
+		errs = append(errs, c.validateEdge()...)
+	}
 	if c.mongoURI == "" && c.dataDir == "" {
 		errs = append(errs, errors.New("--data-dir: must not be empty when --mongodb-uri is"))
 	}
@@ -237,6 +283,32 @@ func (c *config) validateIdentity() []error {
 		errs = append(errs, errors.New("--public-url is https but no identity provider is configured (--oidc-issuer): "+
 			"the hub would accept the tokens of a key kept in its data directory; configure --oidc-issuer, --oidc-audience and --jwks-url, "+
 			"or pass --allow-local-key to run so anyway"))
+	}
+	return errs
+}
+
+// validateEdge checks the edge's settings and keeps them parsed.
+func (c *config) validateEdge() []error {
+	var errs []error
+	if c.readTimeout <= 0 || c.writeTimeout <= 0 {
+		errs = append(errs, errors.New("--read-timeout and --write-timeout: must be positive"))
+	}
+	var err error
+	if c.trusted, err = parseCIDRs("--trusted-proxies", splitList(c.trustedProxies)); err != nil {
+		errs = append(errs, err)
+	}
+	if c.callbackNetworks, err = apphub.ParseAllowedNetworks(splitList(c.notifyAllow)); err != nil {
+		errs = append(errs, fmt.Errorf("--notify-allow: %s", apphub.ErrorMessage(err)))
+	}
+	c.budgets = map[string]rediscache.Budget{}
+	for _, o := range []struct{ flag, class, value string }{
+		{"--rate-search", resolvers.LimitClassSearch, c.rateSearch}, {"--rate-write", resolvers.LimitClassWrite, c.rateWrite},
+	} {
+		b, err := rediscache.ParseBudget(o.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", o.flag, err))
+		}
+		c.budgets[o.class] = b
 	}
 	return errs
 }

@@ -18,6 +18,7 @@ import (
 func TestCrashAfterCommitLosesNothing(t *testing.T) {
 	t.Parallel()
 	env := sharedStores(t)
+	env["APPHUB_NOTIFY_ALLOW"] = "127.0.0.1/32" // the listener is on loopback
 	b := startHub(t, env, nil)
 	// Every hub here shares the data directory, hence the key: one token works on all.
 	customer := b.token(t, "crash-1", apphub.RoleCustomer)

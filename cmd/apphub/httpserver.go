@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +17,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/tmfrest"
 )
 
 // httpMetrics are the per-request Prometheus metrics.
@@ -60,59 +63,111 @@ func plainID(id string) bool {
 // authenticateFunc tells who sent a credential (identity.Authenticator.Authenticate).
 type authenticateFunc func(ctx context.Context, credential string) (apphub.Principal, error)
 
-// instrument gives every request an id (the caller's X-Request-Id when valid), answers it in
-// X-Request-Id, authenticates its Authorization header, and records one log line and the
-// metrics once the request is answered. A request with a credential that is not valid is
-// answered 401 at once, in the format of the API it was sent to: a caller that sent a
-// credential meant to be someone, and serving it as nobody would only confuse it. Otherwise
-// the principal (anonymous without a credential) goes into the request's context, where
-// booking decides what it may do. The route is the ServeMux pattern that matched, so that
-// metric labels stay few.
-func instrument(mux *http.ServeMux, authenticate authenticateFunc, logger *slog.Logger, m *httpMetrics) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := r.Header.Get("X-Request-Id")
-		if !plainID(id) {
-			id = rand.Text()[:20]
-		}
-		w.Header().Set("X-Request-Id", id)
-		p, authErr := authenticate(r.Context(), r.Header.Get("Authorization"))
-		ctx := apphub.NewContextWithPrincipal(r.Context(), p)
-		r = r.WithContext(ctx)
+// edge is the hub's outermost handler. It gives every request an id (the caller's
+// X-Request-Id when valid), answered in X-Request-Id; finds the client's address (behind
+// --trusted-proxies); authenticates the Authorization header; answers CORS for the channel
+// origins on the APIs; spends the caller's TMF646 budget (GraphQL operations spend theirs once
+// parsed, in resolvers); and records one log line and the metrics once the request is
+// answered.
+//
+// A request with a credential that is not valid is answered 401 at once, in the format of the
+// API it was sent to: a caller that sent a credential meant to be someone, and serving it as
+// nobody would only confuse it. Otherwise the principal (anonymous without a credential) goes
+// into the request's context, where booking decides what it may do. The route is the ServeMux
+// pattern that matched, and the method a known one or OTHER, so that metric labels stay few.
+type edge struct {
+	mux          *http.ServeMux
+	authenticate authenticateFunc
+	limits       limiter // nil: no budgets
+	cors         *cors.Cors
+	trusted      []netip.Prefix // --trusted-proxies
+	logger       *slog.Logger
+	metrics      *httpMetrics
+}
 
-		sw := &statusWriter{ResponseWriter: w}
-		var route string
-		if authErr != nil {
-			refuseCredential(sw, r, authErr, logger)
-			_, route = mux.Handler(r)
-		} else {
-			mux.ServeHTTP(sw, r)
-			route = r.Pattern
+func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if !plainID(id) {
+		id = rand.Text()[:20]
+	}
+	w.Header().Set("X-Request-Id", id)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	ip := clientIP(r, e.trusted)
+	p, authErr := e.authenticate(r.Context(), r.Header.Get("Authorization"))
+	ctx := context.WithValue(apphub.NewContextWithPrincipal(r.Context(), p), clientIPKey{}, ip)
+	r = r.WithContext(ctx)
+	if ip.IsValid() {
+		// What the handlers see as the remote address is the client's, not the proxy's (the
+		// websocket transport counts connections per address).
+		r.RemoteAddr = netip.AddrPortFrom(ip, 0).String()
+	}
+
+	sw := &statusWriter{ResponseWriter: w}
+	api := apiPath(r.URL.Path)
+	if api {
+		// Appointments are personal data: no cache may keep them.
+		sw.Header().Set("Cache-Control", "no-store")
+	}
+	var route string
+	switch {
+	case api && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "":
+		e.cors.HandlerFunc(sw, r) // a preflight: answered here, never by the APIs
+	case authErr != nil:
+		if api {
+			e.cors.HandlerFunc(sw, r)
 		}
-		if route == "" {
-			route = "unmatched"
+		refuseCredential(sw, r, authErr, e.logger)
+	default:
+		if api {
+			e.cors.HandlerFunc(sw, r)
 		}
-		status := sw.statusCode()
-		elapsed := time.Since(start)
-		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-		m.duration.WithLabelValues(route, r.Method).Observe(elapsed.Seconds())
-		attrs := []slog.Attr{
-			slog.String("method", r.Method),
-			slog.String("route", route),
-			slog.String("path", r.URL.Path),
-			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-			slog.Int64("bytes", sw.bytes),
-			slog.String("request_id", id),
-			slog.String("remote", r.RemoteAddr),
-			// Who called, by its Ref (e.g. "partner:acme"), never by its credential.
-			slog.String("principal", p.Ref()),
+		if err := e.spend(r); err != nil {
+			tmfrest.WriteError(sw, err)
+			break
 		}
-		if authErr != nil {
-			attrs = append(attrs, slog.String("auth_error", apphub.ErrorMessage(authErr)))
-		}
-		logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
-	})
+		e.mux.ServeHTTP(sw, r)
+		route = r.Pattern
+	}
+	if route == "" {
+		_, route = e.mux.Handler(r)
+	}
+	if route == "" {
+		route = "unmatched"
+	}
+	status := sw.statusCode()
+	elapsed := time.Since(start)
+	method := methodLabel(r.Method)
+	e.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	e.metrics.duration.WithLabelValues(route, method).Observe(elapsed.Seconds())
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("route", route),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.Int64("bytes", sw.bytes),
+		slog.String("request_id", id),
+		slog.String("remote", ip.String()),
+		// Who called, by its Ref (e.g. "partner:acme"), never by its credential.
+		slog.String("principal", p.Ref()),
+	}
+	if authErr != nil {
+		attrs = append(attrs, slog.String("auth_error", apphub.ErrorMessage(authErr)))
+	}
+	e.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+}
+
+// spend takes a TMF646 request's cost from its caller's budget.
+func (e *edge) spend(r *http.Request) error {
+	if e.limits == nil || !strings.HasPrefix(r.URL.Path, tmfrest.BasePath) {
+		return nil
+	}
+	class := rateClass(r)
+	if class == "" {
+		return nil
+	}
+	return e.limits.Allow(r.Context(), class, rateKey(r.Context()))
 }
 
 // wwwAuthenticate is the challenge of a 401 (RFC 6750): the credential sent is not valid.
@@ -135,18 +190,8 @@ func refuseCredential(w http.ResponseWriter, r *http.Request, err error, logger 
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	switch {
-	case strings.HasPrefix(r.URL.Path, "/tmf-api/"):
-		// tmfrest's Error body, field for field.
-		body, _ := json.Marshal(struct {
-			Code    string `json:"code"`
-			Reason  string `json:"reason"`
-			Message string `json:"message"`
-			Status  string `json:"status"`
-			Type    string `json:"@type"`
-		}{code, http.StatusText(status), message, strconv.Itoa(status), "Error"})
-		w.Header().Set("Content-Type", "application/json;charset=utf-8")
-		w.WriteHeader(status)
-		w.Write(append(body, '\n'))
+	case strings.HasPrefix(r.URL.Path, tmfrest.BasePath):
+		tmfrest.WriteError(w, &apphub.Error{Code: code, Message: message})
 	case r.URL.Path == "/graphql":
 		// A GraphQL-over-HTTP error: the request never reached an operation, so there is no data.
 		body, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"message": message, "extensions": map[string]string{"code": code}}}})

@@ -25,7 +25,7 @@ import (
 )
 
 var subcommands = map[string]string{
-	"serve":  "Runs the hub: GraphQL at /graphql, TMF646 at /tmf-api/appointment/v4/, /healthz, /readyz, /metrics.",
+	"serve":  "Runs the hub: GraphQL at /graphql, TMF646 at /tmf-api/appointment/v4/, /healthz, /readyz; /metrics and /debug/pprof/ on --admin-addr.",
 	"seed":   "Prepares the hub's database (its identity record) and exits.",
 	"token":  "Prints a bearer token signed by the local key of --data-dir, which a hub in local-key mode (no --oidc-issuer) on that directory accepts.",
 	"apikey": "Creates, revokes or lists API keys through a running hub's GraphQL API, as an admin (--token).",

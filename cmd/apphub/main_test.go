@@ -22,6 +22,7 @@ import (
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/demo"
 	"github.com/apphub/apphub/identity"
+	"github.com/apphub/apphub/resolvers"
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/storetest"
 	"github.com/apphub/apphub/testclock"
@@ -75,7 +76,11 @@ func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
 					"-oidc-issuer", "APPHUB_OIDC_ISSUER", "-oidc-audience", "APPHUB_OIDC_AUDIENCE", "-jwks-url", "APPHUB_JWKS_URL",
 					"-jwks-file", "APPHUB_JWKS_FILE", "-party-claim", "APPHUB_PARTY_CLAIM", `default "sub"`,
 					"-public-availability", "APPHUB_PUBLIC_AVAILABILITY", "-allow-local-key", "APPHUB_ALLOW_LOCAL_KEY",
-					"local-key mode", "127.0.0.1:8080")
+					"local-key mode", "127.0.0.1:8080",
+					"-admin-addr", "APPHUB_ADMIN_ADDR", `default "127.0.0.1:9090"`, "-rate-search", "APPHUB_RATE_SEARCH", "-rate-write", "APPHUB_RATE_WRITE",
+					"-trusted-proxies", "APPHUB_TRUSTED_PROXIES", "-read-timeout", "APPHUB_READ_TIMEOUT", "-write-timeout", "APPHUB_WRITE_TIMEOUT",
+					"-graphql-introspection", "APPHUB_GRAPHQL_INTROSPECTION", "-graphql-max-body", "APPHUB_GRAPHQL_MAX_BODY", "-graphql-max-tokens", "APPHUB_GRAPHQL_MAX_TOKENS",
+					"-ws-max-subscriptions", "APPHUB_WS_MAX_SUBSCRIPTIONS", "-ws-max-connections", "APPHUB_WS_MAX_CONNECTIONS")
 			}
 			for _, w := range want {
 				if !strings.Contains(out.String(), w) {
@@ -152,6 +157,17 @@ func TestConfig(t *testing.T) {
 			check: func(c config) bool { return c.localKeyMode() && c.allowLocalKey }},
 		{name: "local-key mode behind an http public URL", env: map[string]string{"APPHUB_PUBLIC_URL": "http://hub.test:8080"},
 			check: func(c config) bool { return c.localKeyMode() }},
+		{name: "a rate that is not one", args: []string{"--rate-search", "lots"}, wantErr: "--rate-search"},
+		{name: "a rate per an unknown unit", env: map[string]string{"APPHUB_RATE_WRITE": "5/fortnight"}, wantErr: "--rate-write"},
+		{name: "a proxy by name", args: []string{"--trusted-proxies", "proxy.internal"}, wantErr: "--trusted-proxies"},
+		{name: "edge defaults", check: func(c config) bool {
+			return c.adminAddr == "127.0.0.1:9090" && c.budgets[resolvers.LimitClassSearch].Rate > 0 && c.budgets[resolvers.LimitClassWrite].Rate > 0 && c.graphqlIntrospection &&
+				c.readTimeout == 10*time.Second && len(c.trusted) == 0
+		}},
+		{name: "edge settings", args: []string{"--rate-search", "off", "--trusted-proxies", "10.0.0.0/8, 192.0.2.1", "--admin-addr", ""},
+			check: func(c config) bool {
+				return c.budgets[resolvers.LimitClassSearch].Rate == 0 && len(c.trusted) == 2 && c.adminAddr == ""
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -202,11 +218,12 @@ func (b *syncBuffer) String() string {
 
 // testHub is a hub served in process on a loopback port.
 type testHub struct {
-	url  string
-	dir  string // its data directory, which holds the local key its tokens are signed with
-	hub  *hub
-	logs *syncBuffer
-	stop func() error // ends serving (as a signal would) and closes the stores
+	url   string
+	admin string // the admin listener's base URL: /metrics, /debug/pprof/
+	dir   string // its data directory, which holds the local key its tokens are signed with
+	hub   *hub
+	logs  *syncBuffer
+	stop  func() error // ends serving (as a signal would) and closes the stores
 }
 
 // startHub builds a hub from env and args as the serve subcommand would, and serves it.
@@ -245,9 +262,13 @@ func startHub(t *testing.T, env map[string]string, wrap func(http.Handler) http.
 	if err != nil {
 		t.Fatal(err)
 	}
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- h.serve(ctx, ln, cfg.shutdownTimeout) }()
+	go func() { done <- h.serve(ctx, ln, admin, cfg.shutdownTimeout) }()
 	var once sync.Once
 	var stopErr error
 	stop := func() error {
@@ -261,7 +282,7 @@ func startHub(t *testing.T, env map[string]string, wrap func(http.Handler) http.
 		return stopErr
 	}
 	t.Cleanup(func() { stop() })
-	return &testHub{url: "http://" + ln.Addr().String(), dir: cfg.dataDir, hub: h, logs: logs, stop: stop}
+	return &testHub{url: "http://" + ln.Addr().String(), admin: "http://" + admin.Addr().String(), dir: cfg.dataDir, hub: h, logs: logs, stop: stop}
 }
 
 // token returns a bearer token that h accepts, for party with role; a partner's forParties are
@@ -446,7 +467,11 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 		}
 	}
 
-	resp, err = http.Get(h.url + "/metrics")
+	// The metrics are on the admin listener only.
+	if resp, err := http.Get(h.url + "/metrics"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the API listener: %v %v", resp.Status, err)
+	}
+	resp, err = http.Get(h.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -639,7 +664,7 @@ func startProcessEnv(t *testing.T, extra []string, args ...string) *process {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, "APPHUB_TEST_MAIN=1", "APPHUB_LOG_FORMAT=json", testclock.Env+"="+testclock.Now().Format(time.RFC3339Nano))
+	cmd.Env = append(env, "APPHUB_TEST_MAIN=1", "APPHUB_LOG_FORMAT=json", "APPHUB_ADMIN_ADDR=127.0.0.1:0", testclock.Env+"="+testclock.Now().Format(time.RFC3339Nano))
 	cmd.Env = append(cmd.Env, extra...)
 	p := &process{cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{})}
 	for i, a := range args {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -91,6 +92,7 @@ func TestNotificationsReachAFlakyListener(t *testing.T) {
 	t.Parallel()
 	env := sharedStores(t)
 	env["APPHUB_NOTIFY_SECRET"] = "s3cret"
+	env["APPHUB_NOTIFY_ALLOW"] = "127.0.0.1/32" // the partner's listener is on loopback
 	a := startHub(t, env, nil)
 	b := startHub(t, env, nil)
 	if err := loadDemo(context.Background(), a.hub.svc, a.hub.logger, nil); err != nil {
@@ -148,5 +150,55 @@ func TestNotificationsReachAFlakyListener(t *testing.T) {
 	}
 	if l.badSig > 0 {
 		t.Fatalf("%d deliveries with a bad signature", l.badSig)
+	}
+}
+
+// Without --notify-allow, a listener on loopback (the hub's own network) cannot be
+// registered, nor can the hub itself: 400, nothing stored. With 127.0.0.1/32 allowed, it can.
+func TestRegistrationOfLoopbackCallbacks(t *testing.T) {
+	t.Parallel()
+	env := sharedStores(t)
+	partner := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the listener received %s %s", r.Method, r.URL)
+	}))
+	defer partner.Close()
+	closed := startHub(t, env, nil)
+	admin := closed.token(t, adminParty, apphub.RoleAdmin)
+	_, port, _ := net.SplitHostPort(partner.Listener.Addr().String())
+	for _, cb := range []string{partner.URL, closed.url, "http://localhost:" + port, "http://169.254.169.254/"} {
+		code, out := tmf(t, admin, "POST", closed.url+"/tmf-api/appointment/v4/hub", "application/json", fmt.Sprintf(`{"callback":%q}`, cb))
+		if msg, _ := out["message"].(string); code != http.StatusBadRequest || out["code"] != apphub.EINVALID || !strings.HasPrefix(msg, "callback: ") {
+			t.Errorf("registration of %s: %d %v, want 400 VALIDATION on callback", cb, code, out)
+		}
+	}
+	if subs, err := closed.hub.svc.Subscriptions(context.Background()); err != nil || len(subs) != 0 {
+		t.Fatalf("refused registrations stored: %v, %v", subs, err)
+	}
+
+	env["APPHUB_NOTIFY_ALLOW"] = "127.0.0.1/32"
+	open := startHub(t, env, nil)
+	if code, out := tmf(t, admin, "POST", open.url+"/tmf-api/appointment/v4/hub", "application/json", fmt.Sprintf(`{"callback":%q}`, partner.URL)); code != http.StatusCreated {
+		t.Fatalf("registration with 127.0.0.1/32 allowed: %d %v", code, out)
+	}
+	if code, out := tmf(t, admin, "POST", open.url+"/tmf-api/appointment/v4/hub", "application/json", `{"callback":"http://[::1]:9/"}`); code != http.StatusBadRequest {
+		t.Errorf("registration of [::1] with only 127.0.0.1/32 allowed: %d %v", code, out)
+	}
+}
+
+// An --notify-allow entry that is not a CIDR prefix stops the hub with a message naming it.
+func TestNotifyAllowInvalidEntryStopsTheHub(t *testing.T) {
+	t.Parallel()
+	env := sharedStores(t)
+	for entry, hint := range map[string]string{
+		"10.20.1.0/16":          "10.20.0.0/16",
+		"hooks.partner.example": "host names are not accepted",
+		"127.0.0.1":             "127.0.0.1/32",
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--notify-allow", "127.0.0.1/32, " + entry}, envFunc(env), io.Discard, io.Discard, testHooks())
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "--notify-allow") || !strings.Contains(err.Error(), entry) || !strings.Contains(err.Error(), hint) {
+			t.Errorf("--notify-allow %q: %v, want an error naming the flag, the entry and %q", entry, err, hint)
+		}
 	}
 }

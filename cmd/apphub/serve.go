@@ -34,7 +34,10 @@ type hub struct {
 	breaker *rediscache.Breaker
 	cache   *rediscache.Cache
 	bus     *rediscache.Bus
+	limits  *rediscache.RateLimiter
 	handler http.Handler
+	// admin serves the metrics and the profiler, on a listener of its own (--admin-addr).
+	admin http.Handler
 	// notifier delivers TMF646 hub notifications.
 	notifier *notify.Notifier
 	// publicURL is --public-url; empty, the listening address is used for notification hrefs.
@@ -86,7 +89,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	}
 	svc := booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock(), HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
 		AfterCommit: cfg.hooks.afterCommit, RelayAfter: cfg.hooks.relayAfter, PublicAvailability: cfg.publicAvailability,
-		Cache: cache, Answers: cache, Publisher: bus})
+		CallbackNetworks: cfg.callbackNetworks, Cache: cache, Answers: cache, Publisher: bus})
 	bus.OnCalendarChanged(svc.CalendarChanged)
 	timed := newTimedService(svc, reg)
 	h := &hub{stores: st, svc: svc, breaker: breaker, cache: cache, bus: bus, logger: logger, publicURL: cfg.publicURL,
@@ -97,7 +100,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 			return tmfrest.AppointmentJSON(h.publicBase(), a)
 		},
 		Match: tmfrest.MatchQuery, Resync: svc.Events, MayRead: svc.MayRead,
-		Secret: []byte(cfg.notifySecret), AllowList: splitList(cfg.notifyAllow),
+		Secret: []byte(cfg.notifySecret), AllowedNetworks: cfg.callbackNetworks,
 		Timeout: cfg.hooks.notifyTimeout, LeaseMargin: cfg.hooks.notifyLeaseMargin,
 		Registerer: reg, Logger: logger, Now: cfg.hooks.clock()})
 	if err != nil {
@@ -117,17 +120,29 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		}},
 	}
 
+	limits, err := newRateLimiter(st, reg, breaker, cfg, logger)
+	if err != nil {
+		h.close()
+		return nil, err
+	}
+	h.limits = limits
+	origins := originPatterns(splitList(cfg.allowedOrigins))
+
 	mux := http.NewServeMux()
-	gqlOpts := resolvers.Options{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, AllowedOrigins: splitList(cfg.allowedOrigins),
-		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour), Authenticate: auth.Authenticate, Now: cfg.hooks.clock()}
+	gqlOpts := resolvers.Options{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, MaxBodyBytes: int64(cfg.graphqlMaxBody), MaxTokens: cfg.graphqlMaxTokens,
+		DisableIntrospection: !cfg.graphqlIntrospection, AllowedOrigins: origins,
+		MaxSubscriptionsPerConnection: cfg.wsMaxSubscriptions, MaxConnectionsPerPrincipal: cfg.wsMaxConnections,
+		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour), Authenticate: auth.Authenticate, Now: cfg.hooks.clock(),
+		Limit: func(ctx context.Context, class string) error { return limits.Allow(ctx, class, rateKey(ctx)) }}
 	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: timed, Version: version(), Events: bus}, logger, gqlOpts))
 	mux.Handle("GET "+explorer.AssetsPath, explorer.Assets())
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(timed, logger, tmfrest.Options{PublicURL: cfg.publicURL}))
 	mux.HandleFunc("GET /healthz", healthHandler)
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
-	mux.Handle("GET /metrics", metricsHandler(reg))
 
-	h.handler = instrument(mux, auth.Authenticate, logger, metrics)
+	h.handler = withDeadlines(&edge{mux: mux, authenticate: auth.Authenticate, limits: limits, cors: newCORS(origins),
+		trusted: cfg.trusted, logger: logger, metrics: metrics}, cfg.readTimeout, cfg.writeTimeout)
+	h.admin = adminHandler(reg)
 	return h, nil
 }
 
@@ -164,9 +179,9 @@ func newTokenVerifier(cfg config, logger *slog.Logger) (*identity.Verifier, erro
 	return v, nil
 }
 
-// serve answers requests on ln until ctx ends, then stops accepting, waits up to
-// shutdownTimeout for the requests in flight and returns.
-func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.Duration) error {
+// serve answers requests on ln (and the operators' on admin, when not nil) until ctx ends,
+// then stops accepting, waits up to shutdownTimeout for the requests in flight and returns.
+func (h *hub) serve(ctx context.Context, ln, admin net.Listener, shutdownTimeout time.Duration) error {
 	// Subscriptions (websocket, SSE) never finish by themselves, and http.Server.Shutdown does
 	// not end hijacked connections: their contexts end when the shutdown begins. Other requests
 	// keep theirs and are drained.
@@ -181,11 +196,21 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 		}
 		h.handler.ServeHTTP(w, r)
 	})
+	// The request's own deadlines are set per request (withDeadlines), since streams must have
+	// none; the headers have theirs here, and a bounded size (a GET's query string included).
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn),
+	}
+	var adminSrv *http.Server
+	if admin != nil {
+		adminSrv = &http.Server{Handler: h.admin, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(h.logger.Handler(), slog.LevelWarn)}
+		go adminSrv.Serve(admin)
+		defer adminSrv.Close()
 	}
 	// Background work: the reaper, the relay of changes left in flight, the bus's reader that
 	// brings other instances' events, and the notifier, subscribed before the first request
@@ -227,6 +252,9 @@ func (h *hub) serve(ctx context.Context, ln net.Listener, shutdownTimeout time.D
 }
 
 func (h *hub) close() error {
+	if h.limits != nil {
+		h.limits.Close()
+	}
 	h.bus.Close()
 	h.cache.Close()
 	h.breaker.Close()
@@ -255,6 +283,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stderr io.Write
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	var admin net.Listener
+	if cfg.adminAddr != "" {
+		if admin, err = net.Listen("tcp", cfg.adminAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("--admin-addr: listen on %s: %w", cfg.adminAddr, err)
+		}
+	}
 	base := baseURL(ln.Addr())
 	logger.Info("apphub serving",
 		"version", version(),
@@ -263,12 +298,12 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stderr io.Write
 		"tmf646", base+tmfrest.BasePath,
 		"healthz", base+"/healthz",
 		"readyz", base+"/readyz",
-		"metrics", base+"/metrics",
+		"admin", listenerURL(admin),
 		"mongodb", describeStore(h.stores.mongoMode, "FerretDB 1.24.2 (SQLite) in "+cfg.dataDir),
 		"redis", describeStore(h.stores.redisMode, "miniredis"),
 		"identity", describeIdentity(cfg),
 	)
-	return h.serve(ctx, ln, cfg.shutdownTimeout)
+	return h.serve(ctx, ln, admin, cfg.shutdownTimeout)
 }
 
 // publicBase is the scheme and host in the hrefs of notifications.

@@ -284,10 +284,10 @@ func TestTwoHubsSubscriptionsAcrossInstances(t *testing.T) {
 	}
 }
 
-// metric returns the value of a counter line of /metrics, 0 when absent.
-func metric(t *testing.T, base, name string) float64 {
+// metric returns the value of a counter line of h's /metrics, 0 when absent.
+func metric(t *testing.T, h *testHub, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
+	resp, err := http.Get(h.admin + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,7 +332,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	if offers(t, h, start, tech) {
 		t.Fatal("search without Redis offers the time just booked")
 	}
-	if metric(t, h.url, "apphub_busy_cache_fallbacks_total") == 0 {
+	if metric(t, h, "apphub_busy_cache_fallbacks_total") == 0 {
 		t.Fatal("no fallback counted while Redis was down")
 	}
 
@@ -348,11 +348,11 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 // version read from Redis, without reading any busy time.
 func warm(t *testing.T, h *testHub, search func()) {
 	t.Helper()
-	versions, misses := metric(t, h.url, "apphub_busy_cache_versions_total"), metric(t, h.url, "apphub_busy_cache_misses_total")
-	hits := metric(t, h.url, "apphub_busy_cache_hits_total")
+	versions, misses := metric(t, h, "apphub_busy_cache_versions_total"), metric(t, h, "apphub_busy_cache_misses_total")
+	hits := metric(t, h, "apphub_busy_cache_hits_total")
 	search()
-	if metric(t, h.url, "apphub_busy_cache_versions_total") <= versions || metric(t, h.url, "apphub_busy_cache_misses_total") != misses ||
-		metric(t, h.url, "apphub_busy_cache_hits_total") != hits {
+	if metric(t, h, "apphub_busy_cache_versions_total") <= versions || metric(t, h, "apphub_busy_cache_misses_total") != misses ||
+		metric(t, h, "apphub_busy_cache_hits_total") != hits {
 		t.Fatal("a warm search was not answered under a version from Redis without reading busy time")
 	}
 }
