@@ -27,7 +27,7 @@ func testCalendar() apphub.CalendarData {
 		shifts = append(shifts, apphub.Shift{Weekday: d, Start: "08:00", End: "18:00"})
 	}
 	return apphub.CalendarData{
-		Zones:  []apphub.Zone{{ID: "paris-11", Name: "Paris 11", TimeZone: "Europe/Paris", PostCodes: []string{"75011"}}},
+		Zones:  []apphub.Zone{{ID: "paris-11", Name: "Paris 11", TimeZone: "Europe/Paris", PostCodes: []string{"75011", "75012"}}},
 		Places: []apphub.Place{{ID: "store-1", Name: "Store", TimeZone: "Europe/Paris", Zone: "paris-11", PostCode: "75011"}},
 		HolidayCalendars: []apphub.HolidayCalendar{{ID: "fr", Region: "FR",
 			Dates: []apphub.Holiday{{Date: holiday.Format(time.DateOnly), Name: "Jour férié"}}}},

@@ -108,7 +108,7 @@ func (s *Service) answer(ctx context.Context, cal *apphub.Calendar, calVersion s
 	if a, found := s.answers.Get(sc.key); version != "" && found && a.res.Version == version {
 		return a.res, nil // computed by a search that ended after this one looked
 	}
-	if res := s.sharedAnswer(ctx, q, version); res != nil {
+	if res := s.sharedAnswer(ctx, sc, q, version); res != nil {
 		s.keep(sc.key, answer{res: res, extended: extended})
 		return res, nil
 	}
@@ -129,7 +129,7 @@ func (s *Service) answer(ctx context.Context, cal *apphub.Calendar, calVersion s
 	res.AsOf, res.Version = s.now().UTC(), version
 	if version != "" {
 		s.keep(sc.key, answer{res: res, extended: extended})
-		s.shareAnswer(ctx, q, res)
+		s.shareAnswer(ctx, sc, q, res)
 	}
 	return res, nil
 }
@@ -144,21 +144,21 @@ type SharedAnswers interface {
 	StoreAnswer(ctx context.Context, key string, data []byte)
 }
 
-// sharedKey names q's answers.
-func sharedKey(q SlotQuery) string {
+// sharedKey names the answers of q, searching at target (scope.Target).
+func sharedKey(q SlotQuery, target string) string {
 	h := sha256.New()
-	for _, f := range []string{q.Category, q.Place, q.Resource, q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano)} {
+	for _, f := range []string{q.Category, target, q.Resource, q.From.UTC().Format(time.RFC3339Nano), q.To.UTC().Format(time.RFC3339Nano)} {
 		h.Write([]byte(f))
 		h.Write([]byte{0})
 	}
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15])
 }
 
-func (s *Service) sharedAnswer(ctx context.Context, q SlotQuery, version string) *SlotResult {
+func (s *Service) sharedAnswer(ctx context.Context, sc *scope, q SlotQuery, version string) *SlotResult {
 	if s.shared == nil || version == "" {
 		return nil
 	}
-	data := s.shared.LoadAnswer(ctx, sharedKey(q))
+	data := s.shared.LoadAnswer(ctx, sharedKey(q, sc.Target()))
 	if data == nil {
 		return nil
 	}
@@ -173,7 +173,7 @@ func (s *Service) sharedAnswer(ctx context.Context, q SlotQuery, version string)
 	return &res
 }
 
-func (s *Service) shareAnswer(ctx context.Context, q SlotQuery, res *SlotResult) {
+func (s *Service) shareAnswer(ctx context.Context, sc *scope, q SlotQuery, res *SlotResult) {
 	if s.shared == nil {
 		return
 	}
@@ -182,7 +182,7 @@ func (s *Service) shareAnswer(ctx context.Context, q SlotQuery, res *SlotResult)
 		s.logger.ErrorContext(ctx, "a search answer could not be encoded", "err", err)
 		return
 	}
-	s.shared.StoreAnswer(ctx, sharedKey(q), data)
+	s.shared.StoreAnswer(ctx, sharedKey(q, sc.Target()), data)
 }
 
 // scope is what a search's answer depends on besides the calendar (the engine's scope: the
@@ -199,7 +199,9 @@ func newScope(cal *apphub.Calendar, q SlotQuery) (*scope, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &scope{key: answerKey{q.Category, q.Place, q.Resource, q.From.UnixNano(), q.To.UnixNano()}, Scope: sc}, nil
+	// Keyed by where the search happens rather than by the place string sent: the postcodes
+	// of a zone share their answers.
+	return &scope{key: answerKey{q.Category, sc.Target(), q.Resource, q.From.UnixNano(), q.To.UnixNano()}, Scope: sc}, nil
 }
 
 // version returns the version of q's answer as of now, or "" when the cache cannot give one
@@ -285,7 +287,7 @@ func (s *Service) loadBusy(ctx context.Context, keys []apphub.ResourceDay) (map[
 }
 
 type answerKey struct {
-	category, place, resource string
+	category, target, resource string
 	from, to                  int64
 }
 

@@ -171,3 +171,34 @@ func TestConcurrentMissesComputeOnce(t *testing.T) {
 		}
 	}
 }
+
+// The postcodes of one zone have one answer: it is computed once and kept for all of them,
+// and a booking changes it for all of them.
+func TestPostcodesOfAZoneShareTheirAnswer(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := storetest.Redis(t)
+	cache := &countingCache{Cache: storetest.Cache(t, rdb, prefix)}
+	e := newEnv(t, booking.Options{Cache: cache, Answers: cache.Cache})
+	ctx := asAdmin()
+	q := booking.SlotQuery{Category: "repair", Place: "75011", From: at("08:00"), To: at("08:00").Add(3 * 24 * time.Hour)}
+	first, err := e.svc.Search(ctx, q)
+	if err != nil || len(first.Days) == 0 {
+		t.Fatalf("75011: %v, %v", first, err)
+	}
+	q.Place = "75012"
+	other, err := e.svc.Search(ctx, q)
+	if err != nil || other != first || cache.busy.Load() != 1 {
+		t.Fatalf("75012 read busy time %d times (want 1, the first search's) and answered %p, not %p (%v)", cache.busy.Load(), other, first, err)
+	}
+	if _, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: first.Days[0].Slots[0].Start}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := e.svc.Search(ctx, q)
+	if err != nil || after.Version == first.Version || cache.busy.Load() != 2 {
+		t.Fatalf("after a booking 75012 read busy time %d times and answered version %q (before %q): %v", cache.busy.Load(), after.Version, first.Version, err)
+	}
+	q.Place = "75011"
+	if again, err := e.svc.Search(ctx, q); err != nil || again != after {
+		t.Fatalf("75011 after the booking: %p, want 75012's %p (%v)", again, after, err)
+	}
+}

@@ -30,6 +30,10 @@ prefix="bench:$$:"
 echo "== rate limits on, budgets for this run (one anonymous client, loopback): searches $RATE_SEARCH, writes $RATE_WRITE"
 hub_pid=$!
 for _ in $(seq 120); do curl -sf "http://$HUB/readyz" >/dev/null && break; sleep 0.5; done
+# Searching availability needs no credential; booking and TMF646 search tasks do: an operator's
+# token, signed by the hub's local key.
+token=$("$work/apphub" token --data-dir "$work/data" --party bench --role admin --ttl 2h)
+auth=(-H "Authorization: Bearer $token")
 
 # One category, one zone, 14 days, from tomorrow (UTC midnight).
 from=$(date -u -d tomorrow +%Y-%m-%dT00:00:00Z)
@@ -65,7 +69,7 @@ starts=$(curl -s "http://$HUB/graphql" -H 'Content-Type: application/json' --dat
 (
 	n=0
 	for s in $starts; do
-		curl -s "http://$HUB/graphql" -H 'Content-Type: application/json' -d "{\"query\":\"mutation { bookAppointment(input: {category: \\\"repair\\\", place: \\\"75011\\\", start: \\\"$s\\\"}) { appointment { id } } }\"}" |
+		curl -s "http://$HUB/graphql" "${auth[@]}" -H 'Content-Type: application/json' -d "{\"query\":\"mutation { bookAppointment(input: {category: \\\"repair\\\", place: \\\"75011\\\", start: \\\"$s\\\"}) { appointment { id } } }\"}" |
 			grep -q '"id"' && n=$((n + 1))
 		echo "$n" >"$work/booked"
 	done
@@ -83,5 +87,5 @@ echo "== reference, paced at ${LOW_RATE:-100} req/s for $DURATION"
 echo "== reference (one Redis GET of $size bytes), closed loop, $CONNS connections, $DURATION"
 "$work/loadgen" -d "$DURATION" -c "$CONNS" "http://$REF/" || true
 echo "== hub TMF646 POST /searchTimeSlot (same search, stored), closed loop, $CONNS connections, $DURATION"
-"$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" -method POST -body-file "$work/tmf.json" -H 'Content-Type: application/json' \
+"$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" -method POST -body-file "$work/tmf.json" -H 'Content-Type: application/json' "${auth[@]}" \
 	"http://$HUB/tmf-api/appointment/v4/searchTimeSlot" || true

@@ -68,6 +68,21 @@ func (sc *Scope) Resource() string {
 	return sc.only.ID
 }
 
+// Target names where the query searches, as far as its answer depends on it: the managed
+// place, else the zone of the postcode (every postcode of a zone has the same answer), else
+// the time zone of the one resource. Queries that differ only in their place string but have
+// the same Target, category, resource, window and clock have the same answer.
+func (sc *Scope) Target() string {
+	t := sc.e.target
+	switch {
+	case t.place != "":
+		return "place:" + t.place
+	case t.zone != "":
+		return "zone:" + t.zone
+	}
+	return "tz:" + t.timeZone
+}
+
 // Zone is the work zone of the place searched, whose resources the query may offer; "" when
 // the query names no place (a search by resource alone).
 func (sc *Scope) Zone() string { return sc.e.target.zone }
