@@ -28,22 +28,15 @@ import (
 	"github.com/apphub/apphub/testclock"
 )
 
-// call sends a request with the Authorization header (none when empty) and returns the
+// call sends a JSON request with the Authorization header (none when empty) and returns the
 // response with its body read.
 func call(t *testing.T, method, url, authorization, body string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	headers := []string{"Content-Type", "application/json"}
 	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
+		headers = append(headers, "Authorization", authorization)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp, raw
+	return send(t, method, url, body, headers...)
 }
 
 // A credential that is not valid is answered 401 at once, on each API in its own error format,
