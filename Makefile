@@ -85,7 +85,8 @@ test-clock:
 		[[ $$failed == 0 ]]; \
 	done
 
-# The figures in the README's "Performance" section. GOGC=400 is what the binary sets.
+# The figures in the README's "Performance" section. GOGC=400 is what the binary sets when it
+# has a memory limit.
 bench:
 	go test -run '^$$' -bench . -benchmem ./slots/
 	go test -run '^$$' -bench Book -benchtime 3s ./booking/

@@ -3,12 +3,15 @@ package booking_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
+	"runtime/metrics"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/demo"
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/storage/storetest"
@@ -130,6 +133,111 @@ func fillClaims(b *testing.B, db *mongodb.DB, start time.Time) {
 			}
 		}
 	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for w := range 16 {
+		wg.Go(func() {
+			for i := w; i < len(claims); i += 16 {
+				if err := db.InsertClaim(asAdmin(), claims[i]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkSearchMix draws searches at random from thousands of distinct queries over the demo
+// calendar (four categories, every zone and store, windows of 7 or 14 days starting on any of
+// 28 days), on the embedded store with a booking a day per technician and the real Redis, as
+// a hub serving many channel apps sees them: some answers are kept in memory, some come back
+// from Redis, the rest are computed. Besides the time it reports the peak of the heap during
+// the run and the heap still live at its end (the answers kept among it), in MiB, and the
+// share of the answers from each source.
+func BenchmarkSearchMix(b *testing.B) {
+	db := storetest.Mongo(b)
+	rdb, prefix := storetest.Redis(b)
+	ctx := asAdmin()
+	start := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { return start.Add(-24 * time.Hour) }
+	data := demo.Data()
+	if err := booking.NewService(db, booking.Options{Now: now}).SaveCalendar(ctx, data, nil); err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var claims []apphub.Claim
+	var postcodes, stores []string
+	for _, z := range data.Zones {
+		postcodes = append(postcodes, z.PostCodes...)
+	}
+	for _, p := range data.Places {
+		stores = append(stores, p.ID)
+	}
+	for _, r := range data.Resources {
+		if r.Kind != apphub.KindTechnician {
+			continue
+		}
+		for d := range 45 {
+			at := start.AddDate(0, 0, d).Add(time.Duration(rng.IntN(24)) * time.Hour)
+			for k := range 4 {
+				s := at.Add(time.Duration(k) * apphub.Quantum)
+				claims = append(claims, apphub.Claim{ID: apphub.ClaimID(r.ID, s, 0), Owner: fmt.Sprintf("a-%s-%d", r.ID, d),
+					Version: 1, Resource: r.ID, Start: s, CreatedAt: start})
+			}
+		}
+	}
+	insertClaims(b, db, claims)
+	cache := storetest.Cache(b, rdb, prefix)
+	var mu sync.Mutex
+	sources := map[string]int{}
+	svc := booking.NewService(db, booking.Options{Now: now, Cache: cache, Answers: cache, Observe: func(source string, _ time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		sources[source]++
+	}})
+	if _, err := svc.Calendar(ctx); err != nil {
+		b.Fatal(err)
+	}
+	query := func() booking.SlotQuery {
+		q := booking.SlotQuery{Category: []string{demo.Repair, demo.Installation, demo.Callback, demo.StoreVisit}[rng.IntN(4)]}
+		if q.Category == demo.StoreVisit {
+			q.Place = stores[rng.IntN(len(stores))]
+		} else {
+			q.Place = postcodes[rng.IntN(len(postcodes))]
+		}
+		q.From = start.AddDate(0, 0, rng.IntN(28))
+		q.To = q.From.AddDate(0, 0, 7*(1+rng.IntN(2)))
+		return q
+	}
+	heap := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak uint64
+	runtime.GC()
+	for b.Loop() {
+		if _, err := svc.Search(ctx, query()); err != nil {
+			b.Fatal(err)
+		}
+		metrics.Read(heap)
+		peak = max(peak, heap[0].Value.Uint64())
+	}
+	b.StopTimer()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-heap-MiB")
+	for _, source := range []string{booking.SourceMemory, booking.SourceRedis, booking.SourceComputed} {
+		b.ReportMetric(100*float64(sources[source])/float64(b.N), source+"-%")
+	}
+	runtime.KeepAlive(svc)
+}
+
+// insertClaims inserts claims directly, as bookings would have, from 16 goroutines.
+func insertClaims(b *testing.B, db *mongodb.DB, claims []apphub.Claim) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for w := range 16 {

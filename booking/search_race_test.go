@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -200,5 +201,87 @@ func TestPostcodesOfAZoneShareTheirAnswer(t *testing.T) {
 	q.Place = "75011"
 	if again, err := e.svc.Search(ctx, q); err != nil || again != after {
 		t.Fatalf("75011 after the booking: %p, want 75012's %p (%v)", again, after, err)
+	}
+}
+
+// sources records what Options.Observe is told.
+type sources struct {
+	mu   sync.Mutex
+	seen []string
+	took []time.Duration
+}
+
+func (s *sources) observe(source string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen, s.took = append(s.seen, source), append(s.took, d)
+}
+
+// take returns what was observed since the last take.
+func (s *sources) take() ([]string, []time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen, took := s.seen, s.took
+	s.seen, s.took = nil, nil
+	return seen, took
+}
+
+// Each answer is observed once with where it came from: computed by the first search, kept in
+// memory for the next, read from Redis by the other instance, kept there after; a computed
+// one with the time it took, the others with none. Searches that wait for another's
+// computation are observed as memory; a booking makes the next search compute again.
+func TestSearchObservesWhereAnswersComeFrom(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := storetest.Redis(t)
+	ca, cb := storetest.Cache(t, rdb, prefix), storetest.Cache(t, rdb, prefix)
+	var onA, onB sources
+	e := newEnv(t, booking.Options{Cache: ca, Answers: ca, Observe: onA.observe})
+	b := e.another(t, booking.Options{Cache: cb, Answers: cb, Observe: onB.observe})
+	ctx := asAdmin()
+	q := booking.SlotQuery{Category: "repair", Place: "75011", From: at("08:00"), To: at("08:00").Add(3 * 24 * time.Hour)}
+	book := func(svc *booking.Service, at time.Time) {
+		if _, err := svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []struct {
+		name     string
+		svc      *booking.Service
+		on       *sources
+		before   func()
+		searches int
+		want     []string
+	}{
+		{"first on A", e.svc, &onA, nil, 1, []string{booking.SourceComputed}},
+		{"again on A", e.svc, &onA, nil, 1, []string{booking.SourceMemory}},
+		{"first on B", b, &onB, nil, 1, []string{booking.SourceRedis}},
+		{"again on B", b, &onB, nil, 1, []string{booking.SourceMemory}},
+		{"on B after a booking on A", b, &onB, func() { book(e.svc, at("08:00")) }, 1, []string{booking.SourceComputed}},
+		{"on A after that", e.svc, &onA, nil, 1, []string{booking.SourceRedis}},
+		{"20 at once on A after a booking on B", e.svc, &onA, func() { book(b, at("09:00")) }, 20,
+			append([]string{booking.SourceComputed}, slices.Repeat([]string{booking.SourceMemory}, 19)...)},
+	} {
+		if step.before != nil {
+			step.before()
+		}
+		var wg sync.WaitGroup
+		for range step.searches {
+			wg.Go(func() {
+				if res, err := step.svc.Search(ctx, q); err != nil || res.Version == "" {
+					t.Errorf("%s: %v, %v", step.name, res, err)
+				}
+			})
+		}
+		wg.Wait()
+		seen, took := step.on.take()
+		for i, source := range seen {
+			if (source == booking.SourceComputed) != (took[i] > 0) {
+				t.Fatalf("%s: %s answer observed with %v", step.name, source, took[i])
+			}
+		}
+		slices.Sort(seen) // "computed" first
+		if !slices.Equal(seen, step.want) {
+			t.Fatalf("%s: observed %v, want %v", step.name, seen, step.want)
+		}
 	}
 }

@@ -1,33 +1,137 @@
 package booking
 
 import (
+	"encoding/json"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/apphub/apphub"
-	"github.com/apphub/apphub/sizecache"
+	"github.com/apphub/apphub/demo"
+	"github.com/apphub/apphub/slots"
 )
 
-// The answers kept in memory stay within their budget (sizecache's tests), the newest kept,
-// and a month of 60 technicians is small enough for many to be kept.
+// The answers kept weigh what sizeOf says: the cache never keeps an answer over its budget,
+// and its weights, once it has evicted, stay within the budget whatever the sizes.
 func TestAnswersStayWithinTheirBudget(t *testing.T) {
-	month := &SlotResult{} // about a month of 60 technicians
-	for d := range 31 {
-		day := apphub.SlotDay{Date: time.Date(2027, 3, 1+d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}
-		for range 20 {
-			day.Slots = append(day.Slots, apphub.Slot{Resources: make([]apphub.SlotResource, 60)})
+	answerOf := func(days, slotsADay, resources int) *SlotResult {
+		res := &SlotResult{}
+		for d := range days {
+			day := apphub.SlotDay{Date: time.Date(2027, 3, 1+d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)}
+			for range slotsADay {
+				day.Slots = append(day.Slots, apphub.Slot{Resources: make([]apphub.SlotResource, resources)})
+			}
+			res.Days = append(res.Days, day)
 		}
-		month.Days = append(month.Days, day)
+		return res
 	}
-	s := &Service{answers: sizecache.New[answerKey, answer](maxAnswerBytes)}
-	for i := range 200 {
-		k := answerKey{category: "repair", from: int64(i % 150)}
-		s.keep(k, answer{res: month})
-		if _, found := s.answers.Get(k); !found {
-			t.Fatalf("answer %d not kept", i)
+	month := answerOf(31, 20, 60) // about a month of 60 technicians
+	for _, tc := range []struct {
+		name        string
+		budget      int64
+		answer      func(i int) *SlotResult
+		wantAtLeast int
+	}{
+		{"months", 32 << 20, func(int) *SlotResult { return month }, 10},
+		{"growing sizes", 1 << 20, func(i int) *SlotResult { return answerOf(1+i%14, 20, 10) }, 10},
+		{"one answer near the budget", int64(sizeOf(month)) + 100, func(int) *SlotResult { return month }, 1},
+		{"every answer over the budget", int64(sizeOf(month)) - 1, func(int) *SlotResult { return month }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Service{}
+			s.answers, s.answerBytes = newAnswerCache(tc.budget)
+			for i := range 300 {
+				k := answerKey{category: "repair", from: int64(i % 150)}
+				res := tc.answer(i)
+				s.keep(k, answer{res: res})
+				if a, found := s.answers.GetIfPresent(k); found && int64(sizeOf(res)) > tc.budget {
+					t.Fatalf("answer %d of %d bytes kept within %d: %+v", i, sizeOf(res), tc.budget, a)
+				}
+				s.answers.CleanUp() // evictions are made in the background; wait for them
+				if w := s.answers.WeightedSize(); w > uint64(tc.budget) {
+					t.Fatalf("after %d answers, %d bytes kept, budget %d", i+1, w, tc.budget)
+				}
+			}
+			sum := uint64(0)
+			for k, a := range s.answers.All() {
+				if a.size != uint32(sizeOf(a.res)) {
+					t.Fatalf("%v weighs %d, sizeOf says %d", k, a.size, sizeOf(a.res))
+				}
+				sum += uint64(a.size)
+			}
+			if n := s.answers.EstimatedSize(); n < tc.wantAtLeast || sum != s.answers.WeightedSize() {
+				t.Fatalf("%d answers kept, want at least %d; they weigh %d, the cache counts %d", n, tc.wantAtLeast, sum, s.answers.WeightedSize())
+			}
+		})
+	}
+}
+
+// sizeOf's estimate is what answers hold on the heap: answers of distinct searches over the demo
+// calendar, as the engine computes them and as they are decoded from Redis (which gives every
+// resource id a string of its own), take between half and 1.25 times what it says. Not
+// parallel: it measures the heap, which tests running beside it would grow.
+func TestSizeOfMatchesTheHeap(t *testing.T) {
+	cal, err := demo.Calendar()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	var queries []slots.Query
+	for _, category := range []string{demo.Repair, demo.Installation, demo.Callback} {
+		for _, place := range []string{"75001", "75011", "10001", "10030", "200001", "200035"} {
+			for d := range 14 {
+				for _, days := range []int{7, 14} {
+					from := start.AddDate(0, 0, d)
+					queries = append(queries, slots.Query{Category: category, Place: place,
+						From: from, To: from.AddDate(0, 0, days), Now: start.Add(-24 * time.Hour)})
+				}
+			}
 		}
 	}
-	if n := s.answers.Len(); n < 20 {
-		t.Fatalf("only %d month answers kept in %d bytes", n, maxAnswerBytes)
+	compute := func(q slots.Query) *SlotResult {
+		res, err := slots.SearchSlots(cal, &slots.Busy{}, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &SlotResult{Result: *res, AsOf: start, Version: "0123456789abcdefghij"}
+	}
+	// heapOf returns what the answers made by answer take on the heap, and what sizeOf says.
+	heapOf := func(answer func(q slots.Query) *SlotResult) (heap, estimate int) {
+		kept := make([]*SlotResult, len(queries))
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i, q := range queries {
+			kept[i] = answer(q)
+			estimate += sizeOf(kept[i])
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(kept)
+		return int(after.HeapAlloc) - int(before.HeapAlloc), estimate
+	}
+	for _, tc := range []struct {
+		name   string
+		answer func(q slots.Query) *SlotResult
+	}{
+		{"computed", compute},
+		{"decoded", func(q slots.Query) *SlotResult {
+			data, err := json.Marshal(compute(q))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var decoded SlotResult
+			if err := json.Unmarshal(data, &decoded); err != nil {
+				t.Fatal(err)
+			}
+			return &decoded
+		}},
+	} {
+		heap, estimate := heapOf(tc.answer)
+		ratio := float64(heap) / float64(estimate)
+		t.Logf("%s: %d answers take %d bytes on the heap, sizeOf says %d: %.2f", tc.name, len(queries), heap, estimate, ratio)
+		if ratio < 0.5 || ratio > 1.25 {
+			t.Errorf("%s answers take %.2f times what sizeOf says", tc.name, ratio)
+		}
 	}
 }

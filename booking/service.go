@@ -8,10 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/maypok86/otter/v2"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/apphub/apphub"
-	"github.com/apphub/apphub/sizecache"
 )
 
 // Store is what the booking service needs from its database. Every exclusive fact is an
@@ -85,6 +85,13 @@ type Options struct {
 	Cache BusyCache
 	// Answers shares computed search answers between instances; default none.
 	Answers SharedAnswers
+	// AnswerCacheBytes bounds the memory of the search answers kept in memory, the last of
+	// each distinct query, as sizeOf estimates it. Default DefaultAnswerCacheBytes.
+	AnswerCacheBytes int64
+	// Observe, when set, is told where each answer Search gives came from (SourceMemory,
+	// SourceRedis or SourceComputed) and, for a computed one, how long computing it took;
+	// d is 0 otherwise. It runs on the searching goroutine and must be quick.
+	Observe func(source string, d time.Duration)
 	// Publisher receives the events of every commit and the calendar's changes; default none.
 	Publisher Publisher
 	// PublicAvailability lets anonymous callers search availability (and read the calendar's
@@ -116,8 +123,10 @@ type Service struct {
 	relayMu     sync.Mutex
 	cache       BusyCache
 	publisher   Publisher
-	answers     *sizecache.Cache[answerKey, answer] // the last answer of each search query
+	answers     *otter.Cache[answerKey, answer] // the last answer of each search query
+	answerBytes uint64                          // the answers' budget
 	shared      SharedAnswers
+	observe     func(source string, d time.Duration)
 	flight      singleflight.Group // searches computing an answer, by query and version
 
 	reapMu   sync.Mutex
@@ -138,7 +147,11 @@ func NewService(store Store, opts Options) *Service {
 		holdTTL: opts.HoldTTL, grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
 		afterCommit: opts.AfterCommit, relayAfter: opts.RelayAfter, publicAvailability: opts.PublicAvailability,
 		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher, shared: opts.Answers,
-		answers: sizecache.New[answerKey, answer](maxAnswerBytes), callbackNetworks: slices.Clone(opts.CallbackNetworks)}
+		observe: opts.Observe, callbackNetworks: slices.Clone(opts.CallbackNetworks)}
+	s.answers, s.answerBytes = newAnswerCache(opts.AnswerCacheBytes)
+	if s.observe == nil {
+		s.observe = func(string, time.Duration) {}
+	}
 	if s.cache == nil {
 		s.cache = noCache{}
 	}

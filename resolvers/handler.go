@@ -69,7 +69,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 		srv.Use(persistedQueries{cache: opts.QueryCache, maxBytes: opts.MaxPersistedQueryBytes})
 	}
 	srv.Use(operationGate{limit: opts.Limit, maxOps: opts.MaxSubscriptionsPerConnection})
-	responses := newResponseCache(r.Service)
+	responses := newResponseCache(r.Service, opts.ResponseCacheBytes)
 	srv.Use(responses)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {

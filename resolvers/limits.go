@@ -44,6 +44,11 @@ const (
 	// DefaultMaxConnectionsPerPrincipal bounds the websockets one caller keeps open on one
 	// instance.
 	DefaultMaxConnectionsPerPrincipal = 10
+	// DefaultResponseCacheBytes bounds the availability responses kept: a 14-day grid is
+	// 28 KB, 100 KB with every slot's resources, so 16 MiB keeps hundreds. Half the search
+	// answers' budget (booking.DefaultAnswerCacheBytes): a response is served only after its
+	// search, which the answers kept make cheap, and building it again costs a few ms.
+	DefaultResponseCacheBytes = 16 << 20
 )
 
 // Error codes (extensions.code) of the operations and requests the limits refuse.
@@ -130,6 +135,9 @@ type Options struct {
 	Authenticate func(ctx context.Context, credential string) (apphub.Principal, error)
 	// Now is the clock credentials expire by (the one that verified them); default time.Now.
 	Now func() time.Time
+	// ResponseCacheBytes bounds the memory of the availability responses kept (responsecache.go),
+	// counting each one's request and body. Default DefaultResponseCacheBytes.
+	ResponseCacheBytes int
 }
 
 func (o Options) withDefaults() Options {
@@ -162,6 +170,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ResponseCacheBytes <= 0 {
+		o.ResponseCacheBytes = DefaultResponseCacheBytes
 	}
 	return o
 }

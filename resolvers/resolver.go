@@ -50,4 +50,7 @@ type Resolver struct {
 	// Events feeds the subscriptions; without it they answer UNAVAILABLE.
 	Events EventSource
 	Logger *slog.Logger
+
+	// What the subscriptions share (live.go).
+	live liveState
 }

@@ -8,16 +8,13 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/maypok86/otter/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph/model"
-	"github.com/apphub/apphub/sizecache"
 )
-
-// maxCachedBytes bounds the responses responseCache keeps.
-const maxCachedBytes = 32 << 20
 
 // responseCache answers a request that asks for availability and nothing else with the bytes
 // of the last response to the very same request (method, URL query and body), as long as the
@@ -29,18 +26,40 @@ const maxCachedBytes = 32 << 20
 // depend on the request alone); only requests answered as application/json take part.
 type responseCache struct {
 	svc     Service
-	flight  singleflight.Group                        // responses being built, by request and version
-	entries *sizecache.Cache[string, *cachedResponse] // by request
+	flight  singleflight.Group                    // responses being built, by request and version
+	entries *otter.Cache[string, *cachedResponse] // by request
+	budget  int                                   // bytes, as cachedResponse.size counts them
 }
 
-func newResponseCache(svc Service) *responseCache {
-	return &responseCache{svc: svc, entries: sizecache.New[string, *cachedResponse](maxCachedBytes)}
+// newResponseCache keeps responses within budget bytes. otter evicts as soon as the weights
+// pass the budget, and admits a new response in place of one kept only when its request comes
+// more often (W-TinyLFU), so that requests seen once do not push out those every channel app
+// repeats.
+func newResponseCache(svc Service, budget int) *responseCache {
+	return &responseCache{svc: svc, budget: budget, entries: otter.Must(&otter.Options[string, *cachedResponse]{
+		MaximumWeight: uint64(budget),
+		Weigher:       func(_ string, e *cachedResponse) uint32 { return e.size },
+	})}
 }
 
 type cachedResponse struct {
 	query   booking.SlotQuery // the search the request asks for
 	version string
 	body    []byte
+	size    uint32 // what it weighs against the budget
+}
+
+// keep keeps e as the response to the request key, unless it alone is over the budget.
+func (c *responseCache) keep(key string, e *cachedResponse) {
+	// The key is the request, its body included (up to MaxBodyBytes); 200 bytes are the
+	// entry, the query's strings and the cache's node.
+	size := len(key) + len(e.body) + len(e.version) + 200
+	if size > c.budget {
+		c.entries.Invalidate(key)
+		return
+	}
+	e.size = uint32(size)
+	c.entries.Set(key, e)
 }
 
 // requestKey names a request in the cache, and reports whether it may take part: a GET or a
@@ -66,7 +85,7 @@ func requestKey(req *http.Request, body []byte) (string, bool) {
 
 // serve writes the response kept for key if it is still current, and reports whether it did.
 func (c *responseCache) serve(w http.ResponseWriter, req *http.Request, key string) bool {
-	e, found := c.entries.Get(key)
+	e, found := c.entries.GetIfPresent(key)
 	if !found {
 		return false
 	}
@@ -112,7 +131,7 @@ func (c *responseCache) InterceptOperation(ctx context.Context, next graphql.Ope
 		resp := next(ctx)(ctx)
 		if resp != nil && len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Data != nil {
 			if body, err := json.Marshal(resp); err == nil {
-				c.entries.Put(key, &cachedResponse{query: q, version: res.Version, body: body}, len(body))
+				c.keep(key, &cachedResponse{query: q, version: res.Version, body: body})
 			}
 		}
 		return resp, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -133,5 +134,47 @@ func TestAvailabilityResponseCache(t *testing.T) {
 	}
 	if a, b := get(), get(); a != b {
 		t.Fatalf("GET answered differently: %s\n%s", a, b)
+	}
+}
+
+// A response is kept only when it fits the budget (Options.ResponseCacheBytes): one over it is
+// built again for every request.
+func TestAvailabilityResponseCacheBudget(t *testing.T) {
+	t.Parallel()
+	svc := newService(t)
+	from := now.Add(24 * time.Hour)
+	grid := fmt.Sprintf(`{"query":"query($from: Time!, $to: Time!) { availability(input: {category: \"repair\", place: \"75011\", from: $from, to: $to}) { version days { date slots { start capacity } } } }","variables":{"from":%q,"to":%q}}`,
+		from.Format(time.RFC3339), from.Add(3*24*time.Hour).Format(time.RFC3339))
+	for _, tc := range []struct {
+		name        string
+		budget      int
+		wantBuilt   int32 // responses built for three identical requests
+		wantMinSize int
+	}{
+		{"the default budget", 0, 1, 1000},
+		{"a budget under the response", 1000, 3, 1000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			counter := &calendarCounter{Service: svc}
+			h := resolvers.WithPrincipal(resolvers.NewHandler(&resolvers.Resolver{Service: counter, Version: "test"},
+				slog.New(slog.DiscardHandler), resolvers.Options{ResponseCacheBytes: tc.budget}), customer)
+			var bodies []string
+			for range 3 {
+				req := httptest.NewRequest("POST", "/graphql", strings.NewReader(grid))
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != 200 || len(rec.Body.String()) < tc.wantMinSize || !strings.Contains(rec.Body.String(), `"version":"`) {
+					t.Fatalf("%d %s", rec.Code, rec.Body.String())
+				}
+				bodies = append(bodies, rec.Body.String())
+			}
+			if bodies[1] != bodies[0] || bodies[2] != bodies[0] {
+				t.Fatalf("identical requests answered differently:\n%s\n%s\n%s", bodies[0], bodies[1], bodies[2])
+			}
+			if n := counter.calendarReads.Load(); n != tc.wantBuilt {
+				t.Fatalf("%d responses built for 3 requests, want %d", n, tc.wantBuilt)
+			}
+		})
 	}
 }

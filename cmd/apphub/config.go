@@ -40,6 +40,7 @@ type config struct {
 	maxComplexity    int
 	notifySecret     string
 	notifyAllow      string
+	memoryLimit      memoryLimit // the collector's settings: main.go
 	// The edge (edge.go).
 	adminAddr            string
 	readTimeout          time.Duration
@@ -145,6 +146,7 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		{"log-level", "APPHUB_LOG_LEVEL", "log level: debug, info, warn, error", (*stringValue)(&c.logLevel)},
 		{"log-format", "APPHUB_LOG_FORMAT", "log format: auto (text on a terminal, JSON otherwise), text, json", (*stringValue)(&c.logFormat)},
 		{"ferretdb-log-level", "APPHUB_FERRETDB_LOG_LEVEL", "log level of the embedded FerretDB's own messages", (*stringValue)(&c.ferretDBLogLevel)},
+		{"memory-limit", "APPHUB_MEMORY_LIMIT", "soft limit of the process's memory (e.g. 256MiB, 1GiB; 0: none), which the collector keeps the heap under (GOGC=400 goes with one); default 75% of the cgroup's memory limit if it has one; GOMEMLIMIT, when set, wins", &c.memoryLimit},
 	}
 	demoUsage := "load the demo dataset (three regions, ~60 technicians, stores, holidays) before serving"
 	if name == "seed" {

@@ -89,7 +89,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	}
 	svc := booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock(), HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
 		AfterCommit: cfg.hooks.afterCommit, RelayAfter: cfg.hooks.relayAfter, PublicAvailability: cfg.publicAvailability,
-		CallbackNetworks: cfg.callbackNetworks, Cache: cache, Answers: cache, Publisher: bus})
+		CallbackNetworks: cfg.callbackNetworks, Cache: cache, Answers: cache, Publisher: bus, Observe: newSearchObserver(reg)})
 	bus.OnCalendarChanged(svc.CalendarChanged)
 	timed := newTimedService(svc, reg)
 	h := &hub{stores: st, svc: svc, breaker: breaker, cache: cache, bus: bus, logger: logger, publicURL: cfg.publicURL,

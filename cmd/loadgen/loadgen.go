@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -27,7 +28,20 @@ type config struct {
 	Duration time.Duration // how long requests are started
 	Timeout  time.Duration // per request
 	PID      int           // > 0: sample this process's resident memory
+
+	// Bodies, when set, replace Body: each request sends one drawn at random (Seed), so that
+	// a server that keeps answers by document meets the spread of documents real clients send.
+	Bodies [][]byte
+	Seed   uint64
+	// Sequential > 0 sends that many requests one at a time, each with a different one of
+	// Bodies (in an order drawn with Seed), and ignores Conns, Rate and Duration: the first
+	// answers of a server that has computed nothing yet.
+	Sequential int
 }
+
+// lateAfter is how long after its due time a paced request may be sent before it counts as
+// late: more means the load generator itself (or the machine) fell behind the schedule.
+const lateAfter = time.Millisecond
 
 // report is what a run measured. Latencies in the open loop count from the time a request was
 // scheduled, not sent: a server that stalls is charged for the requests that queued behind
@@ -41,6 +55,16 @@ type report struct {
 	P99, Max time.Duration
 	RSSMax   int64 // bytes; 0 when not sampled
 	RSSLast  int64
+
+	Bodies   int // bodies drawn from; 0 with a single body
+	Distinct int // distinct bodies sent
+
+	// Of the open loop: whether the server (Queued) or the load generator (Late, MaxLag) fell
+	// behind the schedule. The latencies include both.
+	Paced  bool
+	Queued int           // requests due while -c requests were already in flight: they waited for one to answer
+	Late   int           // requests sent more than lateAfter after they were due
+	MaxLag time.Duration // longest wait between a request's due time and its sending
 }
 
 func (r report) Rate() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
@@ -60,6 +84,12 @@ func (r report) String() string {
 			fmt.Fprintf(&b, "  %6d  %s\n", r.ErrorsBy[k], k)
 		}
 	}
+	if r.Bodies > 0 {
+		fmt.Fprintf(&b, "bodies %d distinct of %d\n", r.Distinct, r.Bodies)
+	}
+	if r.Paced {
+		fmt.Fprintf(&b, "schedule: %d queued behind busy connections, %d sent over %s late, max lag %s\n", r.Queued, r.Late, lateAfter, us(r.MaxLag))
+	}
 	if r.RSSMax > 0 {
 		fmt.Fprintf(&b, "rss max %.1f MiB  last %.1f MiB\n", float64(r.RSSMax)/(1<<20), float64(r.RSSLast)/(1<<20))
 	}
@@ -70,6 +100,8 @@ func (r report) String() string {
 type result struct {
 	lat    []time.Duration
 	errors map[string]int
+	late   int
+	maxLag time.Duration
 }
 
 // run sends requests per cfg until cfg.Duration has passed (and the requests in flight have
@@ -77,6 +109,12 @@ type result struct {
 func run(ctx context.Context, cfg config) (report, error) {
 	if len(cfg.URLs) == 0 {
 		return report{}, fmt.Errorf("no URL")
+	}
+	if cfg.Sequential > 0 {
+		if cfg.Sequential > len(cfg.Bodies) {
+			return report{}, fmt.Errorf("%d sequential requests need as many distinct bodies, have %d", cfg.Sequential, len(cfg.Bodies))
+		}
+		cfg.Conns, cfg.Rate = 1, 0
 	}
 	if cfg.Conns <= 0 {
 		cfg.Conns = 1
@@ -97,24 +135,43 @@ func run(ctx context.Context, cfg config) (report, error) {
 		defer stop()
 	}
 
+	draw := newDrawer(cfg.Bodies, cfg.Seed)
+	body := func(rng *rand.Rand) []byte { return cfg.Body }
+	if len(cfg.Bodies) > 0 {
+		body = draw.random
+	}
 	results := make([]result, cfg.Conns)
 	var wg sync.WaitGroup
 	var seq atomic.Int64 // the URLs are used in turn across workers
+	var queued int
 	start := time.Now()
 	end := start.Add(cfg.Duration)
-	if cfg.Rate > 0 {
-		// Open loop: the scheduler hands out send times; a worker that takes one late (all
+	switch {
+	case cfg.Sequential > 0:
+		res := result{errors: map[string]int{}}
+		for i := 0; i < cfg.Sequential && ctx.Err() == nil; i++ {
+			at := time.Now()
+			res.record(at, send(client, cfg, i, draw.nth(i)))
+		}
+		results[0] = res
+	case cfg.Rate > 0:
+		// Open loop: the scheduler hands out due times; a worker that takes one late (all
 		// were busy) still measures from it. What was scheduled is sent even after the
 		// duration, unless ctx ended.
-		sched := make(chan time.Time, 1<<16)
+		sched := make(chan due, 1<<16)
+		var inFlight atomic.Int64 // handed out and not yet answered
 		for w := range cfg.Conns {
 			wg.Go(func() {
 				res := result{errors: map[string]int{}}
-				for at := range sched {
+				rng := draw.rng(w)
+				for d := range sched {
 					if ctx.Err() != nil {
+						inFlight.Add(-1)
 						continue
 					}
-					res.record(at, send(client, cfg, int(seq.Add(1)-1)))
+					res.lag(time.Since(d.at))
+					res.record(d.at, send(client, cfg, d.n, body(rng)))
+					inFlight.Add(-1)
 				}
 				results[w] = res
 			})
@@ -125,8 +182,15 @@ func run(ctx context.Context, cfg config) (report, error) {
 		for i := 0; i < total && ctx.Err() == nil; {
 			// Everything due by now goes out at once, so that high rates do not depend on
 			// the timer's resolution.
-			for due := min(int(time.Since(start)/interval)+1, total); i < due; i++ {
-				sched <- start.Add(time.Duration(i) * interval)
+			for upTo := min(int(time.Since(start)/interval)+1, total); i < upTo; i++ {
+				// A request due while every connection is busy waits for one: the server
+				// is not keeping up with the rate.
+				if inFlight.Add(1) > int64(cfg.Conns) {
+					queued++
+				}
+				// Due times count from the start, never from when the previous request went
+				// out, so that a stall does not push the schedule back.
+				sched <- due{start.Add(time.Duration(i) * interval), i}
 			}
 			timer.Reset(time.Until(start.Add(time.Duration(i) * interval)))
 			select {
@@ -136,20 +200,21 @@ func run(ctx context.Context, cfg config) (report, error) {
 		}
 		timer.Stop()
 		close(sched)
-	} else {
+	default:
 		for w := range cfg.Conns {
 			wg.Go(func() {
 				res := result{errors: map[string]int{}}
+				rng := draw.rng(w)
 				for ctx.Err() == nil && time.Now().Before(end) {
 					at := time.Now()
-					res.record(at, send(client, cfg, int(seq.Add(1)-1)))
+					res.record(at, send(client, cfg, int(seq.Add(1)-1), body(rng)))
 				}
 				results[w] = res
 			})
 		}
 	}
 	wg.Wait()
-	rep := report{Elapsed: time.Since(start), ErrorsBy: map[string]int{}}
+	rep := report{Elapsed: time.Since(start), ErrorsBy: map[string]int{}, Paced: cfg.Rate > 0, Queued: queued}
 	if cfg.Rate > 0 {
 		// The rate is what was scheduled over the duration; late answers show in the latencies.
 		rep.Elapsed = min(rep.Elapsed, cfg.Duration)
@@ -161,6 +226,8 @@ func run(ctx context.Context, cfg config) (report, error) {
 			rep.ErrorsBy[k] += n
 			rep.Errors += n
 		}
+		rep.Late += r.late
+		rep.MaxLag = max(rep.MaxLag, r.maxLag)
 	}
 	rep.Requests = len(all)
 	slices.Sort(all)
@@ -169,15 +236,65 @@ func run(ctx context.Context, cfg config) (report, error) {
 		rep.Max = all[len(all)-1]
 	}
 	rep.RSSMax, rep.RSSLast = rss.result()
+	rep.Bodies, rep.Distinct = len(cfg.Bodies), draw.distinct()
 	return rep, nil
 }
 
+// due is a paced request: when it should be sent, and its number.
+type due struct {
+	at time.Time
+	n  int
+}
+
+// drawer hands out request bodies and remembers which were sent.
+type drawer struct {
+	bodies [][]byte
+	seed   uint64
+	order  []int         // Sequential: the bodies in the order they are sent
+	sent   []atomic.Bool // by index in bodies
+}
+
+func newDrawer(bodies [][]byte, seed uint64) *drawer {
+	d := &drawer{bodies: bodies, seed: seed, sent: make([]atomic.Bool, len(bodies))}
+	d.order = d.rng(-1).Perm(len(bodies))
+	return d
+}
+
+// rng returns worker w's own generator: drawing takes no lock, and a seed gives the same
+// draws per worker from run to run.
+func (d *drawer) rng(w int) *rand.Rand {
+	return rand.New(rand.NewPCG(d.seed, uint64(w+1)))
+}
+
+func (d *drawer) random(rng *rand.Rand) []byte {
+	i := rng.IntN(len(d.bodies))
+	d.sent[i].Store(true)
+	return d.bodies[i]
+}
+
+// nth returns the body of the n-th sequential request; every n < len(bodies) gets another.
+func (d *drawer) nth(n int) []byte {
+	i := d.order[n]
+	d.sent[i].Store(true)
+	return d.bodies[i]
+}
+
+func (d *drawer) distinct() int {
+	n := 0
+	for i := range d.sent {
+		if d.sent[i].Load() {
+			n++
+		}
+	}
+	return n
+}
+
 // send sends request n and returns "" or what went wrong.
-func send(client *http.Client, cfg config, n int) string {
+func send(client *http.Client, cfg config, n int, b []byte) string {
 	url := cfg.URLs[n%len(cfg.URLs)]
 	var body io.Reader
-	if cfg.Body != nil {
-		body = bytes.NewReader(cfg.Body)
+	if b != nil {
+		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(cfg.Method, url, body)
 	if err != nil {
@@ -191,17 +308,30 @@ func send(client *http.Client, cfg config, n int) string {
 		return errorKind(err)
 	}
 	// Read the whole answer: its transfer is part of the latency, and the connection is
-	// reused only then.
-	_, err = io.Copy(io.Discard, resp.Body)
+	// reused only then. A GraphQL server answers a failed operation with 200 too, its
+	// errors first (gqlgen's order), so the start of the answer tells.
+	var head [len(graphqlErrors)]byte
+	got, err := io.ReadFull(resp.Body, head[:])
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+	}
 	resp.Body.Close()
 	switch {
 	case err != nil:
 		return errorKind(err)
 	case resp.StatusCode >= 400:
 		return "HTTP " + strconv.Itoa(resp.StatusCode)
+	case string(head[:got]) == graphqlErrors:
+		return "GraphQL errors"
 	}
 	return ""
 }
+
+// graphqlErrors starts a GraphQL answer that has errors.
+const graphqlErrors = `{"errors":`
 
 // errorKind shortens a transport error to its last part ("connection refused", "EOF"), so
 // that they group.
@@ -211,6 +341,13 @@ func errorKind(err error) string {
 		s = s[i+2:]
 	}
 	return s
+}
+
+func (r *result) lag(d time.Duration) {
+	if d > lateAfter {
+		r.late++
+	}
+	r.maxLag = max(r.maxLag, d)
 }
 
 func (r *result) record(at time.Time, failure string) {
@@ -272,7 +409,10 @@ func (s *rssSampler) result() (maxRSS, last int64) {
 }
 
 // readRSS returns VmRSS of pid from /proc/PID/status, in bytes.
-func readRSS(pid int) (int64, error) {
+func readRSS(pid int) (int64, error) { return readProc(pid, "VmRSS:") }
+
+// readProc returns a field of /proc/PID/status counted in kB (VmRSS:, VmHWM:…), in bytes.
+func readProc(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -280,10 +420,10 @@ func readRSS(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("/proc/%d/status: VmRSS %q: %w", pid, v, err)
+				return 0, fmt.Errorf("/proc/%d/status: %s %q: %w", pid, field, v, err)
 			}
 			return kb << 10, nil
 		}
@@ -291,5 +431,5 @@ func readRSS(pid int) (int64, error) {
 	if err := sc.Err(); err != nil {
 		return 0, err
 	}
-	return 0, fmt.Errorf("/proc/%d/status has no VmRSS", pid)
+	return 0, fmt.Errorf("/proc/%d/status has no %s", pid, field)
 }

@@ -12,9 +12,22 @@
 //
 // POST with a body: -method POST -body '{"query":"{ hub { version } }"}' (or -body-file) and
 // -H 'Content-Type: application/json'. URLs are used in turn.
+//
+// Many distinct bodies, one JSON body a line, each request drawing one at random (-seed), or
+// with -sequential N one at a time, N distinct bodies each once (the first answers of a server
+// that has computed nothing yet); the report counts the distinct bodies sent:
+//
+//	loadgen bodies -mix availability >mix.txt
+//	loadgen -c 8 -d 30s -bodies-file mix.txt -H 'Content-Type: application/json' -method POST URL
+//	loadgen -sequential 300 -bodies-file mix.txt -H 'Content-Type: application/json' -method POST URL
+//
+// Subcommands: bodies writes a mix of GraphQL documents (mix.go); book books slots at a pace
+// (book.go); subs holds GraphQL subscriptions open and measures how fast changes reach them
+// (subs.go). Each has -help.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -47,6 +60,22 @@ func (f *headerFlag) Set(v string) error {
 }
 
 func mainErr(args []string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(args) > 0 {
+		switch args[0] {
+		case "bodies":
+			return bodiesMain(args[1:])
+		case "book":
+			return bookMain(ctx, args[1:])
+		case "subs":
+			return subsMain(ctx, args[1:])
+		}
+	}
+	return loadMain(ctx, args)
+}
+
+func loadMain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: loadgen [flags] URL...")
@@ -60,6 +89,9 @@ func mainErr(args []string) error {
 	fs.StringVar(&cfg.Method, "method", http.MethodGet, "HTTP method")
 	body := fs.String("body", "", "request body")
 	bodyFile := fs.String("body-file", "", "file holding the request body")
+	bodiesFile := fs.String("bodies-file", "", "file of request bodies, one a line; each request draws one at random")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the draws from -bodies-file")
+	fs.IntVar(&cfg.Sequential, "sequential", 0, "send this many requests one at a time, each with another body of -bodies-file (ignores -c, -rate, -d)")
 	fs.Var(&headerFlag{cfg.Header}, "H", "request header `Name: value` (repeatable)")
 	fs.IntVar(&cfg.PID, "pid", 0, "sample the resident memory (VmRSS) of this process")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -72,6 +104,12 @@ func mainErr(args []string) error {
 		return fmt.Errorf("no URL")
 	}
 	switch {
+	case *bodiesFile != "":
+		b, err := readLines(*bodiesFile)
+		if err != nil {
+			return err
+		}
+		cfg.Bodies = b
 	case *bodyFile != "":
 		b, err := os.ReadFile(*bodyFile)
 		if err != nil {
@@ -81,8 +119,6 @@ func mainErr(args []string) error {
 	case *body != "":
 		cfg.Body = []byte(*body)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	rep, err := run(ctx, cfg)
 	if err != nil {
 		return err
@@ -97,4 +133,22 @@ func mainErr(args []string) error {
 	}
 	fmt.Print(rep)
 	return nil
+}
+
+// readLines returns the non-empty lines of a file.
+func readLines(name string) ([][]byte, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]byte
+	for line := range bytes.Lines(b) {
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no bodies", name)
+	}
+	return out, nil
 }
