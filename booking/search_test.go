@@ -33,7 +33,8 @@ func TestAnswersStayWithinTheirBudget(t *testing.T) {
 		wantAtLeast int
 	}{
 		{"months", 32 << 20, func(int) *SlotResult { return month }, 10},
-		{"growing sizes", 1 << 20, func(i int) *SlotResult { return answerOf(1+i%14, 20, 10) }, 10},
+		// TinyLFU admission may turn newcomers away: the budget holds six of the largest.
+		{"growing sizes", 1 << 20, func(i int) *SlotResult { return answerOf(1+i%14, 20, 10) }, 4},
 		{"one answer near the budget", int64(sizeOf(month)) + 100, func(int) *SlotResult { return month }, 1},
 		{"every answer over the budget", int64(sizeOf(month)) - 1, func(int) *SlotResult { return month }, 0},
 	} {

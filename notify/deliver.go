@@ -302,7 +302,13 @@ func (n *Notifier) finish(ctx context.Context, d apphub.Delivery, o apphub.Deliv
 			break
 		}
 		if apphub.ErrorCode(err) == apphub.ECONFLICT {
-			return true // another instance ended it (a takeover racing a slow holder)
+			// Another instance ended it (a takeover racing a slow holder) — or this one did: an
+			// insert whose answer timed out may still have been written, and the retry then
+			// finds it. Only the latter is counted here.
+			if prev, err := n.store.GetOutcome(ctx, d.ID); err != nil || prev.Owner != n.instance || prev.Attempts != o.Attempts || prev.Result != o.Result {
+				return true
+			}
+			break
 		}
 		if ctx.Err() != nil {
 			return false

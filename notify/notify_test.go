@@ -460,7 +460,7 @@ func TestRestartResumesFromMongoDB(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // room for a duplicate to show
 	checkLifecycle(t, l.accepted(), id, "")
 	// A delivery is counted after its outcome is recorded, which follows the listener's answer.
-	eventually(t, 5*time.Second, "4 deliveries counted", func() bool { return e.metric("apphub_notify_delivered_total") >= 4 })
+	eventually(t, 15*time.Second, "4 deliveries counted", func() bool { return e.metric("apphub_notify_delivered_total") >= 4 })
 	if got := e.metric("apphub_notify_delivered_total"); got != 4 {
 		t.Errorf("delivered_total = %v over both notifiers, want 4", got)
 	}

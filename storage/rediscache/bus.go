@@ -533,6 +533,9 @@ func (b *Bus) calendarChanged(version string) {
 		return
 	}
 	b.lastVersion = version
+	// The grids first: whoever a callback tells of the change may subscribe right after, and
+	// must not then receive this change as a new one.
+	b.m.dropped.WithLabelValues("subscriber").Add(float64(b.avail.send(nil)))
 	b.mu.Lock()
 	fns := make([]func(string), 0, len(b.calendar))
 	for _, fn := range b.calendar {
@@ -542,5 +545,4 @@ func (b *Bus) calendarChanged(version string) {
 	for _, fn := range fns {
 		fn(version)
 	}
-	b.m.dropped.WithLabelValues("subscriber").Add(float64(b.avail.send(nil)))
 }
