@@ -287,14 +287,19 @@ func (n *Notifier) storeFailed(ctx context.Context, what string, d apphub.Delive
 	n.sleep(ctx, n.opts.PollInterval)
 }
 
+// outcomeTimeout is the least time finish gives the store to record an outcome.
+const outcomeTimeout = 5 * time.Second
+
 // finish records d's outcome and removes what it leaves in the outbox. It returns false only
 // when ctx ended before the outcome could be recorded. Only the instance whose insert wins
 // counts and logs it, so that the metrics summed over the instances count each delivery once.
 func (n *Notifier) finish(ctx context.Context, d apphub.Delivery, o apphub.DeliveryOutcome) bool {
 	o.DeliveryID, o.Owner, o.At = d.ID, n.instance, n.now().UTC()
 	// A shutdown must not lose the outcome of an attempt that was made (a delivered event
-	// would be sent again): record it within the lease margin, cancelled or not.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.opts.LeaseMargin)
+	// would be sent again): record it, cancelled or not, for the lease margin and at least
+	// outcomeTimeout — once the lease ran out another instance may attempt it again, but the
+	// first outcome recorded still wins, so recording late is better than not at all.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(n.opts.LeaseMargin, outcomeTimeout))
 	defer cancel()
 	for {
 		err := n.store.InsertOutcome(ctx, o)
