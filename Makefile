@@ -92,3 +92,6 @@ bench:
 	go test -run '^$$' -bench Book -benchtime 3s ./booking/
 	GOGC=400 go test -run '^$$' -bench Search60x31 -benchtime 3x -benchmem ./booking/
 	go test -run '^$$' -bench Availability14 -benchmem ./resolvers/
+	go test -run '^$$' -bench SearchMix -benchtime 4000x ./booking/
+	go test -run '^$$' -bench HostileDocuments -benchtime 20x ./resolvers/
+	go test -run '^$$' -bench IdleSubscriptions -benchtime 5x ./resolvers/
