@@ -31,7 +31,8 @@ import (
 // limits.go and edge.go), a bounded request body, domain errors presented with their code in
 // `extensions.code`, panics turned into INTERNAL errors, and the explorer page for a browser's
 // GET (its assets are served by explorer.Assets). Requests call as the principal in their
-// context; websockets as the one their connection_init names (auth.go).
+// context; websockets as the one their connection_init names (auth.go). The subscribers of
+// one slot grid that sent the same document share its responses (gridresponses.go).
 //
 // What a document costs before it runs is bounded in this order: the body (MaxBodyBytes), the
 // parser (MaxTokens), validation (quadratic at worst, small under the token limit), then
@@ -71,6 +72,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	srv.Use(operationGate{limit: opts.Limit, maxOps: opts.MaxSubscriptionsPerConnection})
 	responses := newResponseCache(r.Service, opts.ResponseCacheBytes)
 	srv.Use(responses)
+	srv.Use(gridResponses{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		return presentError(ctx, err, logger)

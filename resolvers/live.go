@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apphub/apphub"
@@ -21,6 +22,8 @@ type liveState struct {
 	mu     sync.Mutex
 	grids  map[gridKey]*gridWatcher
 	status statusHub
+
+	encodings atomic.Int64 // grids marshalled by gridResponses (for tests)
 }
 
 // A gridKey names the answer an availability input asks for: where the search happens
@@ -83,6 +86,10 @@ type gridWatcher struct {
 	mu   sync.Mutex
 	grid *model.Availability // the last grid published, nil before the first
 	subs map[*gridSub]struct{}
+	// The last grid handed to a subscriber, and its responses by document (gridResponses):
+	// only the latest grid's are kept, so that they cost one response per document in use.
+	latest  *model.Availability
+	encoded map[string]*gridEncoding
 }
 
 // gridSub is one subscriber: its channel holds the grid it has not taken yet, at most one.
@@ -105,27 +112,28 @@ func (s *gridSub) offer(g *model.Availability) {
 	}
 }
 
-// watchGrid subscribes to the grid q asks for. res is the caller's own search of q.
-func (r *Resolver) watchGrid(ctx context.Context, q booking.SlotQuery, res *booking.SlotResult) (<-chan *model.Availability, error) {
+// watchGrid subscribes to the grid q asks for, and returns the watcher it joined. res is the
+// caller's own search of q.
+func (r *Resolver) watchGrid(ctx context.Context, q booking.SlotQuery, res *booking.SlotResult) (<-chan *model.Availability, *gridWatcher, error) {
 	cal, _, err := r.Service.CalendarAndVersion(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	key, zone, err := gridKeyOf(cal, q)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	w := r.live.watcher(r, ctx, key, q, zone)
 	sub := &gridSub{ch: make(chan *model.Availability, 1)}
 	if err := w.join(sub, res); err != nil {
 		r.live.release(w)
-		return nil, err
+		return nil, nil, err
 	}
 	context.AfterFunc(ctx, func() {
 		w.leave(sub)
 		r.live.release(w)
 	})
-	return sub.ch, nil
+	return sub.ch, w, nil
 }
 
 // watcher returns the watcher of key, started if there is none, with a reference taken.
@@ -189,6 +197,7 @@ func (w *gridWatcher) join(sub *gridSub, res *booking.SlotResult) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.subs[sub] = struct{}{}
+	w.handOut(grid)
 	sub.offer(grid)
 	return nil
 }
@@ -274,11 +283,21 @@ func (w *gridWatcher) publish(res *booking.SlotResult) (*model.Availability, err
 	// Kept even when it is not sent: a joining subscriber's search then finds its version.
 	w.grid = next
 	if send {
+		w.handOut(next)
 		for sub := range w.subs {
 			sub.offer(next)
 		}
 	}
 	return next, nil
+}
+
+// handOut notes that g is the latest grid given to subscribers: the responses kept for an
+// older one are dropped. The caller holds mu.
+func (w *gridWatcher) handOut(g *model.Availability) {
+	if g != w.latest {
+		w.latest = g
+		clear(w.encoded)
+	}
 }
 
 // sameVersion reports whether g was computed at version (never when either has none).

@@ -1,10 +1,13 @@
 package resolvers_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -94,3 +97,52 @@ func memInuse() inuse {
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+// How long one change of a grid takes to reach every websocket subscriber of it, all with the
+// same document: a booking, then every client's next result read (the settling of the changes,
+// availabilityRefresh, and the search are part of it).
+//
+//	go test -run '^$' -bench BenchmarkGridChange -benchtime 5x ./resolvers
+func BenchmarkGridChange(b *testing.B) {
+	for _, n := range []int{200, 2000} {
+		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
+			e := newGridEnv(b)
+			const perConn = 20
+			doc, vars := gridSubscription(gridSelection), gridInput(14)
+			results := make(chan json.RawMessage, n)
+			for range n / perConn {
+				c := dialGrid(b, e.url)
+				for i := range perConn {
+					c.subscribe(strconv.Itoa(i), doc, vars)
+				}
+				go func() {
+					for {
+						_, msg, err := c.c.Read(context.Background())
+						if err != nil {
+							return // the benchmark's end closes the connection
+						}
+						if bytes.HasSuffix(msg, []byte(`"type":"next"}`)) { // gqlgen writes the type last
+							results <- msg
+						}
+					}
+				}()
+			}
+			var last json.RawMessage
+			waitAll := func() {
+				for range n {
+					last = <-results
+				}
+			}
+			waitAll()
+			var size int
+			for b.Loop() {
+				var m struct{ Payload json.RawMessage }
+				json.Unmarshal(last, &m)
+				size = len(m.Payload)
+				e.bookFirstOffered(m.Payload)
+				waitAll()
+			}
+			b.ReportMetric(float64(size), "bytes/response")
+		})
+	}
+}

@@ -79,5 +79,13 @@ func (r *subscriptionResolver) availabilityChanged(ctx context.Context, input mo
 	if err != nil {
 		return nil, err
 	}
-	return r.watchGrid(ctx, q, res)
+	ch, w, err := r.watchGrid(ctx, q, res)
+	if err != nil {
+		return nil, err
+	}
+	if op, ok := ctx.Value(gridOpKey{}).(*gridOp); ok {
+		// Run by gridResponses: gqlgen gets a grid only when its response has to be built.
+		return op.watch(w, ch), nil
+	}
+	return ch, nil
 }
