@@ -400,6 +400,10 @@ func (n *Notifier) attempt(ctx context.Context, d apphub.Delivery, deadline time
 		result = "error"
 		return apphub.WrapError(apphub.EINVALID, err, "the callback %q is not a valid URL", d.Callback)
 	}
+	// Without GetBody, net/http never sends the request again by itself (it does so for a POST
+	// on a kept-alive connection that failed under it, which may have reached the listener):
+	// every attempt is one of the protocol's, leased and counted.
+	req.GetBody = nil
 	req.Header.Set("Content-Type", "application/json;charset=utf-8")
 	req.Header.Set("User-Agent", "apphub-notify")
 	if len(n.opts.Secret) > 0 {
