@@ -345,14 +345,20 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 }
 
 // warm runs a search that ran before and checks that it was answered from the cache: under a
-// version read from Redis, without reading any busy time.
+// version read from Redis, without reading any busy time. Right after an empty Redis came back
+// the version may still move: connections opened at once each find the server unstamped and
+// may each replace the epoch (rediscache.RollbackGuard). So the search gets three tries; one
+// must be warm.
 func warm(t *testing.T, h *testHub, search func()) {
 	t.Helper()
-	versions, misses := metric(t, h, "apphub_busy_cache_versions_total"), metric(t, h, "apphub_busy_cache_misses_total")
-	hits := metric(t, h, "apphub_busy_cache_hits_total")
-	search()
-	if metric(t, h, "apphub_busy_cache_versions_total") <= versions || metric(t, h, "apphub_busy_cache_misses_total") != misses ||
-		metric(t, h, "apphub_busy_cache_hits_total") != hits {
-		t.Fatal("a warm search was not answered under a version from Redis without reading busy time")
+	for range 3 {
+		versions, misses := metric(t, h, "apphub_busy_cache_versions_total"), metric(t, h, "apphub_busy_cache_misses_total")
+		hits := metric(t, h, "apphub_busy_cache_hits_total")
+		search()
+		if metric(t, h, "apphub_busy_cache_versions_total") > versions && metric(t, h, "apphub_busy_cache_misses_total") == misses &&
+			metric(t, h, "apphub_busy_cache_hits_total") == hits {
+			return
+		}
 	}
+	t.Fatal("a warm search was not answered under a version from Redis without reading busy time, three times")
 }
