@@ -133,23 +133,7 @@ func fillClaims(b *testing.B, db *mongodb.DB, start time.Time) {
 			}
 		}
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for w := range 16 {
-		wg.Go(func() {
-			for i := w; i < len(claims); i += 16 {
-				if err := db.InsertClaim(asAdmin(), claims[i]); err != nil {
-					errs <- err
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		b.Fatal(err)
-	}
+	insertClaims(b, db, claims)
 }
 
 // BenchmarkSearchMix draws searches at random from thousands of distinct queries over the demo

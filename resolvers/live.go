@@ -470,11 +470,7 @@ func (s *statusSub) drain() {
 	for {
 		s.mu.Lock()
 		if s.done || (len(s.current) == 0 && len(s.queue) == 0) {
-			s.running = false
-			if s.done && !s.closed {
-				s.closed = true
-				close(s.out)
-			}
+			s.stopDrainLocked()
 			s.mu.Unlock()
 			return
 		}
@@ -500,14 +496,19 @@ func (s *statusSub) drain() {
 		if !ok {
 			// The subscriber left: leave closes out once this drain has stopped.
 			s.mu.Lock()
-			s.running = false
-			if s.done && !s.closed {
-				s.closed = true
-				close(s.out)
-			}
+			s.stopDrainLocked()
 			s.mu.Unlock()
 			return
 		}
+	}
+}
+
+// stopDrainLocked ends the running drain, closing out if the subscriber has left. s.mu is held.
+func (s *statusSub) stopDrainLocked() {
+	s.running = false
+	if s.done && !s.closed {
+		s.closed = true
+		close(s.out)
 	}
 }
 
