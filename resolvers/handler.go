@@ -124,6 +124,8 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 				return
 			}
 			ctx = context.WithValue(ctx, requestKeyKey{}, key)
+			dw := &directWriter{ResponseWriter: w}
+			w, ctx = dw, context.WithValue(ctx, directWriterKey{}, dw)
 		}
 		srv.ServeHTTP(w, req.WithContext(withLoaders(ctx, r.Service)))
 	})

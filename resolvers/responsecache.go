@@ -2,7 +2,6 @@ package resolvers
 
 import (
 	"context"
-	"encoding/json"
 	"mime"
 	"net/http"
 	"time"
@@ -108,12 +107,14 @@ var (
 func (*responseCache) ExtensionName() string                          { return "AvailabilityResponseCache" }
 func (*responseCache) Validate(schema graphql.ExecutableSchema) error { return nil }
 
-// InterceptOperation learns the requests that ask for availability only: it runs their search
-// (handing the answer to the resolver) and keeps the response under the answer's version.
+// InterceptOperation answers the operations that ask for availability only: it runs their
+// search (handing the answer to the resolver), writes the response with a gridEncoder (gqlgen
+// executes what the encoder does not write), and keeps the response of a request that may
+// take part under the answer's version.
 func (c *responseCache) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-	key, cacheable := ctx.Value(requestKeyKey{}).(string)
-	input, ok := availabilityOnly(graphql.GetOperationContext(ctx))
-	if !cacheable || !ok {
+	oc := graphql.GetOperationContext(ctx)
+	f, input, ok := availabilityOnly(oc)
+	if !ok {
 		return next(ctx)
 	}
 	q := slotQuery(input)
@@ -122,39 +123,92 @@ func (c *responseCache) InterceptOperation(ctx context.Context, next graphql.Ope
 		return next(ctx) // the resolver searches again and reports the error
 	}
 	ctx = withAnswer(ctx, q, res)
-	if res.Version == "" {
-		return next(ctx)
+	respond := func() *graphql.Response {
+		if cal, _, err := c.svc.CalendarAndVersion(ctx); err == nil {
+			if data, ok := encodeAvailability(oc, f, cal, res); ok {
+				return &graphql.Response{Data: data}
+			}
+		}
+		return next(ctx)(ctx)
+	}
+	key, cacheable := ctx.Value(requestKeyKey{}).(string)
+	if !cacheable || res.Version == "" {
+		return graphql.OneShot(respond())
 	}
 	// The same request arriving again while its response is built (right after a booking
 	// changed the version) waits for that response instead of building its own.
 	v, _, _ := c.flight.Do(key+"\x00"+res.Version, func() (any, error) {
-		resp := next(ctx)(ctx)
-		if resp != nil && len(resp.Errors) == 0 && len(resp.Extensions) == 0 && resp.Data != nil {
-			if body, err := json.Marshal(resp); err == nil {
-				c.keep(key, &cachedResponse{query: q, version: res.Version, body: body})
-			}
+		b := &builtResponse{resp: respond()}
+		if r := b.resp; r != nil && len(r.Errors) == 0 && len(r.Extensions) == 0 && r.Data != nil {
+			// What gqlgen's transport writes for a response of data alone.
+			b.body = make([]byte, 0, len(r.Data)+10)
+			b.body = append(append(append(b.body, `{"data":`...), r.Data...), '}')
+			c.keep(key, &cachedResponse{query: q, version: res.Version, body: b.body})
 		}
-		return resp, nil
+		return b, nil
 	})
-	return graphql.OneShot(v.(*graphql.Response))
+	b := v.(*builtResponse)
+	if w, ok := ctx.Value(directWriterKey{}).(*directWriter); ok && b.body != nil {
+		w.send(b.body)
+		return graphql.OneShot(&graphql.Response{}) // what gqlgen writes of it is dropped
+	}
+	return graphql.OneShot(b.resp)
 }
 
-// availabilityOnly returns the input of an operation that is a query of one availability field
-// and nothing else, without directives, whose arguments could be read.
-func availabilityOnly(oc *graphql.OperationContext) (model.AvailabilityInput, bool) {
+type builtResponse struct {
+	resp *graphql.Response
+	body []byte // the response as gqlgen's transport writes it; nil when it is not data alone
+}
+
+type directWriterKey struct{}
+
+// directWriter lets the response cache write the bytes of a response it built: gqlgen's
+// transport marshals a response with encoding/json, which checks and compacts data that is
+// JSON already, at more cost than the encoding of the grid itself. Once the cache has written,
+// the transport's own header and body are dropped. Only requests that take part in the cache
+// (requestKey: answered as application/json, with status 200) get one.
+type directWriter struct {
+	http.ResponseWriter
+	sent bool
+}
+
+func (w *directWriter) send(body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.ResponseWriter.Write(body)
+	w.sent = true
+}
+
+func (w *directWriter) WriteHeader(status int) {
+	if !w.sent {
+		w.ResponseWriter.WriteHeader(status)
+	}
+}
+
+func (w *directWriter) Write(b []byte) (int, error) {
+	if w.sent {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *directWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// availabilityOnly returns the field and the input of an operation that is a query of one
+// availability field and nothing else, without directives, whose arguments could be read.
+func availabilityOnly(oc *graphql.OperationContext) (*ast.Field, model.AvailabilityInput, bool) {
 	var in model.AvailabilityInput
 	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query || len(oc.Operation.SelectionSet) != 1 {
-		return in, false
+		return nil, in, false
 	}
 	f, isField := oc.Operation.SelectionSet[0].(*ast.Field)
 	if !isField || f.Name != "availability" || len(f.Directives) > 0 {
-		return in, false
+		return nil, in, false
 	}
 	// The operation is valid, so the input has the schema's types; gqlgen's own scalar
 	// functions read them as the resolver would get them.
 	m, _ := f.ArgumentMap(oc.Variables)["input"].(map[string]any)
 	if m == nil {
-		return in, false
+		return nil, in, false
 	}
 	optional := func(name string, unmarshal func(any) (string, error)) (*string, error) {
 		if m[name] == nil {
@@ -167,13 +221,11 @@ func availabilityOnly(oc *graphql.OperationContext) (model.AvailabilityInput, bo
 	in.Category, errs[0] = graphql.UnmarshalID(m["category"])
 	in.Place, errs[1] = optional("place", graphql.UnmarshalString)
 	in.Resource, errs[2] = optional("resource", graphql.UnmarshalID)
-	// A window that depends on the clock (no from or no to) is not kept: the version does
-	// not say when it moves.
 	var from, to time.Time
 	from, errs[3] = graphql.UnmarshalTime(m["from"])
 	to, errs[4] = graphql.UnmarshalTime(m["to"])
 	in.From, in.To = &from, &to
-	return in, errs == [5]error{}
+	return f, in, errs == [5]error{}
 }
 
 // slotQuery is the search an availability input asks for.

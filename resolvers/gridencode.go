@@ -1,0 +1,356 @@
+package resolvers
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
+)
+
+// gridEncoder writes the data of an availability query straight from the search's answer,
+// honouring the operation's selection sets (aliases, fragments, @skip and @include, merged
+// fields, __typename) as gqlgen's executor would, byte for byte (TestGridEncoderMatchesGqlgen).
+// gqlgen builds a grid as one marshaler per field of every slot, marshalling each list element
+// in a goroutine of its own: that cost 20 times the search on a grid of resources. The
+// selection sets are collected once per level rather than once per element, and a resource's
+// object is written once per request and copied where it appears again.
+type gridEncoder struct {
+	oc  *graphql.OperationContext
+	cal *apphub.Calendar
+	buf []byte
+	// A resource's object, by the fields collected for it (a document may select resources
+	// several ways, through aliases and fragments).
+	resources map[resourceObject][]byte
+}
+
+type resourceObject struct {
+	fields *graphql.CollectedField
+	id     string
+}
+
+// The types' names, as gqlgen's generated code passes them to CollectFields.
+var (
+	availabilityType     = []string{"Availability"}
+	availabilityDayType  = []string{"AvailabilityDay"}
+	timeSlotType         = []string{"TimeSlot"}
+	timeSlotResourceType = []string{"TimeSlotResource"}
+	resourceType         = []string{"Resource"}
+	reasonType           = []string{"Reason"}
+)
+
+// encodeAvailability returns the data of oc, an operation whose one field f is availability
+// (availabilityOnly), answered by res: {"<alias>":{…}}. It reports false when the selection
+// asks for what it does not write (a field unknown to it, a deferred fragment) or the answer
+// has a value gqlgen would refuse: gqlgen then executes the operation.
+func encodeAvailability(oc *graphql.OperationContext, f *ast.Field, cal *apphub.Calendar, res *booking.SlotResult) ([]byte, bool) {
+	if res.AsOf.IsZero() {
+		return nil, false // gqlgen answers a null non-null field with an error
+	}
+	e := &gridEncoder{oc: oc, cal: cal, buf: make([]byte, 0, 4096)}
+	e.buf = append(e.buf, '{')
+	e.buf = appendQuoted(e.buf, f.Alias)
+	e.buf = append(e.buf, ':')
+	if !e.availability(f.SelectionSet, res) {
+		return nil, false
+	}
+	e.buf = append(e.buf, '}')
+	return e.buf, true
+}
+
+// fields collects a selection set as gqlgen does, and reports false when a fragment of it is
+// deferred.
+func (e *gridEncoder) fields(sel ast.SelectionSet, typ []string) ([]graphql.CollectedField, bool) {
+	fields := graphql.CollectFields(e.oc, sel, typ)
+	for _, f := range fields {
+		if len(f.Deferrables) > 0 {
+			return nil, false
+		}
+	}
+	return fields, true
+}
+
+// object writes an object of fields, each by write, which reports false for a field it does
+// not know.
+func (e *gridEncoder) object(fields []graphql.CollectedField, write func(f *graphql.CollectedField) bool) bool {
+	e.buf = append(e.buf, '{')
+	for i := range fields {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = appendQuoted(e.buf, fields[i].Alias)
+		e.buf = append(e.buf, ':')
+		if !write(&fields[i]) {
+			return false
+		}
+	}
+	e.buf = append(e.buf, '}')
+	return true
+}
+
+func (e *gridEncoder) availability(sel ast.SelectionSet, res *booking.SlotResult) bool {
+	fields, ok := e.fields(sel, availabilityType)
+	return ok && e.object(fields, func(f *graphql.CollectedField) bool {
+		switch f.Name {
+		case "__typename":
+			e.buf = appendQuoted(e.buf, availabilityType[0])
+		case "timeZone":
+			e.buf = appendQuoted(e.buf, res.TimeZone)
+		case "days":
+			days, ok := e.fields(f.Selections, availabilityDayType)
+			if !ok {
+				return false
+			}
+			e.buf = append(e.buf, '[')
+			for i := range res.Days {
+				if i > 0 {
+					e.buf = append(e.buf, ',')
+				}
+				if !e.day(days, &res.Days[i]) {
+					return false
+				}
+			}
+			e.buf = append(e.buf, ']')
+		case "reasons":
+			reasons, ok := e.fields(f.Selections, reasonType)
+			if !ok {
+				return false
+			}
+			e.buf = append(e.buf, '[')
+			for i, r := range res.Reasons {
+				if i > 0 {
+					e.buf = append(e.buf, ',')
+				}
+				if !e.object(reasons, func(f *graphql.CollectedField) bool {
+					switch f.Name {
+					case "__typename":
+						e.buf = appendQuoted(e.buf, reasonType[0])
+					case "code":
+						e.buf = appendQuoted(e.buf, r.Code)
+					case "message":
+						e.buf = appendQuoted(e.buf, r.Message)
+					default:
+						return false
+					}
+					return true
+				}) {
+					return false
+				}
+			}
+			e.buf = append(e.buf, ']')
+		case "nextDates":
+			e.strings(res.NextDates)
+		case "asOf":
+			e.buf = appendTime(e.buf, res.AsOf)
+		case "version":
+			if res.Version == "" {
+				e.buf = append(e.buf, "null"...)
+			} else {
+				e.buf = appendQuoted(e.buf, res.Version)
+			}
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func (e *gridEncoder) day(fields []graphql.CollectedField, d *apphub.SlotDay) bool {
+	return e.object(fields, func(f *graphql.CollectedField) bool {
+		switch f.Name {
+		case "__typename":
+			e.buf = appendQuoted(e.buf, availabilityDayType[0])
+		case "date":
+			e.buf = appendQuoted(e.buf, d.Date)
+		case "slots":
+			slots, ok := e.fields(f.Selections, timeSlotType)
+			if !ok {
+				return false
+			}
+			e.buf = append(e.buf, '[')
+			for i := range d.Slots {
+				if i > 0 {
+					e.buf = append(e.buf, ',')
+				}
+				if !e.slot(slots, &d.Slots[i]) {
+					return false
+				}
+			}
+			e.buf = append(e.buf, ']')
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func (e *gridEncoder) slot(fields []graphql.CollectedField, s *apphub.Slot) bool {
+	return e.object(fields, func(f *graphql.CollectedField) bool {
+		switch f.Name {
+		case "__typename":
+			e.buf = appendQuoted(e.buf, timeSlotType[0])
+		case "start":
+			e.buf = appendTime(e.buf, s.Start)
+		case "end":
+			e.buf = appendTime(e.buf, s.End)
+		case "capacity":
+			e.buf = strconv.AppendInt(e.buf, int64(s.Capacity), 10)
+		case "resources":
+			resources, ok := e.fields(f.Selections, timeSlotResourceType)
+			if !ok {
+				return false
+			}
+			e.buf = append(e.buf, '[')
+			first := true
+			for _, sr := range s.Resources {
+				res, found := e.cal.Resource(sr.ResourceID)
+				if !found {
+					continue // gone from the calendar since: as timeSlots leaves it out
+				}
+				if !first {
+					e.buf = append(e.buf, ',')
+				}
+				first = false
+				if !e.slotResource(resources, res, sr.Capacity) {
+					return false
+				}
+			}
+			e.buf = append(e.buf, ']')
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func (e *gridEncoder) slotResource(fields []graphql.CollectedField, res *apphub.Resource, capacity int) bool {
+	return e.object(fields, func(f *graphql.CollectedField) bool {
+		switch f.Name {
+		case "__typename":
+			e.buf = appendQuoted(e.buf, timeSlotResourceType[0])
+		case "capacity":
+			e.buf = strconv.AppendInt(e.buf, int64(capacity), 10)
+		case "resource":
+			fields, ok := e.fields(f.Selections, resourceType)
+			if !ok {
+				return false
+			}
+			if len(fields) == 0 {
+				e.buf = append(e.buf, "{}"...)
+				return true
+			}
+			// gqlgen keeps one collection per selection set: the same slice for every slot.
+			key := resourceObject{&fields[0], res.ID}
+			if b, found := e.resources[key]; found {
+				e.buf = append(e.buf, b...)
+				return true
+			}
+			start := len(e.buf)
+			if !e.resource(fields, res) {
+				return false
+			}
+			if e.resources == nil {
+				e.resources = make(map[resourceObject][]byte)
+			}
+			e.resources[key] = e.buf[start:len(e.buf):len(e.buf)]
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func (e *gridEncoder) resource(fields []graphql.CollectedField, res *apphub.Resource) bool {
+	return e.object(fields, func(f *graphql.CollectedField) bool {
+		switch f.Name {
+		case "__typename":
+			e.buf = appendQuoted(e.buf, resourceType[0])
+		case "id":
+			e.buf = appendQuoted(e.buf, res.ID)
+		case "kind":
+			e.buf = appendQuoted(e.buf, res.Kind)
+		case "name":
+			e.buf = appendQuoted(e.buf, res.Name)
+		case "timeZone":
+			e.buf = appendQuoted(e.buf, res.TimeZone)
+		case "zones":
+			e.strings(res.Zones)
+		case "skills":
+			e.strings(res.Skills)
+		case "place":
+			e.buf = appendQuoted(e.buf, res.PlaceID)
+		case "capacity":
+			e.buf = strconv.AppendInt(e.buf, int64(res.EffectiveCapacity()), 10)
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func (e *gridEncoder) strings(list []string) {
+	e.buf = append(e.buf, '[')
+	for i, s := range list {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.buf = appendQuoted(e.buf, s)
+	}
+	e.buf = append(e.buf, ']')
+}
+
+// appendTime writes t as gqlgen's Time scalar does: RFC 3339 with the nanoseconds it has, in
+// quotes (the layout writes ASCII only, which strconv.Quote leaves as it is).
+func appendTime(buf []byte, t time.Time) []byte {
+	buf = append(buf, '"')
+	buf = t.AppendFormat(buf, time.RFC3339Nano)
+	return append(buf, '"')
+}
+
+// appendQuoted writes s as a JSON string exactly as gqlgen's String scalar does: it escapes
+// quotes, backslashes and control characters, and passes everything else through, invalid
+// UTF-8 included.
+func appendQuoted(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			// A multi-byte rune (or an invalid byte, which gqlgen passes through too):
+			// never escaped.
+			_, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+			continue
+		}
+		if c >= 0x20 && c != '\\' && c != '"' {
+			i++
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '\t':
+			buf = append(buf, `\t`...)
+		case '\r':
+			buf = append(buf, `\r`...)
+		case '\n':
+			buf = append(buf, `\n`...)
+		case '\\':
+			buf = append(buf, `\\`...)
+		case '"':
+			buf = append(buf, `\"`...)
+		default:
+			buf = append(buf, `\u00`...)
+			buf = append(buf, hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+const hexDigits = "0123456789ABCDEF"
