@@ -19,7 +19,10 @@ import (
 type BusyCache interface {
 	Busy(ctx context.Context, keys []apphub.ResourceDay, load func(ctx context.Context, keys []apphub.ResourceDay) (map[apphub.ResourceDay][]apphub.Claim, error)) (map[apphub.ResourceDay][]apphub.Claim, error)
 	Touch(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay)
-	Version(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) (string, error)
+	// Versions returns a token for the state of each of keys, then of each of zones, in
+	// that order: it changes whenever the key is touched, on any instance, and never comes
+	// back. A caller that reads them before the busy time may keep what it derives under them.
+	Versions(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) ([]string, error)
 }
 
 // Publisher receives the events of every commit this instance makes, in version order per
@@ -42,9 +45,9 @@ func (noCache) Busy(ctx context.Context, keys []apphub.ResourceDay, load func(co
 }
 func (noCache) Touch(context.Context, []apphub.ResourceDay, []apphub.ZoneDay) {}
 
-// Version fails: without a shared cache no instance can tell another's bookings apart.
-func (noCache) Version(context.Context, []apphub.ResourceDay, []apphub.ZoneDay) (string, error) {
-	return "", apphub.Errorf(apphub.EUNAVAILABLE, "no availability cache")
+// Versions fails: without a shared cache no instance can tell another's bookings apart.
+func (noCache) Versions(context.Context, []apphub.ResourceDay, []apphub.ZoneDay) ([]string, error) {
+	return nil, apphub.Errorf(apphub.EUNAVAILABLE, "no availability cache")
 }
 
 type noPublisher struct{}

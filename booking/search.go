@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -95,6 +94,11 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 	if err != nil {
 		return nil, err
 	}
+	if res, ok, err := s.searchByDay(ctx, cal, calVersion, sc, q); err != nil || ok {
+		return res, err
+	}
+	// The window's own answer: without versions, or without a slot (its reasons and next
+	// dates).
 	prev, found := s.answers.GetIfPresent(sc.key)
 	// An answer whose window had no slot depends on the look-ahead for the next dates too.
 	extended := found && prev.extended
@@ -133,7 +137,7 @@ func (s *Service) answer(ctx context.Context, cal *apphub.Calendar, calVersion s
 		s.observe(SourceMemory, 0)
 		return a.res, nil // computed by a search that ended after this one looked
 	}
-	if res := s.sharedAnswer(ctx, sc, q, version); res != nil {
+	if res := s.sharedAnswer(ctx, cal, sc, q, version); res != nil {
 		s.keep(sc.key, answer{res: res, extended: extended})
 		s.observe(SourceRedis, 0)
 		return res, nil
@@ -164,13 +168,15 @@ func (s *Service) answer(ctx context.Context, cal *apphub.Calendar, calVersion s
 }
 
 // SharedAnswers keeps computed answers where every instance finds them: the last one stored
-// for each query, with its version. The instance that computes an answer first stores it, the
-// others load it instead of computing, when its version is the one they read. One entry per
-// query keeps the memory bounded while bookings keep changing versions.
+// under each key (a query's window, or a local day of a category at a target), with its
+// version. The instance that computes an answer first stores it, the others load it instead
+// of computing, when its version is the one they read. One entry per key keeps the memory
+// bounded while bookings keep changing versions.
 type SharedAnswers interface {
-	// LoadAnswer returns the data stored under key, nil when there is none or it cannot be read.
-	LoadAnswer(ctx context.Context, key string) []byte
-	StoreAnswer(ctx context.Context, key string, data []byte)
+	// LoadAnswers returns the data stored under each of keys, nil for those that have none
+	// or cannot be read.
+	LoadAnswers(ctx context.Context, keys []string) [][]byte
+	StoreAnswers(ctx context.Context, keys []string, data [][]byte)
 }
 
 // sharedKey names the answers of q, searching at target (scope.Target).
@@ -183,35 +189,29 @@ func sharedKey(q SlotQuery, target string) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15])
 }
 
-func (s *Service) sharedAnswer(ctx context.Context, sc *scope, q SlotQuery, version string) *SlotResult {
+func (s *Service) sharedAnswer(ctx context.Context, cal *apphub.Calendar, sc *scope, q SlotQuery, version string) *SlotResult {
 	if s.shared == nil || version == "" {
 		return nil
 	}
-	data := s.shared.LoadAnswer(ctx, sharedKey(q, sc.Target()))
+	data := s.shared.LoadAnswers(ctx, []string{sharedKey(q, sc.Target())})[0]
 	if data == nil {
 		return nil
 	}
-	var res SlotResult
-	if err := json.Unmarshal(data, &res); err != nil {
+	res, err := decodeAnswer(cal, data)
+	if err != nil {
 		s.logger.WarnContext(ctx, "a shared search answer could not be read; computing it", "err", err)
 		return nil
 	}
 	if res.Version != version {
 		return nil // an answer from before (or after) a change: the version covers the look-ahead exactly when the answer does
 	}
-	return &res
+	return res
 }
 
 func (s *Service) shareAnswer(ctx context.Context, sc *scope, q SlotQuery, res *SlotResult) {
-	if s.shared == nil {
-		return
+	if s.shared != nil {
+		s.shared.StoreAnswers(ctx, []string{sharedKey(q, sc.Target())}, [][]byte{encodeAnswer(res)})
 	}
-	data, err := json.Marshal(res)
-	if err != nil {
-		s.logger.ErrorContext(ctx, "a search answer could not be encoded", "err", err)
-		return
-	}
-	s.shared.StoreAnswer(ctx, sharedKey(q, sc.Target()), data)
 }
 
 // scope is what a search's answer depends on besides the calendar (the engine's scope: the
@@ -230,7 +230,7 @@ func newScope(cal *apphub.Calendar, q SlotQuery) (*scope, error) {
 	}
 	// Keyed by where the search happens rather than by the place string sent: the postcodes
 	// of a zone share their answers.
-	return &scope{key: answerKey{q.Category, sc.Target(), q.Resource, q.From.UnixNano(), q.To.UnixNano()}, Scope: sc}, nil
+	return &scope{key: answerKey{category: q.Category, target: sc.Target(), resource: q.Resource, from: q.From.UnixNano(), to: q.To.UnixNano()}, Scope: sc}, nil
 }
 
 // version returns the version of q's answer as of now, or "" when the cache cannot give one
@@ -248,14 +248,16 @@ func (s *Service) version(ctx context.Context, calVersion string, sc *scope, q S
 			return ""
 		}
 	}
-	v, err := s.cache.Version(ctx, keys, zones)
+	tokens, err := s.cache.Versions(ctx, keys, zones)
 	if err != nil {
 		return ""
 	}
 	h := sha256.New()
 	h.Write([]byte(calVersion))
-	h.Write([]byte{0})
-	h.Write([]byte(v))
+	for _, t := range tokens {
+		h.Write([]byte{0})
+		h.Write([]byte(t))
+	}
 	earliest, latest := sc.Timing()
 	last := int64(math.MaxInt64) // no horizon
 	if !latest.IsZero() {
@@ -267,9 +269,21 @@ func (s *Service) version(ctx context.Context, calVersion string, sc *scope, q S
 
 // compute runs the engine on the busy time of the scope's resources.
 func (s *Service) compute(ctx context.Context, cal *apphub.Calendar, sc *scope, q SlotQuery, extended bool) (*SlotResult, error) {
-	days := sc.Days(extended)
-	var keys []apphub.ResourceDay
-	for _, r := range sc.Resources() {
+	busy, err := s.busyOf(ctx, sc.Resources(), sc.Days(extended))
+	if err != nil {
+		return nil, err
+	}
+	res, err := slots.SearchSlots(cal, busy, slots.Query(q))
+	if err != nil {
+		return nil, err
+	}
+	return &SlotResult{Result: *res}, nil
+}
+
+// busyOf reads the busy time of resources over the UTC days, from the cache or MongoDB.
+func (s *Service) busyOf(ctx context.Context, resources []string, days []time.Time) (*slots.Busy, error) {
+	keys := make([]apphub.ResourceDay, 0, len(resources)*len(days))
+	for _, r := range resources {
 		for _, d := range days {
 			keys = append(keys, apphub.ResourceDay{Resource: r, Day: d})
 		}
@@ -284,11 +298,7 @@ func (s *Service) compute(ctx context.Context, cal *apphub.Calendar, sc *scope, 
 			busy.Add(c.Resource, c.Start, c.Seat)
 		}
 	}
-	res, err := slots.SearchSlots(cal, busy, slots.Query(q))
-	if err != nil {
-		return nil, err
-	}
-	return &SlotResult{Result: *res}, nil
+	return busy, nil
 }
 
 // loadBusy reads the claims of keys from MongoDB: one scan over the days they span.
@@ -318,6 +328,7 @@ func (s *Service) loadBusy(ctx context.Context, keys []apphub.ResourceDay) (map[
 type answerKey struct {
 	category, target, resource string
 	from, to                   int64
+	day                        bool // a local day's answer (searchdays.go), not a window's
 }
 
 // answer is the last answer of a query, kept in memory with its version.

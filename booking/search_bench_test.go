@@ -221,7 +221,7 @@ func BenchmarkSearchMix(b *testing.B) {
 }
 
 // insertClaims inserts claims directly, as bookings would have, from 16 goroutines.
-func insertClaims(b *testing.B, db *mongodb.DB, claims []apphub.Claim) {
+func insertClaims(b testing.TB, db *mongodb.DB, claims []apphub.Claim) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for w := range 16 {

@@ -188,7 +188,7 @@ func TestPostcodesOfAZoneShareTheirAnswer(t *testing.T) {
 	}
 	q.Place = "75012"
 	other, err := e.svc.Search(ctx, q)
-	if err != nil || other != first || cache.busy.Load() != 1 {
+	if err != nil || !sameAnswer(other, first) || cache.busy.Load() != 1 {
 		t.Fatalf("75012 read busy time %d times (want 1, the first search's) and answered %p, not %p (%v)", cache.busy.Load(), other, first, err)
 	}
 	if _, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: first.Days[0].Slots[0].Start}); err != nil {
@@ -199,7 +199,7 @@ func TestPostcodesOfAZoneShareTheirAnswer(t *testing.T) {
 		t.Fatalf("after a booking 75012 read busy time %d times and answered version %q (before %q): %v", cache.busy.Load(), after.Version, first.Version, err)
 	}
 	q.Place = "75011"
-	if again, err := e.svc.Search(ctx, q); err != nil || again != after {
+	if again, err := e.svc.Search(ctx, q); err != nil || !sameAnswer(again, after) {
 		t.Fatalf("75011 after the booking: %p, want 75012's %p (%v)", again, after, err)
 	}
 }

@@ -1,7 +1,7 @@
 package booking
 
 import (
-	"encoding/json"
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -117,15 +117,11 @@ func TestSizeOfMatchesTheHeap(t *testing.T) {
 	}{
 		{"computed", compute},
 		{"decoded", func(q slots.Query) *SlotResult {
-			data, err := json.Marshal(compute(q))
+			decoded, err := decodeAnswer(cal, encodeAnswer(compute(q)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			var decoded SlotResult
-			if err := json.Unmarshal(data, &decoded); err != nil {
-				t.Fatal(err)
-			}
-			return &decoded
+			return decoded
 		}},
 	} {
 		heap, estimate := heapOf(tc.answer)
@@ -135,4 +131,59 @@ func TestSizeOfMatchesTheHeap(t *testing.T) {
 			t.Errorf("%s answers take %.2f times what sizeOf says", tc.name, ratio)
 		}
 	}
+}
+
+// Shared answers read back as they were written, whatever they hold; malformed data is an
+// error, never a panic or an allocation larger than the data.
+func TestAnswerCodec(t *testing.T) {
+	cal, err := demo.Calendar()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2027, 3, 27, 22, 0, 0, 0, time.UTC)
+	full, err := slots.SearchSlots(cal, &slots.Busy{}, slots.Query{Category: demo.Repair, Place: "75011", From: start, To: start.AddDate(0, 0, 3), Now: start})
+	if err != nil || len(full.Days) == 0 {
+		t.Fatal(full, err)
+	}
+	for _, res := range []*SlotResult{
+		{Result: *full, AsOf: start.Add(123456789), Version: "v1"},
+		{Result: slots.Result{TimeZone: "Asia/Shanghai", Days: []apphub.SlotDay{{Date: "2027-01-01", Slots: []apphub.Slot{
+			{Start: start, End: start.Add(time.Hour), Capacity: 2, Resources: []apphub.SlotResource{{ResourceID: "gone", Capacity: 2}}}}}}}},
+		{Result: slots.Result{TimeZone: "UTC", Reasons: []apphub.Reason{{Code: "HOLIDAY", Message: "Noël"}}, NextDates: []string{"2027-01-04"}}, AsOf: start},
+	} {
+		data := encodeAnswer(res)
+		got, err := decodeAnswer(cal, data)
+		if err != nil || !reflect.DeepEqual(got, res) && !(got.AsOf.Equal(res.AsOf) && reflect.DeepEqual(got.Result, res.Result) && got.Version == res.Version) {
+			t.Fatalf("%+v\nread back as %+v, %v", res, got, err)
+		}
+		for n := range data {
+			if _, err := decodeAnswer(cal, data[:n]); err == nil {
+				t.Fatalf("%d of %d bytes read without error", n, len(data))
+			}
+		}
+	}
+}
+
+func FuzzAnswerCodec(f *testing.F) {
+	cal, err := demo.Calendar()
+	if err != nil {
+		f.Fatal(err)
+	}
+	start := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
+	res, err := slots.SearchSlots(cal, &slots.Busy{}, slots.Query{Category: demo.Repair, Place: "75011", From: start, To: start.AddDate(0, 0, 2), Now: start})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(encodeAnswer(&SlotResult{Result: *res, AsOf: start, Version: "v"}))
+	f.Add([]byte{answerFormat, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		res, err := decodeAnswer(cal, data)
+		if err != nil {
+			return
+		}
+		again, err := decodeAnswer(cal, encodeAnswer(res))
+		if err != nil || !reflect.DeepEqual(again.Result, res.Result) || again.Version != res.Version || !again.AsOf.Equal(res.AsOf) {
+			t.Fatalf("%+v read back as %+v, %v", res, again, err)
+		}
+	})
 }

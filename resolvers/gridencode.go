@@ -26,6 +26,9 @@ type gridEncoder struct {
 	// A resource's object, by the fields collected for it (a document may select resources
 	// several ways, through aliases and fragments).
 	resources map[resourceObject][]byte
+	// The fields collected for the selection of a field, by the field: gqlgen keeps its own
+	// collections too, but finding one costs more than writing a slot.
+	collected map[*graphql.CollectedField][]graphql.CollectedField
 }
 
 type resourceObject struct {
@@ -72,6 +75,21 @@ func (e *gridEncoder) fields(sel ast.SelectionSet, typ []string) ([]graphql.Coll
 		}
 	}
 	return fields, true
+}
+
+// fieldsOf is fields of the selection of f, an object field met once per list element.
+func (e *gridEncoder) fieldsOf(f *graphql.CollectedField, typ []string) ([]graphql.CollectedField, bool) {
+	if fields, found := e.collected[f]; found {
+		return fields, true
+	}
+	fields, ok := e.fields(f.Selections, typ)
+	if ok {
+		if e.collected == nil {
+			e.collected = make(map[*graphql.CollectedField][]graphql.CollectedField)
+		}
+		e.collected[f] = fields
+	}
+	return fields, ok
 }
 
 // object writes an object of fields, each by write, which reports false for a field it does
@@ -167,7 +185,7 @@ func (e *gridEncoder) day(fields []graphql.CollectedField, d *apphub.SlotDay) bo
 		case "date":
 			e.buf = appendQuoted(e.buf, d.Date)
 		case "slots":
-			slots, ok := e.fields(f.Selections, timeSlotType)
+			slots, ok := e.fieldsOf(f, timeSlotType)
 			if !ok {
 				return false
 			}
@@ -200,7 +218,7 @@ func (e *gridEncoder) slot(fields []graphql.CollectedField, s *apphub.Slot) bool
 		case "capacity":
 			e.buf = strconv.AppendInt(e.buf, int64(s.Capacity), 10)
 		case "resources":
-			resources, ok := e.fields(f.Selections, timeSlotResourceType)
+			resources, ok := e.fieldsOf(f, timeSlotResourceType)
 			if !ok {
 				return false
 			}
@@ -235,7 +253,7 @@ func (e *gridEncoder) slotResource(fields []graphql.CollectedField, res *apphub.
 		case "capacity":
 			e.buf = strconv.AppendInt(e.buf, int64(capacity), 10)
 		case "resource":
-			fields, ok := e.fields(f.Selections, resourceType)
+			fields, ok := e.fieldsOf(f, resourceType)
 			if !ok {
 				return false
 			}
@@ -304,10 +322,19 @@ func (e *gridEncoder) strings(list []string) {
 }
 
 // appendTime writes t as gqlgen's Time scalar does: RFC 3339 with the nanoseconds it has, in
-// quotes (the layout writes ASCII only, which strconv.Quote leaves as it is).
+// quotes (the layout writes ASCII only, which strconv.Quote leaves as it is). Slots are whole
+// seconds in UTC, written here without going through the layout.
 func appendTime(buf []byte, t time.Time) []byte {
 	buf = append(buf, '"')
-	buf = t.AppendFormat(buf, time.RFC3339Nano)
+	if y := t.Year(); t.Location() != time.UTC || t.Nanosecond() != 0 || y < 1000 || y > 9999 {
+		buf = t.AppendFormat(buf, time.RFC3339Nano)
+	} else {
+		_, m, d := t.Date()
+		h, mi, s := t.Clock()
+		buf = append(buf, byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+			byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10), 'T',
+			byte('0'+h/10), byte('0'+h%10), ':', byte('0'+mi/10), byte('0'+mi%10), ':', byte('0'+s/10), byte('0'+s%10), 'Z')
+	}
 	return append(buf, '"')
 }
 

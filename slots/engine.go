@@ -71,8 +71,20 @@ type Cell struct {
 }
 
 // SearchSlots returns the slots of q.Category at q.Place whose start is in [q.From, q.To),
-// earliest first and grouped by local date, given the busy time.
+// earliest first and grouped by local date, given the busy time; when there is none, the
+// reasons and the next dates.
 func SearchSlots(cal *apphub.Calendar, busy *Busy, q Query) (*Result, error) {
+	return search(cal, busy, q, true)
+}
+
+// OfferedSlots is SearchSlots without the reasons and the next dates: the slots alone, for a
+// caller that assembles windows from the answers of shorter ones (the look-ahead would be
+// wasted on each).
+func OfferedSlots(cal *apphub.Calendar, busy *Busy, q Query) (*Result, error) {
+	return search(cal, busy, q, false)
+}
+
+func search(cal *apphub.Calendar, busy *Busy, q Query, explain bool) (*Result, error) {
 	if err := q.Validate(); err != nil {
 		return nil, err
 	}
@@ -82,6 +94,9 @@ func SearchSlots(cal *apphub.Calendar, busy *Busy, q Query) (*Result, error) {
 	}
 	from, to := ceilSeconds(q.From), ceilSeconds(q.To)
 	result := &Result{TimeZone: e.target.timeZone}
+	if !explain && len(e.resources) == 0 {
+		return result, nil
+	}
 	if len(e.resources) == 0 {
 		result.Reasons = []apphub.Reason{{Code: apphub.ReasonNoSkilledResourceInZone, Message: e.explainNoResource(q.Resource)}}
 		return result, nil
@@ -90,6 +105,9 @@ func SearchSlots(cal *apphub.Calendar, busy *Busy, q Query) (*Result, error) {
 	if len(slots) > 0 {
 		place := newZoneTable(cal.Location(e.target.timeZone), from-tableMargin, to+tableMargin)
 		result.Days = groupByDay(place, slots)
+		return result, nil
+	}
+	if !explain {
 		return result, nil
 	}
 	result.Reasons = e.reasons(refused, from, to)

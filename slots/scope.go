@@ -28,10 +28,15 @@ func NewScope(cal *apphub.Calendar, q Query) (*Scope, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Scope{e: e, only: only,
-		first: apphub.DayOf(q.From.Add(-apphub.MaxBuffer)),
-		last:  apphub.DayOf(q.To.Add(apphub.MaxShift + apphub.MaxBuffer)),
+	first, last := BusyDays(q.From, q.To)
+	return &Scope{e: e, only: only, first: first, last: last,
 		ahead: apphub.DayOf(time.Unix(e.lookaheadEnd(ceilSeconds(q.To)), 0).Add(apphub.MaxShift + apphub.MaxBuffer))}, nil
+}
+
+// BusyDays returns the first and the last UTC day (midnights) whose busy time decides the
+// slots that start in [from, to): from a buffer before from to a shift and a buffer after to.
+func BusyDays(from, to time.Time) (first, last time.Time) {
+	return apphub.DayOf(from.Add(-apphub.MaxBuffer)), apphub.DayOf(to.Add(apphub.MaxShift + apphub.MaxBuffer))
 }
 
 // Days lists, ascending, the UTC days (midnights) whose busy time SearchSlots reads for the
@@ -82,6 +87,10 @@ func (sc *Scope) Target() string {
 	}
 	return "tz:" + t.timeZone
 }
+
+// TimeZone is the time zone the answer's days are grouped in: the place's, or the one
+// resource's.
+func (sc *Scope) TimeZone() string { return sc.e.target.timeZone }
 
 // Zone is the work zone of the place searched, whose resources the query may offer; "" when
 // the query names no place (a search by resource alone).

@@ -103,7 +103,7 @@ func TestBreakerSharedByCacheAndBus(t *testing.T) {
 	epoch := rdb.Raw().Get(ctx, prefix+"busy:epoch").Val()
 
 	p.stop()
-	if _, err := c.Version(ctx, keys, nil); !errors.Is(err, rediscache.ErrNoVersion) || !b.Open() {
+	if _, err := joinedVersions(ctx, c, keys, nil); !errors.Is(err, rediscache.ErrNoVersion) || !b.Open() {
 		t.Fatalf("Version with Redis gone: %v, breaker open %v", err, b.Open())
 	}
 	before, loads := counted.n.Load(), db.loadCount()
@@ -112,12 +112,12 @@ func TestBreakerSharedByCacheAndBus(t *testing.T) {
 	if got := busy(t, c, db, k); !has(got[k], quantum(36), 0) || db.loadCount() != loads+1 {
 		t.Fatalf("Busy with the breaker open: %v after %d loads", got[k], db.loadCount()-loads)
 	}
-	if _, err := c.Version(ctx, keys, nil); !errors.Is(err, rediscache.ErrNoVersion) {
+	if _, err := joinedVersions(ctx, c, keys, nil); !errors.Is(err, rediscache.ErrNoVersion) {
 		t.Fatalf("Version with the breaker open: %v", err)
 	}
-	c.StoreAnswer(ctx, "q", []byte("{}"))
-	if data := c.LoadAnswer(ctx, "q"); data != nil {
-		t.Fatalf("LoadAnswer with the breaker open: %q", data)
+	c.StoreAnswers(ctx, []string{"q"}, [][]byte{[]byte("{}")})
+	if data := c.LoadAnswers(ctx, []string{"q"}); data[0] != nil {
+		t.Fatalf("LoadAnswers with the breaker open: %q", data[0])
 	}
 	if err := bus.PublishEvents(ctx, []apphub.Event{{Kind: apphub.EventCreated, AppointmentID: "a", Version: 1}}); apphub.ErrorCode(err) != apphub.EUNAVAILABLE {
 		t.Fatalf("PublishEvents with the breaker open: %v", err)

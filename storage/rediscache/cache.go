@@ -3,11 +3,11 @@ package rediscache
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -451,57 +451,75 @@ func (c *Cache) Touch(ctx context.Context, keys []apphub.ResourceDay, zones []ap
 	c.flushStale(ctx)
 }
 
-// LoadAnswer returns the search answer stored under key (booking.SharedAnswers), nil when
-// there is none or Redis cannot be reached; reading it keeps it from expiring.
-func (c *Cache) LoadAnswer(ctx context.Context, key string) []byte {
+// LoadAnswers returns the search answers stored under keys (booking.SharedAnswers), in one
+// round trip: nil for those there are none of, all nil when Redis cannot be reached; reading
+// one keeps it from expiring.
+func (c *Cache) LoadAnswers(ctx context.Context, keys []string) [][]byte {
+	out := make([][]byte, len(keys))
 	if c.breaker.Allow() != nil {
-		return nil
+		return out
 	}
 	gctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	data, err := c.rdb.GetEx(gctx, c.prefix+"answer:"+key, c.ttl).Bytes()
-	if err != nil {
-		c.breaker.Fail(ctx, err)
+	cmds := make([]*redis.StringCmd, len(keys))
+	_, err := c.rdb.Pipelined(gctx, func(pipe redis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = pipe.GetEx(gctx, c.prefix+"answer:"+k, c.ttl)
+		}
 		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		c.breaker.Fail(ctx, err)
+		return out
 	}
-	c.m.answersShared.Inc()
-	return data
+	for i, cmd := range cmds {
+		if data, err := cmd.Bytes(); err == nil {
+			out[i] = data
+			c.m.answersShared.Inc()
+		}
+	}
+	return out
 }
 
-// StoreAnswer stores a search answer under key for TTL, best effort.
-func (c *Cache) StoreAnswer(ctx context.Context, key string, data []byte) {
+// StoreAnswers stores search answers under keys for TTL, in one round trip, best effort.
+func (c *Cache) StoreAnswers(ctx context.Context, keys []string, data [][]byte) {
 	if c.breaker.Allow() != nil {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
 	sctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	c.breaker.Fail(ctx, c.rdb.Set(sctx, c.prefix+"answer:"+key, data, c.ttl).Err())
+	_, err := c.rdb.Pipelined(sctx, func(pipe redis.Pipeliner) error {
+		for i, k := range keys {
+			pipe.Set(sctx, c.prefix+"answer:"+k, data[i], c.ttl)
+		}
+		return nil
+	})
+	c.breaker.Fail(ctx, err)
 }
 
 // ErrNoVersion is returned by Version when the cache cannot vouch for what it would answer:
 // Redis is unreachable, or a Touch of this instance has not reached it yet.
 var ErrNoVersion = apphub.Errorf(apphub.EUNAVAILABLE, "the availability cache cannot give a version now")
 
-// Version returns a token for the current state of keys (resource, day) and zones (zone,
-// day), in one round trip: it changes whenever one of them is touched, on any instance, and
-// when the epoch is replaced, and never comes back once it changed (a hash that expired comes
-// back with a new nonce; a Redis that went back in time has a new epoch). Reading it keeps the
-// hashes from expiring. A caller that reads the token before it reads the data it derives from
-// may keep the derived answer under the token: once a booking's Touch has returned, nobody
-// reads that token again.
-func (c *Cache) Version(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) (string, error) {
-	keys, zones = unique(keys), unique(zones)
+// Versions returns a token for the current state of each of keys (resource, day), then of
+// each of zones (zone, day), in that order, in one round trip: a token changes whenever its
+// key is touched, on any instance, and when the epoch is replaced, and never comes back once
+// it changed (a hash that expired comes back with a new nonce; a Redis that went back in time
+// has a new epoch). Reading them keeps the hashes from expiring. A caller that reads the tokens
+// before it reads the data it derives from may keep the derived answer under them: once a
+// booking's Touch has returned, nobody reads those tokens again.
+func (c *Cache) Versions(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) ([]string, error) {
 	for range 2 {
 		if c.breaker.Allow() != nil || !c.flushStale(ctx) {
-			return "", ErrNoVersion
+			return nil, ErrNoVersion
 		}
 		changes := c.guard.changed()
-		v, err := c.version(ctx, keys, zones)
+		v, err := c.versions(ctx, keys, zones)
 		if err != nil {
 			c.breaker.Fail(ctx, err)
 			c.logger.DebugContext(ctx, "busy cache: version not read", "err", err)
-			return "", ErrNoVersion
+			return nil, ErrNoVersion
 		}
 		if c.guard.changed() == changes {
 			c.m.versions.Inc()
@@ -510,33 +528,55 @@ func (c *Cache) Version(ctx context.Context, keys []apphub.ResourceDay, zones []
 		// A server met anew during the round trip: the epoch may have been read before its
 		// replacement and a zone after its restore (on a Cluster, two shards). Read again.
 	}
-	return "", ErrNoVersion
+	return nil, ErrNoVersion
 }
 
-func (c *Cache) version(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) (string, error) {
+func (c *Cache) versions(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	calls := c.calls(keys, versionScript, zones, zoneVersionScript)
 	var epochCmd *redis.StringCmd
 	cmds, err := runScripts(ctx, c.rdb, calls, func(pipe redis.Pipeliner) { epochCmd = pipe.Get(ctx, c.epochKey) })
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	epoch, err := epochCmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return "", err
+		return nil, err
 	}
-	h := sha256.New()
-	h.Write([]byte(epoch))
-	for _, cmd := range cmds {
+	out := make([]string, 0, len(keys)+len(zones))
+	for _, cmd := range cmds[:len(keys)] {
 		v, err := cmd.Text()
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		h.Write([]byte{0})
-		h.Write([]byte(v))
+		out = append(out, epoch+"/"+v)
 	}
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15]), nil
+	// A zone's call answers "nonce:g1,g2,…" for its days in the order calls gave them.
+	type zoneAnswer struct {
+		nonce string
+		gens  []string
+		next  int
+	}
+	answers := make(map[string]*zoneAnswer)
+	for i, z := range zones {
+		a := answers[z.Zone]
+		if a == nil {
+			v, err := cmds[len(keys)+len(answers)].Text()
+			if err != nil {
+				return nil, err
+			}
+			nonce, gens, _ := strings.Cut(v, ":")
+			a = &zoneAnswer{nonce: nonce, gens: strings.Split(gens, ",")}
+			answers[z.Zone] = a
+		}
+		if a.next >= len(a.gens) {
+			return nil, fmt.Errorf("zone version of %s: %d generations for day %d", z.Zone, len(a.gens), i)
+		}
+		out = append(out, epoch+"/"+a.nonce+":"+a.gens[a.next])
+		a.next++
+	}
+	return out, nil
 }
 
 // calls makes one script call per (resource, day) key, with keyScript, and one per zone for

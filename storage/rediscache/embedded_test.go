@@ -42,13 +42,13 @@ func TestEmbeddedEndToEnd(t *testing.T) {
 	if got := busy(t, b, db, k); !has(got[k], quantum(36), 0) || db.loadCount() != 1 {
 		t.Fatalf("hub b: %v after %d loads", got[k], db.loadCount())
 	}
-	v, err := a.Version(ctx, []apphub.ResourceDay{k}, []apphub.ZoneDay{zone("paris-11")})
+	v, err := joinedVersions(ctx, a, []apphub.ResourceDay{k}, []apphub.ZoneDay{zone("paris-11")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.book("tech-1", quantum(37), 0)
 	b.Touch(ctx, []apphub.ResourceDay{k}, nil)
-	if v2, err := a.Version(ctx, []apphub.ResourceDay{k}, []apphub.ZoneDay{zone("paris-11")}); err != nil || v2 == v {
+	if v2, err := joinedVersions(ctx, a, []apphub.ResourceDay{k}, []apphub.ZoneDay{zone("paris-11")}); err != nil || v2 == v {
 		t.Fatalf("version after a Touch on hub b: %q, %v (was %q)", v2, err, v)
 	}
 	if got := busy(t, a, db, k); !has(got[k], quantum(37), 0) {

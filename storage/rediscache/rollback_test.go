@@ -32,7 +32,7 @@ func versionOnceUp(t testing.TB, c *rediscache.Cache, keys []apphub.ResourceDay,
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		v, err := c.Version(context.Background(), keys, zones)
+		v, err := joinedVersions(context.Background(), c, keys, zones)
 		if err == nil {
 			return v
 		}
