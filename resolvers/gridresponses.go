@@ -84,12 +84,33 @@ func (gridResponses) InterceptResponse(ctx context.Context, next graphql.Respons
 			return next(ctx)
 		}
 		return op.w.response(op.doc, g, func() *graphql.Response {
+			if data, ok := op.encode(ctx, g); ok {
+				return &graphql.Response{Data: data}
+			}
 			op.out <- g
 			return next(ctx)
 		})
 	case <-ctx.Done():
 		return next(ctx) // gqlgen's channel is empty: it ends the stream
 	}
+}
+
+// encode writes the response to g with a gridEncoder, when the operation is one
+// availabilityChanged field and g is its watcher's grid.
+func (op *gridOp) encode(ctx context.Context, g *model.Availability) ([]byte, bool) {
+	oc := graphql.GetOperationContext(ctx)
+	if len(oc.Operation.SelectionSet) != 1 {
+		return nil, false
+	}
+	f, isField := oc.Operation.SelectionSet[0].(*ast.Field)
+	if !isField || f.Name != "availabilityChanged" || len(f.Directives) > 0 {
+		return nil, false
+	}
+	res, cal, ok := op.w.source(g)
+	if !ok {
+		return nil, false
+	}
+	return encodeAvailability(oc, f, cal, res)
 }
 
 // gridEncoding is the response to one grid for one document, shared by its subscribers.

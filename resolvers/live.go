@@ -85,6 +85,9 @@ type gridWatcher struct {
 
 	mu   sync.Mutex
 	grid *model.Availability // the last grid published, nil before the first
+	// What grid was made from, for gridEncoder.
+	gridRes *booking.SlotResult
+	gridCal *apphub.Calendar
 	subs map[*gridSub]struct{}
 	// The last grid handed to a subscriber, and its responses by document (gridResponses):
 	// only the latest grid's are kept, so that they cost one response per document in use.
@@ -281,7 +284,7 @@ func (w *gridWatcher) publish(res *booking.SlotResult) (*model.Availability, err
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	// Kept even when it is not sent: a joining subscriber's search then finds its version.
-	w.grid = next
+	w.grid, w.gridRes, w.gridCal = next, res, cal
 	if send {
 		w.handOut(next)
 		for sub := range w.subs {
@@ -289,6 +292,13 @@ func (w *gridWatcher) publish(res *booking.SlotResult) (*model.Availability, err
 		}
 	}
 	return next, nil
+}
+
+// source returns the answer and the calendar g was made from, when g is the watcher's grid.
+func (w *gridWatcher) source(g *model.Availability) (*booking.SlotResult, *apphub.Calendar, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.gridRes, w.gridCal, g == w.grid && w.gridRes != nil
 }
 
 // handOut notes that g is the latest grid given to subscribers: the responses kept for an
