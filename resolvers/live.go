@@ -88,7 +88,7 @@ type gridWatcher struct {
 	// What grid was made from, for gridEncoder.
 	gridRes *booking.SlotResult
 	gridCal *apphub.Calendar
-	subs map[*gridSub]struct{}
+	subs    map[*gridSub]struct{}
 	// The last grid handed to a subscriber, and its responses by document (gridResponses):
 	// only the latest grid's are kept, so that they cost one response per document in use.
 	latest  *model.Availability
