@@ -3,7 +3,6 @@ package resolvers
 import (
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -14,7 +13,8 @@ import (
 
 // gridEncoder writes the data of an availability query straight from the search's answer,
 // honouring the operation's selection sets (aliases, fragments, @skip and @include, merged
-// fields, __typename) as gqlgen's executor would, byte for byte (TestGridEncoderMatchesGqlgen).
+// fields, __typename) as gqlgen's executor and transport would, byte for byte
+// (TestGridEncoderMatchesGqlgen).
 // gqlgen builds a grid as one marshaler per field of every slot, marshalling each list element
 // in a goroutine of its own: that cost 20 times the search on a grid of resources. The
 // selection sets are collected once per level rather than once per element, and a resource's
@@ -338,46 +338,47 @@ func appendTime(buf []byte, t time.Time) []byte {
 	return append(buf, '"')
 }
 
-// appendQuoted writes s as a JSON string exactly as gqlgen's String scalar does: it escapes
-// quotes, backslashes and control characters, and passes everything else through, invalid
-// UTF-8 included.
+// appendQuoted writes s as a JSON string exactly as it reaches the client through gqlgen: its
+// String scalar escapes quotes, backslashes and control characters (upper-case hex) and
+// passes everything else through, invalid UTF-8 included; then encoding/json, marshalling
+// the response, escapes <, > and & (lower-case hex) and U+2028 and U+2029.
 func appendQuoted(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= utf8.RuneSelf {
-			// A multi-byte rune (or an invalid byte, which gqlgen passes through too):
-			// never escaped.
-			_, size := utf8.DecodeRuneInString(s[i:])
-			i += size
-			continue
+		switch {
+		case c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && s[i+2]&^1 == 0xA8:
+			buf = append(append(buf, s[start:i]...), '\\', 'u', '2', '0', '2', lowerHex[s[i+2]&0xF])
+			i += 2
+			start = i + 1
+		case c == '<' || c == '>' || c == '&':
+			buf = append(append(buf, s[start:i]...), '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&0xF])
+			start = i + 1
+		case c < 0x20 || c == '\\' || c == '"':
+			buf = append(buf, s[start:i]...)
+			switch c {
+			case '\t':
+				buf = append(buf, `\t`...)
+			case '\r':
+				buf = append(buf, `\r`...)
+			case '\n':
+				buf = append(buf, `\n`...)
+			case '\\':
+				buf = append(buf, `\\`...)
+			case '"':
+				buf = append(buf, `\"`...)
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', upperHex[c>>4], upperHex[c&0xf])
+			}
+			start = i + 1
 		}
-		if c >= 0x20 && c != '\\' && c != '"' {
-			i++
-			continue
-		}
-		buf = append(buf, s[start:i]...)
-		switch c {
-		case '\t':
-			buf = append(buf, `\t`...)
-		case '\r':
-			buf = append(buf, `\r`...)
-		case '\n':
-			buf = append(buf, `\n`...)
-		case '\\':
-			buf = append(buf, `\\`...)
-		case '"':
-			buf = append(buf, `\"`...)
-		default:
-			buf = append(buf, `\u00`...)
-			buf = append(buf, hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
 	}
 	buf = append(buf, s[start:]...)
 	return append(buf, '"')
 }
 
-const hexDigits = "0123456789ABCDEF"
+const (
+	upperHex = "0123456789ABCDEF" // gqlgen's
+	lowerHex = "0123456789abcdef" // encoding/json's
+)
