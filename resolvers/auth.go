@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -218,53 +217,3 @@ func websocketInit(authenticate func(context.Context, string) (apphub.Principal,
 	}
 }
 
-// sessionWebsocket accepts websockets as the implementation it wraps does, and closes a
-// connection whose credential expired with 4401.
-type sessionWebsocket struct {
-	transport.WebsocketImplementation
-}
-
-func (w sessionWebsocket) Accept(rw http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	conn, err := w.WebsocketImplementation.Accept(rw, r, opts)
-	if err != nil {
-		return nil, err
-	}
-	s, ok := r.Context().Value(wsSessionKey{}).(*wsSession)
-	if !ok {
-		return conn, nil
-	}
-	return &sessionConn{WebsocketConn: conn, session: s}, nil
-}
-
-// sessionConn is a websocket connection whose close says 4401 when its credential expired. It
-// passes on the optional read limit and deadline of the connection it wraps, which gqlgen looks
-// for.
-type sessionConn struct {
-	transport.WebsocketConn
-	session *wsSession
-}
-
-var (
-	_ transport.WebsocketReadLimiter   = (*sessionConn)(nil)
-	_ transport.WebsocketReadDeadliner = (*sessionConn)(nil)
-)
-
-func (c *sessionConn) WriteClose(code int, message string) error {
-	if c.session.expired() {
-		code, message = CloseUnauthorized, "Unauthorized"
-	}
-	return c.WebsocketConn.WriteClose(code, message)
-}
-
-func (c *sessionConn) SetReadLimit(limit int64) {
-	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
-		l.SetReadLimit(limit)
-	}
-}
-
-func (c *sessionConn) SetReadDeadline(t time.Time) error {
-	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
-		return d.SetReadDeadline(t)
-	}
-	return nil
-}
