@@ -216,4 +216,3 @@ func websocketInit(authenticate func(context.Context, string) (apphub.Principal,
 		return ctx, nil, nil
 	}
 }
-

@@ -48,7 +48,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	// subprotocol) and server-sent events. coder/websocket refuses cross-origin upgrades unless
 	// the origin is allowed.
 	srv.AddTransport(transport.Websocket{
-		Implementation: websocketImplementation{accept: coderws.AcceptOptions{OriginPatterns: opts.AllowedOrigins}},
+		Implementation:        websocketImplementation{accept: coderws.AcceptOptions{OriginPatterns: opts.AllowedOrigins}},
 		InitFunc:              websocketInit(opts.Authenticate, opts.Now, logger),
 		KeepAlivePingInterval: opts.KeepAlive,
 		InitTimeout:           opts.InitTimeout,

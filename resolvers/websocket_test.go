@@ -32,7 +32,7 @@ func TestNextMessage(t *testing.T) {
 	}{
 		{&testMessage{Payload: payload, ID: "1", Type: "next"}, true},
 		{&testMessage{Payload: payload, ID: `sub "<&>" é`, Type: "data"}, true},
-		{&testMessage{Payload: payload, Type: "next"}, true},
+		{&testMessage{Payload: payload, Type: "next", noOp: true}, true}, // unexported fields are not written
 		{&testMessage{Type: "next"}, false},
 		{&testMessage{Payload: payload, ID: "1", Type: "complete"}, false},
 		{&testMessage{Payload: json.RawMessage(`{"x":1}`), ID: "1", Type: "error"}, false},
