@@ -5,12 +5,13 @@
 # data. Prints p50/p90/p99/max, requests per second and the hub's RSS. Then the realistic mix
 # (every category at each place it is searched at, 14 start days, 7- and 14-day windows, with
 # and without resources: 17,304 distinct documents, drawn at random): closed loop, paced at
-# MIX_RATE, and closed loop while a channel books BOOK_RATE slots/s in the mix's zones; then
+# MIX_RATE, and closed loop while a channel books BOOK_RATE slots/s in the mix's zones (after
+# RACES 50-way TMF646 booking races for one technician's slot); then
 # the first FIRST answers, one at a time, of a second hub just started on fresh data. Ends with
 # each hub's peak RSS (VmHWM) and the mix's throughput against the reference's. Loopback only;
 # bounded in time (about 14 × DURATION, plus the builds, the demo data twice, and FIRST
 # searches).
-#   bash scripts/bench.sh   # DURATION=15s RATE=2000 CONNS=8 MIX_RATE=500 BOOK_RATE=5 FIRST=300 RATE_SEARCH=… RATE_WRITE=… may be set
+#   bash scripts/bench.sh   # DURATION=15s RATE=2000 CONNS=8 MIX_RATE=500 BOOK_RATE=5 FIRST=300 RACES=20 RATE_SEARCH=… RATE_WRITE=… may be set
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
@@ -100,6 +101,9 @@ echo "== reference (one Redis GET of $size bytes), closed loop, $CONNS connectio
 echo "== hub TMF646 POST /searchTimeSlot (same search, stored), closed loop, $CONNS connections, $DURATION"
 "$work/loadgen" -d "$DURATION" -c "$CONNS" -pid "$hub_pid" -method POST -body-file "$work/tmf.json" -H 'Content-Type: application/json' "${auth[@]}" \
 	"http://$HUB/tmf-api/appointment/v4/searchTimeSlot" || true
+
+echo "== hub TMF646 booking races: ${RACES:-20} slots, 50 partners' POST /appointment at once for each (one technician)"
+"$work/loadgen" race -token "$token" -races "${RACES:-20}" -c 50 -target repair@75012 "http://$HUB" || true
 
 # The realistic mix: many distinct documents, so that most searches find no answer kept.
 "$work/loadgen" bodies -mix availability -seed 1 >"$work/mix.txt"

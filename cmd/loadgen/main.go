@@ -23,7 +23,7 @@
 //
 // Subcommands: bodies writes a mix of GraphQL documents (mix.go); book books slots at a pace
 // (book.go); subs holds GraphQL subscriptions open and measures how fast changes reach them
-// (subs.go). Each has -help.
+// (subs.go); race makes partners race over TMF646 for the same slots (race.go). Each has -help.
 package main
 
 import (
@@ -70,6 +70,8 @@ func mainErr(args []string) error {
 			return bookMain(ctx, args[1:])
 		case "subs":
 			return subsMain(ctx, args[1:])
+		case "race":
+			return raceMain(ctx, args[1:])
 		}
 	}
 	return loadMain(ctx, args)
