@@ -278,6 +278,7 @@ func startingIn(list []apphub.Slot, from, to time.Time) []apphub.Slot {
 func assemble(timeZone string, from, to time.Time, days []localDay, answers []*SlotResult) *SlotResult {
 	res := &SlotResult{Result: slots.Result{TimeZone: timeZone}}
 	h := sha256.New()
+	h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(from.UnixNano())), uint64(to.UnixNano())))
 	for i, a := range answers {
 		h.Write([]byte(days[i].version))
 		if a.AsOf.After(res.AsOf) {
@@ -295,7 +296,7 @@ func assemble(timeZone string, from, to time.Time, days []localDay, answers []*S
 			res.Days = append(res.Days, apphub.SlotDay{Date: d.Date, Slots: part})
 		}
 	}
-	// Equal day versions over the same window, equal answers.
+	// The same window over days of the same versions, the same answer.
 	res.Version = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15])
 	return res
 }

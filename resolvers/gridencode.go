@@ -120,46 +120,10 @@ func (e *gridEncoder) availability(sel ast.SelectionSet, res *booking.SlotResult
 			e.buf = appendQuoted(e.buf, res.TimeZone)
 		case "days":
 			days, ok := e.fields(f.Selections, availabilityDayType)
-			if !ok {
-				return false
-			}
-			e.buf = append(e.buf, '[')
-			for i := range res.Days {
-				if i > 0 {
-					e.buf = append(e.buf, ',')
-				}
-				if !e.day(days, &res.Days[i]) {
-					return false
-				}
-			}
-			e.buf = append(e.buf, ']')
+			return ok && e.list(len(res.Days), func(i int) bool { return e.day(days, &res.Days[i]) })
 		case "reasons":
 			reasons, ok := e.fields(f.Selections, reasonType)
-			if !ok {
-				return false
-			}
-			e.buf = append(e.buf, '[')
-			for i, r := range res.Reasons {
-				if i > 0 {
-					e.buf = append(e.buf, ',')
-				}
-				if !e.object(reasons, func(f *graphql.CollectedField) bool {
-					switch f.Name {
-					case "__typename":
-						e.buf = appendQuoted(e.buf, reasonType[0])
-					case "code":
-						e.buf = appendQuoted(e.buf, r.Code)
-					case "message":
-						e.buf = appendQuoted(e.buf, r.Message)
-					default:
-						return false
-					}
-					return true
-				}) {
-					return false
-				}
-			}
-			e.buf = append(e.buf, ']')
+			return ok && e.list(len(res.Reasons), func(i int) bool { return e.reason(reasons, &res.Reasons[i]) })
 		case "nextDates":
 			e.strings(res.NextDates)
 		case "asOf":
@@ -177,6 +141,22 @@ func (e *gridEncoder) availability(sel ast.SelectionSet, res *booking.SlotResult
 	})
 }
 
+func (e *gridEncoder) reason(fields []graphql.CollectedField, r *apphub.Reason) bool {
+	return e.object(fields, func(f *graphql.CollectedField) bool {
+		switch f.Name {
+		case "__typename":
+			e.buf = appendQuoted(e.buf, reasonType[0])
+		case "code":
+			e.buf = appendQuoted(e.buf, r.Code)
+		case "message":
+			e.buf = appendQuoted(e.buf, r.Message)
+		default:
+			return false
+		}
+		return true
+	})
+}
+
 func (e *gridEncoder) day(fields []graphql.CollectedField, d *apphub.SlotDay) bool {
 	return e.object(fields, func(f *graphql.CollectedField) bool {
 		switch f.Name {
@@ -186,19 +166,7 @@ func (e *gridEncoder) day(fields []graphql.CollectedField, d *apphub.SlotDay) bo
 			e.buf = appendQuoted(e.buf, d.Date)
 		case "slots":
 			slots, ok := e.fieldsOf(f, timeSlotType)
-			if !ok {
-				return false
-			}
-			e.buf = append(e.buf, '[')
-			for i := range d.Slots {
-				if i > 0 {
-					e.buf = append(e.buf, ',')
-				}
-				if !e.slot(slots, &d.Slots[i]) {
-					return false
-				}
-			}
-			e.buf = append(e.buf, ']')
+			return ok && e.list(len(d.Slots), func(i int) bool { return e.slot(slots, &d.Slots[i]) })
 		default:
 			return false
 		}
@@ -310,15 +278,26 @@ func (e *gridEncoder) resource(fields []graphql.CollectedField, res *apphub.Reso
 	})
 }
 
-func (e *gridEncoder) strings(list []string) {
+// list writes n elements, each by write, which reports false for what it does not know.
+func (e *gridEncoder) list(n int, write func(i int) bool) bool {
 	e.buf = append(e.buf, '[')
-	for i, s := range list {
+	for i := range n {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
-		e.buf = appendQuoted(e.buf, s)
+		if !write(i) {
+			return false
+		}
 	}
 	e.buf = append(e.buf, ']')
+	return true
+}
+
+func (e *gridEncoder) strings(list []string) {
+	e.list(len(list), func(i int) bool {
+		e.buf = appendQuoted(e.buf, list[i])
+		return true
+	})
 }
 
 // appendTime writes t as gqlgen's Time scalar does: RFC 3339 with the nanoseconds it has, in
