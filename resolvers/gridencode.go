@@ -1,10 +1,14 @@
 package resolvers
 
 import (
+	"bytes"
 	"strconv"
+	"strings"
 	"time"
+	"weak"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/maypok86/otter/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/apphub/apphub"
@@ -20,15 +24,18 @@ import (
 // selection sets are collected once per level rather than once per element, and a resource's
 // object is written once per request and copied where it appears again.
 type gridEncoder struct {
-	oc  *graphql.OperationContext
-	cal *apphub.Calendar
-	buf []byte
+	oc   *graphql.OperationContext
+	cal  *apphub.Calendar
+	days *dayFragments // nil: days are written each time
+	buf  []byte
 	// A resource's object, by the fields collected for it (a document may select resources
 	// several ways, through aliases and fragments).
 	resources map[resourceObject][]byte
 	// The fields collected for the selection of a field, by the field: gqlgen keeps its own
 	// collections too, but finding one costs more than writing a slot.
 	collected map[*graphql.CollectedField][]graphql.CollectedField
+	// The shape of a day's selection, by its first collected field (dayFragments).
+	shapes map[*graphql.CollectedField]string
 }
 
 type resourceObject struct {
@@ -50,11 +57,11 @@ var (
 // (availabilityOnly), answered by res: {"<alias>":{…}}. It reports false when the selection
 // asks for what it does not write (a field unknown to it, a deferred fragment) or the answer
 // has a value gqlgen would refuse: gqlgen then executes the operation.
-func encodeAvailability(oc *graphql.OperationContext, f *ast.Field, cal *apphub.Calendar, res *booking.SlotResult) ([]byte, bool) {
+func encodeAvailability(oc *graphql.OperationContext, f *ast.Field, cal *apphub.Calendar, res *booking.SlotResult, days *dayFragments) ([]byte, bool) {
 	if res.AsOf.IsZero() {
 		return nil, false // gqlgen answers a null non-null field with an error
 	}
-	e := &gridEncoder{oc: oc, cal: cal, buf: make([]byte, 0, 4096)}
+	e := &gridEncoder{oc: oc, cal: cal, days: days, buf: make([]byte, 0, 4096)}
 	e.buf = append(e.buf, '{')
 	e.buf = appendQuoted(e.buf, f.Alias)
 	e.buf = append(e.buf, ':')
@@ -158,6 +165,29 @@ func (e *gridEncoder) reason(fields []graphql.CollectedField, r *apphub.Reason) 
 }
 
 func (e *gridEncoder) day(fields []graphql.CollectedField, d *apphub.SlotDay) bool {
+	var key dayFragmentKey
+	if e.days != nil && len(d.Slots) > 0 && len(fields) > 0 {
+		shape, ok := e.shape(fields)
+		if !ok {
+			return false
+		}
+		key = dayFragmentKey{slots: weak.Make(&d.Slots[0]), n: len(d.Slots), date: d.Date, shape: shape}
+		if b, found := e.days.cache.GetIfPresent(key); found {
+			e.buf = append(e.buf, b...)
+			return true
+		}
+	}
+	start := len(e.buf)
+	if !e.dayObject(fields, d) {
+		return false
+	}
+	if key.shape != "" {
+		e.days.keep(key, e.buf[start:])
+	}
+	return true
+}
+
+func (e *gridEncoder) dayObject(fields []graphql.CollectedField, d *apphub.SlotDay) bool {
 	return e.object(fields, func(f *graphql.CollectedField) bool {
 		switch f.Name {
 		case "__typename":
@@ -276,6 +306,82 @@ func (e *gridEncoder) resource(fields []graphql.CollectedField, res *apphub.Reso
 		}
 		return true
 	})
+}
+
+// children are the object types of the fields below a day, by parent type and field.
+var children = map[string]map[string][]string{
+	"AvailabilityDay":  {"slots": timeSlotType},
+	"TimeSlot":         {"resources": timeSlotResourceType},
+	"TimeSlotResource": {"resource": resourceType},
+}
+
+// shape writes a day's selection, its aliases and fields down to the resources', as a key
+// equal for equal selections of any document; it reports false where a fragment is deferred.
+func (e *gridEncoder) shape(fields []graphql.CollectedField) (string, bool) {
+	if s, found := e.shapes[&fields[0]]; found {
+		return s, true
+	}
+	var b strings.Builder
+	if !e.writeShape(&b, fields, availabilityDayType) {
+		return "", false
+	}
+	if e.shapes == nil {
+		e.shapes = make(map[*graphql.CollectedField]string)
+	}
+	e.shapes[&fields[0]] = b.String()
+	return b.String(), true
+}
+
+func (e *gridEncoder) writeShape(b *strings.Builder, fields []graphql.CollectedField, typ []string) bool {
+	b.WriteByte('{')
+	for i := range fields {
+		f := &fields[i]
+		b.WriteString(f.Alias)
+		b.WriteByte(':')
+		b.WriteString(f.Name)
+		if child := children[typ[0]][f.Name]; child != nil {
+			sub, ok := e.fieldsOf(f, child)
+			if !ok || !e.writeShape(b, sub, child) {
+				return false
+			}
+		}
+		b.WriteByte(',')
+	}
+	b.WriteByte('}')
+	return true
+}
+
+// dayFragments keeps the bytes of day objects across requests. The days of an answer are the
+// kept day answers' own slices, which every window covering them meets again, and writing a
+// day's slots is most of a response. A day is known by its slots — a weak pointer to the first
+// and their number: equal for the same slice of the same answer, never for a new one at a
+// reused address — its date, and the shape of its selection.
+type dayFragments struct {
+	cache  *otter.Cache[dayFragmentKey, []byte]
+	budget int
+}
+
+type dayFragmentKey struct {
+	slots weak.Pointer[apphub.Slot]
+	n     int
+	date  string
+	shape string
+}
+
+// dayFragmentBytes bounds the day fragments kept: a 14-day grid with resources is 100 KB.
+const dayFragmentBytes = 8 << 20
+
+func newDayFragments(budget int) *dayFragments {
+	return &dayFragments{budget: budget, cache: otter.Must(&otter.Options[dayFragmentKey, []byte]{
+		MaximumWeight: uint64(budget),
+		Weigher:       func(k dayFragmentKey, b []byte) uint32 { return uint32(len(b) + len(k.shape) + 100) },
+	})}
+}
+
+func (d *dayFragments) keep(k dayFragmentKey, b []byte) {
+	if len(b)+len(k.shape)+100 <= d.budget {
+		d.cache.Set(k, bytes.Clone(b))
+	}
 }
 
 // list writes n elements, each by write, which reports false for what it does not know.

@@ -79,6 +79,9 @@ func TestGridEncoderMatchesGqlgen(t *testing.T) {
 	fixed := []string{`{ availability(input: {category: "repair", place: "75011"}) { days { slots { resources { ...R resource { name } } r2: resources { ...R } } } } }
 		fragment R on TimeSlotResource { resource { id } }`}
 	rng := rand.New(rand.NewPCG(1, 2))
+	// One store of day fragments for all the documents: a day written for one selection must
+	// never answer another.
+	days := newDayFragments(dayFragmentBytes)
 	for i := range 400 {
 		res := answers[i%len(answers)]
 		doc := randomDocument(rng)
@@ -100,7 +103,7 @@ func TestGridEncoderMatchesGqlgen(t *testing.T) {
 		if !ok {
 			t.Fatalf("not an availability query:\n%s", doc)
 		}
-		got, ok := encodeAvailability(oc, f, cal, res)
+		got, ok := encodeAvailability(oc, f, cal, res, days)
 		if !ok {
 			t.Fatalf("the encoder declined:\n%s", doc)
 		}

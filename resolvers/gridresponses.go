@@ -110,7 +110,7 @@ func (op *gridOp) encode(ctx context.Context, g *model.Availability) ([]byte, bo
 	if !ok {
 		return nil, false
 	}
-	return encodeAvailability(oc, f, cal, res)
+	return encodeAvailability(oc, f, cal, res, nil)
 }
 
 // gridEncoding is the response to one grid for one document, shared by its subscribers.

@@ -28,6 +28,7 @@ type responseCache struct {
 	flight  singleflight.Group                    // responses being built, by request and version
 	entries *otter.Cache[string, *cachedResponse] // by request
 	budget  int                                   // bytes, as cachedResponse.size counts them
+	days    *dayFragments                         // for the responses it writes
 }
 
 // newResponseCache keeps responses within budget bytes. otter evicts as soon as the weights
@@ -35,7 +36,7 @@ type responseCache struct {
 // more often (W-TinyLFU), so that requests seen once do not push out those every channel app
 // repeats.
 func newResponseCache(svc Service, budget int) *responseCache {
-	return &responseCache{svc: svc, budget: budget, entries: otter.Must(&otter.Options[string, *cachedResponse]{
+	return &responseCache{svc: svc, budget: budget, days: newDayFragments(dayFragmentBytes), entries: otter.Must(&otter.Options[string, *cachedResponse]{
 		MaximumWeight: uint64(budget),
 		Weigher:       func(_ string, e *cachedResponse) uint32 { return e.size },
 	})}
@@ -125,7 +126,7 @@ func (c *responseCache) InterceptOperation(ctx context.Context, next graphql.Ope
 	ctx = withAnswer(ctx, q, res)
 	respond := func() *graphql.Response {
 		if cal, _, err := c.svc.CalendarAndVersion(ctx); err == nil {
-			if data, ok := encodeAvailability(oc, f, cal, res); ok {
+			if data, ok := encodeAvailability(oc, f, cal, res, c.days); ok {
 				return &graphql.Response{Data: data}
 			}
 		}
