@@ -169,6 +169,9 @@ func (s *Service) missingDays(ctx context.Context, cal *apphub.Calendar, q SlotQ
 		v, err, _ := s.flight.Do(flightKey, func() (any, error) {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opTimeout)
 			defer cancel()
+			if kept := s.keptDays(run); kept != nil {
+				return kept, nil // computed by a search that ended after this one looked
+			}
 			if found := s.sharedDays(ctx, cal, run); found != nil {
 				if source == SourceMemory {
 					source = SourceRedis
@@ -188,6 +191,19 @@ func (s *Service) missingDays(ctx context.Context, cal *apphub.Calendar, q SlotQ
 		copy(answers[at:], v.([]*SlotResult))
 	}
 	return source, took, nil
+}
+
+// keptDays returns the answers of run kept in memory at their versions; nil unless all are.
+func (s *Service) keptDays(run []localDay) []*SlotResult {
+	out := make([]*SlotResult, len(run))
+	for i, d := range run {
+		a, found := s.answers.GetIfPresent(d.key)
+		if !found || a.res.Version != d.version {
+			return nil
+		}
+		out[i] = a.res
+	}
+	return out
 }
 
 // sharedDays returns the answers of run that another instance computed at the same versions,
