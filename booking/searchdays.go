@@ -147,13 +147,16 @@ func (s *Service) dayVersions(ctx context.Context, calVersion string, sc *scope,
 }
 
 // missingDays fills the answers of the missing days, in runs of consecutive days: from
-// another instance's answers at the same versions, else computed (then kept and shared). The
-// searches that miss the same days at the same versions wait for one of them, which goes on if
-// its own caller leaves. It returns where this search's answers came from: SourceComputed (and
-// how long that took) when it computed some, SourceRedis when it loaded them, SourceMemory
-// when it waited for another search.
+// another instance's answers at the same versions, else computed (then kept and shared). One
+// search at a time computes days of a (category, target, resource): the others wait for it,
+// then take from memory what it kept and compute only what is still missing, so that searches
+// missing overlapping days at once (one of them may look while another is keeping its days)
+// compute each day once. It returns where this search's answers came from: SourceComputed
+// (and how long that took) when it computed some, SourceRedis when it loaded them,
+// SourceMemory when it waited for another search.
 func (s *Service) missingDays(ctx context.Context, cal *apphub.Calendar, q SlotQuery, days []localDay, missing []int, answers []*SlotResult) (string, time.Duration, error) {
 	source, took := SourceMemory, time.Duration(0)
+	lane := fmt.Sprintf("day\x00%s\x00%s\x00%s", days[0].key.category, days[0].key.target, days[0].key.resource)
 	for len(missing) > 0 {
 		n := 1
 		for n < len(missing) && n < maxDayRun && missing[n] == missing[0]+n {
@@ -161,12 +164,10 @@ func (s *Service) missingDays(ctx context.Context, cal *apphub.Calendar, q SlotQ
 		}
 		at := missing[0]
 		run := days[at : at+n]
-		missing = missing[n:]
-		flightKey := fmt.Sprintf("%v", run[0].key)
-		for _, d := range run {
-			flightKey += "\x00" + d.version
-		}
-		v, err, _ := s.flight.Do(flightKey, func() (any, error) {
+		ran := false
+		v, err, _ := s.flight.Do(lane, func() (any, error) {
+			ran = true
+			// It goes on if its own caller leaves: the others still want it.
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opTimeout)
 			defer cancel()
 			if kept := s.keptDays(run); kept != nil {
@@ -188,7 +189,21 @@ func (s *Service) missingDays(ctx context.Context, cal *apphub.Calendar, q SlotQ
 		if err != nil {
 			return "", 0, err
 		}
-		copy(answers[at:], v.([]*SlotResult))
+		if ran {
+			copy(answers[at:], v.([]*SlotResult))
+			missing = missing[n:]
+			continue
+		}
+		// Another search's computation, of its own days: take what it kept, go on with the rest.
+		still := missing[:0]
+		for _, i := range missing {
+			if a, found := s.answers.GetIfPresent(days[i].key); found && a.res.Version == days[i].version {
+				answers[i] = a.res
+			} else {
+				still = append(still, i)
+			}
+		}
+		missing = still
 	}
 	return source, took, nil
 }
