@@ -236,34 +236,47 @@ func newScope(cal *apphub.Calendar, q SlotQuery) (*scope, error) {
 // version returns the version of q's answer as of now, or "" when the cache cannot give one
 // or the search has neither a zone nor a single resource to version it by.
 func (s *Service) version(ctx context.Context, calVersion string, sc *scope, q SlotQuery, extended bool) string {
-	var keys []apphub.ResourceDay
-	var zones []apphub.ZoneDay
-	for _, d := range sc.Days(extended) {
-		switch {
-		case sc.Resource() != "":
-			keys = append(keys, apphub.ResourceDay{Resource: sc.Resource(), Day: d})
-		case sc.Zone() != "":
-			zones = append(zones, apphub.ZoneDay{Zone: sc.Zone(), Day: d})
-		default:
-			return ""
-		}
-	}
-	tokens, err := s.cache.Versions(ctx, keys, zones)
-	if err != nil {
+	tokens, ok := s.dayTokens(ctx, sc, sc.Days(extended))
+	if !ok {
 		return ""
-	}
-	h := sha256.New()
-	h.Write([]byte(calVersion))
-	for _, t := range tokens {
-		h.Write([]byte{0})
-		h.Write([]byte(t))
 	}
 	earliest, latest := sc.Timing()
 	last := int64(math.MaxInt64) // no horizon
 	if !latest.IsZero() {
 		last = latest.Unix()
 	}
-	h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(earliest.Unix())), uint64(last)))
+	return versionOf(calVersion, tokens, earliest.Unix(), last)
+}
+
+// dayTokens reads the cache's tokens of the UTC days for the search's one resource, else for
+// its zone, in one round trip; false when it has neither, or the cache gives none.
+func (s *Service) dayTokens(ctx context.Context, sc *scope, days []time.Time) ([]string, bool) {
+	var keys []apphub.ResourceDay
+	var zones []apphub.ZoneDay
+	for _, d := range days {
+		switch {
+		case sc.Resource() != "":
+			keys = append(keys, apphub.ResourceDay{Resource: sc.Resource(), Day: d})
+		case sc.Zone() != "":
+			zones = append(zones, apphub.ZoneDay{Zone: sc.Zone(), Day: d})
+		default:
+			return nil, false
+		}
+	}
+	tokens, err := s.cache.Versions(ctx, keys, zones)
+	return tokens, err == nil && len(tokens) == len(days)
+}
+
+// versionOf digests what an answer depends on: the calendar's version, the tokens of the busy
+// days it read, and the first and the last start the notice and the horizon allow it.
+func versionOf(calVersion string, tokens []string, earliest, latest int64) string {
+	h := sha256.New()
+	h.Write([]byte(calVersion))
+	for _, t := range tokens {
+		h.Write([]byte{0})
+		h.Write([]byte(t))
+	}
+	h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(earliest)), uint64(latest)))
 	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15])
 }
 

@@ -78,14 +78,11 @@ func (s *Service) searchByDay(ctx context.Context, cal *apphub.Calendar, calVers
 		return nil, false, nil
 	}
 	answers := make([]*SlotResult, len(days))
-	var missing []int
-	for i, d := range days {
-		if a, found := s.answers.GetIfPresent(d.key); found && a.res.Version == d.version {
-			answers[i] = a.res
-		} else {
-			missing = append(missing, i)
-		}
+	missing := make([]int, len(days))
+	for i := range missing {
+		missing[i] = i
 	}
+	missing = s.fillKept(days, missing, answers)
 	source, took := SourceMemory, time.Duration(0)
 	if len(missing) > 0 {
 		var err error
@@ -105,33 +102,20 @@ func (s *Service) searchByDay(ctx context.Context, cal *apphub.Calendar, calVers
 // and reports whether the cache gave them.
 func (s *Service) dayVersions(ctx context.Context, calVersion string, sc *scope, q SlotQuery, days []localDay) bool {
 	first, last := slots.BusyDays(days[0].from, days[len(days)-1].to)
-	var keys []apphub.ResourceDay
-	var zones []apphub.ZoneDay
+	var utc []time.Time
 	for d := first; !d.After(last); d = d.Add(24 * time.Hour) {
-		if sc.Resource() != "" {
-			keys = append(keys, apphub.ResourceDay{Resource: sc.Resource(), Day: d})
-		} else {
-			zones = append(zones, apphub.ZoneDay{Zone: sc.Zone(), Day: d})
-		}
+		utc = append(utc, d)
 	}
-	tokens, err := s.cache.Versions(ctx, keys, zones)
-	if err != nil || len(tokens) != len(keys)+len(zones) {
+	tokens, ok := s.dayTokens(ctx, sc, utc)
+	if !ok {
 		return false
 	}
 	earliest, latest := sc.Timing()
 	target := sc.Target()
-	h := sha256.New()
-	var sum [sha256.Size]byte
 	for i := range days {
 		d := &days[i]
 		d.key = answerKey{category: q.Category, target: target, resource: q.Resource, from: d.from.UnixNano(), to: d.to.UnixNano(), day: true}
 		lo, hi := slots.BusyDays(d.from, d.to)
-		h.Reset()
-		h.Write([]byte(calVersion))
-		for _, t := range tokens[int(lo.Sub(first)/(24*time.Hour)) : int(hi.Sub(first)/(24*time.Hour))+1] {
-			h.Write([]byte{0})
-			h.Write([]byte(t))
-		}
 		// The notice and the horizon matter where they fall inside the day: outside it, every
 		// instant before (or after) the day gives the same answer.
 		from, to := d.from.Unix(), d.to.Unix()
@@ -140,8 +124,7 @@ func (s *Service) dayVersions(ctx context.Context, calVersion string, sc *scope,
 		if !latest.IsZero() {
 			l = min(max(latest.Unix(), from-1), to)
 		}
-		h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(e)), uint64(l)))
-		d.version = base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:15])
+		d.version = versionOf(calVersion, tokens[int(lo.Sub(first)/(24*time.Hour)):int(hi.Sub(first)/(24*time.Hour))+1], e, l)
 	}
 	return true
 }
@@ -195,28 +178,38 @@ func (s *Service) missingDays(ctx context.Context, cal *apphub.Calendar, q SlotQ
 			continue
 		}
 		// Another search's computation, of its own days: take what it kept, go on with the rest.
-		still := missing[:0]
-		for _, i := range missing {
-			if a, found := s.answers.GetIfPresent(days[i].key); found && a.res.Version == days[i].version {
-				answers[i] = a.res
-			} else {
-				still = append(still, i)
-			}
-		}
-		missing = still
+		missing = s.fillKept(days, missing, answers)
 	}
 	return source, took, nil
+}
+
+// kept returns the answer of d kept in memory at its version, nil when there is none.
+func (s *Service) kept(d localDay) *SlotResult {
+	if a, found := s.answers.GetIfPresent(d.key); found && a.res.Version == d.version {
+		return a.res
+	}
+	return nil
+}
+
+// fillKept fills the answers of the days at indices that are kept in memory, and returns the
+// indices of the others.
+func (s *Service) fillKept(days []localDay, indices []int, answers []*SlotResult) []int {
+	missing := indices[:0]
+	for _, i := range indices {
+		if answers[i] = s.kept(days[i]); answers[i] == nil {
+			missing = append(missing, i)
+		}
+	}
+	return missing
 }
 
 // keptDays returns the answers of run kept in memory at their versions; nil unless all are.
 func (s *Service) keptDays(run []localDay) []*SlotResult {
 	out := make([]*SlotResult, len(run))
 	for i, d := range run {
-		a, found := s.answers.GetIfPresent(d.key)
-		if !found || a.res.Version != d.version {
+		if out[i] = s.kept(d); out[i] == nil {
 			return nil
 		}
-		out[i] = a.res
 	}
 	return out
 }
