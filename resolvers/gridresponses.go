@@ -99,11 +99,8 @@ func (gridResponses) InterceptResponse(ctx context.Context, next graphql.Respons
 // availabilityChanged field and g is its watcher's grid.
 func (op *gridOp) encode(ctx context.Context, g *model.Availability) ([]byte, bool) {
 	oc := graphql.GetOperationContext(ctx)
-	if len(oc.Operation.SelectionSet) != 1 {
-		return nil, false
-	}
-	f, isField := oc.Operation.SelectionSet[0].(*ast.Field)
-	if !isField || f.Name != "availabilityChanged" || len(f.Directives) > 0 {
+	f := onlyField(oc, ast.Subscription, "availabilityChanged")
+	if f == nil {
 		return nil, false
 	}
 	res, cal, ok := op.w.source(g)

@@ -198,11 +198,8 @@ func (w *directWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // availability field and nothing else, without directives, whose arguments could be read.
 func availabilityOnly(oc *graphql.OperationContext) (*ast.Field, model.AvailabilityInput, bool) {
 	var in model.AvailabilityInput
-	if oc == nil || oc.Operation == nil || oc.Operation.Operation != ast.Query || len(oc.Operation.SelectionSet) != 1 {
-		return nil, in, false
-	}
-	f, isField := oc.Operation.SelectionSet[0].(*ast.Field)
-	if !isField || f.Name != "availability" || len(f.Directives) > 0 {
+	f := onlyField(oc, ast.Query, "availability")
+	if f == nil {
 		return nil, in, false
 	}
 	// The operation is valid, so the input has the schema's types; gqlgen's own scalar
@@ -227,6 +224,18 @@ func availabilityOnly(oc *graphql.OperationContext) (*ast.Field, model.Availabil
 	to, errs[4] = graphql.UnmarshalTime(m["to"])
 	in.From, in.To = &from, &to
 	return f, in, errs == [5]error{}
+}
+
+// onlyField returns the field of an operation of kind op whose one selection is the field
+// name, without directives; nil for any other operation.
+func onlyField(oc *graphql.OperationContext, op ast.Operation, name string) *ast.Field {
+	if oc == nil || oc.Operation == nil || oc.Operation.Operation != op || len(oc.Operation.SelectionSet) != 1 {
+		return nil
+	}
+	if f, isField := oc.Operation.SelectionSet[0].(*ast.Field); isField && f.Name == name && len(f.Directives) == 0 {
+		return f
+	}
+	return nil
 }
 
 // slotQuery is the search an availability input asks for.

@@ -94,11 +94,10 @@ func search(cal *apphub.Calendar, busy *Busy, q Query, explain bool) (*Result, e
 	}
 	from, to := ceilSeconds(q.From), ceilSeconds(q.To)
 	result := &Result{TimeZone: e.target.timeZone}
-	if !explain && len(e.resources) == 0 {
-		return result, nil
-	}
 	if len(e.resources) == 0 {
-		result.Reasons = []apphub.Reason{{Code: apphub.ReasonNoSkilledResourceInZone, Message: e.explainNoResource(q.Resource)}}
+		if explain {
+			result.Reasons = []apphub.Reason{{Code: apphub.ReasonNoSkilledResourceInZone, Message: e.explainNoResource(q.Resource)}}
+		}
 		return result, nil
 	}
 	slots, refused := e.run(from, to)
