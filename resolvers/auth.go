@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	coderws "github.com/coder/websocket"
 
 	"github.com/apphub/apphub"
 )
@@ -60,14 +61,11 @@ func credentialOf(payload transport.InitPayload) (credential string, ok bool) {
 	return token, true
 }
 
-// wsSession is what the websocket transport keeps of one connection beside gqlgen's own state:
-// whether its credential expired, so that the close gqlgen sends then says 4401 rather than a
-// normal closure (gqlgen closes a connection whose context ended with 1000, whatever the
-// reason), and the timer of that expiry; the connection's place among its principal's
-// websockets (Options.MaxConnectionsPerPrincipal), and its running operations
-// (Options.MaxSubscriptionsPerConnection, counted by operationGate).
+// wsSession is what the websocket transport keeps of one connection for its limits: the
+// connection's place among its principal's websockets (Options.MaxConnectionsPerPrincipal),
+// its running operations (Options.MaxSubscriptionsPerConnection, counted by operationGate),
+// and the timer of its credential's expiry.
 type wsSession struct {
-	ctx    context.Context    // the connection's context once connection_init was accepted
 	cancel context.CancelFunc // ends the expiry timer
 
 	remoteHost string       // the host of the upgrade request's RemoteAddr
@@ -79,11 +77,6 @@ type wsSession struct {
 }
 
 type wsSessionKey struct{}
-
-// expired reports whether the connection ended because its credential did.
-func (s *wsSession) expired() bool {
-	return s.ctx != nil && errors.Is(context.Cause(s.ctx), errCredentialExpired)
-}
 
 // admit counts the connection among p's, and reports whether p may have it. An anonymous caller
 // is told apart by its address only: the edge puts the client's in RemoteAddr.
@@ -174,11 +167,10 @@ func untilExpiry(ctx context.Context, p apphub.Principal, now func() time.Time) 
 // A credential that does not verify closes the connection with 4401, as does one already
 // expired; one that cannot be checked now with 1013, and an unexpected failure with 1011. A
 // principal with too many websockets open is closed with 4429.
-func websocketInit(authenticate func(context.Context, string) (apphub.Principal, error), now func() time.Time, logger *slog.Logger) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		refuse := func(code int, reason string, err error) (context.Context, *transport.InitPayload, error) {
-			ctx = transport.WithWebsocketCloseCode(ctx, code)
-			return transport.AppendCloseReason(ctx, reason), nil, err
+func websocketInit(authenticate func(context.Context, string) (apphub.Principal, error), now func() time.Time, logger *slog.Logger) wsInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, error) {
+		refuse := func(code coderws.StatusCode, reason string, err error) (context.Context, error) {
+			return nil, &wsRefusal{code: code, reason: reason, err: err}
 		}
 		p := apphub.PrincipalFromContext(ctx)
 		credential, ok := credentialOf(payload)
@@ -210,9 +202,8 @@ func websocketInit(authenticate func(context.Context, string) (apphub.Principal,
 				return refuse(CloseTooManyRequests, "Too Many Requests", apphub.Errorf(apphub.ERATELIMITED,
 					"this caller has %d websockets open already, the most it may", s.maxConns))
 			}
-			s.ctx, s.cancel = untilExpiry(ctx, p, now)
-			ctx = s.ctx
+			ctx, s.cancel = untilExpiry(ctx, p, now)
 		}
-		return ctx, nil, nil
+		return ctx, nil
 	}
 }

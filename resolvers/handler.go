@@ -47,12 +47,16 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	// Subscriptions: websocket (graphql-transport-ws and the legacy graphql-ws, negotiated by
 	// subprotocol) and server-sent events. coder/websocket refuses cross-origin upgrades unless
 	// the origin is allowed.
-	srv.AddTransport(transport.Websocket{
-		Implementation:        websocketImplementation{accept: coderws.AcceptOptions{OriginPatterns: opts.AllowedOrigins}},
-		InitFunc:              websocketInit(opts.Authenticate, opts.Now, logger),
-		KeepAlivePingInterval: opts.KeepAlive,
-		InitTimeout:           opts.InitTimeout,
-		PayloadReadLimit:      &opts.MaxBodyBytes,
+	srv.AddTransport(wsTransport{
+		accept:       coderws.AcceptOptions{OriginPatterns: opts.AllowedOrigins},
+		init:         websocketInit(opts.Authenticate, opts.Now, logger),
+		keepAlive:    opts.KeepAlive,
+		initTimeout:  opts.InitTimeout,
+		readLimit:    opts.MaxBodyBytes,
+		writeTimeout: wsWriteTimeout,
+		conns:        newConnCounter(),
+		maxConns:     opts.MaxConnectionsPerPrincipal,
+		shutdown:     opts.Shutdown,
 	})
 	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.GET{})
@@ -80,7 +84,6 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 		logger.ErrorContext(ctx, "panic in GraphQL resolver", "panic", v, "stack", string(debug.Stack()))
 		return apphub.Errorf(apphub.EINTERNAL, "internal error")
 	})
-	conns := newConnCounter()
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if req.Method == http.MethodGet {
 			// The same URL answers HTML or JSON depending on Accept.
@@ -101,19 +104,13 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 			return
 		}
 		ctx := req.Context()
-		switch {
-		case (transport.Websocket{}).Supports(req):
-			// The connection's credential is known at connection_init, after the upgrade.
-			s := &wsSession{remoteHost: remoteHost(req), conns: conns, maxConns: opts.MaxConnectionsPerPrincipal}
-			defer s.stop()
-			ctx = context.WithValue(ctx, wsSessionKey{}, s)
-		case (transport.SSE{}).Supports(req):
+		if (transport.SSE{}).Supports(req) {
 			// A stream ends when the credential it was opened with does.
 			var stop context.CancelFunc
 			ctx, stop = untilExpiry(ctx, apphub.PrincipalFromContext(ctx), opts.Now)
 			defer stop()
 		}
-		if !(transport.Websocket{}).Supports(req) {
+		if !(wsTransport{}).Supports(req) {
 			refused := &refusalState{}
 			ctx = context.WithValue(ctx, refusalKey{}, refused)
 			w = &refusalWriter{ResponseWriter: w, refused: refused}

@@ -101,6 +101,9 @@ type Options struct {
 	KeepAlive time.Duration
 	// InitTimeout is how long a websocket may take to send its connection_init. Default 10s.
 	InitTimeout time.Duration
+	// Shutdown ends when the hub shuts down: its websockets then close with 1001 (going
+	// away). A websocket outlives the request that opened it. Nil: never.
+	Shutdown context.Context
 	// QueryCache, when set, enables automatic persisted queries (clients send a document's
 	// SHA-256 instead of the document once it is registered); the hub keeps them in Redis. A
 	// document is registered only once it parsed, validated and passed the limits.

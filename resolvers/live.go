@@ -98,7 +98,8 @@ type gridWatcher struct {
 // gridSub is one subscriber: its channel holds the grid it has not taken yet, at most one.
 // A newer grid replaces it, so a slow subscriber costs one pointer and gets the latest grid.
 type gridSub struct {
-	ch chan *model.Availability
+	ch     chan *model.Availability
+	signal func() // called for each grid put in ch, and when ch closes (streamSignalOf)
 }
 
 // offer hands g to the subscriber, replacing a grid it has not taken. Called under the
@@ -106,12 +107,15 @@ type gridSub struct {
 func (s *gridSub) offer(g *model.Availability) {
 	select {
 	case s.ch <- g:
+		s.signal()
 	default:
 		select {
 		case <-s.ch:
+			s.ch <- g // replaces a grid already signalled
 		default:
+			s.ch <- g
+			s.signal()
 		}
-		s.ch <- g
 	}
 }
 
@@ -127,7 +131,8 @@ func (r *Resolver) watchGrid(ctx context.Context, q booking.SlotQuery, res *book
 		return nil, nil, err
 	}
 	w := r.live.watcher(r, ctx, key, q, zone)
-	sub := &gridSub{ch: make(chan *model.Availability, 1)}
+	signal, _ := streamSignalOf(ctx)
+	sub := &gridSub{ch: make(chan *model.Availability, 1), signal: signal}
 	if err := w.join(sub, res); err != nil {
 		r.live.release(w)
 		return nil, nil, err
@@ -211,6 +216,7 @@ func (w *gridWatcher) leave(sub *gridSub) {
 	defer w.mu.Unlock()
 	delete(w.subs, sub)
 	close(sub.ch)
+	sub.signal()
 }
 
 // run recomputes the grid when its zone changed (a calendar change counts as every zone),
@@ -340,6 +346,7 @@ type statusSub struct {
 	ctx    context.Context
 	caller apphub.Principal
 	out    chan *model.AppointmentChange
+	signal func() // called for each change put in out, and when out closes (streamSignalOf)
 	// What this subscriber has been sent, so that it never gets a version twice or out of
 	// order. Only the running drain uses it.
 	seq *apphub.EventSequencer
@@ -472,6 +479,7 @@ func (s *statusSub) leave() {
 	if !s.running && !s.closed {
 		s.closed = true
 		close(s.out)
+		s.signal()
 	}
 }
 
@@ -519,6 +527,7 @@ func (s *statusSub) stopDrainLocked() {
 	if s.done && !s.closed {
 		s.closed = true
 		close(s.out)
+		s.signal()
 	}
 }
 
@@ -546,6 +555,7 @@ func (s *statusSub) deliver(ev apphub.Event) bool {
 func (s *statusSub) send(c *model.AppointmentChange) bool {
 	select {
 	case s.out <- c:
+		s.signal()
 		return true
 	case <-s.ctx.Done():
 		return false

@@ -35,7 +35,8 @@ func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, party
 	}
 	// The bus carries every appointment's events: the subscriber gets only those booking lets
 	// it read (the current state, read below through booking, is checked there).
-	s := &statusSub{r: r.Resolver, ctx: ctx, caller: apphub.PrincipalFromContext(ctx),
+	signal, claim := streamSignalOf(ctx)
+	s := &statusSub{r: r.Resolver, ctx: ctx, caller: apphub.PrincipalFromContext(ctx), signal: signal,
 		out: make(chan *model.AppointmentChange, 16), seq: apphub.NewEventSequencer(r.Service.Events, 0, nil)}
 	// Registered before reading the current state, so that nothing falls between the two: the
 	// events that arrive meanwhile wait until the current state is sent.
@@ -62,6 +63,7 @@ func (r *subscriptionResolver) appointmentChanged(ctx context.Context, id, party
 		hub.remove(s, id, partyID, resource)
 		s.leave()
 	})
+	claim()
 	return s.out, nil
 }
 
@@ -83,6 +85,8 @@ func (r *subscriptionResolver) availabilityChanged(ctx context.Context, input mo
 	if err != nil {
 		return nil, err
 	}
+	_, claim := streamSignalOf(ctx)
+	claim()
 	if op, ok := ctx.Value(gridOpKey{}).(*gridOp); ok {
 		// Run by gridResponses: gqlgen gets a grid only when its response has to be built.
 		return op.watch(w, ch), nil

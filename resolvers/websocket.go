@@ -4,196 +4,544 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
+	"errors"
 	"net/http"
-	"reflect"
-	"slices"
 	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	coderws "github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// websocketImplementation accepts websockets with coder/websocket for gqlgen's transport, as
-// gqlgen's own adapter (transport.CoderWebsocketImplementation) does, with two differences: a
-// connection whose credential expired closes with 4401, and a subscription's next message is
-// written without a second pass of encoding/json over its payload. gqlgen marshals a response
-// into the message's payload (checking and compacting it), then the message around it, which
-// checks and compacts the payload again: for a grid sent to thousands of subscribers that
-// second pass was a third of the fan-out's CPU.
-type websocketImplementation struct {
-	accept coderws.AcceptOptions
+// wsTransport serves GraphQL over websockets, in both protocols clients speak, negotiated by
+// subprotocol: graphql-transport-ws (the graphql-ws library's) and the legacy graphql-ws
+// (subscriptions-transport-ws), which a client that names none gets, as with gqlgen's own
+// transport.
+//
+// It replaces gqlgen's transport for what that one costs when thousands of clients watch: two
+// goroutines per connection beside its reader and one per subscription, each blocked for as
+// long as the subscription lives (grown stacks: 50 KB a subscriber), and every response
+// marshalled again for each subscriber, twice (into the message's payload, then the message).
+// Here a connection has one goroutine, its reader (the request's own). A subscription whose
+// resolver signals its values (streamSignalOf) has none while idle: a short-lived one takes
+// the values signalled, writes them and ends. A response's data is written as the executor
+// (or gridResponses, once for all subscribers of a grid) produced it, inside a message built
+// around it.
+type wsTransport struct {
+	accept       coderws.AcceptOptions
+	init         wsInitFunc
+	keepAlive    time.Duration // graphql-ws "ka", graphql-transport-ws "ping"
+	initTimeout  time.Duration // until connection_init
+	readLimit    int64         // the largest message read
+	writeTimeout time.Duration // a client that takes longer to accept a message is closed
+	conns        *connCounter  // the instance's websockets, by principal
+	maxConns     int           // per principal
+	shutdown     context.Context
 }
 
-func (w websocketImplementation) Accept(rw http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	for key, values := range opts.ResponseHeader {
-		for _, v := range values {
-			rw.Header().Add(key, v)
-		}
-	}
-	accept := w.accept
-	for _, p := range opts.Subprotocols {
-		if !slices.Contains(accept.Subprotocols, p) {
-			accept.Subprotocols = append(slices.Clip(accept.Subprotocols), p)
-		}
-	}
-	conn, err := coderws.Accept(rw, r, &accept)
+// wsInitFunc accepts a connection_init's payload: it returns the context the connection's
+// operations run in, or a *wsRefusal.
+type wsInitFunc func(ctx context.Context, payload transport.InitPayload) (context.Context, error)
+
+// wsRefusal closes a connection whose connection_init is refused, with code and reason; the
+// graphql-ws protocol sends err's message in a connection_error first.
+type wsRefusal struct {
+	code   coderws.StatusCode
+	reason string
+	err    error
+}
+
+func (r *wsRefusal) Error() string { return r.err.Error() }
+func (r *wsRefusal) Unwrap() error { return r.err }
+
+const (
+	subprotocolTransportWS = "graphql-transport-ws"
+	subprotocolGraphQLWS   = "graphql-ws"
+
+	// graphql-transport-ws's close codes.
+	closeBadMessage   coderws.StatusCode = 4400
+	closeInitTimeout  coderws.StatusCode = 4408
+	closeDuplicateID  coderws.StatusCode = 4409
+	closeTooManyInits coderws.StatusCode = 4429
+
+	// wsWriteTimeout bounds how long a client may take to accept one message.
+	wsWriteTimeout = 10 * time.Second
+)
+
+var _ graphql.Transport = wsTransport{}
+
+func (wsTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade") != "" }
+
+// Do accepts the websocket and returns: the connection lives on in its reader's goroutine,
+// started with a small stack that stays small (the request's goroutine is deep, its stack
+// grown by everything that ran before). The connection keeps the request's values, not its
+// cancellation: it ends when the client leaves, its credential expires or the hub shuts down
+// (t.shutdown).
+func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	accept := t.accept
+	accept.Subprotocols = []string{subprotocolTransportWS, subprotocolGraphQLWS}
+	ws, err := coderws.Accept(w, r, &accept)
 	if err != nil {
-		return nil, err
+		return // Accept answered the request
 	}
-	s, _ := r.Context().Value(wsSessionKey{}).(*wsSession)
-	return &websocketConn{conn: conn, session: s}, nil
-}
-
-// websocketConn is one accepted websocket, for gqlgen's transport.
-type websocketConn struct {
-	conn    *coderws.Conn
-	session *wsSession // nil when accepted outside NewHandler's handler
-
-	mu       sync.Mutex
-	deadline *time.Timer   // closes the connection when a read is overdue
-	closing  chan struct{} // the close handshake under way, once WriteClose began it
-}
-
-var (
-	_ transport.WebsocketConn          = (*websocketConn)(nil)
-	_ transport.WebsocketReadLimiter   = (*websocketConn)(nil)
-	_ transport.WebsocketReadDeadliner = (*websocketConn)(nil)
-)
-
-func (c *websocketConn) NextReader() (int, io.Reader, error) {
-	typ, data, err := c.conn.Read(context.Background())
-	switch {
-	case err != nil && (coderws.CloseStatus(err) == coderws.StatusNormalClosure || coderws.CloseStatus(err) == coderws.StatusNoStatusRcvd):
-		return int(typ), nil, transport.ErrWebsocketClosed
-	case err != nil:
-		return int(typ), nil, err
+	if t.readLimit > 0 {
+		ws.SetReadLimit(t.readLimit)
 	}
-	return int(typ), bytes.NewReader(data), nil
+	s := &wsSession{remoteHost: remoteHost(r), conns: t.conns, maxConns: t.maxConns}
+	c := &wsConn{t: &t, ws: ws, exec: exec, session: s,
+		ctx:    context.WithValue(context.WithoutCancel(r.Context()), wsSessionKey{}, s),
+		legacy: ws.Subprotocol() != subprotocolTransportWS, ops: map[string]*wsOp{}}
+	go c.serve()
 }
 
-func (c *websocketConn) WriteJSON(v any) error {
-	data, ok := nextMessage(v)
-	if !ok {
-		var err error
-		if data, err = json.Marshal(v); err != nil {
-			return err
+// wsConn is one connection.
+type wsConn struct {
+	t       *wsTransport
+	ws      *coderws.Conn
+	exec    graphql.GraphExecutor
+	session *wsSession
+	legacy  bool // graphql-ws rather than graphql-transport-ws
+
+	// The context operations run in (the request's values until connection_init is
+	// accepted), and whether it was: set while the reader waits for connectionInit.
+	ctx   context.Context
+	acked bool
+
+	mu     sync.Mutex
+	ops    map[string]*wsOp // running operations by id
+	timer  *time.Timer      // the init timeout, then the keep-alive
+	closed bool
+}
+
+// serve reads the client's messages until the connection closes. Reading has no deadline:
+// the close handshake (close) ends it. What may run deep (verifying a credential, parsing a
+// document, running an operation) runs on other goroutines, so that this one's stack, which
+// lives as long as the connection, stays small.
+func (c *wsConn) serve() {
+	defer c.session.stop()
+	defer c.close(coderws.StatusNormalClosure, "")
+	c.mu.Lock()
+	c.timer = time.AfterFunc(c.t.initTimeout, func() { c.close(closeInitTimeout, "Connection initialisation timeout") })
+	c.mu.Unlock()
+	if c.t.shutdown != nil {
+		context.AfterFunc(c.t.shutdown, func() { c.close(coderws.StatusGoingAway, "going away") })
+	}
+	for {
+		_, data, err := c.ws.Read(context.Background())
+		if err != nil {
+			return
+		}
+		var m struct {
+			Type    string          `json:"type"`
+			ID      string          `json:"id"`
+			Payload json.RawMessage `json:"payload"`
+		}
+		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
+			c.refuse(closeBadMessage, "Invalid message received", "invalid message")
+			return
+		}
+		if !c.handle(m.Type, m.ID, m.Payload) {
+			return
 		}
 	}
-	return c.conn.Write(context.Background(), coderws.MessageText, data)
 }
 
-// WriteClose starts the close handshake in the background (it may wait 5 s for a peer that
-// never answers), with 4401 when the connection's credential expired.
-func (c *websocketConn) WriteClose(code int, message string) error {
-	if c.session != nil && c.session.expired() {
-		code, message = CloseUnauthorized, "Unauthorized"
+// handle acts on one message and reports whether the connection stays open.
+func (c *wsConn) handle(typ, id string, payload json.RawMessage) bool {
+	switch {
+	case typ == "connection_init" && !c.acked:
+		accepted := make(chan bool)
+		go func() { accepted <- c.connectionInit(payload) }()
+		return <-accepted
+	case typ == "connection_init":
+		if c.legacy {
+			c.refuse(closeBadMessage, "Invalid message received", "connection_init sent twice")
+		} else {
+			c.close(closeTooManyInits, "Too many initialisation requests")
+		}
+		return false
+	case !c.acked:
+		// Nothing runs before the connection is accepted.
+		c.refuse(CloseUnauthorized, "Unauthorized", "connection_init must come first")
+		return false
+	case typ == "subscribe" && !c.legacy, typ == "start" && c.legacy:
+		if id == "" {
+			c.refuse(closeBadMessage, "Invalid message received", "a subscription needs an id")
+			return false
+		}
+		return c.start(id, payload)
+	case typ == "complete" && !c.legacy, typ == "stop" && c.legacy:
+		c.mu.Lock()
+		op := c.ops[id]
+		delete(c.ops, id) // the id may be used again at once
+		c.mu.Unlock()
+		if op != nil {
+			op.stop()
+		}
+	case typ == "ping" && !c.legacy:
+		c.write(c.message("pong", "", payload))
+	case typ == "pong" && !c.legacy:
+	case typ == "connection_terminate" && c.legacy:
+		c.close(coderws.StatusNormalClosure, "terminated")
+		return false
+	default:
+		c.refuse(closeBadMessage, "Invalid message received", "unexpected message "+typ)
+		return false
 	}
+	return true
+}
+
+// connectionInit accepts the connection or closes it, as c.t.init decides.
+func (c *wsConn) connectionInit(payload json.RawMessage) bool {
+	initPayload := transport.InitPayload{}
+	if len(payload) > 0 && !bytes.Equal(payload, []byte("null")) {
+		if err := json.Unmarshal(payload, &initPayload); err != nil {
+			c.refuse(closeBadMessage, "Invalid message received", "connection_init's payload must be an object")
+			return false
+		}
+	}
+	ctx := c.ctx
+	if c.t.init != nil {
+		var err error
+		if ctx, err = c.t.init(c.ctx, initPayload); err != nil {
+			refusal, ok := errors.AsType[*wsRefusal](err)
+			if !ok {
+				refusal = &wsRefusal{code: coderws.StatusInternalError, reason: "Internal Error", err: err}
+			}
+			c.refuse(refusal.code, refusal.reason, err.Error())
+			return false
+		}
+	}
+	c.ctx, c.acked = ctx, true
+	// The credential's expiry ends ctx: the connection closes with 4401.
+	context.AfterFunc(ctx, func() { c.close(CloseUnauthorized, "Unauthorized") })
+	c.write(c.message("connection_ack", "", nil))
+	c.mu.Lock()
+	c.timer.Stop()
+	if c.t.keepAlive > 0 && !c.closed {
+		c.timer = time.AfterFunc(c.t.keepAlive, c.keepAlive)
+	}
+	c.mu.Unlock()
+	if c.legacy {
+		c.write(c.message("ka", "", nil))
+	}
+	return true
+}
+
+// keepAlive sends graphql-ws's "ka" or graphql-transport-ws's ping, so that proxies keep the
+// connection and the client knows it lives, and comes again after the interval.
+func (c *wsConn) keepAlive() {
+	if c.legacy {
+		c.write(c.message("ka", "", nil))
+	} else {
+		c.write(c.message("ping", "", nil))
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.timer.Reset(c.t.keepAlive)
+	}
+	c.mu.Unlock()
+}
+
+// refuse closes the connection with code and reason, after a connection_error carrying
+// message on graphql-ws (graphql-transport-ws has only the close).
+func (c *wsConn) refuse(code coderws.StatusCode, reason, message string) {
+	if c.legacy {
+		payload, _ := json.Marshal(&gqlerror.Error{Message: message})
+		c.write(c.message("connection_error", "", payload))
+	}
+	c.close(code, reason)
+}
+
+// close ends the connection's operations and starts the close handshake, once. The handshake
+// runs in the background: it may wait 5 s for a client that never answers.
+func (c *wsConn) close(code coderws.StatusCode, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	ops := c.ops
+	c.ops = nil
+	c.mu.Unlock()
+	for _, op := range ops {
+		op.stop()
+	}
+	go c.ws.Close(code, reason)
+}
+
+func (c *wsConn) isClosed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.stopDeadlineLocked()
-	if c.closing != nil {
-		return nil
-	}
-	c.closing = make(chan struct{})
-	go func(done chan struct{}) {
-		defer close(done)
-		c.conn.Close(coderws.StatusCode(code), message)
-	}(c.closing)
-	return nil
+	return c.closed
 }
 
-// Close closes the connection now, unless WriteClose's handshake owns its closing.
-func (c *websocketConn) Close() error {
+// write sends a message; a client that does not take it within the write timeout is closed.
+func (c *wsConn) write(msg []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.t.writeTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, coderws.MessageText, msg); err != nil {
+		c.close(coderws.StatusPolicyViolation, "too slow")
+	}
+}
+
+// message writes a protocol message: {"type":typ,"id":id,"payload":payload}, without the id
+// or the payload when they are empty.
+func (c *wsConn) message(typ, id string, payload []byte) []byte {
+	b := make([]byte, 0, len(payload)+len(id)+len(typ)+32)
+	b = appendQuoted(append(b, `{"type":`...), typ)
+	if id != "" {
+		b = appendQuoted(append(b, `,"id":`...), id)
+	}
+	if len(payload) > 0 {
+		b = append(append(b, `,"payload":`...), payload...)
+	}
+	return append(b, '}')
+}
+
+// start runs the operation of a subscribe (start) message, on a goroutine of its own. It
+// reports whether the connection stays open.
+func (c *wsConn) start(id string, payload json.RawMessage) bool {
+	started := graphql.Now()
+	ctx, cancel := context.WithCancel(c.ctx)
+	op := &wsOp{c: c, id: id, cancel: cancel}
 	c.mu.Lock()
-	c.stopDeadlineLocked()
-	closing := c.closing != nil
+	_, taken := c.ops[id]
+	if !taken && !c.closed {
+		c.ops[id] = op
+	}
+	closed := c.closed
 	c.mu.Unlock()
-	if closing {
-		return nil
+	switch {
+	case closed:
+		cancel()
+		return false
+	case taken:
+		cancel()
+		c.close(closeDuplicateID, "Subscriber for "+id+" already exists")
+		return false
 	}
-	return c.conn.CloseNow()
+	go op.run(ctx, payload, started)
+	return true
 }
 
-func (c *websocketConn) Subprotocol() string { return c.conn.Subprotocol() }
-
-func (c *websocketConn) SetReadLimit(limit int64) { c.conn.SetReadLimit(limit) }
-
-// SetReadDeadline closes the connection at t unless it is called again before (gqlgen moves
-// the deadline at each pong); the zero time clears it.
-func (c *websocketConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	c.stopDeadlineLocked()
-	if !t.IsZero() && time.Until(t) > 0 {
-		c.deadline = time.AfterFunc(time.Until(t), func() { c.conn.CloseNow() })
-		t = time.Time{}
+// sendResponse sends a result: its data as it is when it has nothing else (the executor's
+// output, valid JSON: encoding/json would only check and compact it again).
+func (c *wsConn) sendResponse(id string, resp *graphql.Response) {
+	typ := "next"
+	if c.legacy {
+		typ = "data"
 	}
-	c.mu.Unlock()
-	if !t.IsZero() {
-		return c.conn.CloseNow()
+	if len(resp.Errors) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil && resp.Extensions == nil && len(resp.Data) > 0 {
+		buf := messageBuffers.Get().(*[]byte)
+		b := append(appendQuoted(append((*buf)[:0], `{"type":`...), typ), `,"id":`...)
+		b = append(append(append(appendQuoted(b, id), `,"payload":{"data":`...), resp.Data...), "}}"...)
+		c.write(b)
+		*buf = b
+		messageBuffers.Put(buf)
+		return
 	}
-	return nil
+	payload, err := json.Marshal(resp)
+	if err != nil {
+		payload, _ = json.Marshal(&graphql.Response{Errors: gqlerror.List{{Message: "internal error", Extensions: map[string]any{"code": "INTERNAL"}}}})
+	}
+	c.write(c.message(typ, id, payload))
 }
 
-func (c *websocketConn) stopDeadlineLocked() {
-	if c.deadline != nil {
-		c.deadline.Stop()
-		c.deadline = nil
+// messageBuffers hold the messages built around shared responses: a grid is tens of kilobytes
+// written to thousands of subscribers at once.
+var messageBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// sendErrors sends an operation's errors (graphql-transport-ws's error message, which ends it).
+func (c *wsConn) sendErrors(id string, errs gqlerror.List) {
+	payload, err := json.Marshal(errs)
+	if err != nil {
+		payload = []byte(`[{"message":"internal error"}]`)
+	}
+	c.write(c.message("error", id, payload))
+}
+
+// wsOp is one running operation.
+type wsOp struct {
+	c      *wsConn
+	id     string
+	rc     *graphql.OperationContext
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	next    graphql.ResponseHandler // nil until the operation was dispatched
+	ctx     context.Context         // the one the executor returned, for next
+	signals int                     // values signalled that the pump has not taken yet
+	claimed bool                    // the resolver signals its values
+	pumping bool                    // a goroutine runs pump
+	done    bool                    // the stream ended
+	stopped bool                    // the client completed it, or the connection closed: nothing more is sent
+}
+
+// streamSignalKey is the context key of the wsOp an operation runs as.
+type streamSignalKey struct{}
+
+// streamSignalOf returns the function a subscription resolver calls each time it put a value
+// in the channel it returned, or closed it, and the function it calls once it succeeded, from
+// which its values are taken only when signalled (no goroutine waits on its channel). Under
+// another transport both do nothing.
+func streamSignalOf(ctx context.Context) (signal, claim func()) {
+	op, ok := ctx.Value(streamSignalKey{}).(*wsOp)
+	if !ok {
+		return func() {}, func() {}
+	}
+	return op.signal, op.claim
+}
+
+func (o *wsOp) claim() {
+	o.mu.Lock()
+	o.claimed = true
+	o.mu.Unlock()
+}
+
+// signal notes one more value to take, and starts a pump for it unless one runs.
+func (o *wsOp) signal() {
+	o.mu.Lock()
+	o.signals++
+	start := o.next != nil && !o.pumping && !o.done
+	o.pumping = o.pumping || start
+	o.mu.Unlock()
+	if start {
+		go o.pump()
 	}
 }
 
-// protocolMessage is the shape of the messages of both of gqlgen's websocket protocols, in
-// field order with their tags.
-var protocolMessage = []struct{ name, tag string }{
-	{"Payload", "payload,omitempty"},
-	{"ID", "id,omitempty"},
-	{"Type", "type"},
+// stop ends the operation: nothing more is sent, and the pump is woken to see its end.
+func (o *wsOp) stop() {
+	o.mu.Lock()
+	o.stopped = true
+	o.mu.Unlock()
+	o.cancel()
+	o.signal()
 }
 
-// nextMessage writes v, one of gqlgen's protocol messages carrying a result ("next" of
-// graphql-transport-ws, "data" of graphql-ws), as encoding/json would: its payload is
-// encoding/json's own output (gqlgen marshals the response into it), written as it is. It
-// reports false for anything else, which encoding/json then writes.
-func nextMessage(v any) ([]byte, bool) {
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
-		return nil, false
+// run reads the operation, dispatches it (its resolvers run now) and becomes its first
+// pump; an operation refused before it runs gets its errors.
+func (o *wsOp) run(ctx context.Context, payload json.RawMessage, started time.Time) {
+	defer o.recovered()
+	c := o.c
+	ctx = graphql.StartOperationTrace(ctx)
+	params := &graphql.RawParams{}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(params); err != nil {
+		o.end()
+		c.sendErrors(o.id, gqlerror.List{{Message: "invalid json"}})
+		return
 	}
-	rv = rv.Elem()
-	rt := rv.Type()
-	if rt.NumField() < len(protocolMessage) {
-		return nil, false
+	params.ReadTime = graphql.TraceTiming{Start: started, End: graphql.Now()}
+	rc, errs := c.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		o.end()
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		if errcode.GetErrorKind(errs) == errcode.KindProtocol {
+			c.sendErrors(o.id, resp.Errors)
+			return
+		}
+		c.sendResponse(o.id, &graphql.Response{Errors: errs})
+		c.write(c.message("complete", o.id, nil))
+		return
 	}
-	for i, f := range protocolMessage {
-		if sf := rt.Field(i); sf.Name != f.name || sf.Tag.Get("json") != f.tag {
-			return nil, false
+	o.mu.Lock()
+	o.rc = rc
+	o.mu.Unlock()
+	ctx = context.WithValue(graphql.WithOperationContext(ctx, rc), streamSignalKey{}, o)
+	next, ctx := c.exec.DispatchOperation(ctx, rc)
+	o.mu.Lock()
+	o.next, o.ctx, o.pumping = next, ctx, true
+	o.mu.Unlock()
+	o.pump()
+}
+
+// pump sends the responses there are: every one the executor gives for an operation whose
+// resolver does not signal (a query, a mutation, an error, a stream of another resolver),
+// those signalled for one that does. It ends when there is nothing left to take, or the
+// stream ended.
+func (o *wsOp) pump() {
+	defer o.recovered()
+	for {
+		o.mu.Lock()
+		if o.claimed && o.signals == 0 {
+			o.pumping = false
+			o.mu.Unlock()
+			return
+		}
+		if o.claimed {
+			o.signals--
+		}
+		o.mu.Unlock()
+		resp := o.next(o.ctx)
+		if resp == nil {
+			o.finish()
+			return
+		}
+		o.mu.Lock()
+		stopped := o.stopped
+		o.mu.Unlock()
+		if !stopped {
+			o.c.sendResponse(o.id, resp)
 		}
 	}
-	for i := len(protocolMessage); i < rt.NumField(); i++ {
-		if rt.Field(i).IsExported() {
-			return nil, false // a field encoding/json would write
+}
+
+// finish ends an operation whose stream ended: complete, unless the client ended it.
+func (o *wsOp) finish() {
+	o.mu.Lock()
+	stopped := o.stopped
+	o.mu.Unlock()
+	o.end()
+	// An operation ended by its connection's end (the credential expired, the hub shuts
+	// down) gets the close, not a complete that would say its stream ended normally.
+	if c := o.c; !stopped && c.ctx.Err() == nil && !c.isClosed() {
+		c.write(c.message("complete", o.id, nil))
+	}
+}
+
+// end marks the operation ended and gives back its id.
+func (o *wsOp) end() {
+	o.mu.Lock()
+	o.done, o.pumping = true, false
+	o.mu.Unlock()
+	o.cancel()
+	c := o.c
+	c.mu.Lock()
+	if c.ops[o.id] == o {
+		delete(c.ops, o.id)
+	}
+	c.mu.Unlock()
+}
+
+// recovered turns a panic of the operation into its error, as gqlgen's transport does.
+func (o *wsOp) recovered() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	o.mu.Lock()
+	rc, ctx := o.rc, o.ctx
+	o.stopped = true // the error ends it
+	o.mu.Unlock()
+	gqlErr := &gqlerror.Error{Message: "internal error"}
+	if rc != nil {
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		if e, ok := errors.AsType[*gqlerror.Error](rc.Recover(ctx, v)); ok {
+			gqlErr = e
 		}
 	}
-	payload, okPayload := rv.Field(0).Interface().(json.RawMessage)
-	id, typ := rv.Field(1), rv.Field(2)
-	if !okPayload || len(payload) == 0 || id.Kind() != reflect.String || typ.Kind() != reflect.String ||
-		(typ.String() != "next" && typ.String() != "data") {
-		return nil, false
-	}
-	idJSON, err := json.Marshal(id.String())
-	if err != nil {
-		return nil, false
-	}
-	typJSON, err := json.Marshal(typ.Interface())
-	if err != nil {
-		return nil, false
-	}
-	out := make([]byte, 0, len(payload)+len(idJSON)+len(typJSON)+24)
-	out = append(append(out, `{"payload":`...), payload...)
-	if id.String() != "" {
-		out = append(append(out, `,"id":`...), idJSON...)
-	}
-	out = append(append(out, `,"type":`...), typJSON...)
-	return append(out, '}'), true
+	o.c.sendErrors(o.id, gqlerror.List{gqlErr})
+	o.end()
 }

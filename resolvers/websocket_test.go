@@ -1,64 +1,195 @@
-package resolvers
+package resolvers_test
 
 import (
+	"context"
 	"encoding/json"
+	"runtime/pprof"
+	"strings"
 	"testing"
+	"time"
 
-	"github.com/99designs/gqlgen/graphql"
+	coderws "github.com/coder/websocket"
+
+	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/resolvers"
 )
 
-// testMessage has the shape of gqlgen's websocket protocol messages.
-type testMessage struct {
-	Payload json.RawMessage `json:"payload,omitempty"`
-	ID      string          `json:"id,omitempty"`
-	Type    testMessageType `json:"type"`
-	noOp    bool
+// A client that breaks the protocol is closed with the code its subprotocol names, and what
+// it sent runs nothing; graphql-ws clients get a connection_error first.
+func TestWebsocketProtocolViolations(t *testing.T) {
+	t.Parallel()
+	e := newSubEnvWith(t, booking.Options{}, resolvers.Options{InitTimeout: 300 * time.Millisecond})
+	url := e.url(customer)
+	sub := func(typ, id string) string {
+		b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "payload": map[string]any{"query": changeDoc, "variables": map[string]any{"id": "x"}}})
+		return string(b)
+	}
+	const init = `{"type":"connection_init"}`
+	for _, tc := range []struct {
+		name, protocol string
+		send           []string // after the upgrade, in order
+		close          coderws.StatusCode
+	}{
+		{"not JSON", "graphql-transport-ws", []string{init, `{"type":`}, 4400},
+		{"no type", "graphql-transport-ws", []string{init, `{"id":"1"}`}, 4400},
+		{"an unknown type", "graphql-transport-ws", []string{init, `{"type":"start","id":"1"}`}, 4400},
+		{"a server's message", "graphql-transport-ws", []string{init, `{"type":"next","id":"1"}`}, 4400},
+		{"subscribe before connection_init", "graphql-transport-ws", []string{sub("subscribe", "1")}, resolvers.CloseUnauthorized},
+		{"connection_init twice", "graphql-transport-ws", []string{init, init}, 4429},
+		{"a subscribe without id", "graphql-transport-ws", []string{init, sub("subscribe", "")}, 4400},
+		{"an id already running", "graphql-transport-ws", []string{init, sub("subscribe", "1"), sub("subscribe", "1")}, 4409},
+		{"connection_init's payload not an object", "graphql-transport-ws", []string{`{"type":"connection_init","payload":[1]}`}, 4400},
+		{"no connection_init in time", "graphql-transport-ws", nil, 4408},
+		{"legacy: not JSON", "graphql-ws", []string{init, `]`}, 4400},
+		{"legacy: subscribe is not its word", "graphql-ws", []string{init, sub("subscribe", "1")}, 4400},
+		{"legacy: start before connection_init", "graphql-ws", []string{sub("start", "1")}, resolvers.CloseUnauthorized},
+		{"legacy: no connection_init in time", "graphql-ws", nil, 4408},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, _, err := coderws.Dial(ctx, strings.Replace(url, "http://", "ws://", 1), &coderws.DialOptions{Subprotocols: []string{tc.protocol}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			for _, m := range tc.send {
+				if err := c.Write(ctx, coderws.MessageText, []byte(m)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var got []string
+			for {
+				_, b, err := c.Read(ctx)
+				if err != nil {
+					if code := coderws.CloseStatus(err); code != tc.close {
+						t.Fatalf("closed with %d (%v), want %d; messages before: %v", code, err, tc.close, got)
+					}
+					break
+				}
+				var m map[string]any
+				json.Unmarshal(b, &m)
+				got = append(got, m["type"].(string))
+			}
+			// What may come before the close: the ack of a first connection_init, the
+			// legacy keep-alive, and graphql-ws's connection_error, which every refusal
+			// there has.
+			sawError := false
+			for _, typ := range got {
+				switch {
+				case typ == "connection_error" && tc.protocol == "graphql-ws":
+					sawError = true
+				case typ == "connection_ack", typ == "ka" && tc.protocol == "graphql-ws":
+				case typ == "next" && tc.close == 4409:
+					// The first subscription's answer may come before the duplicate.
+				default:
+					t.Fatalf("got %v before the close", got)
+				}
+			}
+			if tc.protocol == "graphql-ws" && tc.close != 4408 && !sawError {
+				t.Fatalf("graphql-ws: no connection_error before the close: %v", got)
+			}
+		})
+	}
 }
 
-type testMessageType string
-
-func (t testMessageType) MarshalText() ([]byte, error) { return []byte(t), nil }
-
-// A result message is written as encoding/json writes it; other messages and other shapes are
-// left to encoding/json.
-func TestNextMessage(t *testing.T) {
-	payload, err := json.Marshal(&graphql.Response{Data: json.RawMessage(`{"a":"<b> & \u2028 \"c\""}`)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		msg  any
-		fast bool
-	}{
-		{&testMessage{Payload: payload, ID: "1", Type: "next"}, true},
-		{&testMessage{Payload: payload, ID: `sub "<&>" é`, Type: "data"}, true},
-		{&testMessage{Payload: payload, Type: "next", noOp: true}, true}, // unexported fields are not written
-		{&testMessage{Type: "next"}, false},
-		{&testMessage{Payload: payload, ID: "1", Type: "complete"}, false},
-		{&testMessage{Payload: json.RawMessage(`{"x":1}`), ID: "1", Type: "error"}, false},
-		{testMessage{Payload: payload, ID: "1", Type: "next"}, false},
-		{&struct {
-			Payload json.RawMessage `json:"payload,omitempty"`
-			ID      string          `json:"id,omitempty"`
-			Type    string          `json:"type"`
-			Extra   int
-		}{payload, "1", "next", 2}, false},
-		{&struct {
-			ID      string          `json:"id,omitempty"`
-			Payload json.RawMessage `json:"payload,omitempty"`
-			Type    string          `json:"type"`
-		}{"1", payload, "next"}, false},
-	} {
-		got, fast := nextMessage(tc.msg)
-		if fast != tc.fast {
-			t.Fatalf("%+v: fast %v, want %v", tc.msg, fast, tc.fast)
-		}
-		want, err := json.Marshal(tc.msg)
+// graphql-transport-ws: a ping is answered with a pong carrying its payload, and the server
+// pings every KeepAlive; graphql-ws: "ka" after the ack and every KeepAlive.
+func TestWebsocketKeepAlive(t *testing.T) {
+	t.Parallel()
+	e := newSubEnvWith(t, booking.Options{}, resolvers.Options{KeepAlive: 100 * time.Millisecond})
+	url := e.url(customer)
+	readType := func(t *testing.T, c *coderws.Conn) map[string]any {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, b, err := c.Read(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fast && string(got) != string(want) {
-			t.Fatalf("%+v:\n got %s\nwant %s", tc.msg, got, want)
+		var m map[string]any
+		json.Unmarshal(b, &m)
+		return m
+	}
+	t.Run("graphql-transport-ws", func(t *testing.T) {
+		w := dialWS(t, url, "graphql-transport-ws")
+		defer w.c.CloseNow()
+		w.send(map[string]any{"type": "ping", "payload": map[string]any{"n": 7}})
+		pings, pong := 0, false
+		for pings < 3 || !pong {
+			m := readType(t, w.c)
+			switch {
+			case m["type"] == "pong" && get(m, "payload.n") == float64(7):
+				pong = true
+			case m["type"] == "ping":
+				pings++
+				w.send(map[string]any{"type": "pong"})
+			default:
+				t.Fatalf("got %v", m)
+			}
 		}
+	})
+	t.Run("graphql-ws", func(t *testing.T) {
+		w := dialWS(t, url, "graphql-ws")
+		defer w.c.CloseNow()
+		for range 3 {
+			if m := readType(t, w.c); m["type"] != "ka" {
+				t.Fatalf("got %v, want ka", m)
+			}
+		}
+	})
+}
+
+// Idle subscriptions hold no goroutine: one runs only while a subscription's values are
+// taken and written. Not parallel: it counts the transport's goroutines in the process.
+func TestIdleSubscriptionsHoldNoGoroutine(t *testing.T) {
+	e := newSubEnvWith(t, booking.Options{}, resolvers.Options{MaxSubscriptionsPerConnection: 100})
+	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
+		t.Run(protocol, func(t *testing.T) {
+			w := dialWS(t, e.url(customer), protocol)
+			defer w.c.CloseNow()
+			const n = 40
+			for i := range n {
+				w.subscribe(string(rune('a'+i%26))+strings.Repeat("x", i/26), changeDoc, map[string]any{"id": a.ID})
+			}
+			w.subscribe("grid", `subscription { availabilityChanged(input: {category: "repair", place: "75011"}) { version } }`, nil)
+			for range n + 1 {
+				w.next()
+			}
+			waitForNoOperationGoroutine(t)
+			desc := "gate code " + protocol
+			if _, err := e.svc.Update(ctxAs(customer), booking.Update{ID: a.ID, Description: &desc}); err != nil {
+				t.Fatal(err)
+			}
+			for range n {
+				if d := w.next(); get(d, "appointmentChanged.kind") == "CURRENT" {
+					t.Fatalf("after the change: %v", d)
+				}
+			}
+			waitForNoOperationGoroutine(t)
+		})
+	}
+}
+
+// waitForNoOperationGoroutine fails unless, within 5 s, no goroutine runs an operation of the
+// websocket transport.
+func waitForNoOperationGoroutine(t *testing.T) {
+	t.Helper()
+	var stacks strings.Builder
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		stacks.Reset()
+		pprof.Lookup("goroutine").WriteTo(&stacks, 1)
+		if !strings.Contains(stacks.String(), "resolvers.(*wsOp)") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines still run operations:\n%s", stacks.String())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

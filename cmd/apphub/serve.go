@@ -46,6 +46,10 @@ type hub struct {
 	// reapInterval is how often the reaper frees abandoned time.
 	reapInterval time.Duration
 	logger       *slog.Logger
+	// streams ends when the shutdown begins (endStreams): subscriptions never finish by
+	// themselves, and http.Server.Shutdown does not end hijacked connections.
+	streams    context.Context
+	endStreams context.CancelFunc
 }
 
 // newHub opens the stores and wires the transports to the booking service.
@@ -128,8 +132,9 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	h.limits = limits
 	origins := originPatterns(splitList(cfg.allowedOrigins))
 
+	h.streams, h.endStreams = context.WithCancel(context.Background())
 	mux := http.NewServeMux()
-	gqlOpts := resolvers.Options{MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, MaxBodyBytes: int64(cfg.graphqlMaxBody), MaxTokens: cfg.graphqlMaxTokens,
+	gqlOpts := resolvers.Options{Shutdown: h.streams, MaxDepth: cfg.maxDepth, MaxComplexity: cfg.maxComplexity, MaxBodyBytes: int64(cfg.graphqlMaxBody), MaxTokens: cfg.graphqlMaxTokens,
 		DisableIntrospection: !cfg.graphqlIntrospection, AllowedOrigins: origins,
 		MaxSubscriptionsPerConnection: cfg.wsMaxSubscriptions, MaxConnectionsPerPrincipal: cfg.wsMaxConnections,
 		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour), Authenticate: auth.Authenticate, Now: cfg.hooks.clock(),
@@ -182,16 +187,14 @@ func newTokenVerifier(cfg config, logger *slog.Logger) (*identity.Verifier, erro
 // serve answers requests on ln (and the operators' on admin, when not nil) until ctx ends,
 // then stops accepting, waits up to shutdownTimeout for the requests in flight and returns.
 func (h *hub) serve(ctx context.Context, ln, admin net.Listener, shutdownTimeout time.Duration) error {
-	// Subscriptions (websocket, SSE) never finish by themselves, and http.Server.Shutdown does
-	// not end hijacked connections: their contexts end when the shutdown begins. Other requests
-	// keep theirs and are drained.
-	streams, endStreams := context.WithCancel(context.Background())
-	defer endStreams()
+	// Event streams' contexts end when the shutdown begins (websockets watch h.streams
+	// themselves: they outlive their requests). Other requests keep theirs and are drained.
+	defer h.endStreams()
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isStream(r) {
 			ctx, cancel := context.WithCancel(r.Context())
 			defer cancel()
-			defer context.AfterFunc(streams, cancel)()
+			defer context.AfterFunc(h.streams, cancel)()
 			r = r.WithContext(ctx)
 		}
 		h.handler.ServeHTTP(w, r)
@@ -237,7 +240,7 @@ func (h *hub) serve(ctx context.Context, ln, admin net.Listener, shutdownTimeout
 	case <-ctx.Done():
 	}
 	h.logger.Info("shutting down", "timeout", shutdownTimeout)
-	endStreams()
+	h.endStreams()
 	h.bus.Close() // ends the subscriptions' event channels
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()

@@ -46,6 +46,9 @@ type subsConfig struct {
 	Seed     uint64
 }
 
+// statusDoc is a status subscriber's document.
+const statusDoc = `subscription($party: String) { appointmentChanged(partyId: $party) { kind version appointment { id status } } }`
+
 // receipt is a message a subscriber received.
 type receipt struct {
 	at  time.Time
@@ -329,7 +332,7 @@ func runSubs(ctx context.Context, cfg subsConfig, out io.Writer) error {
 	for _, n := range failed {
 		nFailed += n
 	}
-	fmt.Fprintf(out, "subscribers %d over %d distinct documents: connected %d in %s, failed %d\n",
+	fmt.Fprintf(out, "subscribers %d over %d distinct requests: connected %d in %s, failed %d\n",
 		cfg.Clients, min(len(cfg.Docs), cfg.Clients), cfg.Clients-nFailed, connected.Round(time.Millisecond), nFailed)
 	printErrors(out, failed)
 	if len(firsts) > 0 {
@@ -476,7 +479,7 @@ reports, for each, how long after its answer the subscribers received it, and th
   -kind grids   client i subscribes to line i mod M of -bodies-file (availabilityChanged
                 documents: loadgen bodies -mix grids); each change books a free slot of
                 -target in the window; any message a client gets after the booking counts
-  -kind status  client i subscribes to appointmentChanged(partyId: "<-party-prefix>i"); each
+  -kind status  client i subscribes to appointmentChanged(partyId: $party), $party "<-party-prefix>i"; each
                 change books a slot of -target for one of the parties (spread over the
                 clients), then confirms it: two changes, matched by appointment and version`)
 		fs.PrintDefaults()
@@ -524,7 +527,12 @@ reports, for each, how long after its answer the subscribers received it, and th
 		for i := range cfg.Clients {
 			p := fmt.Sprintf("%s%d", *prefix, i)
 			cfg.Parties = append(cfg.Parties, p)
-			cfg.Docs = append(cfg.Docs, body(fmt.Sprintf(`subscription { appointmentChanged(partyId: %q) { kind version appointment { id status } } }`, p)))
+			// One document, the party in its variables, as a channel app sends it.
+			b, err := json.Marshal(map[string]any{"query": statusDoc, "variables": map[string]string{"party": p}})
+			if err != nil {
+				return err
+			}
+			cfg.Docs = append(cfg.Docs, b)
 		}
 	default:
 		return fmt.Errorf("-kind %q: want grids or status", *kind)
