@@ -95,8 +95,15 @@ func (s *Service) RunRelay(ctx context.Context, interval time.Duration) {
 }
 
 // allAppointments returns every appointment: the projections, with the changes in flight
-// rolled in, so that a change committed and not yet projected shows at once.
+// rolled in, so that a change committed and not yet projected shows at once. The list is the
+// caller's own; the read behind it is shared with the callers of the same moment (nextRead).
 func (s *Service) allAppointments(ctx context.Context) ([]apphub.Appointment, error) {
+	all, err := s.appointmentReads.do(ctx, s.readAppointments)
+	return slices.Clone(all), err
+}
+
+// readAppointments reads what allAppointments returns.
+func (s *Service) readAppointments(ctx context.Context) ([]apphub.Appointment, error) {
 	all, err := s.store.ListAppointments(ctx)
 	if err != nil {
 		return nil, err

@@ -128,6 +128,8 @@ type Service struct {
 	shared      SharedAnswers
 	observe     func(source string, d time.Duration)
 	flight      singleflight.Group // searches computing an answer, by query and version
+	// appointmentReads shares the reads of every appointment among concurrent callers.
+	appointmentReads nextRead[[]apphub.Appointment]
 
 	reapMu   sync.Mutex
 	verified map[string]time.Time // claim groups the reaper found committed, until when

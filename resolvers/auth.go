@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	coderws "github.com/coder/websocket"
 
 	"github.com/apphub/apphub"
 )
@@ -169,7 +168,7 @@ func untilExpiry(ctx context.Context, p apphub.Principal, now func() time.Time) 
 // principal with too many websockets open is closed with 4429.
 func websocketInit(authenticate func(context.Context, string) (apphub.Principal, error), now func() time.Time, logger *slog.Logger) wsInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, error) {
-		refuse := func(code coderws.StatusCode, reason string, err error) (context.Context, error) {
+		refuse := func(code int, reason string, err error) (context.Context, error) {
 			return nil, &wsRefusal{code: code, reason: reason, err: err}
 		}
 		p := apphub.PrincipalFromContext(ctx)

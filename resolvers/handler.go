@@ -17,7 +17,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	coderws "github.com/coder/websocket"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -48,7 +47,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 	// subprotocol) and server-sent events. coder/websocket refuses cross-origin upgrades unless
 	// the origin is allowed.
 	srv.AddTransport(wsTransport{
-		accept:       coderws.AcceptOptions{OriginPatterns: opts.AllowedOrigins},
+		origins:      opts.AllowedOrigins,
 		init:         websocketInit(opts.Authenticate, opts.Now, logger),
 		keepAlive:    opts.KeepAlive,
 		initTimeout:  opts.InitTimeout,

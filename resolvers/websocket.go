@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"path"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	coderws "github.com/coder/websocket"
+	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -31,7 +34,7 @@ import (
 // (or gridResponses, once for all subscribers of a grid) produced it, inside a message built
 // around it.
 type wsTransport struct {
-	accept       coderws.AcceptOptions
+	origins      []string // host patterns of the other origins allowed (path.Match)
 	init         wsInitFunc
 	keepAlive    time.Duration // graphql-ws "ka", graphql-transport-ws "ping"
 	initTimeout  time.Duration // until connection_init
@@ -49,7 +52,7 @@ type wsInitFunc func(ctx context.Context, payload transport.InitPayload) (contex
 // wsRefusal closes a connection whose connection_init is refused, with code and reason; the
 // graphql-ws protocol sends err's message in a connection_error first.
 type wsRefusal struct {
-	code   coderws.StatusCode
+	code   int
 	reason string
 	err    error
 }
@@ -62,10 +65,14 @@ const (
 	subprotocolGraphQLWS   = "graphql-ws"
 
 	// graphql-transport-ws's close codes.
-	closeBadMessage   coderws.StatusCode = 4400
-	closeInitTimeout  coderws.StatusCode = 4408
-	closeDuplicateID  coderws.StatusCode = 4409
-	closeTooManyInits coderws.StatusCode = 4429
+	closeBadMessage   = 4400
+	closeInitTimeout  = 4408
+	closeDuplicateID  = 4409
+	closeTooManyInits = 4429
+	// The close handshake: how long the close frame may take to go out, and the client to
+	// answer it before the connection is cut.
+	closeWriteTimeout = time.Second
+	closeWait         = 5 * time.Second
 
 	// wsWriteTimeout bounds how long a client may take to accept one message.
 	wsWriteTimeout = 10 * time.Second
@@ -81,11 +88,17 @@ func (wsTransport) Supports(r *http.Request) bool { return r.Header.Get("Upgrade
 // cancellation: it ends when the client leaves, its credential expires or the hub shuts down
 // (t.shutdown).
 func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	accept := t.accept
-	accept.Subprotocols = []string{subprotocolTransportWS, subprotocolGraphQLWS}
-	ws, err := coderws.Accept(w, r, &accept)
+	upgrader := websocket.Upgrader{
+		Subprotocols: []string{subprotocolTransportWS, subprotocolGraphQLWS},
+		CheckOrigin:  func(r *http.Request) bool { return originAllowed(r, t.origins) },
+		// An idle connection holds a small read buffer and no write buffer: messages are
+		// written from pooled buffers (gorilla's defaults keep 4 KiB of each per connection).
+		ReadBufferSize:  wsReadBuffer,
+		WriteBufferPool: &wsWriteBuffers,
+	}
+	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
-		return // Accept answered the request
+		return // Upgrade answered the request
 	}
 	if t.readLimit > 0 {
 		ws.SetReadLimit(t.readLimit)
@@ -97,10 +110,45 @@ func (t wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	go c.serve()
 }
 
+// wsReadBuffer is the read buffer of a connection: client messages are small (a subscribe
+// is a document), and a larger one is read through it in parts.
+const wsReadBuffer = 512
+
+// wsWriteBuffers are the buffers messages are written from, shared by all connections.
+var wsWriteBuffers sync.Pool
+
+// originAllowed reports whether the upgrade's Origin may open a websocket: none (not a
+// browser), the hub's own host, or a host matching one of patterns (path.Match, case-folded;
+// a pattern with "://" matches scheme and host).
+func originAllowed(r *http.Request, patterns []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(r.Host, u.Host) {
+		return true
+	}
+	for _, p := range patterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // wsConn is one connection.
 type wsConn struct {
 	t       *wsTransport
-	ws      *coderws.Conn
+	ws      *websocket.Conn
+	wmu     sync.Mutex // one writer at a time
 	exec    graphql.GraphExecutor
 	session *wsSession
 	legacy  bool // graphql-ws rather than graphql-transport-ws
@@ -122,17 +170,21 @@ type wsConn struct {
 // lives as long as the connection, stays small.
 func (c *wsConn) serve() {
 	defer c.session.stop()
-	defer c.close(coderws.StatusNormalClosure, "")
+	defer c.ws.Close()
+	defer c.close(websocket.CloseNormalClosure, "")
 	c.mu.Lock()
 	c.timer = time.AfterFunc(c.t.initTimeout, func() { c.close(closeInitTimeout, "Connection initialisation timeout") })
 	c.mu.Unlock()
 	if c.t.shutdown != nil {
-		context.AfterFunc(c.t.shutdown, func() { c.close(coderws.StatusGoingAway, "going away") })
+		defer context.AfterFunc(c.t.shutdown, func() { c.close(websocket.CloseGoingAway, "going away") })()
 	}
 	for {
-		_, data, err := c.ws.Read(context.Background())
+		_, data, err := c.ws.ReadMessage()
 		if err != nil {
 			return
+		}
+		if c.isClosed() {
+			continue // the close handshake is under way: its answer ends the loop
 		}
 		var m struct {
 			Type    string          `json:"type"`
@@ -141,38 +193,34 @@ func (c *wsConn) serve() {
 		}
 		if err := json.Unmarshal(data, &m); err != nil || m.Type == "" {
 			c.refuse(closeBadMessage, "Invalid message received", "invalid message")
-			return
+			continue
 		}
-		if !c.handle(m.Type, m.ID, m.Payload) {
-			return
-		}
+		c.handle(m.Type, m.ID, m.Payload)
 	}
 }
 
-// handle acts on one message and reports whether the connection stays open.
-func (c *wsConn) handle(typ, id string, payload json.RawMessage) bool {
+// handle acts on one message.
+func (c *wsConn) handle(typ, id string, payload json.RawMessage) {
 	switch {
 	case typ == "connection_init" && !c.acked:
-		accepted := make(chan bool)
-		go func() { accepted <- c.connectionInit(payload) }()
-		return <-accepted
+		done := make(chan struct{})
+		go func() { c.connectionInit(payload); close(done) }()
+		<-done
 	case typ == "connection_init":
 		if c.legacy {
 			c.refuse(closeBadMessage, "Invalid message received", "connection_init sent twice")
 		} else {
 			c.close(closeTooManyInits, "Too many initialisation requests")
 		}
-		return false
 	case !c.acked:
 		// Nothing runs before the connection is accepted.
 		c.refuse(CloseUnauthorized, "Unauthorized", "connection_init must come first")
-		return false
 	case typ == "subscribe" && !c.legacy, typ == "start" && c.legacy:
 		if id == "" {
 			c.refuse(closeBadMessage, "Invalid message received", "a subscription needs an id")
-			return false
+			return
 		}
-		return c.start(id, payload)
+		c.start(id, payload)
 	case typ == "complete" && !c.legacy, typ == "stop" && c.legacy:
 		c.mu.Lock()
 		op := c.ops[id]
@@ -185,22 +233,19 @@ func (c *wsConn) handle(typ, id string, payload json.RawMessage) bool {
 		c.write(c.message("pong", "", payload))
 	case typ == "pong" && !c.legacy:
 	case typ == "connection_terminate" && c.legacy:
-		c.close(coderws.StatusNormalClosure, "terminated")
-		return false
+		c.close(websocket.CloseNormalClosure, "terminated")
 	default:
 		c.refuse(closeBadMessage, "Invalid message received", "unexpected message "+typ)
-		return false
 	}
-	return true
 }
 
 // connectionInit accepts the connection or closes it, as c.t.init decides.
-func (c *wsConn) connectionInit(payload json.RawMessage) bool {
+func (c *wsConn) connectionInit(payload json.RawMessage) {
 	initPayload := transport.InitPayload{}
 	if len(payload) > 0 && !bytes.Equal(payload, []byte("null")) {
 		if err := json.Unmarshal(payload, &initPayload); err != nil {
 			c.refuse(closeBadMessage, "Invalid message received", "connection_init's payload must be an object")
-			return false
+			return
 		}
 	}
 	ctx := c.ctx
@@ -209,10 +254,10 @@ func (c *wsConn) connectionInit(payload json.RawMessage) bool {
 		if ctx, err = c.t.init(c.ctx, initPayload); err != nil {
 			refusal, ok := errors.AsType[*wsRefusal](err)
 			if !ok {
-				refusal = &wsRefusal{code: coderws.StatusInternalError, reason: "Internal Error", err: err}
+				refusal = &wsRefusal{code: websocket.CloseInternalServerErr, reason: "Internal Error", err: err}
 			}
 			c.refuse(refusal.code, refusal.reason, err.Error())
-			return false
+			return
 		}
 	}
 	c.ctx, c.acked = ctx, true
@@ -228,7 +273,6 @@ func (c *wsConn) connectionInit(payload json.RawMessage) bool {
 	if c.legacy {
 		c.write(c.message("ka", "", nil))
 	}
-	return true
 }
 
 // keepAlive sends graphql-ws's "ka" or graphql-transport-ws's ping, so that proxies keep the
@@ -248,7 +292,7 @@ func (c *wsConn) keepAlive() {
 
 // refuse closes the connection with code and reason, after a connection_error carrying
 // message on graphql-ws (graphql-transport-ws has only the close).
-func (c *wsConn) refuse(code coderws.StatusCode, reason, message string) {
+func (c *wsConn) refuse(code int, reason, message string) {
 	if c.legacy {
 		payload, _ := json.Marshal(&gqlerror.Error{Message: message})
 		c.write(c.message("connection_error", "", payload))
@@ -256,9 +300,10 @@ func (c *wsConn) refuse(code coderws.StatusCode, reason, message string) {
 	c.close(code, reason)
 }
 
-// close ends the connection's operations and starts the close handshake, once. The handshake
-// runs in the background: it may wait 5 s for a client that never answers.
-func (c *wsConn) close(code coderws.StatusCode, reason string) {
+// close ends the connection's operations and starts the close handshake, once: the close
+// frame goes out, and the connection is cut when the client answers it (the reader sees the
+// answer and returns) or after closeWait.
+func (c *wsConn) close(code int, reason string) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -274,7 +319,10 @@ func (c *wsConn) close(code coderws.StatusCode, reason string) {
 	for _, op := range ops {
 		op.stop()
 	}
-	go c.ws.Close(code, reason)
+	go func() {
+		c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(closeWriteTimeout))
+		time.AfterFunc(closeWait, func() { c.ws.Close() })
+	}()
 }
 
 func (c *wsConn) isClosed() bool {
@@ -285,10 +333,13 @@ func (c *wsConn) isClosed() bool {
 
 // write sends a message; a client that does not take it within the write timeout is closed.
 func (c *wsConn) write(msg []byte) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.t.writeTimeout)
-	defer cancel()
-	if err := c.ws.Write(ctx, coderws.MessageText, msg); err != nil {
-		c.close(coderws.StatusPolicyViolation, "too slow")
+	c.wmu.Lock()
+	c.ws.SetWriteDeadline(time.Now().Add(c.t.writeTimeout))
+	err := c.ws.WriteMessage(websocket.TextMessage, msg)
+	c.wmu.Unlock()
+	if err != nil {
+		c.close(websocket.ClosePolicyViolation, "too slow")
+		c.ws.Close() // a write that failed leaves nothing to say
 	}
 }
 
@@ -306,9 +357,8 @@ func (c *wsConn) message(typ, id string, payload []byte) []byte {
 	return append(b, '}')
 }
 
-// start runs the operation of a subscribe (start) message, on a goroutine of its own. It
-// reports whether the connection stays open.
-func (c *wsConn) start(id string, payload json.RawMessage) bool {
+// start runs the operation of a subscribe (start) message, on a goroutine of its own.
+func (c *wsConn) start(id string, payload json.RawMessage) {
 	started := graphql.Now()
 	ctx, cancel := context.WithCancel(c.ctx)
 	op := &wsOp{c: c, id: id, cancel: cancel}
@@ -322,14 +372,12 @@ func (c *wsConn) start(id string, payload json.RawMessage) bool {
 	switch {
 	case closed:
 		cancel()
-		return false
 	case taken:
 		cancel()
 		c.close(closeDuplicateID, "Subscriber for "+id+" already exists")
-		return false
+	default:
+		go op.run(ctx, payload, started)
 	}
-	go op.run(ctx, payload, started)
-	return true
 }
 
 // sendResponse sends a result: its data as it is when it has nothing else (the executor's
