@@ -558,3 +558,32 @@ func FuzzGraphQLRequest(f *testing.F) {
 		}
 	})
 }
+
+// The same availability request again, answered from the stored response, spends the
+// caller's search budget like the first: a refusal is a 429, whichever path answers.
+func TestLimitHookCoversStoredResponses(t *testing.T) {
+	t.Parallel()
+	lim := &limiter{refuse: func(n int) error {
+		if n > 3 {
+			return &apphub.Error{Code: apphub.ERATELIMITED, Message: "too many searches", RetryAfter: time.Second}
+		}
+		return nil
+	}}
+	h := resolvers.WithPrincipal(resolvers.NewHandler(&resolvers.Resolver{Service: newService(t), Version: "test"}, slog.New(slog.DiscardHandler),
+		resolvers.Options{Limit: lim.limit}), customer)
+	body := `{"query":"{ availability(input: {category: \"repair\", place: \"75011\"}) { version days { date } } }"}`
+	var answered, refused int
+	for range 6 {
+		switch r := send(t, h, "POST", "application/json", body); {
+		case r.status == 200 && get(r.Data, "availability.version") != nil:
+			answered++
+		case r.status == http.StatusTooManyRequests && r.code() == apphub.ERATELIMITED:
+			refused++
+		default:
+			t.Fatalf("%d %+v %v", r.status, r.Errors, r.Data)
+		}
+	}
+	if answered != 3 || refused != 3 {
+		t.Fatalf("%d answered and %d refused, want 3 and 3 (budget of 3 searches)", answered, refused)
+	}
+}

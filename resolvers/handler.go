@@ -52,7 +52,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 		keepAlive:    opts.KeepAlive,
 		initTimeout:  opts.InitTimeout,
 		readLimit:    opts.MaxBodyBytes,
-		writeTimeout: wsWriteTimeout,
+		writeTimeout: opts.WebsocketWriteTimeout,
 		conns:        newConnCounter(),
 		maxConns:     opts.MaxConnectionsPerPrincipal,
 		shutdown:     opts.Shutdown,
@@ -72,7 +72,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 		srv.Use(persistedQueries{cache: opts.QueryCache, maxBytes: opts.MaxPersistedQueryBytes})
 	}
 	srv.Use(operationGate{limit: opts.Limit, maxOps: opts.MaxSubscriptionsPerConnection})
-	responses := newResponseCache(r.Service, opts.ResponseCacheBytes)
+	responses := newResponseCache(r.Service, opts.Limit, opts.ResponseCacheBytes)
 	srv.Use(responses)
 	srv.Use(gridResponses{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))

@@ -101,6 +101,10 @@ type Options struct {
 	KeepAlive time.Duration
 	// InitTimeout is how long a websocket may take to send its connection_init. Default 10s.
 	InitTimeout time.Duration
+	// WebsocketWriteTimeout is how long a websocket client may take to accept one message;
+	// one that takes longer (it stopped reading) is cut off, and its subscriptions end.
+	// Default 10s.
+	WebsocketWriteTimeout time.Duration
 	// Shutdown ends when the hub shuts down: its websockets then close with 1001 (going
 	// away). A websocket outlives the request that opened it. Nil: never.
 	Shutdown context.Context
@@ -167,6 +171,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.KeepAlive <= 0 {
 		o.KeepAlive = 15 * time.Second
+	}
+	if o.WebsocketWriteTimeout <= 0 {
+		o.WebsocketWriteTimeout = 10 * time.Second
 	}
 	if o.InitTimeout <= 0 {
 		o.InitTimeout = 10 * time.Second

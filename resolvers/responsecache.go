@@ -25,6 +25,7 @@ import (
 // depend on the request alone); only requests answered as application/json take part.
 type responseCache struct {
 	svc     Service
+	limit   func(ctx context.Context, class string) error // Options.Limit; nil: none
 	flight  singleflight.Group                    // responses being built, by request and version
 	entries *otter.Cache[string, *cachedResponse] // by request
 	budget  int                                   // bytes, as cachedResponse.size counts them
@@ -35,8 +36,8 @@ type responseCache struct {
 // pass the budget, and admits a new response in place of one kept only when its request comes
 // more often (W-TinyLFU), so that requests seen once do not push out those every channel app
 // repeats.
-func newResponseCache(svc Service, budget int) *responseCache {
-	return &responseCache{svc: svc, budget: budget, days: newDayFragments(dayFragmentBytes), entries: otter.Must(&otter.Options[string, *cachedResponse]{
+func newResponseCache(svc Service, limit func(context.Context, string) error, budget int) *responseCache {
+	return &responseCache{svc: svc, limit: limit, budget: budget, days: newDayFragments(dayFragmentBytes), entries: otter.Must(&otter.Options[string, *cachedResponse]{
 		MaximumWeight: uint64(budget),
 		Weigher:       func(_ string, e *cachedResponse) uint32 { return e.size },
 	})}
@@ -84,6 +85,8 @@ func requestKey(req *http.Request, body []byte) (string, bool) {
 }
 
 // serve writes the response kept for key if it is still current, and reports whether it did.
+// It is a search like any other: it spends the caller's budget (a refusal is left to gqlgen,
+// whose operationGate asks again and answers it).
 func (c *responseCache) serve(w http.ResponseWriter, req *http.Request, key string) bool {
 	e, found := c.entries.GetIfPresent(key)
 	if !found {
@@ -91,6 +94,9 @@ func (c *responseCache) serve(w http.ResponseWriter, req *http.Request, key stri
 	}
 	res, err := c.svc.Search(req.Context(), e.query)
 	if err != nil || res.Version != e.version {
+		return false
+	}
+	if c.limit != nil && c.limit(req.Context(), LimitClassSearch) != nil {
 		return false
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -73,9 +73,6 @@ const (
 	// answer it before the connection is cut.
 	closeWriteTimeout = time.Second
 	closeWait         = 5 * time.Second
-
-	// wsWriteTimeout bounds how long a client may take to accept one message.
-	wsWriteTimeout = 10 * time.Second
 )
 
 var _ graphql.Transport = wsTransport{}

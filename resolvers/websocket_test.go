@@ -3,8 +3,12 @@ package resolvers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"runtime/pprof"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -191,5 +195,68 @@ func waitForNoOperationGoroutine(t *testing.T) {
 			t.Fatalf("goroutines still run operations:\n%s", stacks.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A client that stops reading is cut off once a message waits longer than the write timeout:
+// its subscriptions end, and the others' updates keep flowing.
+func TestWebsocketCutsOffAClientThatStopsReading(t *testing.T) {
+	t.Parallel()
+	e := newSubEnvWith(t, booking.Options{}, resolvers.Options{MaxSubscriptionsPerConnection: 200, WebsocketWriteTimeout: 300 * time.Millisecond})
+	url := e.url(customer)
+	// A receive buffer of a few kilobytes (which also stops the kernel growing it): the
+	// server's send buffer is all that holds what the client does not read.
+	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		var err error
+		c.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+		return err
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	slow, _, err := coderws.Dial(ctx, strings.Replace(url, "http://", "ws://", 1), &coderws.DialOptions{
+		Subprotocols: []string{"graphql-transport-ws"},
+		HTTPClient:   &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.CloseNow()
+	slow.SetReadLimit(1 << 24)
+	send := func(m map[string]any) {
+		b, _ := json.Marshal(m)
+		if err := slow.Write(ctx, coderws.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(map[string]any{"type": "connection_init"})
+	if _, b, err := slow.Read(ctx); err != nil || !strings.Contains(string(b), "connection_ack") {
+		t.Fatalf("ack: %s %v", b, err)
+	}
+	// Each subscription answers a 28-day grid of every field at once: far more, together,
+	// than a socket's buffers hold. The client reads none of it.
+	const grid = `subscription($from: Time, $to: Time) { availabilityChanged(input: {category: "repair", place: "75011", from: $from, to: $to}) {
+		version timeZone days { date slots { start end capacity resources { capacity resource { id name } } } } } }`
+	vars := map[string]any{"from": now.Format(time.RFC3339), "to": now.Add(28 * 24 * time.Hour).Format(time.RFC3339)}
+	for i := range 150 {
+		send(map[string]any{"type": "subscribe", "id": fmt.Sprint(i), "payload": map[string]any{"query": grid, "variables": vars}})
+	}
+	// Another client is served meanwhile.
+	w := dialWS(t, url, "graphql-transport-ws")
+	defer w.c.CloseNow()
+	w.subscribe("1", `subscription { availabilityChanged(input: {category: "repair", place: "75011"}) { version } }`, nil)
+	w.next()
+	// The slow one's operations end once the server gave up on it; reading now finds the
+	// connection cut before all 150 grids.
+	waitForNoOperationGoroutine(t)
+	got := 0
+	for {
+		_, _, err := slow.Read(ctx)
+		if err != nil {
+			break
+		}
+		got++
+	}
+	if got >= 150 || ctx.Err() != nil {
+		t.Fatalf("the client that stopped reading got %d of 150 grids (context: %v): it was not cut off", got, ctx.Err())
 	}
 }
