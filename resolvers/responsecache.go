@@ -26,10 +26,10 @@ import (
 type responseCache struct {
 	svc     Service
 	limit   func(ctx context.Context, class string) error // Options.Limit; nil: none
-	flight  singleflight.Group                    // responses being built, by request and version
-	entries *otter.Cache[string, *cachedResponse] // by request
-	budget  int                                   // bytes, as cachedResponse.size counts them
-	days    *dayFragments                         // for the responses it writes
+	flight  singleflight.Group                            // responses being built, by request and version
+	entries *otter.Cache[string, *cachedResponse]         // by request
+	budget  int                                           // bytes, as cachedResponse.size counts them
+	days    *dayFragments                                 // for the responses it writes
 }
 
 // newResponseCache keeps responses within budget bytes. otter evicts as soon as the weights
