@@ -62,3 +62,37 @@ func (n *nextRead[T]) run(ctx context.Context, read func(context.Context) (T, er
 		n.mu.Unlock()
 	}
 }
+
+// nextReads are nextRead's by name, each kept while it has callers.
+type nextReads[T any] struct {
+	mu    sync.Mutex
+	byKey map[string]*namedRead[T]
+}
+
+type namedRead[T any] struct {
+	nextRead[T]
+	callers int // under nextReads.mu
+}
+
+// do is nextRead.do for the reads named name.
+func (n *nextReads[T]) do(ctx context.Context, name string, read func(context.Context) (T, error)) (T, error) {
+	n.mu.Lock()
+	r := n.byKey[name]
+	if r == nil {
+		if n.byKey == nil {
+			n.byKey = make(map[string]*namedRead[T])
+		}
+		r = &namedRead[T]{}
+		n.byKey[name] = r
+	}
+	r.callers++
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		if r.callers--; r.callers == 0 {
+			delete(n.byKey, name)
+		}
+		n.mu.Unlock()
+	}()
+	return r.do(ctx, read)
+}

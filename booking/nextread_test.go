@@ -71,3 +71,45 @@ func TestNextReadErrorsAndCancellation(t *testing.T) {
 		t.Fatalf("a later read: %q %v", v, err)
 	}
 }
+
+// Reads are shared by name only, and a name is forgotten once no one waits for it.
+func TestNextReadsByName(t *testing.T) {
+	var n nextReads[string]
+	release := make(chan struct{})
+	var reads atomic.Int64
+	read := func(name string) func(context.Context) (string, error) {
+		return func(context.Context) (string, error) {
+			reads.Add(1)
+			<-release
+			return name, nil
+		}
+	}
+	var wg sync.WaitGroup
+	got := make([]string, 6)
+	for i := range 6 {
+		name := []string{"zone-a", "zone-b"}[i%2]
+		wg.Go(func() {
+			v, err := n.do(context.Background(), name, read(name))
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	for i, v := range got {
+		if want := []string{"zone-a", "zone-b"}[i%2]; v != want {
+			t.Fatalf("caller %d got %q, want %q", i, v, want)
+		}
+	}
+	if r := reads.Load(); r < 2 || r > 4 {
+		t.Fatalf("%d reads for 6 callers of 2 names: want at most two a name", r)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.byKey) != 0 {
+		t.Fatalf("%d names kept after their callers left", len(n.byKey))
+	}
+}

@@ -263,7 +263,15 @@ func (s *Service) dayTokens(ctx context.Context, sc *scope, days []time.Time) ([
 			return nil, false
 		}
 	}
-	tokens, err := s.cache.Versions(ctx, keys, zones)
+	name := make([]byte, 0, 64)
+	name = append(append(name, sc.Resource()...), 0)
+	name = append(append(name, sc.Zone()...), 0)
+	for _, d := range days {
+		name = binary.BigEndian.AppendUint64(name, uint64(d.Unix()))
+	}
+	tokens, err := s.tokenReads.do(ctx, string(name), func(ctx context.Context) ([]string, error) {
+		return s.cache.Versions(ctx, keys, zones)
+	})
 	return tokens, err == nil && len(tokens) == len(days)
 }
 

@@ -128,8 +128,10 @@ type Service struct {
 	shared      SharedAnswers
 	observe     func(source string, d time.Duration)
 	flight      singleflight.Group // searches computing an answer, by query and version
-	// appointmentReads shares the reads of every appointment among concurrent callers.
+	// appointmentReads shares the reads of every appointment among concurrent callers, and
+	// tokenReads the reads of the same days' tokens.
 	appointmentReads nextRead[[]apphub.Appointment]
+	tokenReads       nextReads[[]string]
 
 	reapMu   sync.Mutex
 	verified map[string]time.Time // claim groups the reaper found committed, until when

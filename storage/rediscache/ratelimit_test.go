@@ -455,3 +455,45 @@ func TestRateLimiterInProcessMemory(t *testing.T) {
 	}
 	refused(t, l, "search", "ip:1001")
 }
+
+// A key that calls often takes its calls from Redis ten at a time and spends them on this
+// instance without a round trip each; the calls allowed, across instances, are never more
+// than the budget, and on one instance exactly the budget. A key that calls seldom spends one
+// at a time, and a lease ends after a second.
+func TestRateLimiterLeases(t *testing.T) {
+	t.Parallel()
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			rdbA, rdbB, prefix := be.redis(t)
+			budgets := map[string]rediscache.Budget{"search": {Rate: 100, Period: time.Hour}}
+			c := newClock()
+			a, _ := newRateLimiter(t, rdbA, rediscache.RateLimitOptions{Prefix: prefix, Budgets: budgets, Now: c.Now})
+			b, _ := newRateLimiter(t, rdbB, rediscache.RateLimitOptions{Prefix: prefix, Budgets: budgets, Now: c.Now})
+
+			// a: one call, then a busy key's lease of 10 (1 + 10 spent in Redis); b gets the
+			// 89 left, a the 9 of its lease: 100 in all, then neither allows one.
+			spend(t, 2, "search", "partner:busy", a)
+			spend(t, 89, "search", "partner:busy", b)
+			refused(t, b, "search", "partner:busy")
+			spend(t, 9, "search", "partner:busy", a)
+			refused(t, a, "search", "partner:busy")
+
+			// Calls more than a second apart spend one each.
+			for range 3 {
+				spend(t, 1, "search", "partner:quiet", a)
+				c.Advance(2 * time.Second)
+			}
+			spend(t, 97, "search", "partner:quiet", b)
+			refused(t, b, "search", "partner:quiet")
+
+			// A lease unused for a second is gone: its calls stay spent, none is taken from it.
+			spend(t, 2, "search", "partner:gone", a) // 11 spent, 9 leased
+			c.Advance(2 * time.Second)
+			spend(t, 1, "search", "partner:gone", a) // from Redis: 12 spent
+			spend(t, 88, "search", "partner:gone", b)
+			refused(t, b, "search", "partner:gone")
+			refused(t, a, "search", "partner:gone")
+		})
+	}
+}
