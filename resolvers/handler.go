@@ -72,6 +72,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 		srv.Use(persistedQueries{cache: opts.QueryCache, maxBytes: opts.MaxPersistedQueryBytes})
 	}
 	srv.Use(operationGate{limit: opts.Limit, maxOps: opts.MaxSubscriptionsPerConnection})
+	srv.Use(freshLoaders{svc: r.Service})
 	responses := newResponseCache(r.Service, opts.Limit, opts.ResponseCacheBytes)
 	srv.Use(responses)
 	srv.Use(gridResponses{})
@@ -122,7 +123,7 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 			dw := &directWriter{ResponseWriter: w}
 			w, ctx = dw, context.WithValue(ctx, directWriterKey{}, dw)
 		}
-		srv.ServeHTTP(w, req.WithContext(withLoaders(ctx, r.Service)))
+		srv.ServeHTTP(w, req.WithContext(ctx))
 	})
 }
 

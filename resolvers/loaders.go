@@ -5,12 +5,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/apphub/apphub"
 )
 
-// loaders batch the reads of one request: fields that each need an appointment or a history
+// loaders batch the reads of one response (freshLoaders): fields that each need an appointment or a history
 // (aliases of appointment(id), history under every node of a list) are collected for a moment
 // and read together, by parallel _id lookups (never an $in scan on a store without pushdown).
 type loaders struct {
@@ -55,11 +56,25 @@ func parallel[V any](ctx context.Context, keys []string, fetch func(context.Cont
 	return vals, errs
 }
 
-func withLoaders(ctx context.Context, svc Service) context.Context {
-	return context.WithValue(ctx, loadersKey{}, newLoaders(svc))
+// freshLoaders gives each response loaders of its own. Loaders keep what they read, and a
+// subscription's responses come one per change over a websocket or an event stream that may
+// live for hours: loaders of the request would show each change the history read for the
+// first one.
+type freshLoaders struct{ svc Service }
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = freshLoaders{}
+
+func (freshLoaders) ExtensionName() string                   { return "FreshLoaders" }
+func (freshLoaders) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (l freshLoaders) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	return next(context.WithValue(ctx, loadersKey{}, newLoaders(l.svc)))
 }
 
-// loadersFrom returns the request's loaders; a context without them (a test calling a
+// loadersFrom returns the response's loaders; a context without them (a test calling a
 // resolver directly) gets fresh ones.
 func (r *Resolver) loadersFrom(ctx context.Context) *loaders {
 	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {

@@ -3,6 +3,7 @@ package resolvers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -274,4 +275,32 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 		tc.SetReadBuffer(4096)
 	}
 	return c, err
+}
+
+// Each response of a subscription reads what it shows afresh: an appointment's history grows
+// with each change (the request's loaders cache what they read, and a websocket's request
+// lasts as long as the connection).
+func TestSubscriptionResponsesReadAfresh(t *testing.T) {
+	t.Parallel()
+	e := newSubEnv(t)
+	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := dialWS(t, e.url(customer), "graphql-transport-ws")
+	defer w.c.CloseNow()
+	w.subscribe("1", `subscription($id: ID) { appointmentChanged(id: $id) { version appointment { history { version } } } }`, map[string]any{"id": a.ID})
+	for version := 1; version <= 3; version++ {
+		if version > 1 {
+			desc := fmt.Sprint("note ", version)
+			if _, err := e.svc.Update(ctxAs(customer), booking.Update{ID: a.ID, Description: &desc}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d := w.next()
+		history, _ := get(d, "appointmentChanged.appointment.history").([]any)
+		if get(d, "appointmentChanged.version") != float64(version) || len(history) != version {
+			t.Fatalf("version %d: %v, want a history of %d revisions", version, d, version)
+		}
+	}
 }
