@@ -265,10 +265,7 @@ func TestWebsocketConnectionInit(t *testing.T) {
 	t.Parallel()
 	e := newSubEnvWith(t, booking.Options{}, resolvers.Options{Authenticate: tokenAuth(0, nil)})
 	noAuth := newSubEnv(t) // Options.Authenticate unset
-	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e.bookAhead()
 	anonymousURL, noAuthURL := e.url(apphub.Principal{}), noAuth.url(apphub.Principal{})
 	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(protocol, func(t *testing.T) {
@@ -385,10 +382,7 @@ func TestWebsocketRefusesAnExpiredCredential(t *testing.T) {
 func TestSSEEndsWhenTheCredentialExpires(t *testing.T) {
 	t.Parallel()
 	e := newSubEnv(t)
-	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e.bookAhead()
 	p := customer
 	p.Expires = time.Now().Add(2 * time.Second)
 	body, _ := json.Marshal(map[string]any{"query": changeDoc, "variables": map[string]any{"id": a.ID}})
@@ -438,10 +432,7 @@ func TestForbiddenSubscriptionFailsAlone(t *testing.T) {
 	t.Parallel()
 	e := newSubEnv(t)
 	e.h = resolvers.NewHandler(&resolvers.Resolver{Service: forbiddingService{e.svc}, Events: e.bus}, slog.New(slog.DiscardHandler), resolvers.Options{})
-	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e.bookAhead()
 	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(protocol, func(t *testing.T) {
 			w := dialWS(t, e.url(customer), protocol)

@@ -209,10 +209,7 @@ func (m *wsMessages) next(t *testing.T) map[string]any {
 func TestWebsocketOperationLimit(t *testing.T) {
 	t.Parallel()
 	e := newSubEnvWith(t, booking.Options{}, resolvers.Options{MaxSubscriptionsPerConnection: 2})
-	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e.bookAhead()
 	w := dialWS(t, e.url(customer), "graphql-transport-ws")
 	msgs := readAll(w)
 	vars := map[string]any{"id": a.ID}
@@ -403,10 +400,7 @@ func TestLimitHookOverWebsocket(t *testing.T) {
 		return nil
 	}
 	e := newSubEnvWith(t, booking.Options{}, resolvers.Options{Limit: limit})
-	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e.bookAhead()
 	w := dialWS(t, e.url(customer), "graphql-transport-ws")
 	msgs := readAll(w)
 	w.subscribe("1", changeDoc, map[string]any{"id": a.ID})

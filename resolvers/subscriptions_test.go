@@ -105,6 +105,16 @@ func newSubEnvWith(t *testing.T, bopts booking.Options, ropts resolvers.Options)
 	return &subEnv{t: t, svc: svc, db: db, bus: bus, h: h}
 }
 
+// bookAhead books the customer an appointment two days from now.
+func (e *subEnv) bookAhead() apphub.Appointment {
+	e.t.Helper()
+	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return a
+}
+
 // url starts a server of the hub whose requests call as p (an upgrade request's principal is
 // the websocket's unless its connection_init names another) and returns its URL.
 func (e *subEnv) url(p apphub.Principal) string {
@@ -361,10 +371,7 @@ func offered(grid map[string]any, start time.Time, resource string) bool {
 func TestSubscriptionsEndWhenTheClientLeaves(t *testing.T) {
 	// Not parallel: it counts the goroutines of the whole process.
 	e := newSubEnv(t)
-	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e.bookAhead()
 	url := e.url(customer)
 	before := runtime.NumGoroutine()
 	for range 5 {

@@ -150,10 +150,7 @@ func TestWebsocketKeepAlive(t *testing.T) {
 // taken and written. Not parallel: it counts the transport's goroutines in the process.
 func TestIdleSubscriptionsHoldNoGoroutine(t *testing.T) {
 	e := newSubEnvWith(t, booking.Options{}, resolvers.Options{MaxSubscriptionsPerConnection: 100})
-	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e.bookAhead()
 	for _, protocol := range []string{"graphql-transport-ws", "graphql-ws"} {
 		t.Run(protocol, func(t *testing.T) {
 			w := dialWS(t, e.url(customer), protocol)
@@ -283,10 +280,7 @@ func (l smallBufferListener) Accept() (net.Conn, error) {
 func TestSubscriptionResponsesReadAfresh(t *testing.T) {
 	t.Parallel()
 	e := newSubEnv(t)
-	a, err := e.svc.Book(ctxAs(customer), booking.NewAppointment{Start: now.Add(48 * time.Hour), End: now.Add(49 * time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := e.bookAhead()
 	w := dialWS(t, e.url(customer), "graphql-transport-ws")
 	defer w.c.CloseNow()
 	w.subscribe("1", `subscription($id: ID) { appointmentChanged(id: $id) { version appointment { history { version } } } }`, map[string]any{"id": a.ID})
