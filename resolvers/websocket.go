@@ -17,6 +17,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/gorilla/websocket"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/apphub/apphub"
 )
 
 // wsTransport serves GraphQL over websockets, in both protocols clients speak, negotiated by
@@ -227,7 +229,7 @@ func (c *wsConn) handle(typ, id string, payload json.RawMessage) {
 			op.stop()
 		}
 	case typ == "ping" && !c.legacy:
-		c.write(c.message("pong", "", payload))
+		c.write(appendMessage(nil, "pong", "", payload))
 	case typ == "pong" && !c.legacy:
 	case typ == "connection_terminate" && c.legacy:
 		c.close(websocket.CloseNormalClosure, "terminated")
@@ -260,7 +262,7 @@ func (c *wsConn) connectionInit(payload json.RawMessage) {
 	c.ctx, c.acked = ctx, true
 	// The credential's expiry ends ctx: the connection closes with 4401.
 	context.AfterFunc(ctx, func() { c.close(CloseUnauthorized, "Unauthorized") })
-	c.write(c.message("connection_ack", "", nil))
+	c.write(appendMessage(nil, "connection_ack", ""))
 	c.mu.Lock()
 	c.timer.Stop()
 	if c.t.keepAlive > 0 && !c.closed {
@@ -268,7 +270,7 @@ func (c *wsConn) connectionInit(payload json.RawMessage) {
 	}
 	c.mu.Unlock()
 	if c.legacy {
-		c.write(c.message("ka", "", nil))
+		c.write(appendMessage(nil, "ka", ""))
 	}
 }
 
@@ -276,9 +278,9 @@ func (c *wsConn) connectionInit(payload json.RawMessage) {
 // connection and the client knows it lives, and comes again after the interval.
 func (c *wsConn) keepAlive() {
 	if c.legacy {
-		c.write(c.message("ka", "", nil))
+		c.write(appendMessage(nil, "ka", ""))
 	} else {
-		c.write(c.message("ping", "", nil))
+		c.write(appendMessage(nil, "ping", ""))
 	}
 	c.mu.Lock()
 	if !c.closed {
@@ -292,7 +294,7 @@ func (c *wsConn) keepAlive() {
 func (c *wsConn) refuse(code int, reason, message string) {
 	if c.legacy {
 		payload, _ := json.Marshal(&gqlerror.Error{Message: message})
-		c.write(c.message("connection_error", "", payload))
+		c.write(appendMessage(nil, "connection_error", "", payload))
 	}
 	c.close(code, reason)
 }
@@ -340,18 +342,28 @@ func (c *wsConn) write(msg []byte) {
 	}
 }
 
-// message writes a protocol message: {"type":typ,"id":id,"payload":payload}, without the id
-// or the payload when they are empty.
-func (c *wsConn) message(typ, id string, payload []byte) []byte {
-	b := make([]byte, 0, len(payload)+len(id)+len(typ)+32)
-	b = appendQuoted(append(b, `{"type":`...), typ)
+// appendMessage appends a protocol message to dst: {"type":typ,"id":id,"payload":payload},
+// the payload written as its parts in a row; without the id or the payload when they are
+// empty.
+func appendMessage(dst []byte, typ, id string, payload ...[]byte) []byte {
+	size := 0
+	for _, p := range payload {
+		size += len(p)
+	}
+	if dst == nil {
+		dst = make([]byte, 0, size+len(id)+len(typ)+32)
+	}
+	dst = appendQuoted(append(dst, `{"type":`...), typ)
 	if id != "" {
-		b = appendQuoted(append(b, `,"id":`...), id)
+		dst = appendQuoted(append(dst, `,"id":`...), id)
 	}
-	if len(payload) > 0 {
-		b = append(append(b, `,"payload":`...), payload...)
+	if size > 0 {
+		dst = append(dst, `,"payload":`...)
+		for _, p := range payload {
+			dst = append(dst, p...)
+		}
 	}
-	return append(b, '}')
+	return append(dst, '}')
 }
 
 // start runs the operation of a subscribe (start) message, on a goroutine of its own.
@@ -386,18 +398,16 @@ func (c *wsConn) sendResponse(id string, resp *graphql.Response) {
 	}
 	if len(resp.Errors) == 0 && resp.Label == "" && resp.Path == nil && resp.HasNext == nil && resp.Extensions == nil && len(resp.Data) > 0 {
 		buf := messageBuffers.Get().(*[]byte)
-		b := append(appendQuoted(append((*buf)[:0], `{"type":`...), typ), `,"id":`...)
-		b = append(append(append(appendQuoted(b, id), `,"payload":{"data":`...), resp.Data...), "}}"...)
-		c.write(b)
-		*buf = b
+		*buf = appendMessage((*buf)[:0], typ, id, []byte(`{"data":`), resp.Data, []byte("}"))
+		c.write(*buf)
 		messageBuffers.Put(buf)
 		return
 	}
 	payload, err := json.Marshal(resp)
 	if err != nil {
-		payload, _ = json.Marshal(&graphql.Response{Errors: gqlerror.List{{Message: "internal error", Extensions: map[string]any{"code": "INTERNAL"}}}})
+		payload, _ = json.Marshal(&graphql.Response{Errors: gqlerror.List{{Message: "internal error", Extensions: map[string]any{"code": apphub.EINTERNAL}}}})
 	}
-	c.write(c.message(typ, id, payload))
+	c.write(appendMessage(nil, typ, id, payload))
 }
 
 // messageBuffers hold the messages built around shared responses: a grid is tens of kilobytes
@@ -410,7 +420,7 @@ func (c *wsConn) sendErrors(id string, errs gqlerror.List) {
 	if err != nil {
 		payload = []byte(`[{"message":"internal error"}]`)
 	}
-	c.write(c.message("error", id, payload))
+	c.write(appendMessage(nil, "error", id, payload))
 }
 
 // wsOp is one running operation.
@@ -496,7 +506,7 @@ func (o *wsOp) run(ctx context.Context, payload json.RawMessage, started time.Ti
 			return
 		}
 		c.sendResponse(o.id, &graphql.Response{Errors: errs})
-		c.write(c.message("complete", o.id, nil))
+		c.write(appendMessage(nil, "complete", o.id))
 		return
 	}
 	o.mu.Lock()
@@ -550,7 +560,7 @@ func (o *wsOp) finish() {
 	// An operation ended by its connection's end (the credential expired, the hub shuts
 	// down) gets the close, not a complete that would say its stream ended normally.
 	if c := o.c; !stopped && c.ctx.Err() == nil && !c.isClosed() {
-		c.write(c.message("complete", o.id, nil))
+		c.write(appendMessage(nil, "complete", o.id))
 	}
 }
 
