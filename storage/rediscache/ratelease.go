@@ -1,7 +1,6 @@
 package rediscache
 
 import (
-	"container/list"
 	"sync"
 	"time"
 )
@@ -26,20 +25,16 @@ func leaseSize(burst int) int {
 	return max(1, min(maxLeaseCalls, burst/10))
 }
 
-// leases are the instance's leases, one per (class, key), most recently used first; those
-// unused for leaseTTL are dropped, and beyond max the least recently used is.
+// leases are the instance's leases, one per (class, key); those unused for leaseTTL are
+// dropped (their calls have expired).
 type leases struct {
 	mu    sync.Mutex
-	max   int
-	byKey map[localKey]*list.Element
-	lru   list.List // of *lease
+	calls idleLRU[*lease]
 }
 
 type lease struct {
-	k      localKey
-	calls  int       // left to take
-	until  time.Time // when they expire
-	called time.Time // the key's last call on this instance
+	calls int       // left to take
+	until time.Time // when they expire
 }
 
 // take takes one call from k's lease and reports whether there was one; it also reports
@@ -47,36 +42,19 @@ type lease struct {
 func (s *leases) take(k localKey, now time.Time) (taken, busy bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for e := s.lru.Back(); e != nil && now.Sub(e.Value.(*lease).called) >= leaseTTL; e = s.lru.Back() {
-		s.remove(e)
-	}
-	e, ok := s.byKey[k]
-	if !ok {
-		if s.byKey == nil {
-			s.byKey = make(map[localKey]*list.Element)
-		}
-		if s.lru.Len() >= s.max {
-			s.remove(s.lru.Back())
-		}
-		s.byKey[k] = s.lru.PushFront(&lease{k: k, called: now})
-		return false, false
-	}
-	s.lru.MoveToFront(e)
-	l := e.Value.(*lease)
-	l.called = now
-	if l.calls > 0 && now.Before(l.until) {
+	e, created := s.calls.touch(k, now, func() *lease { return &lease{} })
+	if l := e.v; l.calls > 0 && now.Before(l.until) {
 		l.calls--
 		return true, true
 	}
-	return false, true
+	return false, !created
 }
 
 // add keeps calls more for k until now+leaseTTL.
 func (s *leases) add(k localKey, calls int, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.byKey[k]; ok {
-		l := e.Value.(*lease)
+	if l, ok := s.calls.get(k); ok {
 		if !now.Before(l.until) {
 			l.calls = 0
 		}
@@ -89,11 +67,5 @@ func (s *leases) add(k localKey, calls int, now time.Time) {
 func (s *leases) clear() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	clear(s.byKey)
-	s.lru.Init()
-}
-
-func (s *leases) remove(e *list.Element) {
-	delete(s.byKey, e.Value.(*lease).k)
-	s.lru.Remove(e)
+	s.calls.clear()
 }

@@ -191,12 +191,11 @@ func NewRateLimiter(c *Client, reg prometheus.Registerer, opts RateLimitOptions)
 	if l.now == nil {
 		l.now = time.Now
 	}
-	l.local.max = opts.MaxKeys
-	if l.local.max <= 0 {
-		l.local.max = 100_000
+	l.local.lims.max = opts.MaxKeys
+	if l.local.lims.max <= 0 {
+		l.local.lims.max = 100_000
 	}
-	l.local.byKey = make(map[localKey]*list.Element)
-	l.leases.max = l.local.max
+	l.leases.calls.max, l.leases.calls.idle = l.local.lims.max, leaseTTL
 	// Budgets are checked before a breaker is made: a refused option leaves nothing to close.
 	for class, b := range opts.Budgets {
 		if class == "" || strings.Contains(class, ":") {
@@ -220,7 +219,7 @@ func NewRateLimiter(c *Client, reg prometheus.Registerer, opts RateLimitOptions)
 			every: every, burst: b.Burst, lease: leaseSize(b.Burst), text: text}
 		// A limiter unused for the time its bucket takes to fill up again is as good as new:
 		// dropping it forgives nothing.
-		l.local.idle = max(l.local.idle, time.Duration(float64(b.Burst)/float64(every)*float64(time.Second)))
+		l.local.lims.idle = max(l.local.lims.idle, time.Duration(float64(b.Burst)/float64(every)*float64(time.Second)))
 	}
 	if l.breaker == nil {
 		b, err := NewBreaker(c, nil, BreakerOptions{Logger: l.logger})
@@ -399,44 +398,21 @@ func (p prefixed) Del(ctx context.Context, keys ...string) *redis.IntCmd {
 	return p.rdb.Del(ctx, p.keys(keys)...)
 }
 
-// localLimiters are the in-process limiters, one per (class, key), most recently used first.
-// Those unused for idle are full again and dropped; beyond max, the least recently used is.
+// localLimiters are the in-process limiters, one per (class, key). Those unused for idle are
+// full again and dropped.
 type localLimiters struct {
-	mu    sync.Mutex
-	max   int
-	idle  time.Duration
-	byKey map[localKey]*list.Element
-	lru   list.List // of *localLimiter
+	mu   sync.Mutex
+	lims idleLRU[*rate.Limiter]
 }
 
 type localKey struct{ class, key string }
-
-type localLimiter struct {
-	k    localKey
-	lim  *rate.Limiter
-	last time.Time
-}
 
 // allow returns how long k must wait for its next call, 0 if it may call now.
 func (s *localLimiters) allow(k localKey, b budget, now time.Time) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for e := s.lru.Back(); e != nil && now.Sub(e.Value.(*localLimiter).last) >= s.idle; e = s.lru.Back() {
-		s.remove(e)
-	}
-	var ll *localLimiter
-	if e, ok := s.byKey[k]; ok {
-		s.lru.MoveToFront(e)
-		ll = e.Value.(*localLimiter)
-	} else {
-		if s.lru.Len() >= s.max {
-			s.remove(s.lru.Back())
-		}
-		ll = &localLimiter{k: k, lim: rate.NewLimiter(b.every, b.burst)}
-		s.byKey[k] = s.lru.PushFront(ll)
-	}
-	ll.last = now
-	r := ll.lim.ReserveN(now, 1)
+	e, _ := s.lims.touch(k, now, func() *rate.Limiter { return rate.NewLimiter(b.every, b.burst) })
+	r := e.v.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		// A refused call spends nothing, as in Redis.
 		r.CancelAt(now)
@@ -445,13 +421,63 @@ func (s *localLimiters) allow(k localKey, b budget, now time.Time) time.Duration
 	return 0
 }
 
-func (s *localLimiters) remove(e *list.Element) {
-	delete(s.byKey, e.Value.(*localLimiter).k)
-	s.lru.Remove(e)
-}
-
 func (s *localLimiters) len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lru.Len()
+	return s.lims.lru.Len()
+}
+
+// idleLRU keeps a value per (class, key), most recently used first: those unused for idle
+// are dropped, and beyond max the least recently used is. Its owner locks it.
+type idleLRU[V any] struct {
+	max   int
+	idle  time.Duration
+	byKey map[localKey]*list.Element
+	lru   list.List // of *idleEntry[V]
+}
+
+type idleEntry[V any] struct {
+	k    localKey
+	v    V
+	last time.Time // when it was last used
+}
+
+// touch returns k's entry, made with newV when it had none (created), marked used at now.
+func (s *idleLRU[V]) touch(k localKey, now time.Time, newV func() V) (e *idleEntry[V], created bool) {
+	for el := s.lru.Back(); el != nil && now.Sub(el.Value.(*idleEntry[V]).last) >= s.idle; el = s.lru.Back() {
+		s.remove(el)
+	}
+	if el, ok := s.byKey[k]; ok {
+		s.lru.MoveToFront(el)
+		e = el.Value.(*idleEntry[V])
+	} else {
+		if s.byKey == nil {
+			s.byKey = make(map[localKey]*list.Element)
+		}
+		if s.lru.Len() >= s.max {
+			s.remove(s.lru.Back())
+		}
+		e, created = &idleEntry[V]{k: k, v: newV()}, true
+		s.byKey[k] = s.lru.PushFront(e)
+	}
+	e.last = now
+	return e, created
+}
+
+// get returns k's value, if it has one, without marking it used.
+func (s *idleLRU[V]) get(k localKey) (v V, ok bool) {
+	if el, found := s.byKey[k]; found {
+		return el.Value.(*idleEntry[V]).v, true
+	}
+	return v, false
+}
+
+func (s *idleLRU[V]) remove(el *list.Element) {
+	delete(s.byKey, el.Value.(*idleEntry[V]).k)
+	s.lru.Remove(el)
+}
+
+func (s *idleLRU[V]) clear() {
+	clear(s.byKey)
+	s.lru.Init()
 }
