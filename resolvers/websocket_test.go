@@ -25,8 +25,11 @@ func TestWebsocketProtocolViolations(t *testing.T) {
 	t.Parallel()
 	e := newSubEnvWith(t, booking.Options{}, resolvers.Options{InitTimeout: 300 * time.Millisecond})
 	url := e.url(customer)
+	// A subscription that stays running (the caller's own appointments), so that a second
+	// one with its id always finds it.
 	sub := func(typ, id string) string {
-		b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "payload": map[string]any{"query": changeDoc, "variables": map[string]any{"id": "x"}}})
+		b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "payload": map[string]any{
+			"query": `subscription($p: String) { appointmentChanged(partyId: $p) { kind } }`, "variables": map[string]any{"p": customer.PartyID}}})
 		return string(b)
 	}
 	const init = `{"type":"connection_init"}`
