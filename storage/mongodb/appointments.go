@@ -2,7 +2,6 @@ package mongodb
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -277,13 +276,6 @@ type contactDoc struct {
 	Preferred bool   `bson:"preferred,omitempty"`
 }
 
-// attrDoc keeps one client attribute as its raw JSON text: names may start with $ or hold
-// dots, and numbers must keep their exact spelling, which BSON fields would not.
-type attrDoc struct {
-	Name string `bson:"n"`
-	JSON string `bson:"j"`
-}
-
 type appointmentDoc struct {
 	ID           string       `bson:"_id"`
 	Version      int          `bson:"version"`
@@ -301,22 +293,20 @@ type appointmentDoc struct {
 	Description  string       `bson:"description,omitempty"`
 	Notes        []noteDoc    `bson:"notes,omitempty"`
 	ContactMedia []contactDoc `bson:"contactMedia,omitempty"`
-	Attributes   []attrDoc    `bson:"attributes,omitempty"`
+	Attributes   attributes   `bson:"attributes,omitempty"`
 	StatusReason string       `bson:"statusReason,omitempty"`
 }
 
 func toAppointmentDoc(a apphub.Appointment) appointmentDoc {
 	d := appointmentDoc{ID: a.ID, Version: a.Version, Status: a.Status, Category: a.Category, Resource: a.Resource,
 		Place: a.Place, Start: a.Start, End: a.End, Claims: a.Claims, PartyID: a.PartyID, CreatedBy: a.CreatedBy,
-		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Description: a.Description, StatusReason: a.StatusReason}
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Description: a.Description, StatusReason: a.StatusReason,
+		Attributes: a.Attributes}
 	for _, n := range a.Notes {
 		d.Notes = append(d.Notes, noteDoc(n))
 	}
 	for _, c := range a.ContactMedia {
 		d.ContactMedia = append(d.ContactMedia, contactDoc(c))
-	}
-	for _, name := range sortedKeys(a.Attributes) {
-		d.Attributes = append(d.Attributes, attrDoc{Name: name, JSON: string(a.Attributes[name])})
 	}
 	return d
 }
@@ -324,18 +314,13 @@ func toAppointmentDoc(a apphub.Appointment) appointmentDoc {
 func (d appointmentDoc) appointment() apphub.Appointment {
 	a := apphub.Appointment{ID: d.ID, Version: d.Version, Status: d.Status, Category: d.Category, Resource: d.Resource,
 		Place: d.Place, Start: utc(d.Start), End: utc(d.End), Claims: d.Claims, PartyID: d.PartyID, CreatedBy: d.CreatedBy,
-		CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt), Description: d.Description, StatusReason: d.StatusReason}
+		CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt), Description: d.Description, StatusReason: d.StatusReason,
+		Attributes: d.Attributes}
 	for _, n := range d.Notes {
 		a.Notes = append(a.Notes, apphub.Note{Author: n.Author, Date: utc(n.Date), Text: n.Text})
 	}
 	for _, c := range d.ContactMedia {
 		a.ContactMedia = append(a.ContactMedia, apphub.ContactMedium(c))
-	}
-	if len(d.Attributes) > 0 {
-		a.Attributes = make(map[string]json.RawMessage, len(d.Attributes))
-		for _, at := range d.Attributes {
-			a.Attributes[at.Name] = json.RawMessage(at.JSON)
-		}
 	}
 	return a
 }

@@ -2,7 +2,6 @@ package mongodb
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -18,46 +17,26 @@ const (
 )
 
 type searchTimeSlotDoc struct {
-	ID         string    `bson:"_id"`
-	Version    int       `bson:"version"`
-	Status     string    `bson:"status"`
-	Result     string    `bson:"result"`
-	SearchDate time.Time `bson:"searchDate"`
-	UpdatedAt  time.Time `bson:"updatedAt"`
-	PartyID    string    `bson:"partyId,omitempty"`
-	CreatedBy  string    `bson:"createdBy,omitempty"`
-	Attributes []attrDoc `bson:"attributes,omitempty"`
+	ID         string     `bson:"_id"`
+	Version    int        `bson:"version"`
+	Status     string     `bson:"status"`
+	Result     string     `bson:"result"`
+	SearchDate time.Time  `bson:"searchDate"`
+	UpdatedAt  time.Time  `bson:"updatedAt"`
+	PartyID    string     `bson:"partyId,omitempty"`
+	CreatedBy  string     `bson:"createdBy,omitempty"`
+	Attributes attributes `bson:"attributes,omitempty"`
 }
 
 func toSearchTimeSlotDoc(t apphub.SearchTimeSlot) searchTimeSlotDoc {
 	return searchTimeSlotDoc{ID: t.ID, Version: t.Version, Status: t.Status, Result: t.Result, SearchDate: t.SearchDate,
-		UpdatedAt: t.UpdatedAt, PartyID: t.PartyID, CreatedBy: t.CreatedBy, Attributes: toAttrDocs(t.Attributes)}
+		UpdatedAt: t.UpdatedAt, PartyID: t.PartyID, CreatedBy: t.CreatedBy, Attributes: t.Attributes}
 }
 
 func (d searchTimeSlotDoc) searchTimeSlot() apphub.SearchTimeSlot {
 	return apphub.SearchTimeSlot{ID: d.ID, Version: d.Version, Status: d.Status, Result: d.Result,
 		SearchDate: utc(d.SearchDate), UpdatedAt: utc(d.UpdatedAt), PartyID: d.PartyID, CreatedBy: d.CreatedBy,
-		Attributes: fromAttrDocs(d.Attributes)}
-}
-
-// toAttrDocs keeps each attribute as its JSON text (see attrDoc), in name order.
-func toAttrDocs(attrs map[string]json.RawMessage) []attrDoc {
-	var out []attrDoc
-	for _, name := range sortedKeys(attrs) {
-		out = append(out, attrDoc{Name: name, JSON: string(attrs[name])})
-	}
-	return out
-}
-
-func fromAttrDocs(docs []attrDoc) map[string]json.RawMessage {
-	if len(docs) == 0 {
-		return nil
-	}
-	out := make(map[string]json.RawMessage, len(docs))
-	for _, d := range docs {
-		out[d.Name] = json.RawMessage(d.JSON)
-	}
-	return out
+		Attributes: d.Attributes}
 }
 
 // InsertSearchTimeSlot stores a new search task; ECONFLICT when its id exists.
@@ -105,13 +84,13 @@ func (db *DB) DeleteSearchTimeSlot(ctx context.Context, id string) error {
 }
 
 type subscriptionDoc struct {
-	ID         string    `bson:"_id"`
-	Callback   string    `bson:"callback"`
-	Query      string    `bson:"query,omitempty"`
-	Attributes []attrDoc `bson:"attributes,omitempty"`
-	PartyID    string    `bson:"partyId,omitempty"`
-	Owner      ownerDoc  `bson:"owner"`
-	CreatedAt  time.Time `bson:"createdAt"`
+	ID         string     `bson:"_id"`
+	Callback   string     `bson:"callback"`
+	Query      string     `bson:"query,omitempty"`
+	Attributes attributes `bson:"attributes,omitempty"`
+	PartyID    string     `bson:"partyId,omitempty"`
+	Owner      ownerDoc   `bson:"owner"`
+	CreatedAt  time.Time  `bson:"createdAt"`
 }
 
 // ownerDoc is the principal that registered a listener: what it may read bounds what it gets.
@@ -125,7 +104,7 @@ type ownerDoc struct {
 }
 
 func (d subscriptionDoc) subscription() apphub.EventSubscription {
-	return apphub.EventSubscription{ID: d.ID, Callback: d.Callback, Query: d.Query, Attributes: fromAttrDocs(d.Attributes),
+	return apphub.EventSubscription{ID: d.ID, Callback: d.Callback, Query: d.Query, Attributes: d.Attributes,
 		PartyID: d.PartyID, CreatedAt: utc(d.CreatedAt), Owner: apphub.Principal{PartyID: d.Owner.PartyID, Roles: d.Owner.Roles,
 			Resources: d.Owner.Resources, Places: d.Owner.Places, Parties: d.Owner.Parties, KeyID: d.Owner.KeyID}}
 }
@@ -133,7 +112,7 @@ func (d subscriptionDoc) subscription() apphub.EventSubscription {
 // InsertSubscription stores a new hub subscription; ECONFLICT when its id exists.
 func (db *DB) InsertSubscription(ctx context.Context, s apphub.EventSubscription) error {
 	return db.insert(ctx, collSubscriptions, subscriptionDoc{ID: s.ID, Callback: s.Callback, Query: s.Query,
-		Attributes: toAttrDocs(s.Attributes), PartyID: s.PartyID, CreatedAt: s.CreatedAt,
+		Attributes: s.Attributes, PartyID: s.PartyID, CreatedAt: s.CreatedAt,
 		Owner: ownerDoc{PartyID: s.Owner.PartyID, Roles: s.Owner.Roles, Resources: s.Owner.Resources, Places: s.Owner.Places,
 			Parties: s.Owner.Parties, KeyID: s.Owner.KeyID}})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/storetest"
 )
 
@@ -19,6 +20,54 @@ var awkwardAttributes = map[string]json.RawMessage{
 	"exp":               json.RawMessage(`1E+2`),
 	"requestedTimeSlot": json.RawMessage(`[{"validFor":{"startDateTime":"2026-03-29T01:00:00.000+01:00"}}]`),
 	"text":              json.RawMessage(`"<b>&\u00e9</b>"`),
+	"spaced":            json.RawMessage("[1, 2,\n 3]"),
+	"":                  json.RawMessage(`null`),
+	"quote\"\u0000":     json.RawMessage(`"\u0000"`),
+}
+
+// TestAttributesStorage: attributes are one JSON text (one string for the store to decode, not an
+// element each); a resource without them stores nothing; those stored as an array of name and
+// JSON text before are read back the same.
+func TestAttributesStorage(t *testing.T) {
+	t.Parallel()
+	db := storetest.Mongo(t)
+	ctx := context.Background()
+	now := time.Date(2026, 3, 29, 1, 2, 3, 0, time.UTC)
+	bare := apphub.SearchTimeSlot{ID: "bare", Version: 1, Status: apphub.SearchDone, SearchDate: now, UpdatedAt: now}
+	if err := db.InsertSearchTimeSlot(ctx, bare); err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := mongodb.FindByIDForTest(ctx, db, "searchTimeSlots", "bare", &raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := raw["attributes"]; ok {
+		t.Errorf("a task without attributes stored %v", raw["attributes"])
+	}
+	full := bare
+	full.ID, full.Attributes = "full", awkwardAttributes
+	if err := db.InsertSearchTimeSlot(ctx, full); err != nil {
+		t.Fatal(err)
+	}
+	if err := mongodb.FindByIDForTest(ctx, db, "searchTimeSlots", "full", &raw); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := raw["attributes"].(string); !ok {
+		t.Errorf("attributes stored as %T, want one string", raw["attributes"])
+	}
+
+	legacy := map[string]any{"_id": "legacy", "version": 1, "status": apphub.SearchDone, "result": "", "searchDate": now, "updatedAt": now,
+		"attributes": []map[string]string{{"n": "a.b", "j": `{"c.d":1.10}`}, {"n": "$where", "j": `{"$ne":null}`}}}
+	if err := mongodb.InsertForTest(ctx, db, "searchTimeSlots", legacy); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.GetSearchTimeSlot(ctx, "legacy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bare
+	want.ID, want.Attributes = "legacy", map[string]json.RawMessage{"a.b": awkwardAttributes["a.b"], "$where": awkwardAttributes["$where"]}
+	checkTask(t, got, want)
 }
 
 func TestSearchTimeSlotRoundTrip(t *testing.T) {
