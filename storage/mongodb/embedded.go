@@ -15,10 +15,11 @@ import (
 // Embedded is an in-process FerretDB on SQLite that speaks the MongoDB wire protocol on
 // loopback. Its data directory is locked so that two processes never share it.
 type Embedded struct {
-	uri    string
-	cancel context.CancelFunc
-	done   chan struct{}
-	lock   *flock.Flock
+	uri     string
+	cancel  context.CancelFunc
+	done    chan struct{}
+	lock    *flock.Flock
+	indexer *idIndexer
 }
 
 // newFerretDB serializes ferretdb.New, which writes a process-wide value (the version's package
@@ -59,10 +60,16 @@ func StartEmbedded(dir, addr string, logger *slog.Logger) (*Embedded, error) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &Embedded{cancel: cancel, done: make(chan struct{}), lock: lock}
+	e := &Embedded{cancel: cancel, done: make(chan struct{}), lock: lock, indexer: newIDIndexer(abs, logger)}
+	ferretDone := make(chan struct{})
+	go func() {
+		defer close(ferretDone)
+		f.Run(ctx)
+	}()
 	go func() {
 		defer close(e.done)
-		f.Run(ctx)
+		e.indexer.run(ctx, idIndexInterval)
+		<-ferretDone
 	}()
 	// MongoDBURI waits until the listener is bound.
 	e.uri = f.MongoDBURI()

@@ -15,3 +15,7 @@ func FindByIDForTest(ctx context.Context, db *DB, coll string, id, out any) erro
 func CollectionsForTest(ctx context.Context, db *DB) ([]string, error) {
 	return db.db.ListCollectionNames(ctx, map[string]any{})
 }
+
+func IndexIDsForTest(ctx context.Context, e *Embedded) error {
+	return e.indexer.indexAll(ctx)
+}
