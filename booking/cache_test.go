@@ -153,9 +153,27 @@ func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
 	if second, err := e.svc.Search(ctx, byZone); err != nil || !sameAnswer(second, first) || first.Version == "" || cache.loads != loads {
 		t.Fatalf("second search = %v (%v), want the kept answer %v with a version (%q), without loading (%d loads)", second, err, first, first.Version, cache.loads-loads)
 	}
+	// What a caller kept of that answer (a response) it may give again while it is current.
+	isCurrent := func(q booking.SlotQuery, version string) bool {
+		t.Helper()
+		current, err := e.svc.IsCurrent(ctx, q, version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return current
+	}
+	if !isCurrent(byZone, first.Version) {
+		t.Fatal("the answer just given is not current")
+	}
+	if _, err := e.svc.IsCurrent(context.Background(), byZone, first.Version); apphub.ErrorCode(err) != apphub.EUNAUTHENTICATED {
+		t.Fatalf("anonymous IsCurrent: %v, want UNAUTHENTICATED", err)
+	}
 	a, err := e.svc.Book(ctx, booking.NewAppointment{Category: "repair", Resource: "tech-1", Start: at("10:00")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if isCurrent(byZone, first.Version) {
+		t.Fatal("the answer from before the booking is still current")
 	}
 	want := apphub.ResourceDay{Resource: "tech-1", Day: apphub.DayOf(at("10:00"))}
 	if !slices.Contains(cache.touched, want) {
@@ -175,6 +193,14 @@ func TestBookingTouchesTheCacheAndPublishes(t *testing.T) {
 		return slices.ContainsFunc(d.Slots, func(s apphub.Slot) bool { return s.Start.Equal(at("10:00")) })
 	}) {
 		t.Fatalf("after the booking the zone search has version %q (was %q) and days %v", after.Version, first.Version, after.Days)
+	}
+	if !isCurrent(byZone, after.Version) {
+		t.Fatal("the answer after the booking is not current")
+	}
+	// A window without a slot is the window's own answer, which days cannot tell current.
+	onHoliday := booking.SlotQuery{Category: "repair", Place: "75011", From: onDay(holiday, "08:00"), To: onDay(holiday, "18:00")}
+	if res, err := e.svc.Search(ctx, onHoliday); err != nil || len(res.Days) != 0 || isCurrent(onHoliday, res.Version) {
+		t.Fatalf("holiday: %v, %v", res, err)
 	}
 	if _, err := e.svc.SetStatus(ctx, booking.StatusChange{ID: a.ID, Status: apphub.StatusCancelled}); err != nil {
 		t.Fatal(err)

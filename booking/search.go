@@ -71,26 +71,7 @@ const (
 // answer of each query and serves it again while the version stays the same. The result is
 // shared and must not be modified.
 func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) {
-	if err := s.maySearch(ctx); err != nil {
-		return nil, err
-	}
-	if q.Now.IsZero() {
-		q.Now = s.now()
-	}
-	if q.From.IsZero() {
-		q.From = q.Now.UTC().Truncate(apphub.Quantum)
-	}
-	if q.To.IsZero() {
-		q.To = q.From.Add(DefaultSearchWindow)
-	}
-	if err := slots.Query(q).Validate(); err != nil {
-		return nil, err
-	}
-	cal, calVersion, err := s.CalendarAndVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := newScope(cal, q)
+	q, cal, calVersion, sc, err := s.prepareSearch(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +109,53 @@ func (s *Service) Search(ctx context.Context, q SlotQuery) (*SlotResult, error) 
 		s.observe(SourceMemory, 0)
 	}
 	return v.(*SlotResult), nil
+}
+
+// prepareSearch checks that the caller may search and that q is valid, fills q's defaults,
+// and gives the calendar and the scope to search.
+func (s *Service) prepareSearch(ctx context.Context, q SlotQuery) (SlotQuery, *apphub.Calendar, string, *scope, error) {
+	if err := s.maySearch(ctx); err != nil {
+		return q, nil, "", nil, err
+	}
+	if q.Now.IsZero() {
+		q.Now = s.now()
+	}
+	if q.From.IsZero() {
+		q.From = q.Now.UTC().Truncate(apphub.Quantum)
+	}
+	if q.To.IsZero() {
+		q.To = q.From.Add(DefaultSearchWindow)
+	}
+	if err := slots.Query(q).Validate(); err != nil {
+		return q, nil, "", nil, err
+	}
+	cal, calVersion, err := s.CalendarAndVersion(ctx)
+	if err != nil {
+		return q, nil, "", nil, err
+	}
+	sc, err := newScope(cal, q)
+	if err != nil {
+		return q, nil, "", nil, err
+	}
+	return q, cal, calVersion, sc, nil
+}
+
+// IsCurrent reports whether an answer of version, which Search gave for q, is the one it would
+// give now, so that a caller that kept what it made of that answer may give it again (an
+// answer from memory, observed as such). It tells from the days' versions alone, read in one
+// round trip, with nothing looked up or assembled: only answers assembled from days can be
+// current (see searchByDay); for the others it reports false.
+func (s *Service) IsCurrent(ctx context.Context, q SlotQuery, version string) (bool, error) {
+	q, cal, calVersion, sc, err := s.prepareSearch(ctx, q)
+	if err != nil {
+		return false, err
+	}
+	days := s.versionedDays(ctx, cal, calVersion, sc, q)
+	if days == nil || windowVersion(q.From, q.To, days) != version {
+		return false, nil
+	}
+	s.observe(SourceMemory, 0)
+	return true, nil
 }
 
 // answer is a search's answer at version when the service has not kept it: shared by another
@@ -278,14 +306,16 @@ func (s *Service) dayTokens(ctx context.Context, sc *scope, days []time.Time) ([
 // versionOf digests what an answer depends on: the calendar's version, the tokens of the busy
 // days it read, and the first and the last start the notice and the horizon allow it.
 func versionOf(calVersion string, tokens []string, earliest, latest int64) string {
-	h := sha256.New()
-	h.Write([]byte(calVersion))
+	// One buffer, on the stack for a usual day, and one digest: this runs for every day of
+	// every search.
+	var buf [256]byte
+	b := append(buf[:0], calVersion...)
 	for _, t := range tokens {
-		h.Write([]byte{0})
-		h.Write([]byte(t))
+		b = append(append(b, 0), t...)
 	}
-	h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(earliest)), uint64(latest)))
-	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15])
+	b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(b, uint64(earliest)), uint64(latest))
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:15])
 }
 
 // compute runs the engine on the busy time of the scope's resources.

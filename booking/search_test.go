@@ -187,3 +187,20 @@ func FuzzAnswerCodec(f *testing.F) {
 		}
 	})
 }
+
+// Instances share answers in Redis under these versions: a build that digested the same inputs
+// differently would miss every answer another build kept, and a rolling upgrade would compute
+// everything again.
+func TestVersionOfIsStable(t *testing.T) {
+	tokens := []string{"e1/abcdefghijklmnop:12", "e1/abcdefghijklmnop:13", "e1/abcdefghijklmnop:14"}
+	if got, want := versionOf("cal-7", tokens, 1700000000, 1800000000), "NGNuUPQbPOzPtzgd-qdt"; got != want {
+		t.Errorf("versionOf = %q, want %q", got, want)
+	}
+	long := make([]string, 40) // more than the stack buffer holds
+	for i := range long {
+		long[i] = tokens[i%3]
+	}
+	if versionOf("cal-7", long, -1, 5) == versionOf("cal-7", long[:39], -1, 5) {
+		t.Error("versions of different tokens are equal")
+	}
+}

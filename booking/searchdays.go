@@ -66,15 +66,8 @@ func localDays(from, to time.Time, loc *time.Location) []localDay {
 // down), the days cannot be told apart, or the window has no slot (the window's own search
 // then says why, and looks ahead for the next dates).
 func (s *Service) searchByDay(ctx context.Context, cal *apphub.Calendar, calVersion string, sc *scope, q SlotQuery) (*SlotResult, bool, error) {
-	loc := cal.Location(sc.TimeZone())
-	if (sc.Zone() == "" && sc.Resource() == "") || loc == nil {
-		return nil, false, nil
-	}
-	days := localDays(q.From, q.To, loc)
-	if len(days) == 0 {
-		return nil, false, nil
-	}
-	if !s.dayVersions(ctx, calVersion, sc, q, days) {
+	days := s.versionedDays(ctx, cal, calVersion, sc, q)
+	if days == nil {
 		return nil, false, nil
 	}
 	answers := make([]*SlotResult, len(days))
@@ -96,6 +89,21 @@ func (s *Service) searchByDay(ctx context.Context, cal *apphub.Calendar, calVers
 	}
 	s.observe(source, took)
 	return res, true, nil
+}
+
+// versionedDays are the local days of q's window with their keys and versions, or nil when
+// the search has neither a zone nor a resource to version days by, the days cannot be told
+// apart, or the cache gives no versions.
+func (s *Service) versionedDays(ctx context.Context, cal *apphub.Calendar, calVersion string, sc *scope, q SlotQuery) []localDay {
+	loc := cal.Location(sc.TimeZone())
+	if (sc.Zone() == "" && sc.Resource() == "") || loc == nil {
+		return nil
+	}
+	days := localDays(q.From, q.To, loc)
+	if len(days) == 0 || !s.dayVersions(ctx, calVersion, sc, q, days) {
+		return nil
+	}
+	return days
 }
 
 // dayVersions sets the key and the version of each day, from one round trip to the cache,
@@ -300,11 +308,8 @@ func startingIn(list []apphub.Slot, from, to time.Time) []apphub.Slot {
 // that start in the window, by local date (a date split over two days, by a clock that goes
 // back across midnight, is one).
 func assemble(timeZone string, from, to time.Time, days []localDay, answers []*SlotResult) *SlotResult {
-	res := &SlotResult{Result: slots.Result{TimeZone: timeZone}}
-	h := sha256.New()
-	h.Write(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(from.UnixNano())), uint64(to.UnixNano())))
-	for i, a := range answers {
-		h.Write([]byte(days[i].version))
+	res := &SlotResult{Result: slots.Result{TimeZone: timeZone}, Version: windowVersion(from, to, days)}
+	for _, a := range answers {
 		if a.AsOf.After(res.AsOf) {
 			res.AsOf = a.AsOf
 		}
@@ -320,7 +325,17 @@ func assemble(timeZone string, from, to time.Time, days []localDay, answers []*S
 			res.Days = append(res.Days, apphub.SlotDay{Date: d.Date, Slots: part})
 		}
 	}
-	// The same window over days of the same versions, the same answer.
-	res.Version = base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:15])
 	return res
+}
+
+// windowVersion is the version of the answer assembled for [from, to) from days: the same
+// window over days of the same versions, the same answer.
+func windowVersion(from, to time.Time, days []localDay) string {
+	b := make([]byte, 0, 16+len(days)*20)
+	b = binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(b, uint64(from.UnixNano())), uint64(to.UnixNano()))
+	for _, d := range days {
+		b = append(b, d.version...)
+	}
+	sum := sha256.Sum256(b)
+	return base64.RawURLEncoding.EncodeToString(sum[:15])
 }

@@ -20,6 +20,7 @@ type Service interface {
 	BrowseCalendar(ctx context.Context) (*apphub.Calendar, error)
 	SaveCalendar(ctx context.Context, changes apphub.CalendarData, progress func(done, total int)) error
 	Search(ctx context.Context, q booking.SlotQuery) (*booking.SlotResult, error)
+	IsCurrent(ctx context.Context, q booking.SlotQuery, version string) (bool, error)
 
 	Hold(ctx context.Context, req booking.HoldRequest) (apphub.Hold, error)
 	Book(ctx context.Context, req booking.NewAppointment) (apphub.Appointment, error)

@@ -92,8 +92,7 @@ func (c *responseCache) serve(w http.ResponseWriter, req *http.Request, key stri
 	if !found {
 		return false
 	}
-	res, err := c.svc.Search(req.Context(), e.query)
-	if err != nil || res.Version != e.version {
+	if current, err := c.svc.IsCurrent(req.Context(), e.query, e.version); err != nil || !current {
 		return false
 	}
 	if c.limit != nil && c.limit(req.Context(), LimitClassSearch) != nil {

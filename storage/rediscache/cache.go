@@ -534,6 +534,14 @@ func (c *Cache) Versions(ctx context.Context, keys []apphub.ResourceDay, zones [
 func (c *Cache) versions(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
+	if out, ok, err := c.readVersions(ctx, keys, zones); err != nil || ok {
+		return out, err
+	}
+	return c.scriptVersions(ctx, keys, zones)
+}
+
+// scriptVersions reads the tokens with the version scripts, which create the hashes missing.
+func (c *Cache) scriptVersions(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) ([]string, error) {
 	calls := c.calls(keys, versionScript, zones, zoneVersionScript)
 	var epochCmd *redis.StringCmd
 	cmds, err := runScripts(ctx, c.rdb, calls, func(pipe redis.Pipeliner) { epochCmd = pipe.Get(ctx, c.epochKey) })
@@ -577,6 +585,70 @@ func (c *Cache) versions(ctx context.Context, keys []apphub.ResourceDay, zones [
 		a.next++
 	}
 	return out, nil
+}
+
+// readVersions reads the tokens as the version scripts would, with plain commands (HMGET and
+// PEXPIRE, no script for Redis to run: the version read is on every search's path), and
+// reports false when a hash does not exist, which only the scripts create.
+func (c *Cache) readVersions(ctx context.Context, keys []apphub.ResourceDay, zones []apphub.ZoneDay) ([]string, bool, error) {
+	pipe := c.rdb.Pipeline()
+	epochCmd := pipe.Get(ctx, c.epochKey)
+	reads := make([]*redis.SliceCmd, 0, len(keys))
+	for _, k := range keys {
+		h := c.hashKey(k)
+		reads = append(reads, pipe.HMGet(ctx, h, "n", "g"))
+		pipe.PExpire(ctx, h, c.ttl)
+	}
+	// One read per zone, of its days in the order given.
+	type zoneRead struct {
+		days []string
+		cmd  *redis.SliceCmd
+		next int
+	}
+	byZone := make(map[string]*zoneRead)
+	for _, z := range zones {
+		r := byZone[z.Zone]
+		if r == nil {
+			r = &zoneRead{}
+			byZone[z.Zone] = r
+		}
+		r.days = append(r.days, apphub.DayOf(z.Day).Format(time.DateOnly))
+	}
+	for zone, r := range byZone {
+		h := c.zoneKey(zone)
+		r.cmd = pipe.HMGet(ctx, h, append([]string{"n"}, r.days...)...)
+		pipe.PExpire(ctx, h, c.ttl)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, false, err
+	}
+	epoch, err := epochCmd.Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, false, err
+	}
+	out := make([]string, 0, len(keys)+len(zones))
+	for _, r := range reads {
+		n, ok1 := r.Val()[0].(string)
+		g, ok2 := r.Val()[1].(string)
+		if !ok1 || !ok2 {
+			return nil, false, nil
+		}
+		out = append(out, epoch+"/"+n+":"+g)
+	}
+	for _, z := range zones {
+		r := byZone[z.Zone]
+		n, ok := r.cmd.Val()[0].(string)
+		if !ok {
+			return nil, false, nil
+		}
+		r.next++
+		g, ok := r.cmd.Val()[r.next].(string)
+		if !ok {
+			g = "0" // a day never touched
+		}
+		out = append(out, epoch+"/"+n+":"+g)
+	}
+	return out, true, nil
 }
 
 // calls makes one script call per (resource, day) key, with keyScript, and one per zone for

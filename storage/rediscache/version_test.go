@@ -113,3 +113,50 @@ func TestVersionRedisDown(t *testing.T) {
 		return err == nil && v != before
 	})
 }
+
+// TestVersionPlainReads: once the hashes exist, Versions reads them with plain commands; the
+// tokens are the scripts' (a resource's day, a zone's days touched and not, two zones), and the
+// reads push the hashes' expiry back as the scripts do.
+func TestVersionPlainReads(t *testing.T) {
+	t.Parallel()
+	rdb, prefix := storetest.Redis(t)
+	ttl := time.Minute
+	c, _ := newCache(t, rdb, rediscache.CacheOptions{Prefix: prefix, TTL: ttl})
+	ctx := context.Background()
+	keys := []apphub.ResourceDay{key("tech-1"), key("tech-2")}
+	zones := []apphub.ZoneDay{zone("paris-11"), {Zone: "lyon-3", Day: day0}, {Zone: "paris-11", Day: day0.Add(24 * time.Hour)}}
+	created := version(t, c, keys, zones) // the scripts create the hashes
+	for round := range 3 {
+		got, err := c.Versions(ctx, keys, zones)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := c.ScriptVersionsForTest(ctx, keys, zones)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("round %d: plain reads %q, scripts %q", round, got, want)
+		}
+		if round == 0 && strings.Join(got, ",") != created {
+			t.Fatalf("the version changed with nothing touched: %q, was %q", got, created)
+		}
+		c.Touch(ctx, keys[1:], zones[2:])
+	}
+
+	hashes, err := rdb.Raw().Keys(ctx, prefix+"*{*").Result()
+	if err != nil || len(hashes) != 4 {
+		t.Fatalf("hashes %v, %v", hashes, err)
+	}
+	for _, h := range hashes {
+		if err := rdb.Raw().PExpire(ctx, h, time.Second).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	version(t, c, keys, zones)
+	for _, h := range hashes {
+		if pttl, err := rdb.Raw().PTTL(ctx, h).Result(); err != nil || pttl <= time.Second {
+			t.Errorf("%s: TTL %v (%v) after a read, want it pushed back to %v", h, pttl, err, ttl)
+		}
+	}
+}
