@@ -33,9 +33,11 @@ var assetFiles = map[string]string{
 	"graphiql.min.css":            "vendor/graphiql.min.css",
 	"react.production.min.js":     "vendor/react.production.min.js",
 	"react-dom.production.min.js": "vendor/react-dom.production.min.js",
+	"graphql-ws.min.js":           "vendor/graphql-ws.min.js",
 	"LICENSE.graphiql":            "vendor/LICENSE.graphiql",
 	"LICENSE.react":               "vendor/LICENSE.react",
 	"LICENSE.react-dom":           "vendor/LICENSE.react-dom",
+	"LICENSE.graphql-ws":          "vendor/LICENSE.graphql-ws",
 	"VERSIONS":                    "vendor/VERSIONS",
 }
 
@@ -102,6 +104,7 @@ var pageTemplate = template.Must(template.New("explorer").Funcs(template.FuncMap
 <script src="{{asset "react.production.min.js"}}"></script>
 <script src="{{asset "react-dom.production.min.js"}}"></script>
 <script src="{{asset "graphiql.min.js"}}"></script>
+<script src="{{asset "graphql-ws.min.js"}}"></script>
 <script src="{{asset "explorer.js"}}"></script>
 </body>
 </html>
