@@ -91,8 +91,8 @@ func TestExplorerPage(t *testing.T) {
 			t.Errorf("GET %s: Cache-Control = %q, want immutable for a versioned URL", u, got)
 		}
 	}
-	if served != 5 {
-		t.Errorf("want 4 scripts and 1 stylesheet in the page, got %d: %v", served, refs)
+	if served != 6 {
+		t.Errorf("want 5 scripts and 1 stylesheet in the page, got %d: %v", served, refs)
 	}
 }
 
