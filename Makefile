@@ -5,6 +5,7 @@
 #   make                  lint, generate-check and test
 #   make lint             gofmt, go vet, staticcheck
 #   make generate-check   go generate ./... leaves the tree as it was
+#   make web-check        the web app's unit tests; its build from web/ is the committed one
 #   make test             every package once (under the race detector where concurrency
 #                         matters), then the calendar's tests at three instants
 #   make bench            the benchmarks the README cites
@@ -14,7 +15,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := check
-.PHONY: check lint generate-check test test-race test-other test-clock bench
+.PHONY: check lint generate-check web-check test test-race test-other test-clock bench
 
 # Run by `go run`, so that a fresh machine needs nothing but Go and the module proxy.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -40,7 +41,7 @@ CLOCK_INSTANTS := "2027-03-27T23:50 Europe/Paris" "2027-03-12T17:00 America/New_
 CLOCK_PACKAGES := ./booking ./tmfrest ./resolvers
 CLOCK_HUB_TESTS := TestTwoHubs|TestReadme|TestCrashAfterCommit|TestNotificationsReachAFlakyListener|TestServeOnEmbeddedStores
 
-check: lint generate-check test
+check: lint generate-check web-check test
 
 lint:
 	@echo "== gofmt"
@@ -59,6 +60,17 @@ generate-check:
 	go generate ./...; \
 	if [[ $$(git status --porcelain; git diff) != "$$before" ]]; then \
 		echo "go generate ./... changed the tree: commit the regenerated code" >&2; \
+		git status --porcelain >&2; git diff --stat >&2; exit 1; \
+	fi
+
+# The web app (web/, built into webapp/dist and embedded in the binary): its unit tests, then a
+# build from the locked dependencies must give the committed files (like generate-check).
+web-check:
+	@echo "== the web app: npm ci, unit tests, the committed build is current"
+	@before=$$(git status --porcelain; git diff); \
+	(cd web && npm ci --no-audit --no-fund --loglevel=error && npm test --silent && npm run build --silent); \
+	if [[ $$(git status --porcelain; git diff) != "$$before" ]]; then \
+		echo "npm run build (in web/) changed the tree: commit the rebuilt app" >&2; \
 		git status --porcelain >&2; git diff --stat >&2; exit 1; \
 	fi
 

@@ -191,8 +191,9 @@ func TestHTTPSPublicURLNeedsAllowLocalKey(t *testing.T) {
 
 // With an identity provider, its tokens are accepted (the party from the configured claim),
 // and the local key's are not; --public-availability false closes availability to nobody.
-func TestIdentityProviderTokens(t *testing.T) {
-	t.Parallel()
+// providerKey is an identity provider's signing key, and the file of its public key set.
+func providerKey(t *testing.T) (jose.JSONWebKey, string) {
+	t.Helper()
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -203,6 +204,12 @@ func TestIdentityProviderTokens(t *testing.T) {
 	if err := os.WriteFile(jwksFile, set, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return jwk, jwksFile
+}
+
+func TestIdentityProviderTokens(t *testing.T) {
+	t.Parallel()
+	jwk, jwksFile := providerKey(t)
 	h := startHub(t, nil, nil, "--oidc-issuer", "https://idp.test", "--oidc-audience", "apphub", "--jwks-file", jwksFile,
 		"--party-claim", "party_id", "--public-availability=false")
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jwk}, (&jose.SignerOptions{}).WithType("JWT"))

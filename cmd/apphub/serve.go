@@ -25,6 +25,7 @@ import (
 	"github.com/apphub/apphub/resolvers/explorer"
 	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/tmfrest"
+	"github.com/apphub/apphub/webapp"
 )
 
 // hub is one running hub: its stores and its HTTP handler.
@@ -144,6 +145,15 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(timed, logger, tmfrest.Options{PublicURL: cfg.publicURL}))
 	mux.HandleFunc("GET /healthz", healthHandler)
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
+	mux.Handle("/", webapp.Handler())
+	if cfg.localKeyMode() {
+		key, err := identity.OpenLocalKey(cfg.dataDir)
+		if err != nil {
+			h.close()
+			return nil, err
+		}
+		mux.Handle("POST /demo/sign-in", demoSignIn(key, cfg.hooks.clock(), limits))
+	}
 
 	h.handler = withDeadlines(&edge{mux: mux, authenticate: auth.Authenticate, limits: limits, cors: newCORS(origins),
 		trusted: cfg.trusted, logger: logger, metrics: metrics}, cfg.readTimeout, cfg.writeTimeout)

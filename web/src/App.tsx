@@ -1,0 +1,169 @@
+import { useEffect, useMemo, useState } from 'react';
+import { Provider, type Client } from 'urql';
+import type { Store } from './store';
+import { auth, expireSession, signInDemo, signOut, SignInUnavailable } from './auth';
+import { connection } from './client';
+import { I18nContext, LANG_NAMES, LANGS, LOCALES, initialLang, translator, useI18n, type I18n, type Lang, type MessageKey } from './i18n';
+import { navigate, route, usePath } from './router';
+import { useStore } from './store';
+import { SearchPage } from './components/SearchPage';
+import { AppointmentPage } from './components/AppointmentPage';
+import { ConsolePage } from './components/ConsolePage';
+
+export function App({ clients }: { clients: Store<Client> }) {
+  const [lang, setLangState] = useState<Lang>(initialLang);
+  const i18n = useMemo<I18n>(
+    () => ({
+      lang,
+      locale: LOCALES[lang],
+      t: translator(lang),
+      setLang: (l) => {
+        setLangState(l);
+        try {
+          localStorage.setItem('apphub.lang', l);
+        } catch {
+          /* ignore */
+        }
+      },
+    }),
+    [lang],
+  );
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = i18n.t('appName');
+  }, [lang, i18n]);
+
+  const { session } = useStore(auth);
+
+  // Sign in again when the token runs out.
+  useEffect(() => {
+    if (!session) return;
+    const ms = Date.parse(session.expiresAt) - Date.now();
+    const id = setTimeout(expireSession, Math.min(Math.max(ms, 0), 2 ** 31 - 1));
+    return () => clearTimeout(id);
+  }, [session]);
+
+  // One client per credential (the websocket carries it in connection_init), following the session.
+  const client = useStore(clients);
+
+  return (
+    <I18nContext.Provider value={i18n}>
+      <a className="skip" href="#main">
+        {lang === 'fr' ? 'Aller au contenu' : 'Skip to content'}
+      </a>
+      <Header />
+      <OfflineBanner />
+      <SessionNotice />
+      <Provider value={client}>
+        <Routes />
+      </Provider>
+    </I18nContext.Provider>
+  );
+}
+
+function Routes() {
+  const r = route(usePath());
+  switch (r.name) {
+    case 'appointment':
+      return <AppointmentPage id={r.id} />;
+    case 'console':
+      return <ConsolePage />;
+    default:
+      return <SearchPage />;
+  }
+}
+
+function Header() {
+  const { t, lang, setLang } = useI18n();
+  const { session } = useStore(auth);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<MessageKey | null>(null);
+
+  async function signIn() {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await signInDemo();
+    } catch (e) {
+      setProblem(e instanceof SignInUnavailable ? 'signInUnavailable' : 'signInFailed');
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <header className="top">
+      <div className="top-inner">
+        <a
+          className="brand"
+          href="/"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/');
+          }}
+        >
+          {t('appName')}
+        </a>
+        <div className="top-tools">
+          <label className="lang">
+            <span className="visually-hidden">{t('language')}</span>
+            <select value={lang} onChange={(e) => setLang(e.target.value as Lang)} aria-label={t('language')}>
+              {LANGS.map((l) => (
+                <option key={l} value={l} lang={l}>
+                  {LANG_NAMES[l]}
+                </option>
+              ))}
+            </select>
+          </label>
+          {session ? (
+            <span className="who">
+              <span className="party" title={session.partyId}>
+                {t('signedInAs', { party: session.partyId })}
+              </span>
+              <button type="button" onClick={signOut} data-testid="sign-out">
+                {t('signOut')}
+              </button>
+            </span>
+          ) : (
+            <button type="button" className="primary" onClick={signIn} disabled={busy} data-testid="sign-in">
+              {t('signIn')}
+            </button>
+          )}
+        </div>
+      </div>
+      <div aria-live="polite">{problem && <p className="top-problem">{t(problem)}</p>}</div>
+    </header>
+  );
+}
+
+function OfflineBanner() {
+  const { t } = useI18n();
+  const c = useStore(connection);
+  const down = c.wsDown || c.httpDown;
+  return (
+    <div aria-live="polite" className="banner-slot">
+      {down && (
+        <p className="banner offline" data-testid="offline" role="status">
+          {t('offline')}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function SessionNotice() {
+  const { t } = useI18n();
+  const { notice, session } = useStore(auth);
+  return (
+    <div aria-live="polite" className="banner-slot">
+      {notice === 'expired' && !session && (
+        <p className="banner warn">
+          {t('sessionExpired')}{' '}
+          <button type="button" onClick={() => void signInDemo().catch(() => {})}>
+            {t('signIn')}
+          </button>
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,94 @@
+/* eslint-disable */
+import * as types from './graphql';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  query Pickers {\n    categories { id name durationMinutes stepMinutes atPlace }\n    zones { id name timeZone postCodes }\n    places { id name timeZone postCode city }\n  }\n": typeof types.PickersDocument,
+    "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": typeof types.AvailabilityDocument,
+    "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": typeof types.AvailabilityChangedDocument,
+    "\n  mutation HoldSlot($input: HoldSlotInput!) {\n    holdSlot(input: $input) {\n      hold { token expiresAt appointmentId start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n      }\n    }\n  }\n": typeof types.HoldSlotDocument,
+    "\n  mutation BookAppointment($input: BookAppointmentInput!) {\n    bookAppointment(input: $input) {\n      appointment { id status start end version }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on ValidationError { field }\n      }\n    }\n  }\n": typeof types.BookAppointmentDocument,
+    "\n  query Appointment($id: ID!) {\n    appointment(id: $id) {\n      id version status statusReason start end place\n      category { id name stepMinutes atPlace }\n      resource { id }\n    }\n  }\n": typeof types.AppointmentDocument,
+    "\n  subscription AppointmentChanged($id: ID!) {\n    appointmentChanged(id: $id) {\n      kind version fields\n      appointment { id version status statusReason start end }\n    }\n  }\n": typeof types.AppointmentChangedDocument,
+    "\n  mutation Reschedule($input: RescheduleAppointmentInput!) {\n    rescheduleAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": typeof types.RescheduleDocument,
+    "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": typeof types.CancelDocument,
+};
+const documents: Documents = {
+    "\n  query Pickers {\n    categories { id name durationMinutes stepMinutes atPlace }\n    zones { id name timeZone postCodes }\n    places { id name timeZone postCode city }\n  }\n": types.PickersDocument,
+    "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": types.AvailabilityDocument,
+    "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": types.AvailabilityChangedDocument,
+    "\n  mutation HoldSlot($input: HoldSlotInput!) {\n    holdSlot(input: $input) {\n      hold { token expiresAt appointmentId start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n      }\n    }\n  }\n": types.HoldSlotDocument,
+    "\n  mutation BookAppointment($input: BookAppointmentInput!) {\n    bookAppointment(input: $input) {\n      appointment { id status start end version }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on ValidationError { field }\n      }\n    }\n  }\n": types.BookAppointmentDocument,
+    "\n  query Appointment($id: ID!) {\n    appointment(id: $id) {\n      id version status statusReason start end place\n      category { id name stepMinutes atPlace }\n      resource { id }\n    }\n  }\n": types.AppointmentDocument,
+    "\n  subscription AppointmentChanged($id: ID!) {\n    appointmentChanged(id: $id) {\n      kind version fields\n      appointment { id version status statusReason start end }\n    }\n  }\n": types.AppointmentChangedDocument,
+    "\n  mutation Reschedule($input: RescheduleAppointmentInput!) {\n    rescheduleAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": types.RescheduleDocument,
+    "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": types.CancelDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Pickers {\n    categories { id name durationMinutes stepMinutes atPlace }\n    zones { id name timeZone postCodes }\n    places { id name timeZone postCode city }\n  }\n"): (typeof documents)["\n  query Pickers {\n    categories { id name durationMinutes stepMinutes atPlace }\n    zones { id name timeZone postCodes }\n    places { id name timeZone postCode city }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n"): (typeof documents)["\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n"): (typeof documents)["\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation HoldSlot($input: HoldSlotInput!) {\n    holdSlot(input: $input) {\n      hold { token expiresAt appointmentId start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation HoldSlot($input: HoldSlotInput!) {\n    holdSlot(input: $input) {\n      hold { token expiresAt appointmentId start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BookAppointment($input: BookAppointmentInput!) {\n    bookAppointment(input: $input) {\n      appointment { id status start end version }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on ValidationError { field }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation BookAppointment($input: BookAppointmentInput!) {\n    bookAppointment(input: $input) {\n      appointment { id status start end version }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on ValidationError { field }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Appointment($id: ID!) {\n    appointment(id: $id) {\n      id version status statusReason start end place\n      category { id name stepMinutes atPlace }\n      resource { id }\n    }\n  }\n"): (typeof documents)["\n  query Appointment($id: ID!) {\n    appointment(id: $id) {\n      id version status statusReason start end place\n      category { id name stepMinutes atPlace }\n      resource { id }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription AppointmentChanged($id: ID!) {\n    appointmentChanged(id: $id) {\n      kind version fields\n      appointment { id version status statusReason start end }\n    }\n  }\n"): (typeof documents)["\n  subscription AppointmentChanged($id: ID!) {\n    appointmentChanged(id: $id) {\n      kind version fields\n      appointment { id version status statusReason start end }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Reschedule($input: RescheduleAppointmentInput!) {\n    rescheduleAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation Reschedule($input: RescheduleAppointmentInput!) {\n    rescheduleAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

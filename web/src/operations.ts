@@ -1,0 +1,102 @@
+import { graphql } from './gql';
+
+export const PickersQuery = graphql(`
+  query Pickers {
+    categories { id name durationMinutes stepMinutes atPlace }
+    zones { id name timeZone postCodes }
+    places { id name timeZone postCode city }
+  }
+`);
+
+export const AvailabilityQuery = graphql(`
+  query Availability($input: AvailabilityInput!) {
+    availability(input: $input) {
+      timeZone
+      days { date slots { start end capacity } }
+      reasons { code message }
+      nextDates
+      version
+    }
+  }
+`);
+
+export const AvailabilitySubscription = graphql(`
+  subscription AvailabilityChanged($input: AvailabilityInput!) {
+    availabilityChanged(input: $input) {
+      timeZone
+      days { date slots { start end capacity } }
+      reasons { code message }
+      nextDates
+      version
+    }
+  }
+`);
+
+export const HoldSlotMutation = graphql(`
+  mutation HoldSlot($input: HoldSlotInput!) {
+    holdSlot(input: $input) {
+      hold { token expiresAt appointmentId start end }
+      error {
+        __typename code message
+        ... on SlotUnavailable { alternatives { start end capacity } }
+      }
+    }
+  }
+`);
+
+export const BookAppointmentMutation = graphql(`
+  mutation BookAppointment($input: BookAppointmentInput!) {
+    bookAppointment(input: $input) {
+      appointment { id status start end version }
+      error {
+        __typename code message
+        ... on SlotUnavailable { alternatives { start end capacity } }
+        ... on ValidationError { field }
+      }
+    }
+  }
+`);
+
+export const AppointmentQuery = graphql(`
+  query Appointment($id: ID!) {
+    appointment(id: $id) {
+      id version status statusReason start end place
+      category { id name stepMinutes atPlace }
+      resource { id }
+    }
+  }
+`);
+
+export const AppointmentChangedSubscription = graphql(`
+  subscription AppointmentChanged($id: ID!) {
+    appointmentChanged(id: $id) {
+      kind version fields
+      appointment { id version status statusReason start end }
+    }
+  }
+`);
+
+export const RescheduleMutation = graphql(`
+  mutation Reschedule($input: RescheduleAppointmentInput!) {
+    rescheduleAppointment(input: $input) {
+      appointment { id version status statusReason start end }
+      error {
+        __typename code message
+        ... on SlotUnavailable { alternatives { start end capacity } }
+        ... on VersionConflict { currentVersion }
+      }
+    }
+  }
+`);
+
+export const CancelMutation = graphql(`
+  mutation Cancel($input: ChangeStatusInput!) {
+    cancelAppointment(input: $input) {
+      appointment { id version status statusReason start end }
+      error {
+        __typename code message
+        ... on VersionConflict { currentVersion }
+      }
+    }
+  }
+`);
