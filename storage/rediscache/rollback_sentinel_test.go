@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -57,9 +58,12 @@ func TestRollbackGuardSentinel(t *testing.T) {
 	replica := storetest.StartRedisServerIn(t, replicaPort, t.TempDir(), "--replicaof", "127.0.0.1", fmt.Sprint(masterPort))
 	ctx := context.Background()
 	m := client(t, fmt.Sprintf("127.0.0.1:%d", masterPort))
-	eventually(t, "the replica to be in sync", func() bool {
-		info, err := m.Raw().InfoMap(ctx, "replication").Result()
-		return err == nil && info["Replication"]["connected_slaves"] == "1"
+	r := client(t, fmt.Sprintf("127.0.0.1:%d", replicaPort))
+	// In sync: the replica's link is up (the master counts a replica as connected while its
+	// first sync still runs, and buffers what follows until it is done).
+	eventuallyWithin(t, 15*time.Second, "the replica to be in sync", func() bool {
+		info, err := r.Raw().InfoMap(ctx, "replication").Result()
+		return err == nil && info["Replication"]["master_link_status"] == "up"
 	})
 	startSentinel(t, sentinelPort, masterPort)
 
@@ -67,8 +71,7 @@ func TestRollbackGuardSentinel(t *testing.T) {
 	_, c := guarded(t, fmt.Sprintf("redis://127.0.0.1:%d?master_name=mymaster", sentinelPort), prefix)
 	zones := []apphub.ZoneDay{zone("paris-11")}
 	v0 := version(t, c, nil, zones)
-	r := client(t, fmt.Sprintf("127.0.0.1:%d", replicaPort))
-	eventually(t, "the replica to have the zone", func() bool { return r.Raw().Exists(ctx, prefix+"zone:{paris-11}").Val() == 1 })
+	eventuallyWithin(t, 15*time.Second, "the replica to have the zone", func() bool { return r.Raw().Exists(ctx, prefix+"zone:{paris-11}").Val() == 1 })
 
 	// The replica misses what follows: stopped, its link cut; then the master dies.
 	replica.Pause()
