@@ -31,9 +31,9 @@ const stepTimeout = 30 * time.Second
 const chromium = "/usr/bin/chromium"
 
 // browserHub is a hub with the demo data, for the browser tests.
-func browserHub(t *testing.T) *testHub {
+func browserHub(t *testing.T, args ...string) *testHub {
 	t.Helper()
-	h := startHub(t, nil, nil)
+	h := startHub(t, nil, nil, args...)
 	if err := loadDemo(context.Background(), h.hub.svc, slog.New(slog.DiscardHandler), io.Discard); err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +63,11 @@ func newBrowser(t *testing.T, base string, width, height int64) *browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	return openTab(t, ctx, base, width, height)
+}
+
+func openTab(t *testing.T, ctx context.Context, base string, width, height int64) *browser {
+	t.Helper()
 	b := &browser{ctx: ctx, base: base}
 	chromedp.ListenTarget(ctx, func(ev any) {
 		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
@@ -81,7 +86,7 @@ func newBrowser(t *testing.T, base string, width, height int64) *browser {
 			_, err := page.AddScriptToEvaluateOnNewDocument(shiftClock).Do(ctx)
 			return err
 		})); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
+		t.Fatalf("opening a tab of %s: %v", chromium, err)
 	}
 	return b
 }
@@ -146,32 +151,13 @@ func TestBrowserCustomerFlow(t *testing.T) {
 	t.Parallel()
 	h := browserHub(t)
 	b := newBrowser(t, h.url, 375, 812)
-	b.run(t, "open the app and sign in",
-		chromedp.Navigate(h.url+"/"),
-		chromedp.WaitVisible(testid("sign-in"), chromedp.ByQuery),
-		chromedp.Click(testid("sign-in"), chromedp.ByQuery),
-		chromedp.WaitVisible(testid("category"), chromedp.ByQuery),
-		chromedp.SetValue(testid("category"), "repair", chromedp.ByQuery),
-		chromedp.SendKeys(testid("postcode"), "75011", chromedp.ByQuery),
-		chromedp.Click(testid("search"), chromedp.ByQuery),
-		chromedp.WaitVisible(testid("slot"), chromedp.ByQuery),
-	)
+	b.run(t, "open the app, sign in and search", b.searchRepair75011())
 	b.screenshot(t, "customer-grid-375.png")
 
 	// A slot booked elsewhere, to its last seat, leaves the open grid.
 	var gone string
 	b.run(t, "read the first slot", chromedp.AttributeValue(testid("slot"), "data-start", &gone, nil, chromedp.ByQuery))
-	admin := h.token(t, adminParty, apphub.RoleAdmin)
-	booked := 0
-	for range 30 {
-		d := gqlRaw(t, h.url, admin, `mutation($s: Time!) { bookAppointment(input: {customer: "walk-in", category: "repair", place: "75011", start: $s}) { appointment { id } error { code } } }`,
-			map[string]any{"s": gone})
-		if dig(d, "data", "bookAppointment", "appointment", "id") == nil {
-			break
-		}
-		booked++
-	}
-	if booked == 0 {
+	if bookElsewhere(t, h, gone, 30) == 0 {
 		t.Fatalf("the slot at %s could not be booked elsewhere", gone)
 	}
 	b.run(t, "the slot booked elsewhere leaves the grid",
@@ -195,7 +181,7 @@ func TestBrowserCustomerFlow(t *testing.T) {
 	b.screenshot(t, "customer-confirmation-375.png")
 
 	// An operator confirms: the customer's page says so without a reload.
-	gqlRaw(t, h.url, admin, `mutation($id: ID!) { confirmAppointment(input: {id: $id}) { appointment { status } } }`, map[string]any{"id": id})
+	gqlRaw(t, h.url, h.token(t, adminParty, apphub.RoleAdmin), `mutation($id: ID!) { confirmAppointment(input: {id: $id}) { appointment { status } } }`, map[string]any{"id": id})
 	b.run(t, "the status changes live", waitText(testid("status"), "onfirm"))
 
 	b.run(t, "cancel with a reason",
@@ -207,6 +193,152 @@ func TestBrowserCustomerFlow(t *testing.T) {
 	if off := b.offOrigin(); len(off) > 0 {
 		t.Errorf("the page requested from elsewhere than the hub: %v", off)
 	}
+}
+
+// searchRepair75011 opens the app, signs in (demo) and searches repairs at 75011.
+func (b *browser) searchRepair75011() chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.Navigate(b.base + "/"),
+		chromedp.WaitVisible(testid("sign-in"), chromedp.ByQuery),
+		chromedp.Click(testid("sign-in"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("category"), chromedp.ByQuery),
+		chromedp.SetValue(testid("category"), "repair", chromedp.ByQuery),
+		chromedp.SendKeys(testid("postcode"), "75011", chromedp.ByQuery),
+		chromedp.Click(testid("search"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("slot"), chromedp.ByQuery),
+	}
+}
+
+// bookElsewhere books the 75011 repair slot at start as an operator for a walk-in customer
+// until n are booked or it is full, and returns how many it booked.
+func bookElsewhere(t *testing.T, h *testHub, start string, n int) int {
+	t.Helper()
+	admin := h.token(t, adminParty, apphub.RoleAdmin)
+	booked := 0
+	for booked < n {
+		d := gqlRaw(t, h.url, admin, `mutation($s: Time!) { bookAppointment(input: {customer: "walk-in", category: "repair", place: "75011", start: $s}) { appointment { id } error { code } } }`,
+			map[string]any{"s": start})
+		if dig(d, "data", "bookAppointment", "appointment", "id") == nil {
+			break
+		}
+		booked++
+	}
+	return booked
+}
+
+// Two customers, in two browsers, choose the same last free seat at once: exactly one holds it and
+// books; the other is told it is gone and offered alternatives. At desktop width.
+func TestBrowserRaceForOneSlot(t *testing.T) {
+	t.Parallel()
+	h := browserHub(t)
+	// Two browsers: a background tab is not rendered, so two tabs would not race alike.
+	a, b := newBrowser(t, h.url, 1280, 900), newBrowser(t, h.url, 1280, 900)
+	a.run(t, "customer A searches", a.searchRepair75011())
+	b.run(t, "customer B searches", b.searchRepair75011())
+	a.screenshot(t, "customer-grid-desktop.png")
+
+	// The first slot, down to its last seat.
+	var start string
+	a.run(t, "read the first slot", chromedp.AttributeValue(testid("slot"), "data-start", &start, nil, chromedp.ByQuery))
+	seats := slotCapacity(t, h, start)
+	if got := bookElsewhere(t, h, start, seats-1); got != seats-1 {
+		t.Fatalf("booked %d of the slot's %d seats elsewhere, want %d", got, seats, seats-1)
+	}
+	slot := `[data-start="` + start + `"]`
+	var wg sync.WaitGroup
+	for _, tab := range []*browser{a, b} {
+		wg.Go(func() {
+			tab.run(t, "choose the last seat", chromedp.WaitVisible(slot, chromedp.ByQuery), chromedp.Click(slot, chromedp.ByQuery))
+		})
+	}
+	wg.Wait()
+	held := 0
+	var winner, loser *browser
+	for _, tab := range []*browser{a, b} {
+		var outcome string
+		tab.run(t, "wait for the outcome", chromedp.WaitVisible(testid("hold")+", "+testid("alternatives"), chromedp.ByQuery),
+			chromedp.Evaluate(`document.querySelector('[data-testid="countdown"]') ? "held" : "refused"`, &outcome))
+		if outcome == "held" {
+			held++
+			winner = tab
+		} else {
+			loser = tab
+		}
+	}
+	if held != 1 {
+		t.Fatalf("%d customers hold the last seat, want exactly 1", held)
+	}
+	var refusal string
+	loser.run(t, "the other is told, with alternatives", chromedp.Text(testid("alternatives"), &refusal, chromedp.ByQuery))
+	if !strings.Contains(refusal, ":") {
+		t.Errorf("the refusal offers no alternative time: %q", refusal)
+	}
+	loser.screenshot(t, "customer-slot-taken-desktop.png")
+	winner.run(t, "the winner books",
+		chromedp.SendKeys(testid("name"), "Grace Hopper", chromedp.ByQuery),
+		chromedp.SendKeys(testid("email"), "grace@example.com", chromedp.ByQuery),
+		chromedp.Click(testid("book"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("status"), chromedp.ByQuery))
+}
+
+// A hold that runs out is said so and the customer picks again; a hub that goes away is said
+// so, and once it is back (restarted on its data) the page carries on by itself: its grid is
+// live again.
+func TestBrowserHoldExpiryAndRestart(t *testing.T) {
+	t.Parallel()
+	h := browserHub(t, "--hold-ttl", "4s")
+	b := newBrowser(t, h.url, 375, 812)
+	b.run(t, "search", b.searchRepair75011())
+	b.run(t, "hold a slot and let the hold run out",
+		chromedp.Click(testid("slot"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("countdown"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("hold")+" "+testid("alternatives"), chromedp.ByQuery),
+		chromedp.WaitNotPresent(testid("countdown"), chromedp.ByQuery))
+	b.screenshot(t, "customer-hold-expired-375.png")
+	b.run(t, "pick again, hold again",
+		chromedp.Click(testid("hold")+" "+testid("alternatives")+" button", chromedp.ByQuery),
+		chromedp.WaitVisible(testid("slot"), chromedp.ByQuery),
+		chromedp.Click(testid("slot"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("countdown"), chromedp.ByQuery))
+
+	addr := strings.TrimPrefix(h.url, "http://")
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	b.run(t, "the page says the hub cannot be reached", chromedp.WaitVisible(testid("offline"), chromedp.ByQuery))
+	b.screenshot(t, "customer-offline-375.png")
+	again := startHub(t, nil, nil, "--data-dir", h.dir, "--addr", addr)
+	b.run(t, "the page carries on once the hub is back", chromedp.WaitNotPresent(testid("offline"), chromedp.ByQuery))
+	// Its grid is live again: a slot booked elsewhere leaves it.
+	b.run(t, "back to the grid",
+		chromedp.Click(testid("hold")+" button:not([data-testid=book])", chromedp.ByQuery),
+		chromedp.WaitVisible(testid("slot"), chromedp.ByQuery))
+	var start string
+	b.run(t, "read the first slot", chromedp.AttributeValue(testid("slot"), "data-start", &start, nil, chromedp.ByQuery))
+	if bookElsewhere(t, again, start, 30) == 0 {
+		t.Fatalf("the slot at %s could not be booked elsewhere", start)
+	}
+	b.run(t, "the slot leaves the grid", chromedp.WaitNotPresent(`[data-start="`+start+`"]`, chromedp.ByQuery))
+}
+
+// slotCapacity is the number of free seats of the 75011 repair slot at start.
+func slotCapacity(t *testing.T, h *testHub, start string) int {
+	t.Helper()
+	at, err := time.Parse(time.RFC3339, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := gql(t, h.url, h.token(t, adminParty, apphub.RoleAdmin), `query($from: Time!, $to: Time!) { availability(input: {category: "repair", place: "75011", from: $from, to: $to}) { days { slots { start capacity } } } }`,
+		map[string]any{"from": at.Format(time.RFC3339), "to": at.Add(time.Minute).Format(time.RFC3339)})
+	for _, day := range dig(d, "availability", "days").([]any) {
+		for _, s := range dig(day, "slots").([]any) {
+			if st, _ := time.Parse(time.RFC3339, dig(s, "start").(string)); st.Equal(at) {
+				return int(dig(s, "capacity").(float64))
+			}
+		}
+	}
+	t.Fatalf("no slot at %s", start)
+	return 0
 }
 
 // waitText waits until the element's text contains part.

@@ -258,7 +258,11 @@ func startHub(t *testing.T, env map[string]string, wrap func(http.Handler) http.
 	if wrap != nil {
 		h.handler = wrap(h.handler)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := "127.0.0.1:0"
+	if cfg.addrGiven {
+		addr = cfg.addr // a hub started again where clients know it
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
