@@ -21,6 +21,10 @@ import (
 //go:embed swagger/TMF646-Appointment-v4.0.0.swagger.json
 var swaggerJSON []byte
 
+// SwaggerJSON returns a copy of the embedded TMF646 swagger, byte for byte as published
+// (apidocs serves it to the API reference).
+func SwaggerJSON() []byte { return append([]byte(nil), swaggerJSON...) }
+
 // Schemas are the swagger's definitions, converted once to OpenAPI 3 schemas that
 // kin-openapi validates decoded JSON against.
 type Schemas struct {

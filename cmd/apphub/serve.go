@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/apidocs"
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/identity"
 	"github.com/apphub/apphub/notify"
@@ -146,6 +147,9 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	mux.HandleFunc("GET /healthz", healthHandler)
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
 	mux.Handle("/", webapp.Handler())
+	docs := apidocs.Handler()
+	mux.Handle(apidocs.Path, docs)
+	mux.Handle(apidocs.Path+"/", docs)
 	if cfg.localKeyMode() {
 		key, err := identity.OpenLocalKey(cfg.dataDir)
 		if err != nil {

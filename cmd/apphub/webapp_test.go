@@ -95,6 +95,13 @@ func TestWebAppServed(t *testing.T) {
 			t.Errorf("%s loads something from elsewhere", a[1])
 		}
 	}
+	// The TMF646 reference (package apidocs) is mounted beside the app.
+	if resp, body := send(t, "GET", h.url+"/docs/tmf646", ""); resp.StatusCode != 200 || !strings.Contains(string(body), "/docs/tmf646/swagger.json") {
+		t.Errorf("GET /docs/tmf646: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := send(t, "GET", h.url+"/docs/tmf646/swagger.json", ""); resp.StatusCode != 200 || !strings.Contains(string(body), `"swagger"`) {
+		t.Errorf("GET /docs/tmf646/swagger.json: %d", resp.StatusCode)
+	}
 	for _, missing := range []string{"/nope", "/assets/nope.js", "/assets/", "/index.html"} {
 		if resp, _ := send(t, "GET", h.url+missing, ""); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", missing, resp.StatusCode)
