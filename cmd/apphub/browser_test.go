@@ -17,9 +17,11 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/identity"
 	"github.com/apphub/apphub/testclock"
 )
 
@@ -145,7 +147,8 @@ func (b *browser) screenshot(t *testing.T, name string) {
 func testid(id string) string { return `[data-testid="` + id + `"]` }
 
 // The customer's whole path in a browser at 375 px: search, hold, book, the confirmation whose
-// status changes live when an operator confirms, a slot booked elsewhere leaving the open grid
+// status changes live when the technician's agent confirms it in the console (another
+// browser), a slot booked elsewhere leaving the open grid
 // without a reload, then cancelling. Nothing is requested from anywhere but the hub.
 func TestBrowserCustomerFlow(t *testing.T) {
 	t.Parallel()
@@ -153,6 +156,7 @@ func TestBrowserCustomerFlow(t *testing.T) {
 	b := newBrowser(t, h.url, 375, 812)
 	b.run(t, "open the app, sign in and search", b.searchRepair75011())
 	b.screenshot(t, "customer-grid-375.png")
+	b.accessible(t, "the slot grid")
 
 	// A slot booked elsewhere, to its last seat, leaves the open grid.
 	var gone string
@@ -179,10 +183,37 @@ func TestBrowserCustomerFlow(t *testing.T) {
 		t.Fatalf("after booking the page is %s, want /appointment/<id>", location)
 	}
 	b.screenshot(t, "customer-confirmation-375.png")
+	b.accessible(t, "the appointment's page")
 
-	// An operator confirms: the customer's page says so without a reload.
-	gqlRaw(t, h.url, h.token(t, adminParty, apphub.RoleAdmin), `mutation($id: ID!) { confirmAppointment(input: {id: $id}) { appointment { status } } }`, map[string]any{"id": id})
-	b.run(t, "the status changes live", waitText(testid("status"), "onfirm"))
+	// The technician's agent confirms it in the console, at desktop width: the customer's page
+	// says so without a reload.
+	res := dig(gql(t, h.url, h.token(t, adminParty, apphub.RoleAdmin), `query($id: ID!) { appointment(id: $id) { resource { id } } }`,
+		map[string]any{"id": id}), "appointment", "resource", "id").(string)
+	key, err := identity.OpenLocalKey(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, err := key.Mint(identity.TokenRequest{Party: "agent-7", Roles: []string{apphub.RoleAgent}, Resources: []string{res},
+		TTL: time.Hour, Now: testclock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newBrowser(t, h.url, 1280, 900)
+	row := testid("console-appointment") + `[data-id="` + id + `"]`
+	c.run(t, "the agent finds the appointment in the console",
+		chromedp.Navigate(h.url+"/console"),
+		chromedp.WaitVisible(testid("console-token"), chromedp.ByQuery),
+		chromedp.SendKeys(testid("console-token"), agent, chromedp.ByQuery),
+		chromedp.Click(testid("console-sign-in"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("console-search"), chromedp.ByQuery),
+		chromedp.SendKeys(testid("console-search"), id, chromedp.ByQuery),
+		chromedp.Click(testid("console-search-go"), chromedp.ByQuery),
+		chromedp.WaitVisible(row, chromedp.ByQuery))
+	c.accessible(t, "the console")
+	c.run(t, "the agent confirms", chromedp.Click(row+" "+testid("confirm"), chromedp.ByQuery),
+		chromedp.WaitVisible(row+`[data-status="CONFIRMED"]`, chromedp.ByQuery))
+	c.screenshot(t, "console-desktop.png")
+	b.run(t, "the customer's status changes live", waitText(testid("status"), "onfirm"))
 
 	b.run(t, "cancel with a reason",
 		chromedp.Click(testid("cancel"), chromedp.ByQuery),
@@ -295,6 +326,7 @@ func TestBrowserHoldExpiryAndRestart(t *testing.T) {
 		chromedp.WaitVisible(testid("hold")+" "+testid("alternatives"), chromedp.ByQuery),
 		chromedp.WaitNotPresent(testid("countdown"), chromedp.ByQuery))
 	b.screenshot(t, "customer-hold-expired-375.png")
+	b.accessible(t, "an expired hold")
 	b.run(t, "pick again, hold again",
 		chromedp.Click(testid("hold")+" "+testid("alternatives")+" button", chromedp.ByQuery),
 		chromedp.WaitVisible(testid("slot"), chromedp.ByQuery),
@@ -339,6 +371,37 @@ func slotCapacity(t *testing.T, h *testHub, start string) int {
 	}
 	t.Fatalf("no slot at %s", start)
 	return 0
+}
+
+// axeSource is axe-core's script, from the web app's dev dependencies (npm ci in web/, which
+// make web-check runs before the tests).
+const axeSource = "../../web/node_modules/axe-core/axe.min.js"
+
+// accessible runs axe-core on the page as it is and fails the test on every serious or
+// critical violation.
+func (b *browser) accessible(t *testing.T, what string) {
+	t.Helper()
+	src, err := os.ReadFile(axeSource)
+	if err != nil {
+		t.Fatalf("axe-core: %v (run npm ci in web/: make web-check does)", err)
+	}
+	var violations []struct {
+		ID, Impact, Help string
+		Nodes            []struct{ HTML string }
+	}
+	// DevTools evaluations are not bound by the page's Content-Security-Policy.
+	b.run(t, "axe-core on "+what,
+		chromedp.Evaluate(string(src), nil),
+		chromedp.Evaluate(`axe.run(document, {resultTypes: ["violations"]}).then(r => r.violations.filter(v => v.impact === "serious" || v.impact === "critical")
+			.map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => ({html: n.html}))})))`, &violations,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	for _, v := range violations {
+		var nodes []string
+		for _, n := range v.Nodes {
+			nodes = append(nodes, n.HTML)
+		}
+		t.Errorf("%s: %s violation %s (%s) at %v", what, v.Impact, v.ID, v.Help, nodes)
+	}
 }
 
 // waitText waits until the element's text contains part.

@@ -263,6 +263,11 @@ func startHub(t *testing.T, env map[string]string, wrap func(http.Handler) http.
 		addr = cfg.addr // a hub started again where clients know it
 	}
 	ln, err := net.Listen("tcp", addr)
+	for deadline := time.Now().Add(5 * time.Second); err != nil && cfg.addrGiven && time.Now().Before(deadline); {
+		// The address of a hub just stopped: its connections may still be closing.
+		time.Sleep(100 * time.Millisecond)
+		ln, err = net.Listen("tcp", addr)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

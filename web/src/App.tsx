@@ -57,6 +57,7 @@ export function App({ clients }: { clients: Store<Client> }) {
       <Provider value={client}>
         <Routes />
       </Provider>
+      <Footer />
     </I18nContext.Provider>
   );
 }
@@ -76,6 +77,8 @@ function Routes() {
 function Header() {
   const { t, lang, setLang } = useI18n();
   const { session } = useStore(auth);
+  // The console has its own sign-in (an agent's token): the customer's is not offered there.
+  const onConsole = route(usePath()).name === 'console';
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<MessageKey | null>(null);
 
@@ -115,7 +118,7 @@ function Header() {
               ))}
             </select>
           </label>
-          {session ? (
+          {onConsole ? null : session ? (
             <span className="who">
               <span className="party" title={session.partyId}>
                 {t('signedInAs', { party: session.partyId })}
@@ -133,6 +136,16 @@ function Header() {
       </div>
       <div aria-live="polite">{problem && <p className="top-problem">{t(problem)}</p>}</div>
     </header>
+  );
+}
+
+// The hub's other faces, for developers: the GraphQL explorer and the TMF646 reference.
+function Footer() {
+  const { t } = useI18n();
+  return (
+    <footer className="footer">
+      <a href="/graphql">{t('footerGraphQL')}</a> · <a href="/docs/tmf646">{t('footerTMF')}</a>
+    </footer>
   );
 }
 

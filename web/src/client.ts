@@ -25,7 +25,10 @@ export function backoffMs(retries: number, random = Math.random()): number {
 }
 
 /** A urql client for one credential (or none): HTTP for queries and mutations, graphql-ws for subscriptions. */
-export function makeClient(token: string | null): { client: Client; dispose: () => void } {
+export function makeClient(
+  token: string | null,
+  onUnauthenticated: () => void = expireSession,
+): { client: Client; dispose: () => void } {
   let disposed = false;
   const ws = createWsClient({
     url: wsUrl(),
@@ -42,7 +45,7 @@ export function makeClient(token: string | null): { client: Client; dispose: () 
         if (disposed) return;
         const code = (ev as { code?: number } | undefined)?.code;
         if (code === 4401 && token) {
-          expireSession();
+          onUnauthenticated();
           return;
         }
         if (code !== 1000) setConn({ wsDown: true });
@@ -54,7 +57,7 @@ export function makeClient(token: string | null): { client: Client; dispose: () 
     try {
       const res = await fetch(input, init);
       setConn({ httpDown: res.status >= 502 && res.status <= 504 });
-      if (res.status === 401 && token) expireSession();
+      if (res.status === 401 && token) onUnauthenticated();
       return res;
     } catch (e) {
       if (!disposed) setConn({ httpDown: true });
@@ -69,7 +72,7 @@ export function makeClient(token: string | null): { client: Client; dispose: () 
     exchanges: [
       mapExchange({
         onError(error) {
-          if (token && problemOf(error)?.code === 'UNAUTHENTICATED') expireSession();
+          if (token && problemOf(error)?.code === 'UNAUTHENTICATED') onUnauthenticated();
         },
       }),
       cacheExchange,

@@ -24,6 +24,8 @@ const CODE_KEYS: Record<string, MessageKey> = {
   NO_SKILLED_RESOURCE_IN_ZONE: 'err_NO_SKILLED_RESOURCE_IN_ZONE',
   HOLD_EXPIRED: 'err_HOLD_EXPIRED',
   VERSION_CONFLICT: 'err_VERSION_CONFLICT',
+  STALE_VERSION: 'err_VERSION_CONFLICT',
+  CONFLICT: 'err_CONFLICT',
   PRECONDITION_FAILED: 'err_VERSION_CONFLICT',
   INVALID_TRANSITION: 'err_INVALID_TRANSITION',
   APPOINTMENT_NOT_ACTIVE: 'err_APPOINTMENT_NOT_ACTIVE',
@@ -84,4 +86,22 @@ export function problemOfUserError(e: { __typename?: string; code: string; field
 
 export function isUnauthenticated(p: Problem | null): boolean {
   return p?.code === 'UNAUTHENTICATED';
+}
+
+// The agent console words some refusals for the agent rather than the customer.
+const CONSOLE_KEYS: Record<string, MessageKey> = {
+  VERSION_CONFLICT: 'con_err_VERSION_CONFLICT',
+  STALE_VERSION: 'con_err_VERSION_CONFLICT',
+  PRECONDITION_FAILED: 'con_err_VERSION_CONFLICT',
+  CONFLICT: 'con_err_CONFLICT',
+  INVALID_TRANSITION: 'con_err_INVALID_TRANSITION',
+  APPOINTMENT_NOT_ACTIVE: 'con_err_INVALID_TRANSITION',
+  FORBIDDEN: 'con_err_FORBIDDEN',
+  NOT_FOUND: 'con_err_NOT_FOUND',
+  UNAUTHENTICATED: 'con_err_UNAUTHENTICATED',
+};
+
+/** The message key an agent reads for a problem. */
+export function consoleMessageKey(p: Problem): MessageKey {
+  return Object.prototype.hasOwnProperty.call(CONSOLE_KEYS, p.code) ? CONSOLE_KEYS[p.code] : p.key;
 }

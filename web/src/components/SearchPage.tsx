@@ -34,6 +34,7 @@ export function SearchPage() {
   const [holdProblem, setHoldProblem] = useState<Problem | null>(null);
   const [alternatives, setAlternatives] = useState<Slot[]>([]);
   const [pending, setPending] = useState<{ slot: Slot; tz: string } | null>(null);
+  const [chosenTz, setChosenTz] = useState<string | null>(null);
   const [{ fetching: holding }, holdSlot] = useMutation(HoldSlotMutation);
 
   const cat = categories.find((c) => c.id === category);
@@ -60,6 +61,7 @@ export function SearchPage() {
 
   async function choose(slot: Slot, tz: string) {
     if (!search) return;
+    setChosenTz(tz);
     setHoldProblem(null);
     setAlternatives([]);
     if (!auth.get().session) {
@@ -102,7 +104,8 @@ export function SearchPage() {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [session]);
 
-  const tz = hold?.timeZone ?? pending?.tz ?? 'UTC';
+  // A refusal's alternatives are times of the place chosen, shown in its zone.
+  const tz = hold?.timeZone ?? pending?.tz ?? chosenTz ?? 'UTC';
 
   return (
     <main id="main" className="page">

@@ -145,10 +145,11 @@ export function SlotGrid({
               data-testid={`day-${d}`}
               data-empty={n === 0 ? 'true' : undefined}
               onClick={() => setChosenDate(d)}
-              aria-label={`${formatLongDate(d, locale)}${n === 0 ? ` — ${t('noSlotsDay')}` : ''}`}
             >
-              <span className="wd">{label.weekday}</span>
-              <span className="dm">{label.day}</span>
+              {/* The short date is what shows; its name, read out, is the long one. */}
+              <span className="wd" aria-hidden="true">{label.weekday}</span>
+              <span className="dm" aria-hidden="true">{label.day}</span>
+              <span className="visually-hidden">{`${formatLongDate(d, locale)}${n === 0 ? ` — ${t('noSlotsDay')}` : ''}`}</span>
             </button>
           );
         })}
@@ -168,10 +169,11 @@ export function SlotGrid({
                     data-start={s.start}
                     disabled={busy || isCurrent}
                     aria-current={isCurrent ? 'true' : undefined}
-                    aria-label={`${formatDateTime(s.start, tz, locale)}${isCurrent ? ` (${t('current')})` : ''}`}
                     onClick={() => onChoose(s, tz)}
                   >
                     <SlotRange slot={s} timeZone={tz} />
+                    {/* Read out: the times shown, then the day they are on. */}
+                    <span className="visually-hidden">, {formatDateTime(s.start, tz, locale)}</span>
                     {isCurrent && <span className="tag"> ({t('current')})</span>}
                   </button>
                 </li>

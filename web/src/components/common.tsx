@@ -90,9 +90,9 @@ export function Alternatives({
                   disabled={busy}
                   data-start={s.start}
                   onClick={() => onChoose(s)}
-                  aria-label={formatDateTime(s.start, timeZone, locale)}
                 >
                   <span className="alt-date">{dayText(localDate(s.start, timeZone), locale)}</span> <SlotRange slot={s} timeZone={timeZone} />
+                  <span className="visually-hidden">, {formatDateTime(s.start, timeZone, locale)}</span>
                 </button>
               </li>
             ))}

@@ -14,6 +14,15 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  query ConsoleProbe {\n    appointments(first: 20) {\n      edges { node { id partyId } }\n    }\n  }\n": typeof types.ConsoleProbeDocument,
+    "\n  fragment ConsoleAppt on Appointment {\n    id version status statusReason start end place partyId\n    category { name }\n    resource { id place }\n    contactMedia { value }\n  }\n": typeof types.ConsoleApptFragmentDoc,
+    "\n  query ConsolePickers {\n    resources { id kind name timeZone place }\n    places { id name timeZone city }\n  }\n": typeof types.ConsolePickersDocument,
+    "\n  query ConsoleDay($filter: AppointmentFilter!) {\n    appointments(filter: $filter, first: 50) {\n      pageInfo { hasNextPage }\n      edges {\n        node {\n          ...ConsoleAppt\n        }\n      }\n    }\n  }\n": typeof types.ConsoleDayDocument,
+    "\n  query ConsoleSearch($id: ID!, $partyId: String!) {\n    appointment(id: $id) {\n      ...ConsoleAppt\n    }\n    appointments(filter: { partyId: $partyId }, first: 40) {\n      edges {\n        node {\n          ...ConsoleAppt\n        }\n      }\n    }\n  }\n": typeof types.ConsoleSearchDocument,
+    "\n  subscription ConsoleChanges($id: ID, $resource: ID) {\n    appointmentChanged(id: $id, resource: $resource) {\n      kind version\n      appointment {\n        ...ConsoleAppt\n      }\n    }\n  }\n": typeof types.ConsoleChangesDocument,
+    "\n  mutation ConsoleConfirm($input: ChangeStatusInput!) {\n    confirmAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n": typeof types.ConsoleConfirmDocument,
+    "\n  mutation ConsoleComplete($input: ChangeStatusInput!) {\n    completeAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n": typeof types.ConsoleCompleteDocument,
+    "\n  mutation ConsoleFail($input: ChangeStatusInput!) {\n    failAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n": typeof types.ConsoleFailDocument,
     "\n  query Pickers {\n    categories { id name durationMinutes stepMinutes atPlace }\n    zones { id name timeZone postCodes }\n    places { id name timeZone postCode city }\n  }\n": typeof types.PickersDocument,
     "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": typeof types.AvailabilityDocument,
     "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": typeof types.AvailabilityChangedDocument,
@@ -25,6 +34,15 @@ type Documents = {
     "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": typeof types.CancelDocument,
 };
 const documents: Documents = {
+    "\n  query ConsoleProbe {\n    appointments(first: 20) {\n      edges { node { id partyId } }\n    }\n  }\n": types.ConsoleProbeDocument,
+    "\n  fragment ConsoleAppt on Appointment {\n    id version status statusReason start end place partyId\n    category { name }\n    resource { id place }\n    contactMedia { value }\n  }\n": types.ConsoleApptFragmentDoc,
+    "\n  query ConsolePickers {\n    resources { id kind name timeZone place }\n    places { id name timeZone city }\n  }\n": types.ConsolePickersDocument,
+    "\n  query ConsoleDay($filter: AppointmentFilter!) {\n    appointments(filter: $filter, first: 50) {\n      pageInfo { hasNextPage }\n      edges {\n        node {\n          ...ConsoleAppt\n        }\n      }\n    }\n  }\n": types.ConsoleDayDocument,
+    "\n  query ConsoleSearch($id: ID!, $partyId: String!) {\n    appointment(id: $id) {\n      ...ConsoleAppt\n    }\n    appointments(filter: { partyId: $partyId }, first: 40) {\n      edges {\n        node {\n          ...ConsoleAppt\n        }\n      }\n    }\n  }\n": types.ConsoleSearchDocument,
+    "\n  subscription ConsoleChanges($id: ID, $resource: ID) {\n    appointmentChanged(id: $id, resource: $resource) {\n      kind version\n      appointment {\n        ...ConsoleAppt\n      }\n    }\n  }\n": types.ConsoleChangesDocument,
+    "\n  mutation ConsoleConfirm($input: ChangeStatusInput!) {\n    confirmAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n": types.ConsoleConfirmDocument,
+    "\n  mutation ConsoleComplete($input: ChangeStatusInput!) {\n    completeAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n": types.ConsoleCompleteDocument,
+    "\n  mutation ConsoleFail($input: ChangeStatusInput!) {\n    failAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n": types.ConsoleFailDocument,
     "\n  query Pickers {\n    categories { id name durationMinutes stepMinutes atPlace }\n    zones { id name timeZone postCodes }\n    places { id name timeZone postCode city }\n  }\n": types.PickersDocument,
     "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": types.AvailabilityDocument,
     "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": types.AvailabilityChangedDocument,
@@ -50,6 +68,42 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleProbe {\n    appointments(first: 20) {\n      edges { node { id partyId } }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleProbe {\n    appointments(first: 20) {\n      edges { node { id partyId } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ConsoleAppt on Appointment {\n    id version status statusReason start end place partyId\n    category { name }\n    resource { id place }\n    contactMedia { value }\n  }\n"): (typeof documents)["\n  fragment ConsoleAppt on Appointment {\n    id version status statusReason start end place partyId\n    category { name }\n    resource { id place }\n    contactMedia { value }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsolePickers {\n    resources { id kind name timeZone place }\n    places { id name timeZone city }\n  }\n"): (typeof documents)["\n  query ConsolePickers {\n    resources { id kind name timeZone place }\n    places { id name timeZone city }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleDay($filter: AppointmentFilter!) {\n    appointments(filter: $filter, first: 50) {\n      pageInfo { hasNextPage }\n      edges {\n        node {\n          ...ConsoleAppt\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleDay($filter: AppointmentFilter!) {\n    appointments(filter: $filter, first: 50) {\n      pageInfo { hasNextPage }\n      edges {\n        node {\n          ...ConsoleAppt\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ConsoleSearch($id: ID!, $partyId: String!) {\n    appointment(id: $id) {\n      ...ConsoleAppt\n    }\n    appointments(filter: { partyId: $partyId }, first: 40) {\n      edges {\n        node {\n          ...ConsoleAppt\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleSearch($id: ID!, $partyId: String!) {\n    appointment(id: $id) {\n      ...ConsoleAppt\n    }\n    appointments(filter: { partyId: $partyId }, first: 40) {\n      edges {\n        node {\n          ...ConsoleAppt\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ConsoleChanges($id: ID, $resource: ID) {\n    appointmentChanged(id: $id, resource: $resource) {\n      kind version\n      appointment {\n        ...ConsoleAppt\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription ConsoleChanges($id: ID, $resource: ID) {\n    appointmentChanged(id: $id, resource: $resource) {\n      kind version\n      appointment {\n        ...ConsoleAppt\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleConfirm($input: ChangeStatusInput!) {\n    confirmAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleConfirm($input: ChangeStatusInput!) {\n    confirmAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleComplete($input: ChangeStatusInput!) {\n    completeAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleComplete($input: ChangeStatusInput!) {\n    completeAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ConsoleFail($input: ChangeStatusInput!) {\n    failAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n"): (typeof documents)["\n  mutation ConsoleFail($input: ChangeStatusInput!) {\n    failAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
