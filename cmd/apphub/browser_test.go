@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -352,6 +353,54 @@ func TestBrowserHoldExpiryAndRestart(t *testing.T) {
 		t.Fatalf("the slot at %s could not be booked elsewhere", start)
 	}
 	b.run(t, "the slot leaves the grid", chromedp.WaitNotPresent(`[data-start="`+start+`"]`, chromedp.ByQuery))
+}
+
+// The GraphQL explorer runs a subscription over its websocket: a grid, and the grid again, at a
+// new version, after a booking elsewhere.
+func TestBrowserExplorerSubscription(t *testing.T) {
+	t.Parallel()
+	h := browserHub(t)
+	b := newBrowser(t, h.url, 1280, 900)
+	from := testclock.Now().UTC().Truncate(time.Hour)
+	doc := fmt.Sprintf(`subscription Grid { availabilityChanged(input: {category: "repair", place: "75011", from: %q, to: %q}) { version days { slots { start } } } }`,
+		from.Format(time.RFC3339), from.Add(7*24*time.Hour).Format(time.RFC3339))
+	b.run(t, "open the explorer with a subscription",
+		chromedp.Navigate(h.url+"/graphql"),
+		chromedp.WaitVisible(".graphiql-query-editor .CodeMirror", chromedp.ByQuery),
+		// The query editor is a CodeMirror: its text selected, the document typed over it.
+		chromedp.Evaluate(`(cm => { cm.focus(); cm.execCommand("selectAll"); })(document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror)`, nil),
+		chromedp.ActionFunc(func(ctx context.Context) error { return input.InsertText(doc).Do(ctx) }),
+		chromedp.Click(".graphiql-execute-button", chromedp.ByQuery),
+		waitText(".graphiql-response", `"version"`))
+	var first string
+	b.run(t, "read the first grid", chromedp.Text(".graphiql-response", &first, chromedp.ByQuery))
+	start := regexp.MustCompile(`"start":\s*"([^"]+)"`).FindStringSubmatch(first)
+	if start == nil {
+		t.Fatalf("no slot in the explorer's answer: %s", first)
+	}
+	if bookElsewhere(t, h, start[1], 30) == 0 {
+		t.Fatalf("the slot at %s could not be booked", start[1])
+	}
+	version := regexp.MustCompile(`"version":\s*"([^"]+)"`)
+	b.run(t, "the explorer shows the grid again, at a new version", chromedp.ActionFunc(func(ctx context.Context) error {
+		for {
+			var text string
+			if err := chromedp.Run(ctx, chromedp.Text(".graphiql-response", &text, chromedp.ByQuery)); err != nil {
+				return err
+			}
+			if v := version.FindStringSubmatch(text); v != nil && v[1] != version.FindStringSubmatch(first)[1] {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("no new grid after the booking: %w", ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}))
+	if off := b.offOrigin(); len(off) > 0 {
+		t.Errorf("the explorer requested from elsewhere than the hub: %v", off)
+	}
 }
 
 // slotCapacity is the number of free seats of the 75011 repair slot at start.
