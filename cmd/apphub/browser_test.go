@@ -211,6 +211,11 @@ func TestBrowserCustomerFlow(t *testing.T) {
 		typeText(testid("console-search"), id),
 		chromedp.Click(testid("console-search-go"), chromedp.ByQuery),
 		chromedp.WaitVisible(row, chromedp.ByQuery))
+	var refusal string
+	c.run(t, "the console shows no error", chromedp.Evaluate(`(e => e ? e.getAttribute("data-code") + ": " + e.textContent : "")(document.querySelector('[data-testid="console-error"]'))`, &refusal))
+	if refusal != "" {
+		t.Errorf("the console shows an error: %s", refusal)
+	}
 	c.accessible(t, "the console")
 	c.run(t, "the agent confirms", chromedp.Click(row+" "+testid("confirm"), chromedp.ByQuery),
 		chromedp.WaitVisible(row+`[data-status="CONFIRMED"]`, chromedp.ByQuery))

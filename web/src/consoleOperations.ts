@@ -24,7 +24,7 @@ export const ConsolePickersQuery = graphql(`
 
 export const ConsoleDayQuery = graphql(`
   query ConsoleDay($filter: AppointmentFilter!) {
-    appointments(filter: $filter, first: 50) {
+    appointments(filter: $filter, first: 30) {
       pageInfo { hasNextPage }
       edges {
         node {
@@ -40,7 +40,7 @@ export const ConsoleSearchQuery = graphql(`
     appointment(id: $id) {
       ...ConsoleAppt
     }
-    appointments(filter: { partyId: $partyId }, first: 40) {
+    appointments(filter: { partyId: $partyId }, first: 20) {
       edges {
         node {
           ...ConsoleAppt
