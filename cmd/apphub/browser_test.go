@@ -50,8 +50,9 @@ type browser struct {
 	ctx  context.Context
 	base string
 
-	mu       sync.Mutex
-	requests []string
+	mu         sync.Mutex
+	requests   []string
+	websockets int // opened by the page
 }
 
 func newBrowser(t *testing.T, base string, width, height int64) *browser {
@@ -74,10 +75,14 @@ func openTab(t *testing.T, ctx context.Context, base string, width, height int64
 	t.Helper()
 	b := &browser{ctx: ctx, base: base}
 	chromedp.ListenTarget(ctx, func(ev any) {
-		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
-			b.mu.Lock()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch e := ev.(type) {
+		case *network.EventRequestWillBeSent:
 			b.requests = append(b.requests, e.Request.URL)
-			b.mu.Unlock()
+		case *network.EventWebSocketCreated:
+			b.requests = append(b.requests, e.URL)
+			b.websockets++
 		}
 	})
 	// The page's clock is the test clock, as the hub's is: what a calendar decides agrees.
@@ -375,7 +380,29 @@ func TestBrowserExplorerSubscription(t *testing.T) {
 		// The query editor is a CodeMirror: its text selected, the document typed over it.
 		chromedp.Evaluate(`(cm => { cm.focus(); cm.execCommand("selectAll"); })(document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror)`, nil),
 		chromedp.ActionFunc(func(ctx context.Context) error { return input.InsertText(doc).Do(ctx) }),
-		chromedp.Click(".graphiql-execute-button", chromedp.ByQuery),
+		// GraphiQL sends a subscription over its websocket only once it has parsed the document
+		// typed (it does so shortly after the typing): until then, run sends the query it had
+		// over HTTP. Run until a websocket opens.
+		chromedp.ActionFunc(func(ctx context.Context) error {
+			for {
+				if err := chromedp.Run(ctx, chromedp.Click(".graphiql-execute-button", chromedp.ByQuery)); err != nil {
+					return err
+				}
+				for range 20 {
+					b.mu.Lock()
+					opened := b.websockets > 0
+					b.mu.Unlock()
+					if opened {
+						return nil
+					}
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-time.After(100 * time.Millisecond):
+					}
+				}
+			}
+		}),
 		waitText(".graphiql-response", `"version"`))
 	var first string
 	b.run(t, "read the first grid", chromedp.Text(".graphiql-response", &first, chromedp.ByQuery))
