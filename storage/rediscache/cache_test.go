@@ -265,6 +265,10 @@ func TestCacheOneRebuildPerKey(t *testing.T) {
 	c2, reg2 := newCache(t, client(t, ""), rediscache.CacheOptions{Prefix: prefix})
 	c.Touch(context.Background(), keys, nil)
 	before := db.loadCount()
+	fallbacks := func() int {
+		return int(counter(t, reg, "apphub_busy_cache_fallbacks_total") + counter(t, reg2, "apphub_busy_cache_fallbacks_total"))
+	}
+	fallbacksBefore := fallbacks()
 	start = make(chan struct{})
 	for i := range 50 {
 		h := []*rediscache.Cache{c, c2}[i%2]
@@ -277,8 +281,10 @@ func TestCacheOneRebuildPerKey(t *testing.T) {
 	}
 	close(start)
 	wg.Wait()
-	if n := db.loadCount() - before; n < 1 || n > 2 {
-		t.Fatalf("two hubs loaded %d times, want 1 or 2", n)
+	// A read of Redis that failed (under load, its timeout) loads from MongoDB without the
+	// cache: those loads are the fallbacks'.
+	if n, fb := db.loadCount()-before, fallbacks()-fallbacksBefore; n < 1 || n > 2+fb {
+		t.Fatalf("two hubs loaded %d times (%d of them fallbacks), want 1 or 2 besides the fallbacks", n, fb)
 	}
 	if d := counter(t, reg, "apphub_busy_cache_rebuilds_discarded_total") + counter(t, reg2, "apphub_busy_cache_rebuilds_discarded_total"); d != 0 {
 		t.Fatalf("discarded = %v, want 0", d)
