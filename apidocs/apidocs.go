@@ -6,15 +6,13 @@ package apidocs
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"html/template"
 	"net/http"
-	"path"
 	"strings"
 	"time"
 
+	"github.com/apphub/apphub/internal/webassets"
 	"github.com/apphub/apphub/tmfrest"
 )
 
@@ -41,59 +39,16 @@ var assetFiles = map[string]string{
 	"VERSIONS":                        "vendor/VERSIONS",
 }
 
-// asset is one file, read once at start.
-type asset struct {
-	body        []byte
-	contentType string
-	version     string // hex prefix of the body's sha256: the page links to name?v=version
-}
-
-var assets = loadAssets()
-
-func loadAssets() map[string]asset {
-	assets := make(map[string]asset, len(assetFiles))
-	for name, file := range assetFiles {
-		body, err := files.ReadFile(file)
-		if err != nil {
-			panic("apidocs asset missing from the embedded files: " + err.Error())
-		}
-		assets[name] = newAsset(body, assetContentType(name))
-	}
-	return assets
-}
-
-func newAsset(body []byte, contentType string) asset {
-	sum := sha256.Sum256(body)
-	return asset{body: body, contentType: contentType, version: hex.EncodeToString(sum[:8])}
-}
-
-// assetContentType is set explicitly rather than from the mime package, whose table can be
-// changed by the host's /etc/mime.types.
-func assetContentType(name string) string {
-	if path.Ext(name) == ".js" {
-		return "text/javascript; charset=utf-8"
-	}
-	return "text/plain; charset=utf-8"
-}
+var assets = webassets.Load(files, AssetsPath, assetFiles)
 
 // spec is the swagger, served at SpecPath as TM Forum published it.
-var spec = newAsset(tmfrest.SwaggerJSON(), "application/json")
-
-// assetURL is the URL the page uses for an asset: its content hash in the query makes
-// each URL name one content forever, so browsers may keep it.
-func assetURL(name string) string {
-	a, ok := assets[name]
-	if !ok {
-		panic("unknown apidocs asset " + name)
-	}
-	return AssetsPath + name + "?v=" + a.version
-}
+var spec = webassets.NewAsset(tmfrest.SwaggerJSON(), "application/json")
 
 // The page holds no absolute URL: everything comes from this server (the empty data: icon
 // spares the browser a request for /favicon.ico). The scripts are files, not inline, so that
 // the Content-Security-Policy can forbid inline scripts; apidocs.js reads the swagger's URL
 // from data-spec-url.
-var pageTemplate = template.Must(template.New("apidocs").Funcs(template.FuncMap{"asset": assetURL}).Parse(`<!doctype html>
+var pageTemplate = template.Must(template.New("apidocs").Funcs(template.FuncMap{"asset": assets.URL}).Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -162,31 +117,11 @@ func Handler() http.Handler {
 			http.Redirect(w, req, Path, http.StatusMovedPermanently)
 		case p == SpecPath:
 			h.Set("Content-Security-Policy", specCSP)
-			serve(w, req, spec, false)
+			webassets.Serve(w, req, spec, false)
 		case strings.HasPrefix(p, AssetsPath):
-			a, ok := assets[strings.TrimPrefix(p, AssetsPath)]
-			if !ok {
-				http.NotFound(w, req)
-				return
-			}
-			serve(w, req, a, req.URL.Query().Get("v") == a.version)
+			assets.ServeHTTP(w, req)
 		default:
 			http.NotFound(w, req)
 		}
 	})
-}
-
-// serve answers a, cacheable for a year if immutable, else revalidated with its ETag.
-func serve(w http.ResponseWriter, req *http.Request, a asset, immutable bool) {
-	h := w.Header()
-	h.Set("Content-Type", a.contentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("ETag", `"`+a.version+`"`)
-	if immutable {
-		h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		h.Set("Cache-Control", "no-cache")
-	}
-	// ServeContent answers If-None-Match (304), HEAD and ranges.
-	http.ServeContent(w, req, "", time.Time{}, bytes.NewReader(a.body))
 }

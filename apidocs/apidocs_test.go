@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/apphub/apphub/internal/webassets"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -62,8 +63,8 @@ func TestPage(t *testing.T) {
 		case u == "data:,", u == SpecPath:
 		case strings.HasPrefix(u, AssetsPath):
 			name, v, ok := strings.Cut(strings.TrimPrefix(u, AssetsPath), "?v=")
-			a, found := assets[name]
-			if !ok || !found || v != a.version {
+			a, found := assets.Get(name)
+			if !ok || !found || v != a.Version {
 				t.Errorf("%s: not a current versioned asset URL", u)
 			}
 			scripts[name] = true
@@ -122,7 +123,7 @@ func TestCSP(t *testing.T) {
 // TestScriptHasNoURL: our own script takes the swagger's URL from the page and sets every font
 // family Redoc's theme has to system fonts, so the page names no web font.
 func TestScriptHasNoURL(t *testing.T) {
-	js := string(assets["apidocs.js"].body)
+	js := string(asset(t, "apidocs.js").Body)
 	if strings.Contains(js, "http://") || strings.Contains(js, "https://") || strings.Contains(js, "//fonts.") {
 		t.Fatalf("apidocs.js holds a URL:\n%s", js)
 	}
@@ -144,7 +145,7 @@ func TestScriptHasNoURL(t *testing.T) {
 // Schema $ids, error-message links and sample values, never requested. Update this test with the
 // README when Redoc changes.
 func TestBundleExternalRequests(t *testing.T) {
-	js := string(assets["redoc.standalone.js"].body)
+	js := string(asset(t, "redoc.standalone.js").Body)
 	for _, s := range []string{"fonts.googleapis.com", "fonts.gstatic.com", "@font-face", "@import", "cdn.jsdelivr.net", "unpkg.com"} {
 		if strings.Contains(js, s) {
 			t.Errorf("the bundle holds %q", s)
@@ -210,12 +211,12 @@ func TestAssets(t *testing.T) {
 		"LICENSE.redoc":                   "text/plain; charset=utf-8",
 		"VERSIONS":                        "text/plain; charset=utf-8",
 	}
-	if len(assets) != len(want) {
-		t.Errorf("%d assets, want %d", len(assets), len(want))
+	if len(assetFiles) != len(want) {
+		t.Errorf("%d assets, want %d", len(assetFiles), len(want))
 	}
 	for name, contentType := range want {
-		a := assets[name]
-		rec := get(t, h, assetURL(name))
+		a, _ := assets.Get(name)
+		rec := get(t, h, assets.URL(name))
 		if rec.Code != http.StatusOK {
 			t.Errorf("%s: status = %d", name, rec.Code)
 			continue
@@ -229,7 +230,7 @@ func TestAssets(t *testing.T) {
 		if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
 			t.Errorf("%s: X-Content-Type-Options = %q", name, got)
 		}
-		if !bytes.Equal(rec.Body.Bytes(), a.body) {
+		if !bytes.Equal(rec.Body.Bytes(), a.Body) {
 			t.Errorf("%s: served body differs from the embedded file", name)
 		}
 
@@ -238,7 +239,7 @@ func TestAssets(t *testing.T) {
 				t.Errorf("%s: Cache-Control = %q, want no-cache", target, got)
 			}
 		}
-		etag := `"` + a.version + `"`
+		etag := `"` + a.Version + `"`
 		if rec := do(t, h, http.MethodGet, AssetsPath+name+"?v=stale", http.Header{"If-None-Match": {etag}}); rec.Code != http.StatusNotModified {
 			t.Errorf("%s: If-None-Match with the current ETag: status = %d, want 304", name, rec.Code)
 		}
@@ -266,7 +267,7 @@ func TestErrors(t *testing.T) {
 		t.Errorf("GET %s/: status = %d, Location %q; want a redirect to %s", Path, rec.Code, rec.Header().Get("Location"), Path)
 	}
 	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
-		for _, target := range []string{Path, SpecPath, assetURL("apidocs.js"), Path + "/nothing"} {
+		for _, target := range []string{Path, SpecPath, assets.URL("apidocs.js"), Path + "/nothing"} {
 			rec := do(t, h, method, target, nil)
 			if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, HEAD" {
 				t.Errorf("%s %s: status = %d, Allow = %q", method, target, rec.Code, rec.Header().Get("Allow"))
@@ -285,7 +286,7 @@ func TestMounted(t *testing.T) {
 	for target, want := range map[string]int{
 		Path:                      http.StatusOK,
 		SpecPath:                  http.StatusOK,
-		assetURL("apidocs.js"):    http.StatusOK,
+		assets.URL("apidocs.js"):  http.StatusOK,
 		Path + "/":                http.StatusMovedPermanently,
 		Path + "/nothing":         http.StatusNotFound,
 		"/docs/":                  http.StatusTeapot,
@@ -302,7 +303,7 @@ func TestMounted(t *testing.T) {
 func TestVendoredFilesMatchVERSIONS(t *testing.T) {
 	sums := map[string]string{}
 	packages, version := 0, ""
-	sc := bufio.NewScanner(bytes.NewReader(assets["VERSIONS"].body))
+	sc := bufio.NewScanner(bytes.NewReader(asset(t, "VERSIONS").Body))
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		switch {
@@ -323,18 +324,28 @@ func TestVendoredFilesMatchVERSIONS(t *testing.T) {
 		t.Fatalf("want 3 sha256 lines in VERSIONS, got %v", sums)
 	}
 	for name, want := range sums {
-		a, ok := assets[name]
+		a, ok := assets.Get(name)
 		if !ok {
 			t.Errorf("%s is in VERSIONS but not served", name)
 			continue
 		}
-		sum := sha256.Sum256(a.body)
+		sum := sha256.Sum256(a.Body)
 		if got := hex.EncodeToString(sum[:]); got != want {
 			t.Errorf("%s: sha256 %s, VERSIONS says %s", name, got, want)
 		}
 	}
 	// The bundle is the version VERSIONS names.
-	if !bytes.Contains(assets["redoc.standalone.js.LICENSE.txt"].body, []byte(`Version: "`+version+`"`)) {
+	if !bytes.Contains(asset(t, "redoc.standalone.js.LICENSE.txt").Body, []byte(`Version: "`+version+`"`)) {
 		t.Errorf("the bundle's notices do not name Redoc %s", version)
 	}
+}
+
+// asset is the embedded asset name.
+func asset(t *testing.T, name string) webassets.Asset {
+	t.Helper()
+	a, ok := assets.Get(name)
+	if !ok {
+		t.Fatalf("no asset %s", name)
+	}
+	return a
 }

@@ -6,14 +6,12 @@ package explorer
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"html/template"
 	"net/http"
-	"path"
 	"strings"
-	"time"
+
+	"github.com/apphub/apphub/internal/webassets"
 )
 
 // AssetsPath is where Assets expects to be mounted (the page links there).
@@ -41,55 +39,12 @@ var assetFiles = map[string]string{
 	"VERSIONS":                    "vendor/VERSIONS",
 }
 
-// asset is one asset, read once at start.
-type asset struct {
-	body        []byte
-	contentType string
-	version     string // hex prefix of the body's sha256: the page links to name?v=version
-}
-
-var assets = loadAssets()
-
-func loadAssets() map[string]asset {
-	assets := make(map[string]asset, len(assetFiles))
-	for name, file := range assetFiles {
-		body, err := files.ReadFile(file)
-		if err != nil {
-			panic("explorer asset missing from the embedded files: " + err.Error())
-		}
-		sum := sha256.Sum256(body)
-		assets[name] = asset{body: body, contentType: assetContentType(name), version: hex.EncodeToString(sum[:8])}
-	}
-	return assets
-}
-
-// assetContentType is set explicitly rather than from the mime package, whose table can be
-// changed by the host's /etc/mime.types.
-func assetContentType(name string) string {
-	switch path.Ext(name) {
-	case ".js":
-		return "text/javascript; charset=utf-8"
-	case ".css":
-		return "text/css; charset=utf-8"
-	default:
-		return "text/plain; charset=utf-8"
-	}
-}
-
-// assetURL is the URL the page uses for an asset: its content hash in the query makes
-// each URL name one content forever, so browsers may keep it (see Assets).
-func assetURL(name string) string {
-	a, ok := assets[name]
-	if !ok {
-		panic("unknown explorer asset " + name)
-	}
-	return AssetsPath + name + "?v=" + a.version
-}
+var assets = webassets.Load(files, AssetsPath, assetFiles)
 
 // The page holds no absolute URL: everything comes from this server (the empty data: icon
 // spares the browser a request for /favicon.ico). The scripts are files, not inline, so that
 // the Content-Security-Policy can forbid inline scripts.
-var pageTemplate = template.Must(template.New("explorer").Funcs(template.FuncMap{"asset": assetURL}).Parse(`<!doctype html>
+var pageTemplate = template.Must(template.New("explorer").Funcs(template.FuncMap{"asset": assets.URL}).Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -147,32 +102,7 @@ func ServePage(w http.ResponseWriter) {
 	w.Write(page)
 }
 
-// Assets serves the explorer's scripts, styles and licences under AssetsPath
-// (it expects the full request path, so mount it without http.StripPrefix). A URL with the
-// asset's current ?v= is cacheable for a year; any other revalidates with the ETag.
-func Assets() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.Method != http.MethodGet && req.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		name, ok := strings.CutPrefix(req.URL.Path, AssetsPath)
-		a, found := assets[name]
-		if !ok || !found {
-			http.NotFound(w, req)
-			return
-		}
-		h := w.Header()
-		h.Set("Content-Type", a.contentType)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("ETag", `"`+a.version+`"`)
-		if req.URL.Query().Get("v") == a.version {
-			h.Set("Cache-Control", "public, max-age=31536000, immutable")
-		} else {
-			h.Set("Cache-Control", "no-cache")
-		}
-		// ServeContent answers If-None-Match (304), HEAD and ranges.
-		http.ServeContent(w, req, "", time.Time{}, bytes.NewReader(a.body))
-	})
-}
+// Assets serves the explorer's scripts, styles and licences under AssetsPath (it expects the
+// full request path, so mount it without http.StripPrefix). A URL with the asset's current ?v=
+// is cacheable for a year; any other revalidates with the ETag.
+func Assets() http.Handler { return assets }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/apphub/apphub/internal/webassets"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,7 +25,7 @@ func get(t *testing.T, h http.Handler, target string, header http.Header) *httpt
 
 // TestExplorerScriptHasNoURL: our own script takes the endpoint from the page.
 func TestExplorerScriptHasNoURL(t *testing.T) {
-	js := string(assets["explorer.js"].body)
+	js := string(asset(t, "explorer.js").Body)
 	if strings.Contains(js, "http://") || strings.Contains(js, "https://") {
 		t.Fatalf("explorer.js holds a URL:\n%s", js)
 	}
@@ -32,7 +33,7 @@ func TestExplorerScriptHasNoURL(t *testing.T) {
 
 func TestExplorerAssetCaching(t *testing.T) {
 	h := Assets()
-	a := assets["graphiql.min.js"]
+	a := asset(t, "graphiql.min.js")
 
 	rec := get(t, h, AssetsPath+"graphiql.min.js", nil)
 	if rec.Code != http.StatusOK {
@@ -42,13 +43,13 @@ func TestExplorerAssetCaching(t *testing.T) {
 		t.Errorf("unversioned URL: Cache-Control = %q, want no-cache", got)
 	}
 	etag := rec.Header().Get("ETag")
-	if etag != `"`+a.version+`"` {
+	if etag != `"`+a.Version+`"` {
 		t.Errorf("ETag = %q", etag)
 	}
 	if got := rec.Header().Get("X-Content-Type-Options"); got != "nosniff" {
 		t.Errorf("X-Content-Type-Options = %q", got)
 	}
-	if !bytes.Equal(rec.Body.Bytes(), a.body) {
+	if !bytes.Equal(rec.Body.Bytes(), a.Body) {
 		t.Errorf("served body differs from the embedded file")
 	}
 
@@ -93,7 +94,7 @@ func TestExplorerAssetErrors(t *testing.T) {
 // recorded, byte for byte.
 func TestVendoredFilesMatchVERSIONS(t *testing.T) {
 	sums := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(assets["VERSIONS"].body))
+	sc := bufio.NewScanner(bytes.NewReader(asset(t, "VERSIONS").Body))
 	for sc.Scan() {
 		if f := strings.Fields(sc.Text()); len(f) == 2 && len(f[0]) == 64 {
 			sums[f[1]] = f[0]
@@ -103,14 +104,24 @@ func TestVendoredFilesMatchVERSIONS(t *testing.T) {
 		t.Fatalf("want 5 sha256 lines in VERSIONS, got %v", sums)
 	}
 	for name, want := range sums {
-		a, ok := assets[name]
+		a, ok := assets.Get(name)
 		if !ok {
 			t.Errorf("%s is in VERSIONS but not served", name)
 			continue
 		}
-		sum := sha256.Sum256(a.body)
+		sum := sha256.Sum256(a.Body)
 		if got := hex.EncodeToString(sum[:]); got != want {
 			t.Errorf("%s: sha256 %s, VERSIONS says %s", name, got, want)
 		}
 	}
+}
+
+// asset is the embedded asset name.
+func asset(t *testing.T, name string) webassets.Asset {
+	t.Helper()
+	a, ok := assets.Get(name)
+	if !ok {
+		t.Fatalf("no asset %s", name)
+	}
+	return a
 }
