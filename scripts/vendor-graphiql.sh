@@ -23,14 +23,7 @@ dest=resolvers/explorer/vendor
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# pack NAME VERSION: downloads the package tarball into $tmp/NAME and unpacks it there;
-# prints the tarball's integrity (sha512) as the registry published it.
-pack() {
-	mkdir -p "$tmp/$1"
-	(cd "$tmp/$1" && npm pack --json --silent "$1@$2" >pack.json && tar xzf ./*.tgz)
-	node -e 'const p = require(process.argv[1])[0]; if (p.version !== process.argv[2]) process.exit(1); console.log(p.integrity)' \
-		"$tmp/$1/pack.json" "$2"
-}
+source scripts/npm-pack.sh
 
 graphiql_integrity=$(pack graphiql "$GRAPHIQL_VERSION")
 react_integrity=$(pack react "$REACT_VERSION")
@@ -48,7 +41,6 @@ cp "$tmp/react/package/LICENSE" "$dest/LICENSE.react"
 cp "$tmp/react-dom/package/LICENSE" "$dest/LICENSE.react-dom"
 cp "$tmp/graphql-ws/package/LICENSE.md" "$dest/LICENSE.graphql-ws"
 
-licence() { node -e 'console.log(require(process.argv[1]).license)' "$tmp/$1/package/package.json"; }
 
 {
 	echo "# Written by scripts/vendor-graphiql.sh; do not edit. Files are byte-identical to the npm tarballs."

@@ -20,14 +20,7 @@ dest=apidocs/vendor
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# pack NAME VERSION: downloads the package tarball into $tmp/NAME and unpacks it there;
-# prints the tarball's integrity (sha512) as the registry published it.
-pack() {
-	mkdir -p "$tmp/$1"
-	(cd "$tmp/$1" && npm pack --json --silent "$1@$2" >pack.json && tar xzf ./*.tgz)
-	node -e 'const p = require(process.argv[1])[0]; if (p.version !== process.argv[2]) process.exit(1); console.log(p.integrity)' \
-		"$tmp/$1/pack.json" "$2"
-}
+source scripts/npm-pack.sh
 
 redoc_integrity=$(pack redoc "$REDOC_VERSION")
 
@@ -39,7 +32,6 @@ cp "$tmp/redoc/package/bundles/redoc.standalone.js" "$dest/"
 cp "$tmp/redoc/package/bundles/redoc.standalone.js.LICENSE.txt" "$dest/"
 cp "$tmp/redoc/package/LICENSE" "$dest/LICENSE.redoc"
 
-licence() { node -e 'console.log(require(process.argv[1]).license)' "$tmp/$1/package/package.json"; }
 
 {
 	echo "# Written by scripts/vendor-redoc.sh; do not edit. Files are byte-identical to the npm tarball."

@@ -59,7 +59,8 @@ export function SlotGrid({
   const problem = data ? null : problemOf(q.error ?? sub.error);
 
   const tz = data?.timeZone ?? 'UTC';
-  const dates = useMemo(() => (data ? datesInWindow(input.from, input.to, tz) : []), [data, input, tz]);
+  // 14 × 24 hours from now touch a 15th date: the grid shows today and the 13 days after it.
+  const dates = useMemo(() => (data ? datesInWindow(input.from, input.to, tz).slice(0, WINDOW_DAYS) : []), [data, input, tz]);
   const byDate = useMemo(() => {
     const m = new Map<string, Slot[]>();
     for (const d of data?.days ?? []) m.set(d.date, [...d.slots]);
