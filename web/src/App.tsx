@@ -3,7 +3,7 @@ import { Provider, type Client } from 'urql';
 import type { Store } from './store';
 import { auth, expireSession, signInDemo, signOut, SignInUnavailable } from './auth';
 import { connection } from './client';
-import { I18nContext, LANG_NAMES, LANGS, LOCALES, initialLang, translator, useI18n, type I18n, type Lang, type MessageKey } from './i18n';
+import { HTML_LANGS, I18nContext, LANG_NAMES, LANGS, LOCALES, SKIP_TO_CONTENT, initialLang, translator, useI18n, type I18n, type Lang, type MessageKey } from './i18n';
 import { navigate, route, usePath } from './router';
 import { useStore } from './store';
 import { SearchPage } from './components/SearchPage';
@@ -29,7 +29,7 @@ export function App({ clients }: { clients: Store<Client> }) {
     [lang],
   );
   useEffect(() => {
-    document.documentElement.lang = lang;
+    document.documentElement.lang = HTML_LANGS[lang];
     document.title = i18n.t('appName');
   }, [lang, i18n]);
 
@@ -49,7 +49,7 @@ export function App({ clients }: { clients: Store<Client> }) {
   return (
     <I18nContext.Provider value={i18n}>
       <a className="skip" href="#main">
-        {lang === 'fr' ? 'Aller au contenu' : 'Skip to content'}
+        {SKIP_TO_CONTENT[lang]}
       </a>
       <Header />
       <OfflineBanner />
@@ -112,7 +112,7 @@ function Header() {
             <span className="visually-hidden">{t('language')}</span>
             <select value={lang} onChange={(e) => setLang(e.target.value as Lang)} aria-label={t('language')}>
               {LANGS.map((l) => (
-                <option key={l} value={l} lang={l}>
+                <option key={l} value={l} lang={HTML_LANGS[l]}>
                   {LANG_NAMES[l]}
                 </option>
               ))}

@@ -35,6 +35,7 @@ describe('errorMessageKey', () => {
       }
     }
     expect(translator('fr')('err_FULLY_BOOKED')).toMatch(/complet/);
+    expect(translator('zh')('err_FULLY_BOOKED')).toMatch(/约满/);
     expect(translator('en')('signedInAs', { party: 'cust-1' })).toBe('Signed in as cust-1');
   });
 });

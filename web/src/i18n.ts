@@ -1,8 +1,8 @@
 import { createContext, useContext } from 'react';
 
-export type Lang = 'en' | 'fr';
-export const LANGS: readonly Lang[] = ['en', 'fr'];
-export const LANG_NAMES: Record<Lang, string> = { en: 'English', fr: 'Français' };
+export type Lang = 'en' | 'fr' | 'zh';
+export const LANGS: readonly Lang[] = ['en', 'fr', 'zh'];
+export const LANG_NAMES: Record<Lang, string> = { en: 'English', fr: 'Français', zh: '中文' };
 
 const en = {
   appName: 'Appointments',
@@ -322,10 +322,174 @@ const fr: Dict = {
   err_UNKNOWN: 'Un problème est survenu. Veuillez réessayer.',
 };
 
-export const DICTS: Record<Lang, Dict> = { en, fr };
+const zh: Dict = {
+  appName: '预约服务',
+  language: '语言',
+  signIn: '登录（演示）',
+  signOut: '退出登录',
+  signedInAs: '已登录：{party}',
+  signInUnavailable: '本服务暂不支持演示登录。',
+  signInFailed: '登录未成功，请重试。',
+  sessionExpired: '您的会话已结束，请重新登录。',
+  offline: '暂时无法连接服务，正在重试…',
+  footerGraphQL: 'GraphQL 浏览器',
+  footerTMF: 'TMF646 API 参考文档',
+  loading: '正在加载…',
+  searchTitle: '预约服务',
+  category: '您需要办理什么业务？',
+  chooseCategory: '请选择…',
+  postcode: '邮政编码',
+  postcodeHint: '我们应上门到哪里？',
+  store: '营业厅',
+  chooseStore: '请选择营业厅…',
+  search: '查看可预约时间',
+  required: '请填写此项。',
+  postcodeUnknown: '很抱歉，该邮政编码不在我们的服务范围内。',
+  timesIn: '以下时间均按 {zone} 时区显示。',
+  days: '日期',
+  slotsOf: '{date} 的可预约时间',
+  noSlotsDay: '当天没有可预约的时间。',
+  noSlotsWindow: '未来两周内没有可预约的时间。',
+  nextDates: '以下日期有可预约时间：',
+  current: '当前',
+  liveNote: '此列表会自动更新。',
+  signInToHold: '请先登录，再保留此时间。',
+  holdTitle: '您保留的时间',
+  holdKept: '我们将为您保留此时间，剩余',
+  holdExpired: '您的保留已过期，请重新选择时间。',
+  pickAgain: '选择其他时间',
+  name: '您的姓名',
+  email: '电子邮箱',
+  phone: '电话',
+  contactHint: '请填写电子邮箱或电话号码，也可以两者都填。',
+  contactRequired: '请填写电子邮箱或电话号码。',
+  emailInvalid: '电子邮箱格式似乎不正确（例如 name@example.com）。',
+  phoneInvalid: '电话号码格式似乎不正确（例如 +33 1 23 45 67 89）。',
+  book: '确认预约',
+  booking: '正在预约…',
+  holding: '正在为您保留…',
+  alternatives: '附近其他可预约时间：',
+  appointmentTitle: '您的预约',
+  appointmentNotFound: '未找到该预约。',
+  signInToSee: '请登录后查看您的预约。',
+  when: '时间',
+  what: '业务',
+  status: '状态',
+  statusNow: '状态：{status}',
+  rescheduledNote: '您的预约时间已变更。',
+  reschedule: '更改时间',
+  rescheduleTitle: '请选择新的时间',
+  closeReschedule: '保留当前时间',
+  rescheduled: '已完成：您的预约已改为 {when}。',
+  cancel: '取消预约',
+  cancelReason: '请问您取消的原因是？（选填）',
+  cancelConfirm: '是的，取消预约',
+  cancelKeep: '不，保留预约',
+  cancelled: '您的预约已取消。',
+  newSearch: '再预约一次',
+  booked: '谢谢！您的预约已成功。',
+  status_INITIALIZED: '已预约，待确认',
+  status_CONFIRMED: '已确认',
+  status_CANCELLED: '已取消',
+  status_COMPLETED: '已完成',
+  status_FAILED: '未能进行',
+  status_RESCHEDULED: '已改期',
+  consoleTitle: '客服工作台',
+  consoleSignIn: '请使用客服账号登录',
+  consoleLater: '客服工作台即将上线。',
+  backHome: '返回预约',
+  con_token: '客服令牌',
+  con_tokenHint: '请粘贴通过“apphub token --role agent”（或 --role admin）生成的令牌。',
+  con_signIn: '登录',
+  con_signingIn: '正在验证令牌…',
+  con_signedInAs: '已登录：{party}（{roles}）',
+  con_serves: '负责范围：{scope}',
+  con_signOut: '退出工作台',
+  con_tokenRequired: '请先粘贴令牌。',
+  con_tokenMalformed: '这看起来不是有效的令牌。',
+  con_tokenExpired: '此令牌已过期，请重新生成。',
+  con_tokenRefused: '服务中心拒绝了此令牌。',
+  con_notAgent: '此工作台仅供客服人员使用。该令牌不属于客服人员或运营人员。',
+  con_sessionExpired: '您的工作台会话已结束，请重新粘贴令牌。',
+  con_day: '日视图',
+  con_resource: '资源或营业厅',
+  con_resources: '资源',
+  con_stores: '营业厅',
+  con_date: '日期',
+  con_prevDay: '前一天',
+  con_nextDay: '后一天',
+  con_today: '今天',
+  con_dayOf: '{date} 的预约',
+  con_none: '当天没有预约。',
+  con_count: '预约数：{n}',
+  con_more: '仅显示前 100 个预约。',
+  con_noScope: '此账号无可查看的资源或营业厅。',
+  con_customer: '客户',
+  con_resourceName: '资源',
+  con_contact: '联系方式',
+  con_id: '编号',
+  con_confirm: '确认',
+  con_complete: '完成',
+  con_fail: '标记为未进行',
+  con_failReason: '未能进行的原因是什么？',
+  con_failConfirm: '标记为未进行',
+  con_failBack: '返回',
+  con_failReasonRequired: '请填写原因。',
+  con_changed: '{time} {what}：{status}',
+  con_new: '新预约：{time} {what}',
+  con_search: '查找预约',
+  con_searchLabel: '预约编号或客户编号',
+  con_searchGo: '搜索',
+  con_searchClear: '返回日视图',
+  con_searchNone: '没有与“{q}”匹配的预约。',
+  con_searchResults: '“{q}”的搜索结果',
+  con_err_VERSION_CONFLICT: '该预约在此期间已被更改，现已重新加载，请核对后重试。',
+  con_err_CONFLICT: '此操作与预约的当前状态冲突。',
+  con_err_INVALID_TRANSITION: '预约的当前状态不再允许此操作。',
+  con_err_FORBIDDEN: '您的账号无权执行此操作。',
+  con_err_NOT_FOUND: '该预约不存在，或不在您的负责范围内。',
+  con_err_UNAUTHENTICATED: '服务中心拒绝了令牌，请重新登录。',
+  err_CONFLICT: '此操作与当前状态冲突，请刷新后重试。',
+  err_UNAUTHENTICATED: '请重新登录以继续。',
+  err_FORBIDDEN: '您无权执行此操作。',
+  err_RATE_LIMITED: '尝试次数过多，请稍候再试。',
+  err_VALIDATION: '部分信息有误，请检查后再试。',
+  err_NOT_FOUND: '未找到您要查找的内容。',
+  err_UNAVAILABLE: '服务当前繁忙，请稍后再试。',
+  err_INTERNAL: '很抱歉，我们这边出现了问题，请重试。',
+  err_NETWORK: '无法连接服务，请检查您的网络连接。',
+  err_SLOT_TAKEN: '很抱歉，此时间刚刚已被他人预约。',
+  err_FULLY_BOOKED: '很抱歉，此时间已约满。',
+  err_HOLIDAY: '当天为节假日，我们暂停营业。',
+  err_OUTSIDE_HOURS: '该时间不在我们的营业时间内。',
+  err_INSIDE_MINIMUM_NOTICE: '该时间距现在太近，无法预约。',
+  err_OUTSIDE_HORIZON: '该时间过远，暂时无法预约。',
+  err_NOT_A_SLOT_START: '预约不能从该时间开始。',
+  err_NO_SKILLED_RESOURCE_IN_ZONE: '很抱歉，您所在的地区暂不提供此项服务。',
+  err_HOLD_EXPIRED: '您的保留已过期，请重新选择时间。',
+  err_VERSION_CONFLICT: '您的预约在此期间已被更改，我们已重新加载，请重试。',
+  err_INVALID_TRANSITION: '此预约已无法更改。',
+  err_APPOINTMENT_NOT_ACTIVE: '此预约已无法更改。',
+  err_IDEMPOTENCY_KEY_REUSED: '此请求此前已使用不同的信息提交过，请重试。',
+  err_REQUEST_IN_PROGRESS: '我们仍在处理您之前的请求，请稍候。',
+  err_COMMIT_TOO_LATE: '预约处理超时，未能完成，请重试。',
+  err_UNKNOWN: '出现了问题，请重试。',
+};
+
+export const DICTS: Record<Lang, Dict> = { en, fr, zh };
 
 /** Locale for Intl formatting. */
-export const LOCALES: Record<Lang, string> = { en: 'en-GB', fr: 'fr-FR' };
+export const LOCALES: Record<Lang, string> = { en: 'en-GB', fr: 'fr-FR', zh: 'zh-CN' };
+
+/** BCP 47 tag for the html lang attribute. */
+export const HTML_LANGS: Record<Lang, string> = { en: 'en', fr: 'fr', zh: 'zh-CN' };
+
+/** Text of the skip link, shown before any dictionary-driven UI. */
+export const SKIP_TO_CONTENT: Record<Lang, string> = { en: 'Skip to content', fr: 'Aller au contenu', zh: '跳到主要内容' };
+
+export function isLang(v: unknown): v is Lang {
+  return typeof v === 'string' && (LANGS as readonly string[]).includes(v);
+}
 
 export type Translate = (key: MessageKey, vars?: Record<string, string>) => string;
 
@@ -341,11 +505,15 @@ export function translator(lang: Lang): Translate {
 export function initialLang(): Lang {
   try {
     const saved = localStorage.getItem('apphub.lang');
-    if (saved === 'en' || saved === 'fr') return saved;
+    if (isLang(saved)) return saved;
   } catch {
     /* storage unavailable */
   }
-  return typeof navigator !== 'undefined' && navigator.language?.toLowerCase().startsWith('fr') ? 'fr' : 'en';
+  const nav = typeof navigator !== 'undefined' ? (navigator.language ?? '').toLowerCase() : '';
+  if (nav.startsWith('fr')) return 'fr';
+  // Simplified Chinese only: Traditional-script locales (zh-TW, zh-HK, zh-MO, zh-Hant) stay on English.
+  if (nav === 'zh' || (nav.startsWith('zh-') && !/^zh-(hant|tw|hk|mo)(-|$)/.test(nav))) return 'zh';
+  return 'en';
 }
 
 export interface I18n {
