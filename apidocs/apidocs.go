@@ -7,7 +7,6 @@ package apidocs
 import (
 	"bytes"
 	"embed"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -48,7 +47,7 @@ var spec = webassets.NewAsset(tmfrest.SwaggerJSON(), "application/json")
 // spares the browser a request for /favicon.ico). The scripts are files, not inline, so that
 // the Content-Security-Policy can forbid inline scripts; apidocs.js reads the swagger's URL
 // from data-spec-url.
-var pageTemplate = template.Must(template.New("apidocs").Funcs(template.FuncMap{"asset": assets.URL}).Parse(`<!doctype html>
+const pageHTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -64,17 +63,9 @@ var pageTemplate = template.Must(template.New("apidocs").Funcs(template.FuncMap{
 <script src="{{asset "apidocs.js"}}"></script>
 </body>
 </html>
-`))
+`
 
-var page = renderPage()
-
-func renderPage() []byte {
-	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, struct{ Spec string }{SpecPath}); err != nil {
-		panic("apidocs page: " + err.Error())
-	}
-	return buf.Bytes()
-}
+var page = assets.Page("apidocs", pageHTML, struct{ Spec string }{SpecPath})
 
 // CSP keeps the page to this server: scripts from here only, never inline; styles from here and
 // inline (Redoc, through styled-components, injects its styles as <style> elements); images and

@@ -7,6 +7,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
@@ -60,6 +63,44 @@ func (s *Set) URL(name string) string {
 		panic("unknown asset " + name)
 	}
 	return s.prefix + name + "?v=" + a.Version
+}
+
+// Page renders a page's HTML template, once at start: {{asset "name"}} is the URL of the
+// asset name. A template that does not render is a broken build, hence the panic.
+func (s *Set) Page(name, text string, data any) []byte {
+	var buf bytes.Buffer
+	t := template.Must(template.New(name).Funcs(template.FuncMap{"asset": s.URL}).Parse(text))
+	if err := t.Execute(&buf, data); err != nil {
+		panic(name + " page: " + err.Error())
+	}
+	return buf.Bytes()
+}
+
+// CheckSums checks the assets against the sha256 lines ("<hex> <asset name>") of the asset
+// sums, as a vendoring script wrote them, and reports how many lines it checked.
+func (s *Set) CheckSums(sums string) (int, error) {
+	list, ok := s.assets[sums]
+	if !ok {
+		return 0, fmt.Errorf("no asset %s", sums)
+	}
+	var errs []error
+	n := 0
+	for line := range strings.Lines(string(list.Body)) {
+		f := strings.Fields(line)
+		if len(f) != 2 || len(f[0]) != 64 {
+			continue
+		}
+		n++
+		a, ok := s.assets[f[1]]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s is in %s but not served", f[1], sums))
+			continue
+		}
+		if got := sha256.Sum256(a.Body); hex.EncodeToString(got[:]) != f[0] {
+			errs = append(errs, fmt.Errorf("%s: sha256 %x, %s says %s", f[1], got, sums, f[0]))
+		}
+	}
+	return n, errors.Join(errs...)
 }
 
 // ServeHTTP answers GET and HEAD of prefix+name (the full request path: mount the set without

@@ -1,8 +1,11 @@
 package webassets
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -40,5 +43,25 @@ func TestSet(t *testing.T) {
 	s.ServeHTTP(rec, req)
 	if rec.Code != http.StatusNotModified {
 		t.Errorf("If-None-Match of the current version: %d, want 304", rec.Code)
+	}
+}
+
+func TestCheckSums(t *testing.T) {
+	body := []byte("console.log(1)")
+	good := fmt.Sprintf("# sums\n%x  app.js\n", sha256.Sum256(body))
+	for _, tc := range []struct {
+		name, sums string
+		n          int
+		wantErr    string
+	}{
+		{"match", good, 1, ""},
+		{"changed file", strings.Replace(good, good[8:10], "00", 1), 1, "app.js: sha256"},
+		{"not served", good + strings.Repeat("a", 64) + "  gone.js\n", 2, "gone.js is in SUMS but not served"},
+	} {
+		s := Load(fstest.MapFS{"app.js": {Data: body}, "SUMS": {Data: []byte(tc.sums)}}, "/", map[string]string{"app.js": "app.js", "SUMS": "SUMS"})
+		n, err := s.CheckSums("SUMS")
+		if n != tc.n || (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%s: %d lines, %v; want %d, %q", tc.name, n, err, tc.n, tc.wantErr)
+		}
 	}
 }

@@ -5,9 +5,7 @@
 package explorer
 
 import (
-	"bytes"
 	"embed"
-	"html/template"
 	"net/http"
 	"strings"
 
@@ -44,7 +42,7 @@ var assets = webassets.Load(files, AssetsPath, assetFiles)
 // The page holds no absolute URL: everything comes from this server (the empty data: icon
 // spares the browser a request for /favicon.ico). The scripts are files, not inline, so that
 // the Content-Security-Policy can forbid inline scripts.
-var pageTemplate = template.Must(template.New("explorer").Funcs(template.FuncMap{"asset": assets.URL}).Parse(`<!doctype html>
+const pageHTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -63,17 +61,9 @@ var pageTemplate = template.Must(template.New("explorer").Funcs(template.FuncMap
 <script src="{{asset "explorer.js"}}"></script>
 </body>
 </html>
-`))
+`
 
-var page = renderPage()
-
-func renderPage() []byte {
-	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, struct{ Endpoint string }{endpoint}); err != nil {
-		panic("explorer page: " + err.Error())
-	}
-	return buf.Bytes()
-}
+var page = assets.Page("explorer", pageHTML, struct{ Endpoint string }{endpoint})
 
 // CSP keeps the page to this server: scripts and styles from here only (GraphiQL sets
 // inline styles, hence 'unsafe-inline' for styles; its fonts and icons are data: URLs),
