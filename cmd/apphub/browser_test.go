@@ -414,21 +414,10 @@ func TestBrowserExplorerSubscription(t *testing.T) {
 		t.Fatalf("the slot at %s could not be booked", start[1])
 	}
 	version := regexp.MustCompile(`"version":\s*"([^"]+)"`)
-	b.run(t, "the explorer shows the grid again, at a new version", chromedp.ActionFunc(func(ctx context.Context) error {
-		for {
-			var text string
-			if err := chromedp.Run(ctx, chromedp.Text(".graphiql-response", &text, chromedp.ByQuery)); err != nil {
-				return err
-			}
-			if v := version.FindStringSubmatch(text); v != nil && v[1] != version.FindStringSubmatch(first)[1] {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("no new grid after the booking: %w", ctx.Err())
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
+	firstVersion := version.FindStringSubmatch(first)[1]
+	b.run(t, "the explorer shows the grid again, at a new version", waitUntil(".graphiql-response", "a new grid", func(text string) bool {
+		v := version.FindStringSubmatch(text)
+		return v != nil && v[1] != firstVersion
 	}))
 	if off := b.offOrigin(); len(off) > 0 {
 		t.Errorf("the explorer requested from elsewhere than the hub: %v", off)
@@ -497,18 +486,23 @@ func typeText(sel, text string) chromedp.Action {
 
 // waitText waits until the element's text contains part.
 func waitText(sel, part string) chromedp.Action {
+	return waitUntil(sel, fmt.Sprintf("%q", part), func(text string) bool { return strings.Contains(text, part) })
+}
+
+// waitUntil waits until the element's text is what ok wants (what says what that is).
+func waitUntil(sel, what string, ok func(text string) bool) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		for {
 			var text string
 			if err := chromedp.Run(ctx, chromedp.Text(sel, &text, chromedp.ByQuery)); err != nil {
 				return err
 			}
-			if strings.Contains(text, part) {
+			if ok(text) {
 				return nil
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("%s shows %q, waited for %q: %w", sel, text, part, ctx.Err())
+				return fmt.Errorf("%s shows %q, waited for %s: %w", sel, text, what, ctx.Err())
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
