@@ -135,6 +135,16 @@ func ownerFor(p apphub.Principal, cal *apphub.Calendar, customer, resource, plac
 	return "", apphub.Errorf(apphub.EFORBIDDEN, "this role may not book")
 }
 
+// Viewer is who calls, told to the caller itself (an app shows whom it signed in and what to
+// offer): anyone may ask, about themselves only. Nil for nobody.
+func Viewer(ctx context.Context) *apphub.Principal {
+	p := apphub.PrincipalFromContext(ctx)
+	if p.Anonymous() {
+		return nil
+	}
+	return &p
+}
+
 // maySearch fails for nobody unless availability is public.
 func (s *Service) maySearch(ctx context.Context) error {
 	if apphub.PrincipalFromContext(ctx).Anonymous() && !s.publicAvailability {

@@ -40,6 +40,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	StoredSearch() StoredSearchResolver
 	Subscription() SubscriptionResolver
+	Viewer() ViewerResolver
 }
 
 type DirectiveRoot struct {
@@ -244,6 +245,7 @@ type ComplexityRoot struct {
 		Resources    func(childComplexity int, kind *string, zone *string, place *string) int
 		Search       func(childComplexity int, id string) int
 		Searches     func(childComplexity int, first *int) int
+		Viewer       func(childComplexity int) int
 		Zones        func(childComplexity int) int
 	}
 
@@ -305,6 +307,15 @@ type ComplexityRoot struct {
 		Code           func(childComplexity int) int
 		CurrentVersion func(childComplexity int) int
 		Message        func(childComplexity int) int
+	}
+
+	Viewer struct {
+		ExpiresAt func(childComplexity int) int
+		Parties   func(childComplexity int) int
+		PartyID   func(childComplexity int) int
+		Places    func(childComplexity int) int
+		Resources func(childComplexity int) int
+		Roles     func(childComplexity int) int
 	}
 
 	Window struct {
@@ -375,6 +386,7 @@ type NoteResolver interface {
 }
 type QueryResolver interface {
 	Hub(ctx context.Context) (*model.Hub, error)
+	Viewer(ctx context.Context) (*apphub.Principal, error)
 	Availability(ctx context.Context, input model.AvailabilityInput) (*model.Availability, error)
 	Appointment(ctx context.Context, id string) (*apphub.Appointment, error)
 	Appointments(ctx context.Context, filter *model.AppointmentFilter, first *int, after *string) (*model.AppointmentConnection, error)
@@ -392,6 +404,9 @@ type StoredSearchResolver interface {
 type SubscriptionResolver interface {
 	AppointmentChanged(ctx context.Context, id *string, partyID *string, resource *string) (<-chan *model.AppointmentChange, error)
 	AvailabilityChanged(ctx context.Context, input model.AvailabilityInput) (<-chan *model.Availability, error)
+}
+type ViewerResolver interface {
+	ExpiresAt(ctx context.Context, obj *apphub.Principal) (*time.Time, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1292,6 +1307,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Searches(childComplexity, args["first"].(*int)), true
+	case "Query.viewer":
+		if e.ComplexityRoot.Query.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 	case "Query.zones":
 		if e.ComplexityRoot.Query.Zones == nil {
 			break
@@ -1516,6 +1537,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.VersionConflict.Message(childComplexity), true
 
+	case "Viewer.expiresAt":
+		if e.ComplexityRoot.Viewer.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.ExpiresAt(childComplexity), true
+	case "Viewer.parties":
+		if e.ComplexityRoot.Viewer.Parties == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Parties(childComplexity), true
+	case "Viewer.partyId":
+		if e.ComplexityRoot.Viewer.PartyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.PartyID(childComplexity), true
+	case "Viewer.places":
+		if e.ComplexityRoot.Viewer.Places == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Places(childComplexity), true
+	case "Viewer.resources":
+		if e.ComplexityRoot.Viewer.Resources == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Resources(childComplexity), true
+	case "Viewer.roles":
+		if e.ComplexityRoot.Viewer.Roles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Roles(childComplexity), true
+
 	case "Window.end":
 		if e.ComplexityRoot.Window.End == nil {
 			break
@@ -1691,6 +1749,12 @@ type Query {
   hub: Hub!
 
   """
+  Who is calling, as the hub verified the request's credential (a bearer token or an API key):
+  what an app may show and offer. Null for an anonymous caller.
+  """
+  viewer: Viewer
+
+  """
   Free slots of a category at a place (a postcode or a managed place id) over a window of at
   most 31 days, grouped by day in the place's time zone. When nothing is free, ` + "`" + `reasons` + "`" + ` say
   why and ` + "`" + `nextDates` + "`" + ` list the first later dates that have slots.
@@ -1789,6 +1853,22 @@ type AppointmentChange {
   "For attribute changes: the attributes that changed."
   fields: [String!]!
   appointment: Appointment!
+}
+
+"A caller as the hub sees it. What it may do is decided by the hub on every operation."
+type Viewer {
+  "A customer's own party; the subject of an agent, a partner or an admin."
+  partyId: String!
+  "customer, agent, partner, admin."
+  roles: [String!]!
+  "An agent's: the resources it serves."
+  resources: [ID!]!
+  "An agent's: the places it serves."
+  places: [ID!]!
+  "A partner's: the customer parties it may act for."
+  parties: [String!]!
+  "When the credential ends; null when it does not."
+  expiresAt: Time
 }
 
 "The hub serving the request."
@@ -2621,6 +2701,24 @@ func (ec *executionContext) childFields_TimeSlotResource(ctx context.Context, fi
 		return ec.fieldContext_TimeSlotResource_capacity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TimeSlotResource", field.Name)
+}
+
+func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "partyId":
+		return ec.fieldContext_Viewer_partyId(ctx, field)
+	case "roles":
+		return ec.fieldContext_Viewer_roles(ctx, field)
+	case "resources":
+		return ec.fieldContext_Viewer_resources(ctx, field)
+	case "places":
+		return ec.fieldContext_Viewer_places(ctx, field)
+	case "parties":
+		return ec.fieldContext_Viewer_parties(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_Viewer_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
 
 func (ec *executionContext) childFields_Window(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6402,6 +6500,38 @@ func (ec *executionContext) fieldContext_Query_hub(_ context.Context, field grap
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_viewer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_viewer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().Viewer(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apphub.Principal) graphql.Marshaler {
+			return ec.marshalOViewer2ᚖgithubᚗcomᚋapphubᚋapphubᚐPrincipal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Viewer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_availability(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7696,6 +7826,144 @@ func (ec *executionContext) _VersionConflict_currentVersion(ctx context.Context,
 }
 func (ec *executionContext) fieldContext_VersionConflict_currentVersion(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VersionConflict", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Viewer_partyId(ctx context.Context, field graphql.CollectedField, obj *apphub.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_partyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_partyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Viewer_roles(ctx context.Context, field graphql.CollectedField, obj *apphub.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_roles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Roles, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_roles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Viewer_resources(ctx context.Context, field graphql.CollectedField, obj *apphub.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_resources(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resources, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_resources(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Viewer_places(ctx context.Context, field graphql.CollectedField, obj *apphub.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_places(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Places, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_places(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Viewer_parties(ctx context.Context, field graphql.CollectedField, obj *apphub.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_parties(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Parties, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_parties(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, "String")
+}
+
+func (ec *executionContext) _Viewer_expiresAt(ctx context.Context, field graphql.CollectedField, obj *apphub.Principal) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().ExpiresAt(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Time")
 }
 
 func (ec *executionContext) _Window_start(ctx context.Context, field graphql.CollectedField, obj *apphub.Window) (ret graphql.Marshaler) {
@@ -11761,6 +12029,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_hub(ctx, field)
 				})
+		case "viewer":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_viewer(ctx, field)
+				})
 		case "availability":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -12237,6 +12511,65 @@ func (ec *executionContext) _VersionConflict(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var viewerImplementors = []string{"Viewer"}
+
+func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, obj *apphub.Principal) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, viewerImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Viewer")
+		case "partyId":
+			out.Values[i] = ec._Viewer_partyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "roles":
+			out.Values[i] = ec._Viewer_roles(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resources":
+			out.Values[i] = ec._Viewer_resources(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "places":
+			out.Values[i] = ec._Viewer_places(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "parties":
+			out.Values[i] = ec._Viewer_parties(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_expiresAt(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13906,6 +14239,13 @@ func (ec *executionContext) marshalOUserError2githubᚗcomᚋapphubᚋapphubᚋg
 		return graphql.Null
 	}
 	return ec._UserError(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOViewer2ᚖgithubᚗcomᚋapphubᚋapphubᚐPrincipal(ctx context.Context, sel ast.SelectionSet, v *apphub.Principal) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Viewer(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOWindowInput2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWindowInputᚄ(ctx context.Context, v any) ([]*model.WindowInput, error) {

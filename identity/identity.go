@@ -47,6 +47,9 @@ type Config struct {
 	Keys     *jose.JSONWebKeySet
 	// PartyClaim names the claim that holds the party; default "sub".
 	PartyClaim string
+	// DefaultRole is the role of a token that carries none the hub knows; empty: such a token
+	// is refused. Meant for an issuer that signs in customers only: RoleCustomer.
+	DefaultRole string
 	// Skew is the clock difference allowed on exp and nbf; default 30s.
 	Skew time.Duration
 	// Now is the clock; default time.Now.
@@ -55,10 +58,11 @@ type Config struct {
 
 // Verifier checks bearer tokens.
 type Verifier struct {
-	verifier   *oidc.IDTokenVerifier
-	partyClaim string
-	skew       time.Duration
-	now        func() time.Time
+	verifier    *oidc.IDTokenVerifier
+	partyClaim  string
+	defaultRole string
+	skew        time.Duration
+	now         func() time.Time
 }
 
 // NewVerifier returns a verifier for cfg. ctx bounds nothing but carries the HTTP client used
@@ -91,7 +95,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	default:
 		return nil, errors.New("identity: no keys: give a JWKS URL or file")
 	}
-	v := &Verifier{partyClaim: cfg.PartyClaim, skew: cfg.Skew, now: cfg.Now}
+	v := &Verifier{partyClaim: cfg.PartyClaim, defaultRole: cfg.DefaultRole, skew: cfg.Skew, now: cfg.Now}
 	if v.partyClaim == "" {
 		v.partyClaim = "sub"
 	}
@@ -167,6 +171,9 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (apphub.Principal, er
 		if id, ok := strings.CutPrefix(s, "party:"); ok && id != "" {
 			p.Parties = append(p.Parties, id)
 		}
+	}
+	if len(p.Roles) == 0 && v.defaultRole != "" {
+		p.Roles = []string{v.defaultRole}
 	}
 	if len(p.Roles) == 0 {
 		return apphub.Principal{}, apphub.Errorf(apphub.EUNAUTHENTICATED, "the bearer token carries no role the hub knows (%s)", strings.Join(knownRoles, ", "))

@@ -226,6 +226,43 @@ func TestClaimsBecomeThePrincipal(t *testing.T) {
 	}
 }
 
+// A default role stands in for a token that names none, and only then: a token's own roles win.
+func TestDefaultRole(t *testing.T) {
+	key := newEC(t, "e1")
+	verifier := func(defaultRole string) *Verifier {
+		v, err := NewVerifier(context.Background(), Config{Issuer: "https://idp.example", Audience: "apphub", DefaultRole: defaultRole,
+			Keys: &jose.JSONWebKeySet{Keys: []jose.JSONWebKey{key.jwk}}, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	roleless := key.sign(t, claimsFor(func(c map[string]any) { delete(c, "roles"); c["scope"] = "openid profile" }))
+	agent := key.sign(t, claimsFor(func(c map[string]any) { c["roles"] = []string{"agent"} }))
+	tests := []struct {
+		name, defaultRole, token string
+		want                     []string // nil: refused
+	}{
+		{"no role, no default: refused", "", roleless, nil},
+		{"no role, customer by default", apphub.RoleCustomer, roleless, []string{"customer"}},
+		{"the token's own role wins over the default", apphub.RoleCustomer, agent, []string{"agent"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := verifier(tt.defaultRole).Verify(context.Background(), tt.token)
+			if tt.want == nil {
+				if apphub.ErrorCode(err) != apphub.EUNAUTHENTICATED {
+					t.Fatalf("got %+v, %v; want EUNAUTHENTICATED", p, err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(p.Roles, tt.want) || p.PartyID != "cust-1" {
+				t.Fatalf("got %+v, %v; want roles %v", p, err, tt.want)
+			}
+		})
+	}
+}
+
 // The local key is created once in the data directory; tokens it mints verify, also for a
 // second opening of the same directory (the `apphub token` command and the running hub).
 func TestLocalKey(t *testing.T) {

@@ -221,6 +221,10 @@ func (r *queryResolver) Hub(ctx context.Context) (*model.Hub, error) {
 	return &model.Hub{Version: r.Version, InstallationID: inst.ID, InstalledAt: inst.CreatedAt}, nil
 }
 
+func (r *queryResolver) Viewer(ctx context.Context) (*apphub.Principal, error) {
+	return booking.Viewer(ctx), nil
+}
+
 func (r *queryResolver) Availability(ctx context.Context, input model.AvailabilityInput) (*model.Availability, error) {
 	res, err := r.search(ctx, slotQuery(input))
 	if err != nil {
@@ -329,6 +333,13 @@ func (r *subscriptionResolver) AvailabilityChanged(ctx context.Context, input mo
 	return r.availabilityChanged(ctx, input)
 }
 
+func (r *viewerResolver) ExpiresAt(ctx context.Context, obj *apphub.Principal) (*time.Time, error) {
+	if obj.Expires.IsZero() {
+		return nil, nil
+	}
+	return &obj.Expires, nil
+}
+
 func (r *Resolver) ApiKey() graph.ApiKeyResolver { return &apiKeyResolver{r} }
 
 func (r *Resolver) Appointment() graph.AppointmentResolver { return &appointmentResolver{r} }
@@ -351,6 +362,8 @@ func (r *Resolver) StoredSearch() graph.StoredSearchResolver { return &storedSea
 
 func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscriptionResolver{r} }
 
+func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
+
 type (
 	apiKeyResolver              struct{ *Resolver }
 	appointmentResolver         struct{ *Resolver }
@@ -362,4 +375,5 @@ type (
 	queryResolver               struct{ *Resolver }
 	storedSearchResolver        struct{ *Resolver }
 	subscriptionResolver        struct{ *Resolver }
+	viewerResolver              struct{ *Resolver }
 )

@@ -25,6 +25,7 @@ export default defineConfig({
     proxy: {
       '/graphql': { target: 'http://localhost:8080', ws: true },
       '/demo': { target: 'http://localhost:8080' },
+      '/config.json': { target: 'http://localhost:8080' },
     },
   },
   test: {

@@ -5,8 +5,10 @@ package webapp
 
 import (
 	"embed"
+	"encoding/json"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 )
@@ -14,22 +16,56 @@ import (
 //go:embed dist
 var dist embed.FS
 
+// CallbackPath is where the identity provider sends the browser back after a sign-in: the
+// redirect URI to register for the app's client, on the hub's public URL.
+const CallbackPath = "/signin/callback"
+
 // pages are the paths that are the app's own pages: each is index.html, and the app routes on
 // the path.
 func page(p string) bool {
-	return p == "/" || p == "/console" || strings.HasPrefix(p, "/console/") || strings.HasPrefix(p, "/appointment/")
+	return p == "/" || p == "/console" || strings.HasPrefix(p, "/console/") || strings.HasPrefix(p, "/appointment/") || p == CallbackPath
+}
+
+// How the app signs people in.
+const (
+	SignInDemo = "demo" // the hub's demo sign-in (local-key mode): POST /demo/sign-in
+	SignInOIDC = "oidc" // the identity provider's: authorization code with PKCE, in the browser
+	SignInNone = "none" // none: an identity provider is configured, but no client for the app
+)
+
+// Config is what the app learns from the hub at start (GET /config.json).
+type Config struct {
+	SignIn string      `json:"signIn"`
+	OIDC   *OIDCConfig `json:"oidc,omitempty"`
+}
+
+// OIDCConfig is the app's public client at the identity provider.
+type OIDCConfig struct {
+	Authority string `json:"authority"` // the issuer, where the provider's metadata is found
+	ClientID  string `json:"clientId"`
+	Scope     string `json:"scope"`
 }
 
 // csp lets the app load only what the hub serves and talk only to the hub (its GraphQL API and
-// websocket): no request leaves for another origin.
-const csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
-	"connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+// websocket) and, when it signs in there, to the identity provider (its metadata and token
+// endpoint): no other request leaves.
+func csp(cfg Config) string {
+	connect := "'self'"
+	if cfg.OIDC != nil {
+		if u, err := url.Parse(cfg.OIDC.Authority); err == nil && u.Scheme != "" && u.Host != "" {
+			connect += " " + u.Scheme + "://" + u.Host
+		}
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+		"connect-src " + connect + "; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+}
 
 // Handler serves the app, mounted at "/" (every method: the mux does not let a GET-only "/"
 // stand beside the APIs' method-less prefixes): its pages (index.html, not cached, so that a new build is picked
-// up), and its assets under /assets/ (named by their content's hash: cached for good). Any other
-// path is 404.
-func Handler() http.Handler {
+// up), its configuration (/config.json), and its assets under /assets/ (named by their
+// content's hash: cached for good). Any other path is 404, whatever the method; a method
+// other than GET and HEAD on the app's own paths is 405.
+func Handler(cfg Config) http.Handler {
 	files, err := fs.Sub(dist, "dist")
 	if err != nil {
 		panic(err)
@@ -38,29 +74,41 @@ func Handler() http.Handler {
 	if err != nil {
 		panic("webapp: dist/index.html is missing from the embedded build: " + err.Error())
 	}
+	config, err := json.Marshal(cfg)
+	if err != nil {
+		panic(err)
+	}
+	policy := csp(cfg)
 	assets := http.FileServerFS(files)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := path.Clean(r.URL.Path)
+		known := page(p) || p == "/config.json" || (p != "/index.html" && exists(files, p[1:]))
+		if !known {
+			http.NotFound(w, r)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		w.Header().Set("Content-Security-Policy", csp)
+		w.Header().Set("Content-Security-Policy", policy)
 		w.Header().Set("Referrer-Policy", "no-referrer")
-		p := path.Clean(r.URL.Path)
 		switch {
 		case page(p):
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Cache-Control", "no-cache")
 			w.Write(index)
-		case strings.HasPrefix(p, "/assets/") && exists(files, p[1:]):
+		case p == "/config.json":
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Write(config)
+		case strings.HasPrefix(p, "/assets/"):
 			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 			assets.ServeHTTP(w, r)
-		case p != "/index.html" && exists(files, p[1:]):
+		default:
 			w.Header().Set("Cache-Control", "no-cache")
 			assets.ServeHTTP(w, r)
-		default:
-			http.NotFound(w, r)
 		}
 	})
 }

@@ -489,19 +489,22 @@ func waitText(sel, part string) chromedp.Action {
 	return waitUntil(sel, fmt.Sprintf("%q", part), func(text string) bool { return strings.Contains(text, part) })
 }
 
-// waitUntil waits until the element's text is what ok wants (what says what that is).
+// waitUntil waits until the element's text is what ok wants (what says what that is). A read
+// that fails is tried again: the page may be navigating (a sign-in goes through the identity
+// provider and back), which ends the document a read was made in.
 func waitUntil(sel, what string, ok func(text string) bool) chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		for {
 			var text string
-			if err := chromedp.Run(ctx, chromedp.Text(sel, &text, chromedp.ByQuery)); err != nil {
-				return err
-			}
-			if ok(text) {
+			err := chromedp.Run(ctx, chromedp.Text(sel, &text, chromedp.ByQuery))
+			if err == nil && ok(text) {
 				return nil
 			}
 			select {
 			case <-ctx.Done():
+				if err != nil {
+					return fmt.Errorf("%s: waited for %s: %w (last read: %v)", sel, what, ctx.Err(), err)
+				}
 				return fmt.Errorf("%s shows %q, waited for %s: %w", sel, text, what, ctx.Err())
 			case <-time.After(100 * time.Millisecond):
 			}
@@ -519,4 +522,93 @@ func gqlRaw(t *testing.T, base, token, query string, vars map[string]any) map[st
 		t.Fatalf("%v: %s", err, raw)
 	}
 	return out
+}
+
+// The agent console's day of a technician, as a timeline: an appointment booked elsewhere
+// appears on it and one cancelled elsewhere changes status, without a reload.
+func TestBrowserConsoleDayLive(t *testing.T) {
+	t.Parallel()
+	h := browserHub(t)
+	admin := h.token(t, adminParty, apphub.RoleAdmin)
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A technician's first free slot, and a later one on the same day.
+	from := testclock.Now().UTC().Truncate(time.Hour)
+	d := gql(t, h.url, admin, `query($from: Time!, $to: Time!) { availability(input: {category: "repair", place: "75011", from: $from, to: $to}) { days { slots { start end resources { resource { id } } } } } }`,
+		map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(7 * 24 * time.Hour).Format(time.RFC3339)})
+	free := map[string][]time.Time{} // resource → its free starts, earliest first
+	for _, day := range dig(d, "availability", "days").([]any) {
+		for _, s := range dig(day, "slots").([]any) {
+			start, _ := time.Parse(time.RFC3339, dig(s, "start").(string))
+			for _, r := range dig(s, "resources").([]any) {
+				id := dig(r, "resource", "id").(string)
+				free[id] = append(free[id], start)
+			}
+		}
+	}
+	var tech string
+	var first, second time.Time
+	for id, starts := range free {
+		for _, s := range starts[1:] {
+			// Hours apart, clear of the first job and the buffers around it.
+			if s.In(paris).Format(time.DateOnly) == starts[0].In(paris).Format(time.DateOnly) && s.Sub(starts[0]) >= 3*time.Hour {
+				tech, first, second = id, starts[0], s
+				break
+			}
+		}
+		if tech != "" {
+			break
+		}
+	}
+	if tech == "" {
+		t.Fatal("no technician has two free slots on one day")
+	}
+	book := func(at time.Time) string {
+		t.Helper()
+		d := gql(t, h.url, admin, `mutation($s: Time!, $r: ID!) { bookAppointment(input: {customer: "walk-in", category: "repair", place: "75011", resource: $r, start: $s}) { appointment { id } error { code } } }`,
+			map[string]any{"s": at.Format(time.RFC3339), "r": tech})
+		id, _ := dig(d, "bookAppointment", "appointment", "id").(string)
+		if id == "" {
+			t.Fatalf("booking %s at %s: %v", tech, at, d)
+		}
+		return id
+	}
+	one := book(first)
+
+	key, err := identity.OpenLocalKey(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, err := key.Mint(identity.TokenRequest{Party: "agent-9", Roles: []string{apphub.RoleAgent}, Resources: []string{tech},
+		TTL: time.Hour, Now: testclock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newBrowser(t, h.url, 1280, 900)
+	block := func(id string) string { return testid("timeline-block") + `[data-id="` + id + `"]` }
+	// A date input takes its value from the browser's own setter, which React listens behind.
+	setDate := fmt.Sprintf(`(() => { const el = document.querySelector('[data-testid="console-date"]');
+		Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set.call(el, %q);
+		el.dispatchEvent(new Event("input", { bubbles: true })); return true; })()`, first.In(paris).Format(time.DateOnly))
+	var ok bool
+	c.run(t, "the agent opens the technician's day",
+		chromedp.Navigate(h.url+"/console"),
+		chromedp.WaitVisible(testid("console-token"), chromedp.ByQuery),
+		typeText(testid("console-token"), agent),
+		chromedp.Click(testid("console-sign-in"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("console-date"), chromedp.ByQuery),
+		chromedp.Evaluate(setDate, &ok),
+		chromedp.WaitVisible(block(one), chromedp.ByQuery))
+
+	two := book(second)
+	c.run(t, "an appointment booked elsewhere appears", chromedp.WaitVisible(block(two), chromedp.ByQuery))
+	if d := gql(t, h.url, admin, `mutation($id: ID!) { cancelAppointment(input: {id: $id, reason: "customer called"}) { appointment { status } } }`,
+		map[string]any{"id": one}); dig(d, "cancelAppointment", "appointment", "status") != "CANCELLED" {
+		t.Fatalf("cancel: %v", d)
+	}
+	c.run(t, "one cancelled elsewhere changes status", chromedp.WaitVisible(block(one)+`[data-status="CANCELLED"]`, chromedp.ByQuery))
+	c.screenshot(t, "console-timeline-desktop.png")
+	c.accessible(t, "the console's timeline")
 }

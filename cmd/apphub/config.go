@@ -71,6 +71,9 @@ type config struct {
 	jwksURL            string
 	jwksFile           string
 	partyClaim         string
+	oidcClientID       string // the web app's public client at the provider: its sign-in
+	oidcScope          string
+	oidcDefaultRole    string
 	publicAvailability bool
 	allowLocalKey      bool
 
@@ -134,6 +137,7 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		wsMaxConnections:     10,
 
 		partyClaim:         "sub",
+		oidcScope:          "openid",
 		publicAvailability: true,
 	}
 	opts := []option{
@@ -182,6 +186,9 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 			option{"jwks-url", "APPHUB_JWKS_URL", "URL of the identity provider's JSON Web Key Set (fetched again when a token names a key it does not hold)", (*stringValue)(&c.jwksURL)},
 			option{"jwks-file", "APPHUB_JWKS_FILE", "file holding the identity provider's JSON Web Key Set, instead of --jwks-url", (*stringValue)(&c.jwksFile)},
 			option{"party-claim", "APPHUB_PARTY_CLAIM", "the identity provider's claim that names the caller's party", (*stringValue)(&c.partyClaim)},
+			option{"oidc-client-id", "APPHUB_OIDC_CLIENT_ID", "the web app's client id at the identity provider (a public client: authorization code with PKCE, no secret, redirect URI <hub>/signin/callback); empty: the web app offers no sign-in", (*stringValue)(&c.oidcClientID)},
+			option{"oidc-scope", "APPHUB_OIDC_SCOPE", "scopes the web app asks the identity provider for", (*stringValue)(&c.oidcScope)},
+			option{"oidc-default-role", "APPHUB_OIDC_DEFAULT_ROLE", "role of a valid token that carries none the hub knows: customer where the issuer signs in customers only (a customer identity provider); empty: such tokens are refused", (*stringValue)(&c.oidcDefaultRole)},
 			option{"public-availability", "APPHUB_PUBLIC_AVAILABILITY", "let callers without a credential search availability (and read the calendar's pickers)", (*boolValue)(&c.publicAvailability)},
 			option{"allow-local-key", "APPHUB_ALLOW_LOCAL_KEY", "start in local-key mode even when --public-url is https (a deployment: whoever reads --data-dir can be anyone)", (*boolValue)(&c.allowLocalKey)},
 		)
@@ -269,9 +276,15 @@ func (c *config) validateIdentity() []error {
 		if c.partyClaim == "" {
 			errs = append(errs, errors.New("--party-claim: must not be empty"))
 		}
+		// A default role stands in for what the provider did not say; only the least of them
+		// may: a token that grants more must say so itself.
+		if c.oidcDefaultRole != "" && c.oidcDefaultRole != apphub.RoleCustomer {
+			errs = append(errs, fmt.Errorf("--oidc-default-role: %q; only %q may be a default (agents, partners and admins must be named by their tokens)", c.oidcDefaultRole, apphub.RoleCustomer))
+		}
 		return errs
 	}
-	for _, o := range []struct{ name, value string }{{"--oidc-audience", c.oidcAudience}, {"--jwks-url", c.jwksURL}, {"--jwks-file", c.jwksFile}} {
+	for _, o := range []struct{ name, value string }{{"--oidc-audience", c.oidcAudience}, {"--jwks-url", c.jwksURL}, {"--jwks-file", c.jwksFile},
+		{"--oidc-client-id", c.oidcClientID}, {"--oidc-default-role", c.oidcDefaultRole}} {
 		if o.value != "" {
 			errs = append(errs, fmt.Errorf("%s: given without --oidc-issuer", o.name))
 		}

@@ -32,6 +32,7 @@ var subcommands = map[string]string{
 	"seed":   "Prepares the hub's database (its identity record) and exits.",
 	"token":  "Prints a bearer token signed by the local key of --data-dir, which a hub in local-key mode (no --oidc-issuer) on that directory accepts.",
 	"apikey": "Creates, revokes or lists API keys through a running hub's GraphQL API, as an admin (--token).",
+	"store":  "Runs the MongoDB-wire store that several hubs share: FerretDB on a PostgreSQL database (one store per database).",
 }
 
 func main() { os.Exit(runMain(hooks{})) }
@@ -59,14 +60,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return tokenCommand(args[1:], getenv, stdout, stderr, h)
 		case "apikey":
 			return apikeyCommand(ctx, args[1:], getenv, stdout, stderr)
+		case "store":
+			return storeCommand(ctx, args[1:], getenv, stderr)
 		case "help", "-h", "-help", "--help":
-			fmt.Fprintf(stderr, "Usage: apphub [serve|seed|token|apikey] [flags]\n\n  serve   %s\n  seed    %s\n  token   %s\n  apikey  %s\n\n"+
+			fmt.Fprintf(stderr, "Usage: apphub [serve|seed|token|apikey|store] [flags]\n\n  serve   %s\n  seed    %s\n  token   %s\n  apikey  %s\n  store   %s\n\n"+
 				"Run 'apphub <subcommand> --help' for its flags.\n",
-				subcommands["serve"], subcommands["seed"], subcommands["token"], subcommands["apikey"])
+				subcommands["serve"], subcommands["seed"], subcommands["token"], subcommands["apikey"], subcommands["store"])
 			return flag.ErrHelp
 		default:
 			if len(args[0]) > 0 && args[0][0] != '-' {
-				return fmt.Errorf("unknown subcommand %q (want serve, seed, token or apikey)", args[0])
+				return fmt.Errorf("unknown subcommand %q (want serve, seed, token, apikey or store)", args[0])
 			}
 		}
 	}

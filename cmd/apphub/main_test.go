@@ -134,7 +134,7 @@ func TestConfig(t *testing.T) {
 		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "--log-format"},
 		{name: "no data dir for the embedded store", args: []string{"--data-dir", ""}, wantErr: "--data-dir"},
 		{name: "identity defaults: local-key mode, on loopback", check: func(c config) bool {
-			return c.localKeyMode() && c.listenAddr() == "127.0.0.1:8080" && c.partyClaim == "sub" && c.publicAvailability && !c.allowLocalKey
+			return c.localKeyMode() && webAppConfig(c).SignIn == "demo" && c.listenAddr() == "127.0.0.1:8080" && c.partyClaim == "sub" && c.publicAvailability && !c.allowLocalKey
 		}},
 		{name: "local-key mode keeps an address given by flag", args: []string{"--addr", ":9090"},
 			check: func(c config) bool { return c.listenAddr() == ":9090" }},
@@ -151,6 +151,19 @@ func TestConfig(t *testing.T) {
 			check: func(c config) bool { return c.jwksFile == "/etc/jwks.json" }},
 		{name: "an issuer without an audience", args: []string{"--oidc-issuer", "https://idp.example", "--jwks-url", "https://idp.example/jwks"}, wantErr: "--oidc-audience"},
 		{name: "an issuer without keys", args: []string{"--oidc-issuer", "https://idp.example", "--oidc-audience", "apphub"}, wantErr: "--jwks-url or --jwks-file"},
+		{name: "the web app's client at the identity provider, customers without roles", args: []string{"--oidc-issuer", "https://idp.example",
+			"--oidc-audience", "apphub", "--jwks-url", "https://idp.example/jwks", "--oidc-client-id", "apphub-web", "--oidc-default-role", "customer"},
+			check: func(c config) bool {
+				w := webAppConfig(c)
+				return w.SignIn == "oidc" && w.OIDC.ClientID == "apphub-web" && w.OIDC.Authority == "https://idp.example" && w.OIDC.Scope == "openid" &&
+					c.oidcDefaultRole == "customer"
+			}},
+		{name: "an identity provider without a client for the web app", args: []string{"--oidc-issuer", "https://idp.example",
+			"--oidc-audience", "apphub", "--jwks-url", "https://idp.example/jwks"},
+			check: func(c config) bool { return webAppConfig(c).SignIn == "none" }},
+		{name: "a default role that grants more than a customer's", args: []string{"--oidc-issuer", "https://idp.example",
+			"--oidc-audience", "apphub", "--jwks-url", "https://idp.example/jwks", "--oidc-default-role", "admin"}, wantErr: "--oidc-default-role"},
+		{name: "a web client without an issuer", env: map[string]string{"APPHUB_OIDC_CLIENT_ID": "apphub-web"}, wantErr: "--oidc-client-id: given without --oidc-issuer"},
 		{name: "keys without an issuer", env: map[string]string{"APPHUB_JWKS_URL": "https://idp.example/jwks"}, wantErr: "--jwks-url: given without --oidc-issuer"},
 		{name: "local-key mode behind an https public URL", args: []string{"--public-url", "https://hub.example.com"}, wantErr: "--allow-local-key"},
 		{name: "local-key mode behind an https public URL, allowed", args: []string{"--public-url", "https://hub.example.com", "--allow-local-key"},

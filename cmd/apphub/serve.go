@@ -146,7 +146,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(timed, logger, tmfrest.Options{PublicURL: cfg.publicURL}))
 	mux.HandleFunc("GET /healthz", healthHandler)
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
-	mux.Handle("/", webapp.Handler())
+	mux.Handle("/", webapp.Handler(webAppConfig(cfg)))
 	docs := apidocs.Handler()
 	mux.Handle(apidocs.Path, docs)
 	mux.Handle(apidocs.Path+"/", docs)
@@ -165,6 +165,18 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	return h, nil
 }
 
+// webAppConfig tells the web app how to sign people in: the demo sign-in in local-key mode, the
+// identity provider's when the app has a client there, else none.
+func webAppConfig(cfg config) webapp.Config {
+	switch {
+	case cfg.localKeyMode():
+		return webapp.Config{SignIn: webapp.SignInDemo}
+	case cfg.oidcClientID != "":
+		return webapp.Config{SignIn: webapp.SignInOIDC, OIDC: &webapp.OIDCConfig{Authority: cfg.oidcIssuer, ClientID: cfg.oidcClientID, Scope: cfg.oidcScope}}
+	}
+	return webapp.Config{SignIn: webapp.SignInNone}
+}
+
 // newTokenVerifier returns the verifier of bearer tokens: the identity provider's with
 // --oidc-issuer, else the hub's own local key in the data directory (local-key mode), which it
 // announces with a warning, since whoever can read that directory can be anyone.
@@ -174,12 +186,12 @@ func newTokenVerifier(cfg config, logger *slog.Logger) (*identity.Verifier, erro
 		// outlive any one of them, and a provider that hangs must not hang every verification.
 		ctx := oidc.ClientContext(context.Background(), &http.Client{Timeout: 10 * time.Second})
 		v, err := identity.NewVerifier(ctx, identity.Config{Issuer: cfg.oidcIssuer, Audience: cfg.oidcAudience,
-			JWKSURL: cfg.jwksURL, JWKSFile: cfg.jwksFile, PartyClaim: cfg.partyClaim, Now: cfg.hooks.clock()})
+			JWKSURL: cfg.jwksURL, JWKSFile: cfg.jwksFile, PartyClaim: cfg.partyClaim, DefaultRole: cfg.oidcDefaultRole, Now: cfg.hooks.clock()})
 		if err != nil {
 			return nil, err
 		}
 		logger.Info("bearer tokens of an identity provider", "issuer", cfg.oidcIssuer, "audience", cfg.oidcAudience,
-			"jwks", cmp.Or(cfg.jwksURL, cfg.jwksFile), "partyClaim", cfg.partyClaim)
+			"jwks", cmp.Or(cfg.jwksURL, cfg.jwksFile), "partyClaim", cfg.partyClaim, "defaultRole", cfg.oidcDefaultRole, "webClientID", cfg.oidcClientID)
 		return v, nil
 	}
 	key, err := identity.OpenLocalKey(cfg.dataDir)
@@ -316,8 +328,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stderr io.Write
 		"healthz", base+"/healthz",
 		"readyz", base+"/readyz",
 		"admin", listenerURL(admin),
-		"mongodb", describeStore(h.stores.mongoMode, "FerretDB 1.24.2 (SQLite) in "+cfg.dataDir),
-		"redis", describeStore(h.stores.redisMode, "miniredis"),
+		"mongodb", describeStore(h.stores.mongoMode, "FerretDB 1.24.2 (SQLite) in "+cfg.dataDir, h.stores.mongoURI),
+		"redis", describeStore(h.stores.redisMode, "miniredis", h.stores.redisURL),
 		"identity", describeIdentity(cfg),
 	)
 	return h.serve(ctx, ln, admin, cfg.shutdownTimeout)
@@ -355,9 +367,9 @@ func describeIdentity(cfg config) string {
 	return "identity provider " + cfg.oidcIssuer
 }
 
-func describeStore(mode, embedded string) string {
+func describeStore(mode, embedded, uri string) string {
 	if mode == "embedded" {
-		return "embedded " + embedded
+		return "embedded " + embedded + " at " + redactURL(uri)
 	}
-	return "external"
+	return "external " + redactURL(uri)
 }

@@ -19,6 +19,8 @@ type stores struct {
 	redisGuard  *rediscache.RollbackGuard
 	mongoMode   string // "embedded" or "external"
 	redisMode   string
+	mongoURI    string // where the hub reaches each store (the embedded ones' loopback addresses)
+	redisURL    string
 	closeEmbeds []func() error
 }
 
@@ -42,6 +44,7 @@ func openStores(cfg config, ferretLogger, logger *slog.Logger) (_ *stores, err e
 		s.closeEmbeds = append(s.closeEmbeds, e.Close)
 		mongoURI, s.mongoMode = e.URI(), "embedded"
 	}
+	s.mongoURI = mongoURI
 	if s.mongo, err = mongodb.Open(mongoURI, cfg.mongoDatabase); err != nil {
 		return nil, err
 	}
@@ -59,6 +62,7 @@ func openStores(cfg config, ferretLogger, logger *slog.Logger) (_ *stores, err e
 		// nothing on disk, so it is never restored from a snapshot (nor has it a run_id).
 		s.redisGuard = rediscache.NewRollbackGuard(cfg.redisPrefix, logger)
 	}
+	s.redisURL = redisURL
 	if s.redis, err = rediscache.Connect(redisURL, rediscache.ConnectOptions{Guard: s.redisGuard}); err != nil {
 		return nil, err
 	}

@@ -77,7 +77,10 @@ func TestWebAppServed(t *testing.T) {
 	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "connect-src 'self'") {
 		t.Errorf("Content-Security-Policy %q", csp)
 	}
-	for _, page := range []string{"/console", "/appointment/abc123"} {
+	if resp, body := send(t, "GET", h.url+"/config.json", ""); resp.StatusCode != 200 || string(body) != `{"signIn":"demo"}` {
+		t.Errorf("GET /config.json in local-key mode: %d %s", resp.StatusCode, body)
+	}
+	for _, page := range []string{"/console", "/appointment/abc123", "/signin/callback"} {
 		if resp, body := send(t, "GET", h.url+page, ""); resp.StatusCode != 200 || string(body) != string(index) {
 			t.Errorf("GET %s: %d, want the app's page", page, resp.StatusCode)
 		}

@@ -1,14 +1,16 @@
 import { useEffect, useMemo, useState } from 'react';
 import { Provider, type Client } from 'urql';
 import type { Store } from './store';
-import { auth, expireSession, signInDemo, signOut, SignInUnavailable } from './auth';
+import { auth, expireSession, signOut } from './auth';
 import { connection } from './client';
-import { HTML_LANGS, I18nContext, LANG_NAMES, LANGS, LOCALES, SKIP_TO_CONTENT, initialLang, translator, useI18n, type I18n, type Lang, type MessageKey } from './i18n';
+import { HTML_LANGS, I18nContext, LANG_NAMES, LANGS, LOCALES, SKIP_TO_CONTENT, initialLang, translator, useI18n, type I18n, type Lang } from './i18n';
 import { navigate, route, usePath } from './router';
 import { useStore } from './store';
 import { SearchPage } from './components/SearchPage';
 import { AppointmentPage } from './components/AppointmentPage';
 import { ConsolePage } from './components/ConsolePage';
+import { SignInCallbackPage } from './components/SignInCallbackPage';
+import { useSignIn } from './components/SignIn';
 
 export function App({ clients }: { clients: Store<Client> }) {
   const [lang, setLangState] = useState<Lang>(initialLang);
@@ -37,7 +39,7 @@ export function App({ clients }: { clients: Store<Client> }) {
 
   // Sign in again when the token runs out.
   useEffect(() => {
-    if (!session) return;
+    if (!session?.expiresAt) return;
     const ms = Date.parse(session.expiresAt) - Date.now();
     const id = setTimeout(expireSession, Math.min(Math.max(ms, 0), 2 ** 31 - 1));
     return () => clearTimeout(id);
@@ -69,6 +71,8 @@ function Routes() {
       return <AppointmentPage id={r.id} />;
     case 'console':
       return <ConsolePage />;
+    case 'signInCallback':
+      return <SignInCallbackPage />;
     default:
       return <SearchPage />;
   }
@@ -77,22 +81,11 @@ function Routes() {
 function Header() {
   const { t, lang, setLang } = useI18n();
   const { session } = useStore(auth);
-  // The console has its own sign-in (an agent's token): the customer's is not offered there.
-  const onConsole = route(usePath()).name === 'console';
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<MessageKey | null>(null);
-
-  async function signIn() {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await signInDemo();
-    } catch (e) {
-      setProblem(e instanceof SignInUnavailable ? 'signInUnavailable' : 'signInFailed');
-    } finally {
-      setBusy(false);
-    }
-  }
+  // The console has its own sign-in (an agent's): the customer's is not offered there, nor while
+  // a sign-in comes back from the identity provider.
+  const here = route(usePath()).name;
+  const noCustomerSignIn = here === 'console' || here === 'signInCallback';
+  const { mode, label, busy, problem, start } = useSignIn();
 
   return (
     <header className="top">
@@ -118,7 +111,7 @@ function Header() {
               ))}
             </select>
           </label>
-          {onConsole ? null : session ? (
+          {noCustomerSignIn ? null : session ? (
             <span className="who">
               <span className="party" title={session.partyId}>
                 {t('signedInAs', { party: session.partyId })}
@@ -127,9 +120,13 @@ function Header() {
                 {t('signOut')}
               </button>
             </span>
+          ) : mode === 'none' ? (
+            <span className="muted" data-testid="sign-in-unavailable">
+              {t('signInNone')}
+            </span>
           ) : (
-            <button type="button" className="primary" onClick={signIn} disabled={busy} data-testid="sign-in">
-              {t('signIn')}
+            <button type="button" className="primary" onClick={() => void start()} disabled={busy} data-testid="sign-in">
+              {label}
             </button>
           )}
         </div>
@@ -167,14 +164,18 @@ function OfflineBanner() {
 function SessionNotice() {
   const { t } = useI18n();
   const { notice, session } = useStore(auth);
+  const { mode, label, busy, problem, start } = useSignIn();
   return (
     <div aria-live="polite" className="banner-slot">
       {notice === 'expired' && !session && (
         <p className="banner warn">
           {t('sessionExpired')}{' '}
-          <button type="button" onClick={() => void signInDemo().catch(() => {})}>
-            {t('signIn')}
-          </button>
+          {mode !== 'none' && (
+            <button type="button" onClick={() => void start()} disabled={busy}>
+              {label}
+            </button>
+          )}
+          {problem && <span className="problem"> {t(problem)}</span>}
         </p>
       )}
     </div>

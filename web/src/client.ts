@@ -1,42 +1,43 @@
 import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from '@urql/core';
 import { createClient as createWsClient } from 'graphql-ws';
-import { auth, expireSession } from './auth';
+import { auth, expireSession, type Session } from './auth';
+import { backoffMs, setConn } from './connection';
 import { problemOf } from './errors';
 import { createStore, type Store } from './store';
 
-/** Whether the hub is unreachable: the websocket is down or the last request failed on the network. */
-export const connection = createStore({ wsDown: false, httpDown: false });
-
-function setConn(patch: Partial<{ wsDown: boolean; httpDown: boolean }>) {
-  const cur = connection.get();
-  const next = { ...cur, ...patch };
-  if (next.wsDown !== cur.wsDown || next.httpDown !== cur.httpDown) connection.set(next);
-}
+export { backoffMs, connection } from './connection';
 
 function wsUrl(): string {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${proto}//${location.host}/graphql`;
 }
 
-/** Exponential backoff with jitter, capped at 15 s. */
-export function backoffMs(retries: number, random = Math.random()): number {
-  const base = Math.min(15000, 500 * 2 ** Math.min(retries, 10));
-  return Math.round(base / 2 + (base / 2) * random);
+export interface ClientHandle {
+  client: Client;
+  dispose: () => void;
+  /** Carries on with a renewed token of the same caller (see renew below). */
+  renew: (token: string) => void;
 }
 
 /** A urql client for one credential (or none): HTTP for queries and mutations, graphql-ws for subscriptions. */
-export function makeClient(
-  token: string | null,
-  onUnauthenticated: () => void = expireSession,
-): { client: Client; dispose: () => void } {
+export function makeClient(token: string | null, onUnauthenticated: () => void = expireSession): ClientHandle {
   let disposed = false;
+  // Set while the websocket reconnects with a renewed token: its close is not an outage and
+  // its first retry need not wait.
+  let renewing = false;
   const ws = createWsClient({
     url: wsUrl(),
     connectionParams: () => (token ? { Authorization: `Bearer ${token}` } : {}),
     lazy: false,
     retryAttempts: Infinity,
     shouldRetry: () => true,
-    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, backoffMs(retries))),
+    retryWait: (retries) => {
+      if (renewing) {
+        renewing = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => setTimeout(resolve, backoffMs(retries)));
+    },
     on: {
       connected: () => {
         if (!disposed) setConn({ wsDown: false });
@@ -44,6 +45,7 @@ export function makeClient(
       closed: (ev) => {
         if (disposed) return;
         const code = (ev as { code?: number } | undefined)?.code;
+        if (code === 4499 && renewing) return;
         if (code === 4401 && token) {
           onUnauthenticated();
           return;
@@ -96,25 +98,44 @@ export function makeClient(
     dispose: () => {
       disposed = true;
       setConn({ wsDown: false });
-      void ws.dispose();
+      // A socket that never opened rejects its dispose: nothing is left to close.
+      void Promise.resolve(ws.dispose()).catch(() => {});
+    },
+    // HTTP requests read the token as they go; the websocket was authenticated by its
+    // connection_init, and the hub closes it (4401) when that credential expires: reconnect
+    // now with the new one. graphql-ws subscribes the live operations again on the new socket.
+    renew: (next) => {
+      if (next === token) return;
+      token = next;
+      renewing = true;
+      ws.terminate();
     },
   };
 }
 
+/** Whether a session follows another as the same caller with a renewed token (OpenID Connect refresh). */
+export function sameCaller(a: { token: string; partyId: string } | null, b: { token: string; partyId: string } | null): boolean {
+  return !!a && !!b && a.partyId !== '' && a.partyId === b.partyId;
+}
+
 /**
  * The client of the current credential, replaced (and the old one's websocket closed) as soon as
- * the session changes, so that components see the new session and its client in the same render.
+ * the session changes to another caller, so that components see the new session and its client
+ * in the same render; a renewed token of the same caller is handed to the same client.
  */
 export function clientFollowingAuth(): Store<Client> {
-  let token = auth.get().session?.token ?? null;
-  let current = makeClient(token);
+  let session: Session | null = auth.get().session;
+  let current = makeClient(session?.token ?? null);
   const store = createStore(current.client);
   auth.subscribe(() => {
-    const next = auth.get().session?.token ?? null;
-    if (next === token) return;
-    token = next;
+    const next = auth.get().session;
+    const prev = session;
+    session = next;
+    if ((next?.token ?? null) === (prev?.token ?? null)) return;
+    // A renewed token keeps the client, its cache and its live subscriptions.
+    if (next && sameCaller(prev, next)) return current.renew(next.token);
     current.dispose();
-    current = makeClient(token);
+    current = makeClient(next?.token ?? null);
     store.set(current.client);
   });
   return store;

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { decodeJwtPayload, readToken, rolesOf } from './consoleAuth';
+import { consoleSessionFromViewer, decodeJwtPayload, readToken } from './consoleAuth';
 import { ACTIONS_FROM, mergeAppointments, type Appt } from './components/ConsolePage';
 import { consoleMessageKey, errorMessageKey } from './errors';
 import { DICTS } from './i18n';
+import type { Viewer } from './viewer';
 
 function b64url(s: string): string {
   return Buffer.from(s, 'utf8').toString('base64').replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
@@ -21,32 +22,60 @@ describe('console tokens', () => {
     expect(decodeJwtPayload(`x.${b64url('[1]')}.y`)).toBeNull();
   });
 
-  it('reads roles as the hub does: an array, words, else the scope', () => {
-    expect(rolesOf({ roles: ['agent', 'nonsense'] })).toEqual(['agent']);
-    expect(rolesOf({ roles: 'admin agent' })).toEqual(['admin', 'agent']);
-    expect(rolesOf({ scope: 'openid customer' })).toEqual(['customer']);
-    expect(rolesOf({})).toEqual([]);
+  // Only what needs no hub is checked here; roles are the hub's answer (viewer), whatever the token says.
+  it.each<[string, string, ReturnType<typeof readToken>]>([
+    ['an agent token, "Bearer" dropped', `Bearer ${jwt({ sub: 'agent-1', roles: ['agent'], exp: later })}`, { ok: true, token: jwt({ sub: 'agent-1', roles: ['agent'], exp: later }), expiresAt: new Date(later * 1000).toISOString() }],
+    ['a customer token (the hub refuses it, not the page)', jwt({ sub: 'cust-1', roles: ['customer'], exp: later }), { ok: true, token: jwt({ sub: 'cust-1', roles: ['customer'], exp: later }), expiresAt: new Date(later * 1000).toISOString() }],
+    ['a token that does not expire', jwt({ sub: 'ops' }), { ok: true, token: jwt({ sub: 'ops' }), expiresAt: null }],
+    ['an expired token', jwt({ sub: 'agent-1', roles: ['agent'], exp: NOW / 1000 - 1 }), { ok: false, key: 'con_tokenExpired' }],
+    ['garbage', 'hello', { ok: false, key: 'con_tokenMalformed' }],
+    ['nothing', '   ', { ok: false, key: 'con_tokenRequired' }],
+  ])('reads %s', (_, raw, want) => {
+    expect(readToken(raw, NOW)).toEqual(want);
+  });
+});
+
+function viewer(roles: string[], more: Partial<Viewer> = {}): Viewer {
+  return { partyId: 'p-1', roles, resources: [], places: [], parties: [], expiresAt: null, ...more };
+}
+
+describe('console session from the hub\'s viewer', () => {
+  const exp = '2027-03-28T09:00:00.000Z';
+  it.each<[string, Viewer | null, 'token' | 'oidc', string | null]>([
+    ['an agent', viewer(['agent'], { resources: ['tech-paris-001'], places: ['store-lyon'] }), 'oidc', null],
+    ['an admin', viewer(['admin']), 'token', null],
+    ['an agent who is a customer too', viewer(['customer', 'agent']), 'oidc', null],
+    ['a customer, signed in at the provider', viewer(['customer']), 'oidc', 'con_notAgent'],
+    ['a customer, pasted', viewer(['customer']), 'token', 'con_notAgent'],
+    ['a partner', viewer(['partner']), 'token', 'con_notAgent'],
+    ['nobody (the hub did not recognise the token)', null, 'token', 'con_tokenRefused'],
+  ])('%s', (_, v, via, refusal) => {
+    const got = consoleSessionFromViewer('tok', v, exp, via, via === 'oidc' ? 'sub-1' : undefined);
+    if (refusal) {
+      expect(got).toEqual({ ok: false, key: refusal });
+      return;
+    }
+    expect(got.ok).toBe(true);
+    if (!got.ok || !v) return;
+    expect(got.session).toEqual({
+      token: 'tok',
+      partyId: 'p-1',
+      roles: v.roles,
+      resources: v.resources,
+      places: v.places,
+      expiresAt: exp,
+      via,
+      ...(via === 'oidc' ? { subject: 'sub-1' } : {}),
+    });
   });
 
-  it('accepts an agent or an admin token and keeps its scope', () => {
-    const r = readToken(`Bearer ${jwt({ sub: 'agent-1', roles: ['agent'], resources: ['tech-paris-001'], exp: later })}`, NOW);
-    expect(r.ok).toBe(true);
-    if (!r.ok) return;
-    expect(r.session.partyId).toBe('agent-1');
-    expect(r.session.roles).toEqual(['agent']);
-    expect(r.session.resources).toEqual(['tech-paris-001']);
-    expect(r.session.places).toEqual([]);
-    expect(r.session.token.startsWith('Bearer')).toBe(false);
-    expect(r.session.expiresAt).toBe(new Date(later * 1000).toISOString());
-    expect(readToken(jwt({ sub: 'ops', roles: ['admin'], exp: later }), NOW).ok).toBe(true);
-  });
-
-  it('refuses a customer token, an expired one and garbage', () => {
-    expect(readToken(jwt({ sub: 'cust-1', roles: ['customer'], exp: later }), NOW)).toEqual({ ok: false, key: 'con_notAgent' });
-    expect(readToken(jwt({ sub: 'acme', roles: ['partner'], exp: later }), NOW)).toEqual({ ok: false, key: 'con_notAgent' });
-    expect(readToken(jwt({ sub: 'agent-1', roles: ['agent'], exp: NOW / 1000 - 1 }), NOW)).toEqual({ ok: false, key: 'con_tokenExpired' });
-    expect(readToken('hello', NOW)).toEqual({ ok: false, key: 'con_tokenMalformed' });
-    expect(readToken('   ', NOW)).toEqual({ ok: false, key: 'con_tokenRequired' });
+  it.each<[string, string | null, string | null, string | null]>([
+    ['the token\'s own end first', exp, '2027-03-28T10:00:00Z', exp],
+    ['else the hub\'s', null, '2027-03-28T10:00:00Z', '2027-03-28T10:00:00Z'],
+    ['else none', null, null, null],
+  ])('takes its end: %s', (_, own, hubs, want) => {
+    const got = consoleSessionFromViewer('tok', viewer(['agent'], { expiresAt: hubs }), own, 'token');
+    expect(got.ok && got.session.expiresAt).toBe(want);
   });
 });
 

@@ -10,12 +10,13 @@ import {
 import type { AppointmentChangedSubscription as ChangeData } from '../gql/graphql';
 import { useI18n, type MessageKey } from '../i18n';
 import { problemOf, problemOfUserError, type Problem } from '../errors';
-import { auth, signInDemo } from '../auth';
+import { auth } from '../auth';
 import { useStore } from '../store';
 import { navigate } from '../router';
 import { formatDateTime, sameInstant } from '../time';
 import { Alternatives, ProblemText, SlotRange, timeZoneOf } from './common';
 import { SlotGrid, type Slot } from './SlotGrid';
+import { SignInButton } from './SignIn';
 
 interface Live {
   id: string;
@@ -39,14 +40,13 @@ export function AppointmentPage({ id }: { id: string }) {
         <h1>{t('appointmentTitle')}</h1>
         <div className="panel">
           <p>{t('signInToSee')}</p>
-          <button type="button" className="primary" onClick={() => void signInDemo().catch(() => {})}>
-            {t('signIn')}
-          </button>
+          <SignInButton />
         </div>
       </main>
     );
   }
-  return <AppointmentView key={`${id}:${session.token}`} id={id} />;
+  // A renewed token of the same customer keeps the page (and its live status) as it is.
+  return <AppointmentView key={`${id}:${session.partyId}`} id={id} />;
 }
 
 function AppointmentView({ id }: { id: string }) {

@@ -1,11 +1,14 @@
 import { useEffect, useId, useMemo, useReducer, useRef, useState } from 'react';
 import { Provider, useMutation, useQuery, useSubscription } from 'urql';
+import { hubConfig } from '../config';
 import {
   consoleAuth,
   consoleClients,
   consoleSignIn,
+  consoleSignInWithProvider,
   consoleSignOut,
   expireConsoleSession,
+  type ConsoleAuthState,
   type ConsoleSession,
 } from '../consoleAuth';
 import {
@@ -22,6 +25,7 @@ import { consoleMessageKey, problemOf, problemOfUserError, type Problem } from '
 import { useI18n, type MessageKey } from '../i18n';
 import { useStore } from '../store';
 import { addDaysToDate, formatLongDate, formatTime, localDate, zonedToUtc, toRFC3339 } from '../time';
+import { Timeline, type TimelineColumn } from './Timeline';
 
 export type Appt = ConsoleApptFragment;
 type Known = Appt & { deleted?: boolean };
@@ -49,6 +53,20 @@ function knownReducer(state: Map<string, Known>, incoming: readonly Known[]) {
   return mergeAppointments(state, incoming);
 }
 
+type DayView = 'timeline' | 'list';
+const VIEW_KEY = 'apphub.console.view';
+
+/** The agent's last choice, else the timeline where there is room for it. */
+function initialView(): DayView {
+  try {
+    const v = localStorage.getItem(VIEW_KEY);
+    if (v === 'timeline' || v === 'list') return v;
+  } catch {
+    /* storage unavailable */
+  }
+  return typeof matchMedia === 'function' && matchMedia('(min-width: 700px)').matches ? 'timeline' : 'list';
+}
+
 export function ConsolePage() {
   const { t } = useI18n();
   const { session, notice } = useStore(consoleAuth);
@@ -67,7 +85,8 @@ export function ConsolePage() {
       <h1>{t('consoleTitle')}</h1>
       {session && client ? (
         <Provider value={client}>
-          <SignedIn key={session.token} session={session} />
+          {/* A renewed token of the same agent keeps the page as it is (its client too). */}
+          <SignedIn key={`${session.via ?? 'token'}:${session.partyId}`} session={session} />
         </Provider>
       ) : (
         <SignInForm notice={notice} />
@@ -76,12 +95,25 @@ export function ConsolePage() {
   );
 }
 
-function SignInForm({ notice }: { notice: 'expired' | 'notAgent' | null }) {
-  const { t } = useI18n();
+function SignInForm({ notice }: { notice: ConsoleAuthState['notice'] }) {
+  const { t, lang } = useI18n();
   const ids = useId();
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<MessageKey | null>(null);
+  const cfg = useStore(hubConfig);
+  const withProvider = cfg.status === 'ready' && cfg.config.signIn === 'oidc';
+  const [leaving, setLeaving] = useState(false);
+  const [providerProblem, setProviderProblem] = useState<MessageKey | null>(null);
+
+  async function signInWithProvider() {
+    setLeaving(true);
+    setProviderProblem(null);
+    setProblem(null);
+    // The page leaves for the provider; this settles only if the browser comes back to it.
+    setProviderProblem(await consoleSignInWithProvider(lang));
+    setLeaving(false);
+  }
 
   async function submit(e: React.FormEvent) {
     e.preventDefault();
@@ -100,11 +132,37 @@ function SignInForm({ notice }: { notice: 'expired' | 'notAgent' | null }) {
     }
   }
 
-  const shown: MessageKey | null = problem ?? (notice === 'expired' ? 'con_sessionExpired' : notice === 'notAgent' ? 'con_notAgent' : null);
+  const expired: MessageKey = withProvider ? 'con_sessionEnded' : 'con_sessionExpired';
+  // A refusal of the provider's account (notice notAgent) is said beside the provider's button.
+  const refusedAccount: MessageKey | null = notice === 'notAgent' ? 'con_notAgent' : null;
+  const providerShown = providerProblem ?? (withProvider ? refusedAccount : null);
+  const shown: MessageKey | null = problem ?? (notice === 'expired' ? expired : withProvider ? null : refusedAccount);
 
   return (
     <section className="panel" aria-labelledby={`${ids}-title`}>
       <h2 id={`${ids}-title`}>{t('consoleSignIn')}</h2>
+      {withProvider && (
+        <div className="console-oidc">
+          <button
+            type="button"
+            className="primary"
+            data-testid="console-oidc-sign-in"
+            disabled={leaving}
+            aria-describedby={providerShown ? `${ids}-oidc-error` : undefined}
+            onClick={() => void signInWithProvider()}
+          >
+            {leaving ? t('con_oidcRedirecting') : t('con_oidcSignIn')}
+          </button>
+          <div aria-live="assertive">
+            {providerShown && (
+              <div className="alert" role="alert" data-testid="console-oidc-error" id={`${ids}-oidc-error`}>
+                <p className="problem">{t(providerShown)}</p>
+              </div>
+            )}
+          </div>
+          <h3>{t('con_orToken')}</h3>
+        </div>
+      )}
       <form onSubmit={submit} noValidate>
         <div className="field">
           <label htmlFor={`${ids}-token`}>{t('con_token')}</label>
@@ -250,6 +308,47 @@ function SignedIn({ session }: { session: ConsoleSession }) {
     [searchIds, known],
   );
 
+  // The day as a timeline: one column for a resource, one per resource of a store.
+  const [view, setViewState] = useState<DayView>(initialView);
+  const setView = (v: DayView) => {
+    setViewState(v);
+    try {
+      localStorage.setItem(VIEW_KEY, v);
+    } catch {
+      /* storage unavailable */
+    }
+  };
+  const [selectedId, setSelectedId] = useState<string | null>(null);
+  const selected = (selectedId && dayList.find((a) => a.id === selectedId)) || null;
+  const columns = useMemo((): TimelineColumn<Known>[] => {
+    if (!target) return [];
+    if (target.kind === 'resource') return [{ id: target.id, name: target.name, appts: dayList }];
+    const cols = new Map<string, TimelineColumn<Known>>(
+      target.resources.map((id) => [id, { id, name: resourceById.get(id)?.name ?? id, appts: [] }]),
+    );
+    for (const a of dayList) {
+      const id = a.resource?.id ?? '';
+      let c = cols.get(id);
+      if (!c) {
+        c = { id, name: id ? (resourceById.get(id)?.name ?? id) : t('con_noResource'), appts: [] };
+        cols.set(id, c);
+      }
+      c.appts.push(a);
+    }
+    return [...cols.values()];
+  }, [target, dayList, resourceById, t]);
+
+  function select(id: string) {
+    setSelectedId(id);
+    // The details are beside the timeline on a wide screen, under it on a narrow one: go there.
+    setTimeout(() => document.getElementById(`${ids}-selected`)?.focus(), 0);
+  }
+  function unselect() {
+    const id = selectedId;
+    setSelectedId(null);
+    if (id) setTimeout(() => document.querySelector<HTMLElement>(`[data-testid="timeline-block"][data-id="${CSS.escape(id)}"]`)?.focus(), 0);
+  }
+
   const showingSearch = searched !== null;
   const visible = showingSearch ? searchList : dayList;
 
@@ -314,7 +413,7 @@ function SignedIn({ session }: { session: ConsoleSession }) {
           <strong data-testid="console-who">{t('con_signedInAs', { party: session.partyId || '—', roles })}</strong>
           {scoped && scope && <span className="muted"> · {t('con_serves', { scope })}</span>}
         </p>
-        <button type="button" data-testid="console-sign-out" onClick={() => consoleSignOut()}>
+        <button type="button" data-testid="console-sign-out" onClick={() => consoleSignOut(null, true)}>
           {t('con_signOut')}
         </button>
       </div>
@@ -456,7 +555,22 @@ function SignedIn({ session }: { session: ConsoleSession }) {
           </div>
           {target && (
             <>
-              <h3>{t('con_dayOf', { date: formatLongDate(date, locale) })}</h3>
+              <div className="day-head">
+                <h3>{t('con_dayOf', { date: formatLongDate(date, locale) })}</h3>
+                <div className="view-toggle" role="group" aria-label={t('con_view')}>
+                  <button
+                    type="button"
+                    aria-pressed={view === 'timeline'}
+                    data-testid="console-view-timeline"
+                    onClick={() => setView('timeline')}
+                  >
+                    {t('con_viewTimeline')}
+                  </button>
+                  <button type="button" aria-pressed={view === 'list'} data-testid="console-view-list" onClick={() => setView('list')}>
+                    {t('con_viewList')}
+                  </button>
+                </div>
+              </div>
               <p className="tz muted">
                 {t('timesIn', { zone: tzLabel })} {t('liveNote')}
               </p>
@@ -464,6 +578,47 @@ function SignedIn({ session }: { session: ConsoleSession }) {
                 <p aria-live="polite">{t('loading')}</p>
               ) : dayList.length === 0 ? (
                 <p data-testid="console-empty">{t('con_none')}</p>
+              ) : view === 'timeline' ? (
+                <>
+                  <p className="muted">
+                    {t('con_count', { n: String(dayList.length) })} · {t('con_pickBlock')}
+                  </p>
+                  <div className={`tl-layout${selected ? ' with-details' : ''}`}>
+                    <Timeline
+                      columns={columns}
+                      date={date}
+                      timeZone={tz}
+                      label={t('con_timeline', { date: formatLongDate(date, locale) })}
+                      selected={selected?.id ?? null}
+                      onSelect={(id) => (id === selected?.id ? unselect() : select(id))}
+                      detailsId={`${ids}-details`}
+                    />
+                    <section id={`${ids}-details`} className="tl-details" aria-labelledby={selected ? `${ids}-selected` : undefined}>
+                      {selected && (
+                        <>
+                          <h4 id={`${ids}-selected`} tabIndex={-1} className="focus-target">
+                            {t('con_selected')}
+                          </h4>
+                          <ol className="agenda">
+                            <AppointmentRow
+                              key={selected.id}
+                              appt={selected}
+                              timeZone={tz}
+                              resourceName={selected.resource ? resourceById.get(selected.resource.id)?.name : undefined}
+                              onChanged={onChanged}
+                              onProblem={onProblem}
+                            />
+                          </ol>
+                          <div className="actions">
+                            <button type="button" data-testid="timeline-close" onClick={unselect}>
+                              {t('con_closeSelected')}
+                            </button>
+                          </div>
+                        </>
+                      )}
+                    </section>
+                  </div>
+                </>
               ) : (
                 <>
                   <p className="muted">{t('con_count', { n: String(dayList.length) })}</p>

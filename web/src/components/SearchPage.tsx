@@ -1,14 +1,16 @@
-import { useEffect, useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { HoldSlotMutation, PickersQuery } from '../operations';
 import { useI18n, type MessageKey } from '../i18n';
 import { problemOf, problemOfUserError, type Problem } from '../errors';
-import { auth, signInDemo } from '../auth';
+import { auth } from '../auth';
 import { useStore } from '../store';
 import { navigate } from '../router';
 import { SlotGrid, type Slot } from './SlotGrid';
 import { HoldPanel, type HeldSlot } from './HoldPanel';
 import { Alternatives, ProblemText, randomKey } from './common';
+import { SignInButton } from './SignIn';
+import { searchFormOf, searchPath } from '../signInState';
 
 interface Search {
   category: string;
@@ -24,9 +26,12 @@ export function SearchPage() {
   const categories = pickers.data?.categories ?? [];
   const places = pickers.data?.places ?? [];
 
-  const [category, setCategory] = useState('');
-  const [postcode, setPostcode] = useState('');
-  const [placeId, setPlaceId] = useState('');
+  // The search as the page's query keeps it: it survives a round trip to the identity provider
+  // (the sign-in comes back to this path) and a reload.
+  const [initial] = useState(() => searchFormOf(location.search));
+  const [category, setCategory] = useState(initial?.category ?? '');
+  const [postcode, setPostcode] = useState(initial?.postcode ?? '');
+  const [placeId, setPlaceId] = useState(initial?.store ?? '');
   const [formErrors, setFormErrors] = useState<{ category?: MessageKey; place?: MessageKey }>({});
   const [search, setSearch] = useState<Search | null>(null);
 
@@ -41,17 +46,45 @@ export function SearchPage() {
   const atPlace = cat?.atPlace ?? false;
   const searchedCat = categories.find((c) => c.id === search?.category);
 
-  function submit(e: React.FormEvent) {
-    e.preventDefault();
+  useEffect(() => {
+    // Until the categories are in, whether the place is a store or a postcode is not known.
+    if (!pickers.data) return;
+    const path = searchPath(atPlace ? { category, store: placeId } : { category, postcode });
+    if (location.pathname === '/' && `${location.pathname}${location.search}` !== path) history.replaceState(history.state, '', path);
+  }, [category, postcode, placeId, atPlace, pickers.data]);
+
+  // Back from signing in (or reloaded) with a search in the query: run it once the pickers are in.
+  const resumed = useRef(false);
+  useEffect(() => {
+    if (resumed.current || !initial || !pickers.data) return;
+    resumed.current = true;
+    const errs = check();
+    if (!errs.category && !errs.place) run();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [pickers.data]);
+
+  function check() {
     const errs: typeof formErrors = {};
     if (!category) errs.category = 'required';
+    else if (pickers.data && !categories.some((c) => c.id === category)) errs.category = 'required';
     const place = atPlace ? placeId : postcode.trim();
     if (!place) errs.place = 'required';
     else if (!atPlace && pickers.data && pickers.data.zones.length > 0 && !pickers.data.zones.some((z) => z.postCodes.includes(place)))
       errs.place = 'postcodeUnknown';
+    return errs;
+  }
+
+  function submit(e: React.FormEvent) {
+    e.preventDefault();
+    const errs = check();
     setFormErrors(errs);
     if (errs.category) return document.getElementById(`${ids}-category`)?.focus();
     if (errs.place) return document.getElementById(`${ids}-place`)?.focus();
+    run();
+  }
+
+  function run() {
+    const place = atPlace ? placeId : postcode.trim();
     setHold(null);
     setHoldProblem(null);
     setAlternatives([]);
@@ -193,9 +226,7 @@ export function SearchPage() {
       {!hold && pending && !session && (
         <Alternatives timeZone={tz}>
           <p>{t('signInToHold')}</p>
-          <button type="button" className="primary" onClick={() => void signInDemo().catch(() => {})}>
-            {t('signIn')}
-          </button>
+          <SignInButton />
         </Alternatives>
       )}
       {!hold && <Alternatives problem={holdProblem} alternatives={alternatives} timeZone={tz} onChoose={(s) => void choose(s as Slot, tz)} busy={holding} />}

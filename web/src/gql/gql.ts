@@ -14,7 +14,6 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  query ConsoleProbe {\n    appointments(first: 20) {\n      edges { node { id partyId } }\n    }\n  }\n": typeof types.ConsoleProbeDocument,
     "\n  fragment ConsoleAppt on Appointment {\n    id version status statusReason start end place partyId\n    category { name }\n    resource { id place }\n    contactMedia { value }\n  }\n": typeof types.ConsoleApptFragmentDoc,
     "\n  query ConsolePickers {\n    resources { id kind name timeZone place }\n    places { id name timeZone city }\n  }\n": typeof types.ConsolePickersDocument,
     "\n  query ConsoleDay($filter: AppointmentFilter!) {\n    appointments(filter: $filter, first: 30) {\n      pageInfo { hasNextPage }\n      edges {\n        node {\n          ...ConsoleAppt\n        }\n      }\n    }\n  }\n": typeof types.ConsoleDayDocument,
@@ -32,9 +31,9 @@ type Documents = {
     "\n  subscription AppointmentChanged($id: ID!) {\n    appointmentChanged(id: $id) {\n      kind version fields\n      appointment { id version status statusReason start end }\n    }\n  }\n": typeof types.AppointmentChangedDocument,
     "\n  mutation Reschedule($input: RescheduleAppointmentInput!) {\n    rescheduleAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": typeof types.RescheduleDocument,
     "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": typeof types.CancelDocument,
+    "\n  query Viewer {\n    viewer { partyId roles resources places parties expiresAt }\n  }\n": typeof types.ViewerDocument,
 };
 const documents: Documents = {
-    "\n  query ConsoleProbe {\n    appointments(first: 20) {\n      edges { node { id partyId } }\n    }\n  }\n": types.ConsoleProbeDocument,
     "\n  fragment ConsoleAppt on Appointment {\n    id version status statusReason start end place partyId\n    category { name }\n    resource { id place }\n    contactMedia { value }\n  }\n": types.ConsoleApptFragmentDoc,
     "\n  query ConsolePickers {\n    resources { id kind name timeZone place }\n    places { id name timeZone city }\n  }\n": types.ConsolePickersDocument,
     "\n  query ConsoleDay($filter: AppointmentFilter!) {\n    appointments(filter: $filter, first: 30) {\n      pageInfo { hasNextPage }\n      edges {\n        node {\n          ...ConsoleAppt\n        }\n      }\n    }\n  }\n": types.ConsoleDayDocument,
@@ -52,6 +51,7 @@ const documents: Documents = {
     "\n  subscription AppointmentChanged($id: ID!) {\n    appointmentChanged(id: $id) {\n      kind version fields\n      appointment { id version status statusReason start end }\n    }\n  }\n": types.AppointmentChangedDocument,
     "\n  mutation Reschedule($input: RescheduleAppointmentInput!) {\n    rescheduleAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": types.RescheduleDocument,
     "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": types.CancelDocument,
+    "\n  query Viewer {\n    viewer { partyId roles resources places parties expiresAt }\n  }\n": types.ViewerDocument,
 };
 
 /**
@@ -68,10 +68,6 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
-/**
- * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
- */
-export function graphql(source: "\n  query ConsoleProbe {\n    appointments(first: 20) {\n      edges { node { id partyId } }\n    }\n  }\n"): (typeof documents)["\n  query ConsoleProbe {\n    appointments(first: 20) {\n      edges { node { id partyId } }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -140,6 +136,10 @@ export function graphql(source: "\n  mutation Reschedule($input: RescheduleAppoi
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Viewer {\n    viewer { partyId roles resources places parties expiresAt }\n  }\n"): (typeof documents)["\n  query Viewer {\n    viewer { partyId roles resources places parties expiresAt }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
