@@ -332,6 +332,32 @@ func TestTypedErrors(t *testing.T) {
 			t.Fatalf("errors %s", errs)
 		}
 	})
+	// U+0000 is refused wherever a string gives it, before anything runs (a store on
+	// PostgreSQL could not keep it).
+	t.Run("NUL", func(t *testing.T) {
+		for _, tc := range []struct {
+			doc  string
+			vars map[string]any
+		}{
+			{`mutation { cancelAppointment(input: {id: "x\u0000", reason: "r"}) { error { code } } }`, nil},
+			{`mutation($r: String!) { cancelAppointment(input: {id: "x", reason: $r}) { error { code } } }`, map[string]any{"r": "no\x00"}},
+			{`mutation($i: BookAppointmentInput!) { bookAppointment(input: $i) { error { code } } }`, map[string]any{"i": map[string]any{"description": "a\x00"}}},
+			{`query($f: AppointmentFilter = {partyId: "a\u0000"}) { appointments(filter: $f) { totalCount } }`, nil},
+		} {
+			var opts []client.Option
+			for k, v := range tc.vars {
+				opts = append(opts, client.Var(k, v))
+			}
+			// Refused before it runs: HTTP 422, which the client reports as an error.
+			_, err := g.c.RawPost(tc.doc, opts...)
+			if err == nil || !strings.Contains(err.Error(), `"code":"VALIDATION"`) || !strings.Contains(err.Error(), "U+0000") {
+				t.Errorf("%s: %v", tc.doc, err)
+			}
+		}
+		if _, errs := g.raw(`{ appointments(filter: {partyId: "a\\u0000"}) { totalCount } }`, nil); errs != nil {
+			t.Errorf("an escaped backslash before u0000 is text: %s", errs)
+		}
+	})
 }
 
 func TestAppointmentsConnectionAndPickers(t *testing.T) {
@@ -556,5 +582,34 @@ func TestUpdateFailAndAdminMutations(t *testing.T) {
 	d = g.do(`{ resources(zone: "lyon-1") { id capacity zones } places { id } zones { id } }`, nil)
 	if get(d, "resources.0.id") != "tech-lyon-001" || get(d, "resources.0.capacity") != float64(1) {
 		t.Fatalf("after the upserts: %v", d)
+	}
+}
+
+// viewer tells each caller who the hub takes it for, and nobody that it is nobody.
+func TestViewer(t *testing.T) {
+	t.Parallel()
+	g := newClient(t)
+	agent := apphub.Principal{PartyID: "agent-7", Roles: []string{apphub.RoleAgent}, Resources: []string{"tech-paris-001"},
+		Places: []string{"store-paris-bastille"}, Expires: now.Add(time.Hour)}
+	const q = `{ viewer { partyId roles resources places parties expiresAt } }`
+	tests := []struct {
+		name string
+		as   apphub.Principal
+		want string
+	}{
+		{"anonymous", apphub.Principal{}, `null`},
+		{"a customer, with a credential that does not expire", customer,
+			`{"expiresAt":null,"parties":[],"partyId":"cust-1","places":[],"resources":[],"roles":["customer"]}`},
+		{"an agent", agent, `{"expiresAt":"` + now.Add(time.Hour).UTC().Format(time.RFC3339) + `","parties":[],"partyId":"agent-7",` +
+			`"places":["store-paris-bastille"],"resources":["tech-paris-001"],"roles":["agent"]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := g.as(tt.as).do(q, nil)
+			got, _ := json.Marshal(d["viewer"]) // keys sorted
+			if string(got) != tt.want {
+				t.Fatalf("viewer %s, want %s", got, tt.want)
+			}
+		})
 	}
 }

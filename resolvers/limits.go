@@ -3,6 +3,7 @@ package resolvers
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/complexity"
@@ -294,6 +295,11 @@ func (l *operationLimits) MutateOperationContext(ctx context.Context, opCtx *gra
 		errcode.Set(err, CodeComplexityLimit)
 		return err
 	}
+	if holdsNUL(opCtx.Doc, opCtx.Variables) {
+		err := gqlerror.Errorf("a string of the operation holds the character U+0000 (NUL), which no field may hold")
+		errcode.Set(err, apphub.EINVALID)
+		return err
+	}
 	c := complexity.Calculate(ctx, l.es, opCtx.Operation, opCtx.Variables, ignoreIntrospection)
 	if c = min(c+s.introspection, fieldsCap); c > l.maxComplexity {
 		err := gqlerror.Errorf("operation has complexity %d, which exceeds the limit of %d", c, l.maxComplexity)
@@ -377,4 +383,89 @@ func (m *meter) fragment(name string) shape {
 	s := m.selectionSet(def.SelectionSet)
 	m.fragments[name] = &s
 	return s
+}
+
+// holdsNUL reports whether a string the operation gives — in its variables or written in its
+// document — holds U+0000. No field has a use for it, and a store on PostgreSQL cannot keep it
+// (jsonb refuses it): refused here, on every store alike, before anything runs.
+func holdsNUL(doc *ast.QueryDocument, vars map[string]any) bool {
+	if anyHoldsNUL(vars) {
+		return true
+	}
+	var inSet func(ast.SelectionSet) bool
+	inValue := func(v *ast.Value) bool {
+		var walk func(*ast.Value) bool
+		walk = func(v *ast.Value) bool {
+			if v == nil {
+				return false
+			}
+			if strings.Contains(v.Raw, "\x00") {
+				return true
+			}
+			for _, c := range v.Children {
+				if walk(c.Value) {
+					return true
+				}
+			}
+			return false
+		}
+		return walk(v)
+	}
+	inSet = func(set ast.SelectionSet) bool {
+		for _, sel := range set {
+			switch sel := sel.(type) {
+			case *ast.Field:
+				for _, a := range sel.Arguments {
+					if inValue(a.Value) {
+						return true
+					}
+				}
+				if inSet(sel.SelectionSet) {
+					return true
+				}
+			case *ast.InlineFragment:
+				if inSet(sel.SelectionSet) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, op := range doc.Operations {
+		for _, d := range op.VariableDefinitions {
+			if inValue(d.DefaultValue) {
+				return true
+			}
+		}
+		if inSet(op.SelectionSet) {
+			return true
+		}
+	}
+	for _, f := range doc.Fragments {
+		if inSet(f.SelectionSet) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyHoldsNUL reports whether decoded JSON holds a string (or an object's name) with U+0000.
+func anyHoldsNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, 0)
+	case []any:
+		for _, e := range v {
+			if anyHoldsNUL(e) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, e := range v {
+			if strings.ContainsRune(k, 0) || anyHoldsNUL(e) {
+				return true
+			}
+		}
+	}
+	return false
 }

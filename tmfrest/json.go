@@ -140,14 +140,20 @@ func decodeValue(raw []byte) (any, error) {
 // limit alone does not bound (a 60 KB patch nested 10,000 deep took 24 s).
 const maxDepth = 32
 
-// checkDepth refuses a body nested deeper than maxDepth. It only counts brackets outside
-// strings: whether the body is JSON is for the parser to say.
-func checkDepth(body []byte) error {
+// checkBody refuses a body nested deeper than maxDepth, or whose strings hold U+0000 (NUL): no
+// field has a use for it, and a store on PostgreSQL cannot keep it (jsonb refuses it), so it is
+// refused here, on every store alike, before anything is written. It only counts brackets
+// outside strings and reads escapes inside them: whether the body is JSON is for the parser to
+// say (a raw NUL byte is not JSON).
+func checkBody(body []byte) error {
 	depth, inString, escaped := 0, false, false
-	for _, c := range body {
+	for i, c := range body {
 		switch {
 		case escaped:
 			escaped = false
+			if c == 'u' && bytes.HasPrefix(body[i+1:], []byte("0000")) {
+				return apphub.FieldError("body", "holds the character U+0000 (NUL), which no field may hold")
+			}
 		case inString:
 			escaped = c == '\\'
 			inString = c != '"'

@@ -143,7 +143,7 @@ func readBody(r *http.Request, allowed ...string) (media string, body []byte, er
 	if err != nil {
 		return "", nil, apphub.WrapError(apphub.EINVALID, err, "the body could not be read")
 	}
-	if err := checkDepth(body); err != nil {
+	if err := checkBody(body); err != nil {
 		return "", nil, err
 	}
 	return media, body, nil

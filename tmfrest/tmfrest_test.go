@@ -159,7 +159,7 @@ func TestWriteError(t *testing.T) {
 	}
 }
 
-func TestCheckDepth(t *testing.T) {
+func TestCheckBody(t *testing.T) {
 	nest := func(n int) string { return strings.Repeat(`{"a":[`, n/2) + "1" + strings.Repeat("]}", n/2) }
 	for _, tc := range []struct {
 		body string
@@ -172,8 +172,13 @@ func TestCheckDepth(t *testing.T) {
 		{`{"a":"\"` + strings.Repeat("{", 100) + `"}`, true},             // nor after an escaped quote
 		{`{"a":"\\"` + strings.Repeat("[", 100) + `}`, false},            // an escaped backslash ends no string
 		{strings.Repeat("]", 100) + strings.Repeat("[", maxDepth), true}, // not JSON: the parser's to say
+		{`{"a\u0000b":1}`, false},                                        // NUL in a name
+		{`{"a":"x\u0000"}`, false},                                       // in a value
+		{`{"a":"x\\u0000"}`, true},                                       // an escaped backslash, then the text u0000
+		{`{"a":"\u00000\u0001"}`, false},                                 // NUL followed by a digit
+		{`{"a":"\u0001"}`, true},                                         // other control characters are text
 	} {
-		if err := checkDepth([]byte(tc.body)); (err == nil) != tc.ok {
+		if err := checkBody([]byte(tc.body)); (err == nil) != tc.ok {
 			t.Errorf("%.60s: %v", tc.body, err)
 		}
 	}
