@@ -1,21 +1,23 @@
 # The project's steps, so that CI and a developer run the same commands. CI runs `bash .ci/run`,
-# which starts what the tests need when it is missing (Redis, curl, make) and then runs lint,
-# generate-check and the three parts of test, timing each. The benchmarks are not part of CI.
+# which starts what the tests need when it is missing (Redis, PostgreSQL, Chromium, curl, make)
+# and then runs lint, generate-check, web-check and the parts of test, timing each. The benchmarks are not part of CI.
 #
 #   make                  lint, generate-check and test
 #   make lint             gofmt, go vet, staticcheck
 #   make generate-check   go generate ./... leaves the tree as it was
 #   make web-check        the web app's unit tests; its build from web/ is the committed one
 #   make test             every package once (under the race detector where concurrency
-#                         matters), then the calendar's tests at three instants
+#                         matters), the calendar's tests at three instants, then the
+#                         store-facing suites on the store on PostgreSQL (apphub store)
 #   make bench            the benchmarks the README cites
 #
-# test and bench need Redis on 127.0.0.1:6379 (or REDIS_URL), and redis-server on the PATH.
+# test and bench need Redis on 127.0.0.1:6379 (or REDIS_URL), and redis-server on the PATH;
+# test needs PostgreSQL on 127.0.0.1:5432 (scripts/ensure-postgresql.sh starts Debian's).
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := check
-.PHONY: check lint generate-check web-check test test-race test-other test-clock bench
+.PHONY: check lint generate-check web-check test test-race test-other test-clock test-pgstore bench
 
 # Run by `go run`, so that a fresh machine needs nothing but Go and the module proxy.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -74,7 +76,7 @@ web-check:
 		git status --porcelain >&2; git diff --stat >&2; exit 1; \
 	fi
 
-test: test-race test-other test-clock
+test: test-race test-other test-clock test-pgstore
 
 test-race:
 	@echo "== go test -race $(RACE_PACKAGES)"
@@ -96,6 +98,10 @@ test-clock:
 		failed=0; wait $$packages || failed=1; wait $$hubs || failed=1; \
 		[[ $$failed == 0 ]]; \
 	done
+
+# The store-facing suites again, on the store on PostgreSQL (one apphub store process).
+test-pgstore:
+	@bash scripts/test-pgstore.sh
 
 # The figures in the README's "Performance" section. GOGC=400 is what the binary sets when it
 # has a memory limit.

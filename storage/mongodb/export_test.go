@@ -19,3 +19,5 @@ func CollectionsForTest(ctx context.Context, db *DB) ([]string, error) {
 func IndexIDsForTest(ctx context.Context, e *Embedded) error {
 	return e.indexer.indexAll(ctx)
 }
+
+const FrontEndLock = frontEndLock

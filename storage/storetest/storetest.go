@@ -1,6 +1,7 @@
 // Package storetest gives tests the real stores: an embedded FerretDB in a temporary directory
-// (or the MongoDB at MONGODB_URI) and the Redis server at REDIS_URL (default
-// redis://127.0.0.1:6379). Every test gets its own database and its own key and channel
+// (or the MongoDB at MONGODB_URI), the Redis server at REDIS_URL (default
+// redis://127.0.0.1:6379) and, for the store on PostgreSQL, databases on this machine's
+// PostgreSQL. Every test gets its own database and its own key and channel
 // prefix; nothing shared is ever flushed.
 package storetest
 
@@ -11,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -19,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/rediscache"
@@ -231,4 +235,45 @@ func Cache(t testing.TB, rc *rediscache.Client, prefix string) *rediscache.Cache
 	}
 	t.Cleanup(c.Close)
 	return c
+}
+
+// DefaultPostgreSQLURL is the PostgreSQL server the tests create their databases on when
+// APPHUB_TEST_POSTGRESQL_URL is not set: this machine's, with trust authentication.
+const DefaultPostgreSQLURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// PostgreSQL returns the URL of a fresh PostgreSQL database that belongs to t alone, dropped
+// (with whatever is still connected to it) when t ends. The test fails at once, saying how to
+// start PostgreSQL, when the server does not answer.
+func PostgreSQL(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("APPHUB_TEST_POSTGRESQL_URL")
+	if admin == "" {
+		admin = DefaultPostgreSQLURL
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatalf("storetest: the test needs a PostgreSQL server at %s, and it does not answer (%v).\n"+
+			"bash scripts/ensure-postgresql.sh installs and starts Debian's (bash .ci/run does), or set APPHUB_TEST_POSTGRESQL_URL.", admin, err)
+	}
+	defer conn.Close(context.Background())
+	name := "apphub_test_" + strings.ToLower(rand.Text()[:12])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("storetest: create PostgreSQL database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if conn, err := pgx.Connect(ctx, admin); err == nil {
+			conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			conn.Close(ctx)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
