@@ -9,6 +9,7 @@
 #   make test             every package once (under the race detector where concurrency
 #                         matters), the calendar's tests at three instants, then the
 #                         store-facing suites on the store on PostgreSQL (apphub store)
+#                         and the Redis-facing ones on a Redis Cluster
 #   make bench            the benchmarks the README cites
 #
 # test and bench need Redis on 127.0.0.1:6379 (or REDIS_URL), and redis-server on the PATH;
@@ -17,7 +18,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := check
-.PHONY: check lint generate-check web-check test test-race test-other test-clock test-pgstore bench
+.PHONY: check lint generate-check web-check test test-race test-other test-clock test-pgstore test-rediscluster bench
 
 # Run by `go run`, so that a fresh machine needs nothing but Go and the module proxy.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -76,7 +77,7 @@ web-check:
 		git status --porcelain >&2; git diff --stat >&2; exit 1; \
 	fi
 
-test: test-race test-other test-clock test-pgstore
+test: test-race test-other test-clock test-pgstore test-rediscluster
 
 test-race:
 	@echo "== go test -race $(RACE_PACKAGES)"
@@ -102,6 +103,10 @@ test-clock:
 # The store-facing suites again, on the store on PostgreSQL (one apphub store process).
 test-pgstore:
 	@bash scripts/test-pgstore.sh
+
+# The Redis-facing suites again, on a Redis Cluster of three masters and three replicas.
+test-rediscluster:
+	@bash scripts/test-rediscluster.sh
 
 # The figures in the README's "Performance" section. GOGC=400 is what the binary sets when it
 # has a memory limit.

@@ -144,12 +144,7 @@ func TestBrowserOIDCSignIn(t *testing.T) {
 		typeText(testid("postcode"), "75011"),
 		chromedp.Click(testid("search"), chromedp.ByQuery),
 		chromedp.WaitVisible(testid("slot"), chromedp.ByQuery),
-		chromedp.Click(testid("slot"), chromedp.ByQuery),
-		chromedp.WaitVisible(testid("countdown"), chromedp.ByQuery),
-		typeText(testid("name"), "Ada Lovelace"),
-		typeText(testid("email"), "ada@example.com"),
-		chromedp.Click(testid("book"), chromedp.ByQuery),
-		chromedp.WaitVisible(testid("status"), chromedp.ByQuery),
+		holdAndBook(),
 		chromedp.Location(&location))
 	id := location[strings.LastIndex(location, "/")+1:]
 	ctx := apphub.NewContextWithPrincipal(context.Background(), apphub.Principal{PartyID: adminParty, Roles: []string{apphub.RoleAdmin}})

@@ -174,15 +174,7 @@ func TestBrowserCustomerFlow(t *testing.T) {
 	b.run(t, "the slot booked elsewhere leaves the grid",
 		chromedp.WaitNotPresent(`[data-start="`+gone+`"]`, chromedp.ByQuery))
 
-	b.run(t, "hold a slot and book it",
-		chromedp.Click(testid("slot"), chromedp.ByQuery),
-		chromedp.WaitVisible(testid("hold"), chromedp.ByQuery),
-		chromedp.WaitVisible(testid("countdown"), chromedp.ByQuery),
-		typeText(testid("name"), "Ada Lovelace"),
-		typeText(testid("email"), "ada@example.com"),
-		chromedp.Click(testid("book"), chromedp.ByQuery),
-		chromedp.WaitVisible(testid("status"), chromedp.ByQuery),
-	)
+	b.run(t, "hold a slot and book it", holdAndBook())
 	var location string
 	b.run(t, "the confirmation page", chromedp.Location(&location))
 	id := location[strings.LastIndex(location, "/")+1:]
@@ -196,15 +188,7 @@ func TestBrowserCustomerFlow(t *testing.T) {
 	// says so without a reload.
 	res := dig(gql(t, h.url, h.token(t, adminParty, apphub.RoleAdmin), `query($id: ID!) { appointment(id: $id) { resource { id } } }`,
 		map[string]any{"id": id}), "appointment", "resource", "id").(string)
-	key, err := identity.OpenLocalKey(h.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, err := key.Mint(identity.TokenRequest{Party: "agent-7", Roles: []string{apphub.RoleAgent}, Resources: []string{res},
-		TTL: time.Hour, Now: testclock.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	agent := agentToken(t, h, "agent-7", res)
 	c := newBrowser(t, h.url, 1280, 900)
 	row := testid("console-appointment") + `[data-id="` + id + `"]`
 	c.run(t, "the agent finds the appointment in the console",
@@ -236,6 +220,34 @@ func TestBrowserCustomerFlow(t *testing.T) {
 	if off := b.offOrigin(); len(off) > 0 {
 		t.Errorf("the page requested from elsewhere than the hub: %v", off)
 	}
+}
+
+// holdAndBook holds the grid's first slot and books it with contact details.
+func holdAndBook() chromedp.Action {
+	return chromedp.Tasks{
+		chromedp.Click(testid("slot"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("hold"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("countdown"), chromedp.ByQuery),
+		typeText(testid("name"), "Ada Lovelace"),
+		typeText(testid("email"), "ada@example.com"),
+		chromedp.Click(testid("book"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("status"), chromedp.ByQuery),
+	}
+}
+
+// agentToken is a token of an agent who serves resource, signed by the hub's local key.
+func agentToken(t *testing.T, h *testHub, party, resource string) string {
+	t.Helper()
+	key, err := identity.OpenLocalKey(h.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := key.Mint(identity.TokenRequest{Party: party, Roles: []string{apphub.RoleAgent}, Resources: []string{resource},
+		TTL: time.Hour, Now: testclock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }
 
 // searchRepair75011 opens the app, signs in (demo) and searches repairs at 75011.
@@ -577,15 +589,7 @@ func TestBrowserConsoleDayLive(t *testing.T) {
 	}
 	one := book(first)
 
-	key, err := identity.OpenLocalKey(h.dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	agent, err := key.Mint(identity.TokenRequest{Party: "agent-9", Roles: []string{apphub.RoleAgent}, Resources: []string{tech},
-		TTL: time.Hour, Now: testclock.Now()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	agent := agentToken(t, h, "agent-9", tech)
 	c := newBrowser(t, h.url, 1280, 900)
 	block := func(id string) string { return testid("timeline-block") + `[data-id="` + id + `"]` }
 	// A date input takes its value from the browser's own setter, which React listens behind.

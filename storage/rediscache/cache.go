@@ -1,6 +1,7 @@
 package rediscache
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -587,6 +588,9 @@ func (c *Cache) scriptVersions(ctx context.Context, keys []apphub.ResourceDay, z
 	return out, nil
 }
 
+// errShortReply is a reply with fewer values than the command asked for.
+var errShortReply = errors.New("redis: a reply with fewer values than asked for")
+
 // readVersions reads the tokens as the version scripts would, with plain commands (HMGET and
 // PEXPIRE, no script for Redis to run: the version read is on every search's path), and
 // reports false when a hash does not exist, which only the scripts create.
@@ -625,6 +629,18 @@ func (c *Cache) readVersions(ctx context.Context, keys []apphub.ResourceDay, zon
 	epoch, err := epochCmd.Result()
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, false, err
+	}
+	// Each read is checked on its own: a Cluster pipeline whose shard is failing over does not
+	// always report the failed reads in Exec's error, and their values are then empty.
+	for _, r := range reads {
+		if err := r.Err(); err != nil || len(r.Val()) != 2 {
+			return nil, false, cmp.Or(err, errShortReply)
+		}
+	}
+	for _, r := range byZone {
+		if err := r.cmd.Err(); err != nil || len(r.cmd.Val()) != 1+len(r.days) {
+			return nil, false, cmp.Or(err, errShortReply)
+		}
 	}
 	out := make([]string, 0, len(keys)+len(zones))
 	for _, r := range reads {

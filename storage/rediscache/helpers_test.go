@@ -78,7 +78,8 @@ func counter(t testing.TB, reg *prometheus.Registry, name string) float64 {
 }
 
 // client returns a second client of the Redis storetest.Redis points at (or, given addr, of
-// the server at addr with the same options): another hub.
+// the single server at addr, with the same options but the other nodes of a Cluster URL):
+// another hub.
 func client(t testing.TB, addr string) *rediscache.Client {
 	t.Helper()
 	u, err := url.Parse(storetest.RedisURL())
@@ -87,6 +88,9 @@ func client(t testing.TB, addr string) *rediscache.Client {
 	}
 	if addr != "" {
 		u.Host = addr
+		q := u.Query()
+		q.Del("addr")
+		u.RawQuery = q.Encode()
 	}
 	c, err := rediscache.Connect(u.String(), rediscache.ConnectOptions{})
 	if err != nil {
@@ -221,4 +225,31 @@ func has(claims []apphub.Claim, start time.Time, seat int) bool {
 		}
 	}
 	return false
+}
+
+// keysOf lists the keys matching pattern on every master: KEYS on a Cluster client asks one node.
+func keysOf(t testing.TB, c *rediscache.Client, pattern string) []string {
+	t.Helper()
+	ctx := context.Background()
+	cc, ok := c.Raw().(*redis.ClusterClient)
+	if !ok {
+		ks, err := c.Raw().Keys(ctx, pattern).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ks
+	}
+	var mu sync.Mutex
+	var out []string
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
+		ks, err := node.Keys(ctx, pattern).Result()
+		mu.Lock()
+		out = append(out, ks...)
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -233,11 +233,11 @@ func TestRateLimiterSharedBudgets(t *testing.T) {
 			spend(t, 5, "search", long1, a, b)
 			refused(t, a, "search", long1)
 			spend(t, 5, "search", long2, b)
-			keys, err := rdbA.Raw().Keys(ctx, prefix+"rate:*").Result()
-			if err != nil || len(keys) != 6 {
-				t.Fatalf("keys %v, %v; want 6", keys, err)
+			ks := keysOf(t, rdbA, prefix+"rate:*")
+			if len(ks) != 6 {
+				t.Fatalf("keys %v; want 6", ks)
 			}
-			for _, k := range keys {
+			for _, k := range ks {
 				if len(k) > len(prefix)+len("rate:search:")+100 {
 					t.Fatalf("key %q is longer than 100 bytes after its class", k)
 				}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -37,6 +38,9 @@ type ConnectOptions struct {
 type Client struct {
 	rdb redis.UniversalClient
 }
+
+// clusterReload is how stale a Cluster client's slot map may get.
+const clusterReload = 2 * time.Second
 
 // Connect returns a client for redisURL without waiting for the server; go-redis dials on
 // first use and redials after failures, so Redis may come and go while the hub runs.
@@ -78,6 +82,11 @@ func connect(redisURL string, opts ConnectOptions) (redis.UniversalClient, error
 			return nil, apphub.WrapError(apphub.EINVALID, err, "invalid Redis Cluster URL")
 		}
 		o.ContextTimeoutEnabled, o.OnConnect = true, onConnect
+		// The client learns of a failover from MOVED replies, which a master that died sends
+		// none of: it would keep dialling it until its periodic reload (60 s by default), and
+		// the shard's keys would be out of reach that long after its replica took over
+		// (TestClusterFailover). The slot map is read again every 2 s instead.
+		o.ClusterStateReloadInterval = clusterReload
 		return redis.NewClusterClient(o), nil
 	default:
 		o, err := redis.ParseURL(redisURL)

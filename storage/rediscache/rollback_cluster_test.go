@@ -27,7 +27,7 @@ func startCluster(t *testing.T) *testCluster {
 	t.Helper()
 	c := &testCluster{t: t}
 	for range 3 {
-		port, dir := storetest.FreePort(t), t.TempDir()
+		port, dir := storetest.ClusterPort(t), t.TempDir()
 		c.ports, c.dirs = append(c.ports, port), append(c.dirs, dir)
 		c.nodes = append(c.nodes, c.start(port, dir))
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -137,6 +138,28 @@ func FreePort(t testing.TB) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// ClusterPort returns a free loopback port for a Redis Cluster node: at most 55535, with the
+// port 10,000 higher (the node's cluster bus) free too.
+func ClusterPort(t testing.TB) int {
+	t.Helper()
+	for range 1000 {
+		p := 20000 + mathrand.IntN(35535)
+		a, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		b, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+10000))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return p
+	}
+	t.Fatal("storetest: no free port pair for a Redis Cluster node")
+	return 0
 }
 
 // StartRedisServer runs a private redis-server on port (keeping nothing on disk) until the
