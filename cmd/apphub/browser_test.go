@@ -60,8 +60,23 @@ func newBrowser(t *testing.T, base string, width, height int64) *browser {
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("%s: %v (bash scripts/ensure-chromium.sh installs Debian's chromium)", chromium, err)
 	}
+	// Chromium's helper processes may still write to its profile after the browser exits, which
+	// t.TempDir's removal would fail on: the profile is removed after the browser, and again
+	// until nothing writes there any more.
+	profile, err := os.MkdirTemp("", "apphub-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(profile),
 		// This machine's network is closed: Chromium's own connections would be refused.
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true))

@@ -669,7 +669,7 @@ func (p *process) token(t *testing.T, party, role string) string {
 }
 
 // startProcess runs the program with args and an environment that has no store URLs, and
-// waits for it to log where it serves.
+// waits for it to log where it serves (url: a hub's base URL, a store's MongoDB URI).
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
 	return startProcessEnv(t, nil, args...)
@@ -705,8 +705,14 @@ func startProcessEnv(t *testing.T, extra []string, args ...string) *process {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			var line map[string]any
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "apphub serving" {
-				addr <- line["addr"].(string)
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				continue
+			}
+			switch line["msg"] {
+			case "apphub serving":
+				addr <- "http://" + line["addr"].(string)
+			case "apphub store serving": // apphub store: its MongoDB URI
+				addr <- line["mongodb"].(string)
 			}
 		}
 	}()
@@ -721,7 +727,7 @@ func startProcessEnv(t *testing.T, extra []string, args ...string) *process {
 	})
 	select {
 	case a := <-addr:
-		p.url = "http://" + a
+		p.url = a
 	case <-p.done:
 	case <-time.After(60 * time.Second):
 		t.Fatalf("apphub did not start within 60s:\n%s", p.logs.String())

@@ -17,56 +17,11 @@ import (
 // over within seconds (a node timeout of 1 s).
 func startReplicatedCluster(t *testing.T) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t}
-	for range 6 {
-		port, dir := storetest.ClusterPort(t), t.TempDir()
-		c.ports, c.dirs = append(c.ports, port), append(c.dirs, dir)
-		c.nodes = append(c.nodes, storetest.StartRedisServerIn(t, port, dir,
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "1000"))
+	rc := storetest.StartRedisCluster(t, 3, 1, "--cluster-node-timeout", "1000")
+	c := &testCluster{t: t, nodes: rc.Nodes}
+	for _, n := range rc.Nodes {
+		c.ports, c.dirs = append(c.ports, n.Port), append(c.dirs, n.Dir)
 	}
-	ctx := context.Background()
-	for i := range 6 {
-		if i < 3 {
-			if err := c.admin(i).ClusterAddSlotsRange(ctx, i*16384/3, (i+1)*16384/3-1).Err(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if i > 0 {
-			if err := c.admin(0).ClusterMeet(ctx, "127.0.0.1", fmt.Sprint(c.ports[i])).Err(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	eventuallyWithin(t, 30*time.Second, "the six nodes to know each other", func() bool {
-		for i := range 6 {
-			if info, err := c.admin(i).ClusterInfo(ctx).Result(); err != nil || !strings.Contains(info, "cluster_known_nodes:6") {
-				return false
-			}
-		}
-		return true
-	})
-	for i := 3; i < 6; i++ {
-		master, err := c.admin(i - 3).ClusterMyID(ctx).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.admin(i).ClusterReplicate(ctx, master).Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eventuallyWithin(t, 30*time.Second, "the replicas to be in sync", func() bool {
-		for i := 3; i < 6; i++ {
-			if info, err := c.admin(i).Info(ctx, "replication").Result(); err != nil || !strings.Contains(info, "master_link_status:up") {
-				return false
-			}
-		}
-		for i := range 6 {
-			if info, err := c.admin(i).ClusterInfo(ctx).Result(); err != nil || !strings.Contains(info, "cluster_state:ok") {
-				return false
-			}
-		}
-		return true
-	})
 	return c
 }
 
@@ -85,14 +40,7 @@ func TestClusterFailover(t *testing.T) {
 			z = n
 		}
 	}
-	url := "redis://" + strings.Join(func() []string {
-		var out []string
-		for _, p := range cl.ports {
-			out = append(out, fmt.Sprintf("127.0.0.1:%d", p))
-		}
-		return out
-	}(), "&addr=")
-	url = strings.Replace(url, "&", "?", 1)
+	url := cl.url()
 	rdbA, c := guarded(t, url, prefix)
 	rdbB, err := rediscache.Connect(url, rediscache.ConnectOptions{})
 	if err != nil {

@@ -90,8 +90,11 @@ func (c *testCluster) node(key string) int {
 	return int(slot) * 3 / 16384
 }
 
+// url is the Cluster URL that reaches every node.
 func (c *testCluster) url() string {
-	return fmt.Sprintf("redis://127.0.0.1:%d?addr=127.0.0.1:%d&addr=127.0.0.1:%d", c.ports[0], c.ports[1], c.ports[2])
+	var rc storetest.RedisCluster
+	rc.Nodes = c.nodes
+	return rc.URL()
 }
 
 // TestRollbackGuardCluster: on a Redis Cluster, a master restarted on an older snapshot gives

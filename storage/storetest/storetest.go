@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/rediscache"
@@ -299,4 +300,98 @@ func PostgreSQL(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// RedisCluster is a Redis Cluster of private redis-server processes (StartRedisCluster).
+type RedisCluster struct {
+	Masters int
+	// Nodes are the masters, then their replicas: Nodes[Masters+i] replicates Nodes[i % Masters].
+	Nodes []*RedisServer
+}
+
+// StartRedisCluster runs a Redis Cluster of masters, each with replicas replicas, until t ends:
+// the slots split evenly among the masters, every replica in sync, the cluster's state ok on
+// every node. args are more redis-server options for every node (e.g. "--cluster-node-timeout",
+// "1000" for a quick failover).
+func StartRedisCluster(t testing.TB, masters, replicas int, args ...string) *RedisCluster {
+	t.Helper()
+	c := &RedisCluster{Masters: masters}
+	n := masters * (1 + replicas)
+	for range n {
+		c.Nodes = append(c.Nodes, StartRedisServerIn(t, ClusterPort(t), t.TempDir(),
+			append([]string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}, args...)...))
+	}
+	ctx := context.Background()
+	admin := func(i int) *redis.Client {
+		rdb := redis.NewClient(&redis.Options{Addr: c.Addr(i)})
+		t.Cleanup(func() { rdb.Close() })
+		return rdb
+	}
+	clients := make([]*redis.Client, n)
+	for i := range n {
+		clients[i] = admin(i)
+		if i < masters {
+			if err := clients[i].ClusterAddSlotsRange(ctx, i*16384/masters, (i+1)*16384/masters-1).Err(); err != nil {
+				t.Fatalf("storetest: cluster slots of node %d: %v", i, err)
+			}
+		}
+		if i > 0 {
+			if err := clients[0].ClusterMeet(ctx, "127.0.0.1", strconv.Itoa(c.Nodes[i].Port)).Err(); err != nil {
+				t.Fatalf("storetest: cluster meet: %v", err)
+			}
+		}
+	}
+	wait := func(what string, ok func(i int) bool) {
+		deadline := time.Now().Add(30 * time.Second)
+		for i := 0; i < n; {
+			if ok(i) {
+				i++
+				continue
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("storetest: the Redis Cluster: waited 30 s for %s (node %d)", what, i)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	wait("every node to know the others", func(i int) bool {
+		info, err := clients[i].ClusterInfo(ctx).Result()
+		return err == nil && strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d", n))
+	})
+	for i := masters; i < n; i++ {
+		id, err := clients[i%masters].ClusterMyID(ctx).Result()
+		if err == nil {
+			err = clients[i].ClusterReplicate(ctx, id).Err()
+		}
+		if err != nil {
+			t.Fatalf("storetest: cluster replicate: %v", err)
+		}
+	}
+	wait("the replicas to be in sync and the cluster to serve", func(i int) bool {
+		if i >= masters {
+			info, err := clients[i].Info(ctx, "replication").Result()
+			if err != nil || !strings.Contains(info, "master_link_status:up") {
+				return false
+			}
+		}
+		info, err := clients[i].ClusterInfo(ctx).Result()
+		return err == nil && strings.Contains(info, "cluster_state:ok")
+	})
+	return c
+}
+
+// Addr is node i's address.
+func (c *RedisCluster) Addr(i int) string { return "127.0.0.1:" + strconv.Itoa(c.Nodes[i].Port) }
+
+// URL is the Cluster URL that reaches every node (rediscache.Connect).
+func (c *RedisCluster) URL() string {
+	u := "redis://" + c.Addr(0)
+	for i := 1; i < len(c.Nodes); i++ {
+		sep := "&"
+		if i == 1 {
+			sep = "?"
+		}
+		u += sep + "addr=" + c.Addr(i)
+	}
+	return u
 }
