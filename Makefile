@@ -9,7 +9,8 @@
 #   make test             every package once (under the race detector where concurrency
 #                         matters), the calendar's tests at three instants, then the
 #                         store-facing suites on the store on PostgreSQL (apphub store)
-#                         and the Redis-facing ones on a Redis Cluster
+#                         and the Redis-facing ones on a Redis Cluster, and the topology
+#                         of several processes (docs/deploy.md)
 #   make bench            the benchmarks the README cites
 #
 # test and bench need Redis on 127.0.0.1:6379 (or REDIS_URL), and redis-server on the PATH;
@@ -18,7 +19,7 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := check
-.PHONY: check lint generate-check web-check test test-race test-other test-clock test-pgstore test-rediscluster bench
+.PHONY: check lint generate-check web-check test test-race test-other test-clock test-pgstore test-rediscluster test-topology bench
 
 # Run by `go run`, so that a fresh machine needs nothing but Go and the module proxy.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -77,11 +78,22 @@ web-check:
 		git status --porcelain >&2; git diff --stat >&2; exit 1; \
 	fi
 
-test: test-race test-other test-clock test-pgstore test-rediscluster
+test: test-race test-other test-clock test-pgstore test-rediscluster test-topology
+
+# The topology tests run their processes (hubs and the store) from the test binary: under the
+# race detector each is several times slower, and 60 bookings at once then outlast their
+# operation timeout. They run without it, in test-topology.
+TOPOLOGY_TESTS := ^TestTopology
 
 test-race:
 	@echo "== go test -race $(RACE_PACKAGES)"
-	@go test -race $(RACEFLAGS) $(TESTFLAGS) -timeout 15m $(RACE_PACKAGES)
+	@go test -race $(RACEFLAGS) $(TESTFLAGS) -timeout 15m -skip '$(TOPOLOGY_TESTS)' $(RACE_PACKAGES)
+
+# The production topology on this machine (docs/deploy.md): hub processes over one store process
+# on PostgreSQL and a Redis Cluster.
+test-topology:
+	@echo "== go test -run '$(TOPOLOGY_TESTS)' ./cmd/apphub"
+	@go test $(TESTFLAGS) -count=1 -timeout 10m -run '$(TOPOLOGY_TESTS)' ./cmd/apphub
 
 test-other:
 	@packages="$(OTHER_PACKAGES)"; \

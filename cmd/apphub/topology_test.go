@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -17,23 +18,23 @@ import (
 // test binary as `apphub serve`) over one `apphub store` process on a PostgreSQL database of
 // their own and a Redis Cluster of three masters and three replicas.
 type topology struct {
-	store *process
-	hubs  []*process
-	dir   string // the hubs' data directory: it holds only the local key they share
+	store     *process
+	storeArgs []string // to start it again where the hubs know it
+	cluster   *storetest.RedisCluster
+	hubs      []*process
+	dir       string // the hubs' data directory: it holds only the local key they share
 }
 
-func startTopology(t *testing.T, hubs int) *topology {
+// startTopology starts the store on the PostgreSQL database at pgURL (listening on storeAddr,
+// "127.0.0.1:0" for any port), the cluster and the hubs.
+func startTopology(t *testing.T, hubs int, pgURL, storeAddr string) *topology {
 	t.Helper()
-	pg := storetest.PostgreSQL(t)
-	store := startProcess(t, "store", "--listen", "127.0.0.1:0", "--postgresql-url", pg)
-	if store.url == "" {
-		t.Fatalf("the store did not start:\n%s", store.logs.String())
-	}
-	cluster := storetest.StartRedisCluster(t, 3, 1, "--cluster-node-timeout", "1000")
-	tp := &topology{store: store, dir: t.TempDir()}
+	tp := &topology{storeArgs: []string{"store", "--listen", storeAddr, "--postgresql-url", pgURL}, dir: t.TempDir()}
+	tp.startStore(t)
+	tp.cluster = storetest.StartRedisCluster(t, 3, 1, "--cluster-node-timeout", "1000")
 	for i := range hubs {
-		args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", tp.dir, "--mongodb-uri", store.url,
-			"--redis-url", cluster.URL(), "--rate-write", "off", "--rate-search", "off"}
+		args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", tp.dir, "--mongodb-uri", tp.store.url,
+			"--redis-url", tp.cluster.URL(), "--rate-write", "off", "--rate-search", "off"}
 		if i == 0 {
 			args = append(args, "--demo") // the calendar, loaded before the first hub serves
 		}
@@ -46,6 +47,14 @@ func startTopology(t *testing.T, hubs int) *topology {
 	return tp
 }
 
+func (tp *topology) startStore(t *testing.T) {
+	t.Helper()
+	tp.store = startProcess(t, tp.storeArgs...)
+	if tp.store.url == "" {
+		t.Fatalf("the store did not start:\n%s", tp.store.logs.String())
+	}
+}
+
 func (tp *topology) token(t *testing.T, party, role string) string {
 	return mintToken(t, tp.dir, party, role)
 }
@@ -55,7 +64,7 @@ func (tp *topology) token(t *testing.T, party, role string) string {
 // made on the other two, each once and in order.
 func TestTopologyThreeHubs(t *testing.T) {
 	t.Parallel()
-	tp := startTopology(t, 3)
+	tp := startTopology(t, 3, storetest.PostgreSQL(t), "127.0.0.1:0")
 	a, b, c := tp.hubs[0], tp.hubs[1], tp.hubs[2]
 	admin := tp.token(t, adminParty, apphub.RoleAdmin)
 	// Every hub logs where its stores are.
@@ -91,7 +100,8 @@ func TestTopologyThreeHubs(t *testing.T) {
 		codes := raceOverHubs(t, tp.hubs, admin, 60, race.body)
 		t.Logf("60 bookings of %s (capacity %d) over three hubs: %v", race.what, race.capacity, codes)
 		if race.capacity < 1 || codes[http.StatusCreated] != race.capacity || codes[http.StatusConflict] != 60-race.capacity {
-			t.Errorf("60 bookings of %s (capacity %d) over three hubs: %v, want %d 201s and the rest 409", race.what, race.capacity, codes, race.capacity)
+			t.Errorf("60 bookings of %s (capacity %d) over three hubs: %v, want %d 201s and the rest 409; the store's log ends:\n%s",
+				race.what, race.capacity, codes, race.capacity, tail(tp.store.logs.String(), 3000))
 		}
 	}
 
@@ -129,7 +139,7 @@ func TestTopologyThreeHubs(t *testing.T) {
 func raceOverHubs(t *testing.T, hubs []*process, token string, n int, body string) map[int]int {
 	t.Helper()
 	var mu sync.Mutex
-	codes := map[int]int{}
+	codes, logged := map[int]int{}, map[int]bool{}
 	var wg sync.WaitGroup
 	gate := make(chan struct{})
 	for i := range n {
@@ -139,13 +149,19 @@ func raceOverHubs(t *testing.T, hubs []*process, token string, n int, body strin
 			req.Header.Set("Authorization", "Bearer "+token)
 			<-gate
 			resp, err := http.DefaultClient.Do(req)
-			code := -1
+			code, answer := -1, fmt.Sprint(err)
 			if err == nil {
 				code = resp.StatusCode
+				raw, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				answer = string(raw)
 			}
 			mu.Lock()
 			codes[code]++
+			if code != http.StatusCreated && code != http.StatusConflict && !logged[code] {
+				logged[code] = true
+				t.Logf("an answer %d: %.300s", code, answer)
+			}
 			mu.Unlock()
 		})
 	}
@@ -153,3 +169,110 @@ func raceOverHubs(t *testing.T, hubs []*process, token string, n int, body strin
 	wg.Wait()
 	return codes
 }
+
+// Outages of the shared engines, no hub restarted: a Redis master killed (its replica takes
+// over): searches go on, never offering a booked slot; PostgreSQL stopped, then the store
+// process killed: readiness 503, bookings UNAVAILABLE with nothing half-written; each back: the
+// hubs recover by themselves.
+func TestTopologyOutages(t *testing.T) {
+	t.Parallel()
+	pg := storetest.StartPostgreSQLServer(t)
+	pg.CreateDatabase("apphub")
+	tp := startTopology(t, 2, pg.URL("apphub"), fmt.Sprintf("127.0.0.1:%d", storetest.FreePort(t)))
+	a, b := tp.hubs[0], tp.hubs[1]
+	admin := tp.token(t, adminParty, apphub.RoleAdmin)
+	from := testclock.Now().Add(48 * time.Hour)
+	const search = `query($from: Time!, $to: Time!) { availability(input: {category: "repair", place: "75011", from: $from, to: $to}) {
+		days { slots { start resources { resource { id } } } } } }`
+	slots := func(base string) (map[string]bool, error) {
+		d := gqlRaw(t, base, admin, search, map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(3 * 24 * time.Hour).Format(time.RFC3339)})
+		if d["errors"] != nil {
+			return nil, fmt.Errorf("%v", d["errors"])
+		}
+		offered := map[string]bool{}
+		for _, day := range dig(d, "data", "availability", "days").([]any) {
+			for _, s := range dig(day, "slots").([]any) {
+				for _, r := range dig(s, "resources").([]any) {
+					offered[dig(r, "resource", "id").(string)+"@"+dig(s, "start").(string)] = true
+				}
+			}
+		}
+		return offered, nil
+	}
+	book := func(base string, at, tech string) (string, string) {
+		d := gqlRaw(t, base, admin, `mutation($s: Time!, $r: ID!) { bookAppointment(input: {customer: "outage-1", category: "repair", place: "75011", resource: $r, start: $s}) {
+			appointment { id } error { code } } }`, map[string]any{"s": at, "r": tech})
+		id, _ := dig(d, "data", "bookAppointment", "appointment", "id").(string)
+		code, _ := dig(d, "errors", 0, "extensions", "code").(string)
+		if code == "" {
+			code, _ = dig(d, "data", "bookAppointment", "error", "code").(string)
+		}
+		return id, code
+	}
+	first := func() (at, tech string) { // the first free slot and its first technician
+		d := gql(t, a.url, admin, search, map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(3 * 24 * time.Hour).Format(time.RFC3339)})
+		slot := dig(d, "availability", "days", 0, "slots", 0)
+		if slot == nil {
+			t.Fatalf("no free slot: %v", d)
+		}
+		return dig(slot, "start").(string), dig(slot, "resources", 0, "resource", "id").(string)
+	}
+
+	// A Redis master dies: its replica takes over; meanwhile and after, B's searches answer and
+	// never offer the slot A booked.
+	at, tech := first()
+	if id, code := book(a.url, at, tech); id == "" {
+		t.Fatalf("booking before the failover: %s", code)
+	}
+	tp.cluster.Nodes[0].Kill()
+	deadline := time.Now().Add(8 * time.Second)
+	for n := 0; time.Now().Before(deadline); n++ {
+		offered, err := slots(b.url)
+		if err != nil {
+			t.Fatalf("search %d during the failover: %v", n, err)
+		}
+		if offered[tech+"@"+at] {
+			t.Fatalf("search %d during the failover offers the booked slot %s@%s", n, tech, at)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	waitReady(t, b.url, http.StatusOK, "ready", 30*time.Second)
+	at, tech = first()
+	if id, code := book(b.url, at, tech); id == "" {
+		t.Fatalf("booking after the failover: %s", code)
+	}
+	if offered, err := slots(a.url); err != nil || offered[tech+"@"+at] {
+		t.Fatalf("after the failover A offers the slot B booked (%v)", err)
+	}
+
+	// PostgreSQL stops, then the store process dies: each time the hubs say they are not ready
+	// and refuse bookings as UNAVAILABLE, writing nothing; once it is back they serve again.
+	for _, outage := range []struct {
+		what       string
+		stop, back func()
+	}{
+		{"PostgreSQL stopped", pg.Stop, pg.Start},
+		{"the store process killed", func() { tp.store.cmd.Process.Kill(); <-tp.store.done }, func() { tp.startStore(t) }},
+	} {
+		at, tech = first()
+		outage.stop()
+		waitReady(t, a.url, http.StatusServiceUnavailable, "unavailable", 30*time.Second)
+		if id, code := book(b.url, at, tech); id != "" || code != "UNAVAILABLE" {
+			t.Fatalf("%s: a booking answered %q %q, want UNAVAILABLE", outage.what, id, code)
+		}
+		outage.back()
+		for _, h := range tp.hubs {
+			waitReady(t, h.url, http.StatusOK, "ready", 60*time.Second)
+		}
+		// Nothing of the refused booking was kept: the slot is offered, and booked now.
+		if offered, err := slots(a.url); err != nil || !offered[tech+"@"+at] {
+			t.Fatalf("%s, then back: the slot refused during the outage is not offered (%v)", outage.what, err)
+		}
+		if id, code := book(b.url, at, tech); id == "" {
+			t.Fatalf("%s, then back: booking: %s", outage.what, code)
+		}
+	}
+}
+
+// tail is the end of s, at most n bytes.
+func tail(s string, n int) string { return s[max(0, len(s)-n):] }

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,9 +129,30 @@ func mapError(err error) error {
 	case mongo.IsTimeout(err), mongo.IsNetworkError(err), errors.As(err, &sse),
 		errors.Is(err, mongo.ErrClientDisconnected), errors.Is(err, context.DeadlineExceeded):
 		return apphub.WrapError(apphub.EUNAVAILABLE, err, "MongoDB is unavailable")
+	case backendOutage(err):
+		return apphub.WrapError(apphub.EUNAVAILABLE, err, "MongoDB is unavailable: its PostgreSQL cannot be reached")
 	default:
 		return apphub.WrapError(apphub.EINTERNAL, err, "MongoDB error: %s", describe(err))
 	}
+}
+
+// backendOutages are what FerretDB on PostgreSQL says, in an InternalError (code 1), when its
+// PostgreSQL is down, restarting or does not answer in time (pgx's and PostgreSQL's words): an
+// outage, not a fault of the request.
+var backendOutages = []string{"connection refused", "dial error", "failed to connect", "i/o timeout", "conn closed", "unexpected EOF",
+	"the database system is shutting down", "the database system is starting up", "terminating connection"}
+
+func backendOutage(err error) bool {
+	var ce mongo.CommandError
+	if !errors.As(err, &ce) || ce.Code != 1 {
+		return false
+	}
+	for _, s := range backendOutages {
+		if strings.Contains(ce.Message, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // describe names the server's error code, which helps an operator without leaking data.

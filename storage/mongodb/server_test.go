@@ -116,3 +116,60 @@ func TestServerStopsWhenItsLockIsTaken(t *testing.T) {
 		t.Fatal("the store went on serving while another held its lock")
 	}
 }
+
+// PostgreSQL down under the store is an outage (UNAVAILABLE), not an internal error, and once it
+// is back the store serves again and holds its lock, with no restart.
+func TestServerAcrossAPostgreSQLRestart(t *testing.T) {
+	t.Parallel()
+	pg := storetest.StartPostgreSQLServer(t)
+	pg.CreateDatabase("apphub")
+	ctx := context.Background()
+	s, err := mongodb.StartServer(ctx, pg.URL("apphub"), "127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := mongodb.Open(s.URI(), "apphub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	if err := mongodb.InsertForTest(ctx, db, "claims", map[string]any{"_id": "before"}); err != nil {
+		t.Fatal(err)
+	}
+	pg.Stop()
+	if err := mongodb.InsertForTest(ctx, db, "claims", map[string]any{"_id": "during"}); apphub.ErrorCode(err) != apphub.EUNAVAILABLE {
+		t.Fatalf("an insert with PostgreSQL down: %v, want UNAVAILABLE", err)
+	}
+	pg.Start()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := mongodb.InsertForTest(ctx, db, "claims", map[string]any{"_id": "after"})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("30 s after PostgreSQL came back: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// It takes its lock again within a second or two of PostgreSQL's return; a second store
+	// is refused once it has.
+	conn, err := pgx.Connect(ctx, pg.URL("apphub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for locks := 0; locks == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the store did not take its lock again")
+		}
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").Scan(&locks); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := mongodb.StartServer(ctx, pg.URL("apphub"), "127.0.0.1:0", slog.New(slog.NewTextHandler(io.Discard, nil))); !errors.Is(err, mongodb.ErrFrontEndTaken) {
+		t.Fatalf("a second store after the restart: %v, want ErrFrontEndTaken (the first took its lock again)", err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -394,4 +395,99 @@ func (c *RedisCluster) URL() string {
 		u += sep + "addr=" + c.Addr(i)
 	}
 	return u
+}
+
+// PostgreSQLServer is a private PostgreSQL server of a test (StartPostgreSQLServer), which the
+// test may stop and start again: the machine's own server is shared by every test running.
+type PostgreSQLServer struct {
+	Port int
+	t    testing.TB
+	dir  string
+	bin  string
+}
+
+// StartPostgreSQLServer runs a PostgreSQL server of Debian's package on a free loopback port,
+// with trust authentication and its data in a temporary directory, until t ends. initdb refuses
+// root, so as root the server runs as the postgres user. It fails, saying how to install it,
+// when PostgreSQL's programs are missing.
+func StartPostgreSQLServer(t testing.TB) *PostgreSQLServer {
+	t.Helper()
+	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+	if len(bins) == 0 {
+		t.Fatal("storetest: this test runs its own PostgreSQL server and none is installed: " +
+			"bash scripts/ensure-postgresql.sh installs Debian's (bash .ci/run does)")
+	}
+	s := &PostgreSQLServer{Port: FreePort(t), t: t, bin: strings.TrimSuffix(bins[len(bins)-1], "/initdb")}
+	dir, err := os.MkdirTemp("", "apphub-postgresql-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.dir = dir
+	t.Cleanup(func() {
+		s.pgctl("stop", "-m", "immediate")
+		os.RemoveAll(dir)
+	})
+	if os.Geteuid() == 0 {
+		if out, err := exec.Command("chown", "postgres:postgres", dir).CombinedOutput(); err != nil {
+			t.Fatalf("storetest: chown %s: %v %s", dir, err, out)
+		}
+	}
+	if err := s.run(s.bin+"/initdb", "-D", dir+"/data", "-A", "trust", "-U", "postgres", "--no-sync"); err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	s.Start()
+	return s
+}
+
+// run runs a PostgreSQL program, as the postgres user when the test runs as root.
+func (s *PostgreSQLServer) run(args ...string) error {
+	if os.Geteuid() == 0 {
+		args = append([]string{"runuser", "-u", "postgres", "--"}, args...)
+	}
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+func (s *PostgreSQLServer) pgctl(args ...string) error {
+	return s.run(append([]string{s.bin + "/pg_ctl", "-D", s.dir + "/data", "-w", "-s"}, args...)...)
+}
+
+// Start starts the server (again) on its port and data.
+func (s *PostgreSQLServer) Start() {
+	s.t.Helper()
+	if err := s.pgctl("start", "-l", s.dir+"/log", "-o", fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", s.Port, s.dir)); err != nil {
+		log, _ := os.ReadFile(s.dir + "/log")
+		s.t.Fatalf("storetest: PostgreSQL did not start: %v\n%s", err, log)
+	}
+}
+
+// Stop stops the server at once, as a crash would (its connections cut, no checkpoint).
+func (s *PostgreSQLServer) Stop() {
+	s.t.Helper()
+	if err := s.pgctl("stop", "-m", "immediate"); err != nil {
+		s.t.Fatalf("storetest: %v", err)
+	}
+}
+
+// URL is the URL of database on the server (created with CreateDatabase).
+func (s *PostgreSQLServer) URL(database string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.Port, database)
+}
+
+// CreateDatabase creates a database on the server.
+func (s *PostgreSQLServer) CreateDatabase(name string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, s.URL("postgres"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		s.t.Fatal(err)
+	}
 }
