@@ -1,9 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,8 +29,8 @@ type topology struct {
 }
 
 // startTopology starts the store on the PostgreSQL database at pgURL (listening on storeAddr,
-// "127.0.0.1:0" for any port), the cluster and the hubs.
-func startTopology(t *testing.T, hubs int, pgURL, storeAddr string) *topology {
+// "127.0.0.1:0" for any port), the cluster and the hubs (with more flags, if any).
+func startTopology(t *testing.T, hubs int, pgURL, storeAddr string, flags ...string) *topology {
 	t.Helper()
 	tp := &topology{storeArgs: []string{"store", "--listen", storeAddr, "--postgresql-url", pgURL}, dir: t.TempDir()}
 	tp.startStore(t)
@@ -35,6 +38,7 @@ func startTopology(t *testing.T, hubs int, pgURL, storeAddr string) *topology {
 	for i := range hubs {
 		args := []string{"serve", "--addr", "127.0.0.1:0", "--data-dir", tp.dir, "--mongodb-uri", tp.store.url,
 			"--redis-url", tp.cluster.URL(), "--rate-write", "off", "--rate-search", "off"}
+		args = append(args, flags...)
 		if i == 0 {
 			args = append(args, "--demo") // the calendar, loaded before the first hub serves
 		}
@@ -276,3 +280,96 @@ func TestTopologyOutages(t *testing.T) {
 
 // tail is the end of s, at most n bytes.
 func tail(s string, n int) string { return s[max(0, len(s)-n):] }
+
+// deliveries records what a partner's listeners receive: every delivery, duplicates included.
+type deliveries struct {
+	mu  sync.Mutex
+	got map[string][]delivery // listener → deliveries in arrival order
+}
+
+type delivery struct{ eventID, appointment, status string }
+
+func (d *deliveries) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var env struct {
+		EventID string
+		Event   struct{ Appointment struct{ ID, Status string } }
+	}
+	json.NewDecoder(r.Body).Decode(&env)
+	// TMF646 posts to the callback's /listener/<eventType>.
+	listener, _, _ := strings.Cut(r.URL.Path, "/listener/")
+	d.mu.Lock()
+	d.got[listener] = append(d.got[listener], delivery{env.EventID, env.Event.Appointment.ID, env.Event.Appointment.Status})
+	d.mu.Unlock()
+	w.WriteHeader(http.StatusCreated)
+}
+
+func (d *deliveries) of(listener string) []delivery {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.got[listener])
+}
+
+// Three hubs deliver TMF646 notifications together: each registration receives each event of
+// appointments changed through all three exactly once, and an appointment's in the order they
+// happened.
+func TestTopologyNotifications(t *testing.T) {
+	t.Parallel()
+	tp := startTopology(t, 3, storetest.PostgreSQL(t), "127.0.0.1:0", "--notify-allow", "127.0.0.1/32")
+	admin := tp.token(t, adminParty, apphub.RoleAdmin)
+	l := &deliveries{got: map[string][]delivery{}}
+	partner := httptest.NewServer(l)
+	defer partner.Close()
+	api := func(i int) string { return tp.hubs[i%len(tp.hubs)].url + "/tmf-api/appointment/v4/" }
+	listeners := []string{"/one", "/two"}
+	for i, name := range listeners {
+		if code, out := tmf(t, admin, "POST", api(i)+"hub", "application/json", fmt.Sprintf(`{"callback":%q}`, partner.URL+name)); code != 201 {
+			t.Fatalf("registration %s: %d %v", name, code, out)
+		}
+	}
+
+	// Six appointments, each booked, confirmed and cancelled through three different hubs.
+	var ids []string
+	for i := range 6 {
+		start := testclock.Now().Add(time.Duration(48+24*i) * time.Hour).UTC().Truncate(time.Hour)
+		code, out := tmf(t, admin, "POST", api(i)+"appointment", "application/json", fmt.Sprintf(`{"validFor":{"startDateTime":%q,"endDateTime":%q},"description":"notified"}`,
+			start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339)))
+		if code != 201 {
+			t.Fatalf("booking: %d %v", code, out)
+		}
+		ids = append(ids, out["id"].(string))
+	}
+	merge := "application/merge-patch+json"
+	for step, status := range []string{"confirmed", "cancelled"} {
+		for i, id := range ids {
+			if code, out := tmf(t, admin, "PATCH", api(i+1+step)+"appointment/"+id, merge, fmt.Sprintf(`{"status":%q}`, status)); code != 200 {
+				t.Fatalf("%s: %d %v", status, code, out)
+			}
+		}
+	}
+
+	want := 3 * len(ids) // created, confirmed, cancelled
+	deadline := time.Now().Add(60 * time.Second)
+	for (len(l.of("/one")) < want || len(l.of("/two")) < want) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // a duplicate would come now
+	for _, name := range listeners {
+		seen := map[string]bool{}
+		order := map[string][]string{}
+		for _, e := range l.of(name) {
+			if seen[e.eventID] {
+				t.Errorf("%s received event %s (%s of %s) twice", name, e.eventID, e.status, e.appointment)
+			}
+			seen[e.eventID] = true
+			order[e.appointment] = append(order[e.appointment], e.status)
+		}
+		if len(seen) != want {
+			t.Errorf("%s received %d events, want %d", name, len(seen), want)
+		}
+		for _, id := range ids {
+			if fmt.Sprint(order[id]) != "[initialized confirmed cancelled]" {
+				t.Errorf("%s received %s's events as %v, want initialized, confirmed, cancelled in that order", name, id, order[id])
+			}
+		}
+	}
+}
