@@ -632,18 +632,11 @@ func (c *Cache) readVersions(ctx context.Context, keys []apphub.ResourceDay, zon
 	}
 	// Each read is checked on its own: a Cluster pipeline whose shard is failing over does not
 	// always report the failed reads in Exec's error, and their values are then empty.
+	out := make([]string, 0, len(keys)+len(zones))
 	for _, r := range reads {
 		if err := r.Err(); err != nil || len(r.Val()) != 2 {
 			return nil, false, cmp.Or(err, errShortReply)
 		}
-	}
-	for _, r := range byZone {
-		if err := r.cmd.Err(); err != nil || len(r.cmd.Val()) != 1+len(r.days) {
-			return nil, false, cmp.Or(err, errShortReply)
-		}
-	}
-	out := make([]string, 0, len(keys)+len(zones))
-	for _, r := range reads {
 		n, ok1 := r.Val()[0].(string)
 		g, ok2 := r.Val()[1].(string)
 		if !ok1 || !ok2 {
@@ -653,6 +646,9 @@ func (c *Cache) readVersions(ctx context.Context, keys []apphub.ResourceDay, zon
 	}
 	for _, z := range zones {
 		r := byZone[z.Zone]
+		if err := r.cmd.Err(); err != nil || len(r.cmd.Val()) != 1+len(r.days) {
+			return nil, false, cmp.Or(err, errShortReply)
+		}
 		n, ok := r.cmd.Val()[0].(string)
 		if !ok {
 			return nil, false, nil

@@ -17,12 +17,7 @@ import (
 // over within seconds (a node timeout of 1 s).
 func startReplicatedCluster(t *testing.T) *testCluster {
 	t.Helper()
-	rc := storetest.StartRedisCluster(t, 3, 1, "--cluster-node-timeout", "1000")
-	c := &testCluster{t: t, nodes: rc.Nodes}
-	for _, n := range rc.Nodes {
-		c.ports, c.dirs = append(c.ports, n.Port), append(c.dirs, n.Dir)
-	}
-	return c
+	return &testCluster{t, storetest.StartRedisCluster(t, 3, 1, "--cluster-node-timeout", "1000")}
 }
 
 // TestClusterFailover: on a Redis Cluster whose master fails (killed), its replica takes over and
@@ -40,7 +35,7 @@ func TestClusterFailover(t *testing.T) {
 			z = n
 		}
 	}
-	url := cl.url()
+	url := cl.URL()
 	rdbA, c := guarded(t, url, prefix)
 	rdbB, err := rediscache.Connect(url, rediscache.ConnectOptions{})
 	if err != nil {
@@ -58,7 +53,7 @@ func TestClusterFailover(t *testing.T) {
 	expect(t, onB, "ap-1", 1, apphub.EventCreated)
 	before := version(t, c, nil, zones)
 
-	cl.nodes[failing].Kill()
+	cl.Nodes[failing].Kill()
 	eventuallyWithin(t, 30*time.Second, "the replica to take over", func() bool {
 		info, err := cl.admin(failing+3).Info(ctx, "replication").Result()
 		return err == nil && strings.Contains(info, "role:master")

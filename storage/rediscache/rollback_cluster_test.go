@@ -14,47 +14,23 @@ import (
 	"github.com/apphub/apphub/storage/storetest"
 )
 
-// testCluster is a Redis Cluster of three masters, each a private redis-server with its data
-// (dump.rdb and nodes.conf) in a directory of its own, so that a node restarts as itself.
+// testCluster is a Redis Cluster of private redis-servers (storetest.StartRedisCluster), each
+// with its data (dump.rdb and nodes.conf) in a directory of its own, so that a node restarts as
+// itself.
 type testCluster struct {
-	t     *testing.T
-	ports []int
-	dirs  []string
-	nodes []*storetest.RedisServer
+	t *testing.T
+	*storetest.RedisCluster
 }
 
+// startCluster is a cluster of three masters.
 func startCluster(t *testing.T) *testCluster {
 	t.Helper()
-	c := &testCluster{t: t}
-	for range 3 {
-		port, dir := storetest.ClusterPort(t), t.TempDir()
-		c.ports, c.dirs = append(c.ports, port), append(c.dirs, dir)
-		c.nodes = append(c.nodes, c.start(port, dir))
-	}
-	ctx := context.Background()
-	for i, port := range c.ports {
-		node := c.admin(i)
-		first, last := i*16384/3, (i+1)*16384/3-1
-		if err := node.ClusterAddSlotsRange(ctx, first, last).Err(); err != nil {
-			t.Fatalf("node %d: %v", port, err)
-		}
-		if i > 0 {
-			if err := c.admin(0).ClusterMeet(ctx, "127.0.0.1", fmt.Sprint(port)).Err(); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	c.waitOK()
-	return c
-}
-
-func (c *testCluster) start(port int, dir string) *storetest.RedisServer {
-	return storetest.StartRedisServerIn(c.t, port, dir, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	return &testCluster{t, storetest.StartRedisCluster(t, 3, 0)}
 }
 
 // admin is a plain client of node i.
 func (c *testCluster) admin(i int) *redis.Client {
-	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", c.ports[i])})
+	rdb := redis.NewClient(&redis.Options{Addr: c.Addr(i)})
 	c.t.Cleanup(func() { rdb.Close() })
 	return rdb
 }
@@ -64,9 +40,9 @@ func (c *testCluster) admin(i int) *redis.Client {
 func (c *testCluster) waitOK() {
 	c.t.Helper()
 	eventuallyWithin(c.t, 30*time.Second, "the cluster to serve", func() bool {
-		for i := range c.ports {
+		for i := range c.Nodes {
 			info, err := c.admin(i).ClusterInfo(context.Background()).Result()
-			if err != nil || !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, "cluster_known_nodes:3") {
+			if err != nil || !strings.Contains(info, "cluster_state:ok") || !strings.Contains(info, fmt.Sprintf("cluster_known_nodes:%d", len(c.Nodes))) {
 				return false
 			}
 		}
@@ -76,8 +52,7 @@ func (c *testCluster) waitOK() {
 
 // restart kills node i and starts it again on its directory: on its last snapshot.
 func (c *testCluster) restart(i int) {
-	c.nodes[i].Kill()
-	c.nodes[i] = c.start(c.ports[i], c.dirs[i])
+	c.Restart(c.t, i)
 	c.waitOK()
 }
 
@@ -88,13 +63,6 @@ func (c *testCluster) node(key string) int {
 		c.t.Fatal(err)
 	}
 	return int(slot) * 3 / 16384
-}
-
-// url is the Cluster URL that reaches every node.
-func (c *testCluster) url() string {
-	var rc storetest.RedisCluster
-	rc.Nodes = c.nodes
-	return rc.URL()
 }
 
 // TestRollbackGuardCluster: on a Redis Cluster, a master restarted on an older snapshot gives
@@ -118,7 +86,7 @@ func TestRollbackGuardCluster(t *testing.T) {
 			away = z
 		}
 	}
-	rdb, c := guarded(t, cl.url(), prefix)
+	rdb, c := guarded(t, cl.URL(), prefix)
 	ctx := context.Background()
 	saveAll := func() {
 		t.Helper()

@@ -275,26 +275,12 @@ func PostgreSQL(t testing.TB) string {
 	if admin == "" {
 		admin = DefaultPostgreSQLURL
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("storetest: the test needs a PostgreSQL server at %s, and it does not answer (%v).\n"+
+	name := "apphub_test_" + strings.ToLower(rand.Text()[:12])
+	if err := execSQL(admin, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("storetest: the test needs a PostgreSQL server at %s to create a database on, and it cannot (%v).\n"+
 			"bash scripts/ensure-postgresql.sh installs and starts Debian's (bash .ci/run does), or set APPHUB_TEST_POSTGRESQL_URL.", admin, err)
 	}
-	defer conn.Close(context.Background())
-	name := "apphub_test_" + strings.ToLower(rand.Text()[:12])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("storetest: create PostgreSQL database %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if conn, err := pgx.Connect(ctx, admin); err == nil {
-			conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			conn.Close(ctx)
-		}
-	})
+	t.Cleanup(func() { execSQL(admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
 	u, err := url.Parse(admin)
 	if err != nil {
 		t.Fatal(err)
@@ -308,6 +294,7 @@ type RedisCluster struct {
 	Masters int
 	// Nodes are the masters, then their replicas: Nodes[Masters+i] replicates Nodes[i % Masters].
 	Nodes []*RedisServer
+	args  []string // every node's redis-server options
 }
 
 // StartRedisCluster runs a Redis Cluster of masters, each with replicas replicas, until t ends:
@@ -316,11 +303,10 @@ type RedisCluster struct {
 // "1000" for a quick failover).
 func StartRedisCluster(t testing.TB, masters, replicas int, args ...string) *RedisCluster {
 	t.Helper()
-	c := &RedisCluster{Masters: masters}
+	c := &RedisCluster{Masters: masters, args: append([]string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}, args...)}
 	n := masters * (1 + replicas)
 	for range n {
-		c.Nodes = append(c.Nodes, StartRedisServerIn(t, ClusterPort(t), t.TempDir(),
-			append([]string{"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"}, args...)...))
+		c.Nodes = append(c.Nodes, StartRedisServerIn(t, ClusterPort(t), t.TempDir(), c.args...))
 	}
 	ctx := context.Background()
 	admin := func(i int) *redis.Client {
@@ -379,6 +365,14 @@ func StartRedisCluster(t testing.TB, masters, replicas int, args ...string) *Red
 		return err == nil && strings.Contains(info, "cluster_state:ok")
 	})
 	return c
+}
+
+// Restart kills node i and starts it again on its port and directory: on its last snapshot, and
+// as itself (its nodes.conf).
+func (c *RedisCluster) Restart(t testing.TB, i int) {
+	t.Helper()
+	c.Nodes[i].Kill()
+	c.Nodes[i] = StartRedisServerIn(t, c.Nodes[i].Port, c.Nodes[i].Dir, c.args...)
 }
 
 // Addr is node i's address.
@@ -480,14 +474,20 @@ func (s *PostgreSQLServer) URL(database string) string {
 // CreateDatabase creates a database on the server.
 func (s *PostgreSQLServer) CreateDatabase(name string) {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := execSQL(s.URL("postgres"), "CREATE DATABASE "+name); err != nil {
+		s.t.Fatalf("storetest: %v", err)
+	}
+}
+
+// execSQL runs one statement on the database at dbURL, on a connection of its own.
+func execSQL(dbURL, sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, s.URL("postgres"))
+	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
-		s.t.Fatal(err)
+		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		s.t.Fatal(err)
-	}
+	_, err = conn.Exec(ctx, sql)
+	return err
 }
