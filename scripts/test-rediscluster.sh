@@ -13,12 +13,9 @@ trap 'bash scripts/redis-cluster.sh stop "$dir"' EXIT
 # the nodes' own addresses past any proxy. They run on the single server (make test); a
 # Cluster's outage is a failover, which TestClusterFailover makes with a cluster of its own.
 proxied='TestBreakerSharedByCacheAndBus|TestBusReconnectLosesNothing|TestCacheEpochBumpMakesEntriesStale|TestVersionRedisDown'
-# KNOWN FAILURE, not fixed yet (issue #19): on a Cluster, 1 to 4 runs in 10 of this test see a
-# search on instance B offer a slot whose booking on A was answered 0.1-1.6 ms before the search
-# began; A's touches of the cache did not fail. It passes 10 of 10 on a single server. It is
-# left out here so that the rest keeps CI meaningful; docs/deploy.md says not to run Redis Cluster
-# in production until it is fixed. Run it alone with: REDIS_URL=<cluster> go test -count=10
-# -run TestSearchRacingBookingsOnAnotherInstance ./booking
-known='TestSearchRacingBookingsOnAnotherInstance'
+# A search on one instance racing bookings on another fails about one run in eight on a Cluster
+# when a Touch's parts are not ordered (storage/rediscache Cache.Touch): a few more runs of it.
+race='TestSearchRacingBookingsOnAnotherInstance'
 echo "== go test on a Redis Cluster ($url)"
-REDIS_URL=$url go test ${TESTFLAGS:-} -count=1 -timeout 10m -skip "^($proxied|$known)\$" ./storage/rediscache ./booking ./resolvers
+REDIS_URL=$url go test ${TESTFLAGS:-} -count=1 -timeout 10m -skip "^($proxied)\$" ./storage/rediscache ./booking ./resolvers
+REDIS_URL=$url go test ${TESTFLAGS:-} -count=5 -run "^$race\$" ./booking

@@ -442,7 +442,16 @@ func (c *Cache) Touch(ctx context.Context, keys []apphub.ResourceDay, zones []ap
 	}
 	tctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	if _, err := runScripts(tctx, c.rdb, c.calls(keys, touchScript, zones, zoneTouchScript)); err != nil {
+	// The keys first, the zones after they returned: a search that reads a zone's new
+	// generation then reads its resources' busy time, which must be past the commit by then.
+	// One pipeline keeps that order on one server but not on a Cluster, whose shards run
+	// their parts at once: a search could see the zone touched and a resource not yet, and
+	// keep an answer without the booking under the zone's new version.
+	_, err := runScripts(tctx, c.rdb, c.calls(keys, touchScript, nil, nil))
+	if err == nil && len(zones) > 0 {
+		_, err = runScripts(tctx, c.rdb, c.calls(nil, nil, zones, zoneTouchScript))
+	}
+	if err != nil {
 		c.m.touchFailures.Inc()
 		c.logger.WarnContext(ctx, "busy cache: a booking could not reach Redis; the cache is marked stale until Redis answers", "err", err)
 		c.breaker.Fail(ctx, err)
