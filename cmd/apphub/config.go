@@ -85,6 +85,9 @@ type config struct {
 type hooks struct {
 	// now is the clock of everything a calendar decides; nil is the wall clock.
 	now func() time.Time
+	// afterClaims runs after a booking inserted its claims, before its commit
+	// (booking.Options.AfterClaims).
+	afterClaims func(ctx context.Context, appointmentID string)
 	// afterCommit runs after each change's commit point (booking.Options.AfterCommit).
 	afterCommit func(ctx context.Context, rev apphub.Revision)
 	// relayAfter is booking.Options.RelayAfter; zero is its default.

@@ -33,15 +33,27 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("APPHUB_TEST_MAIN") == "1" {
 		h := testHooks()
-		if os.Getenv("APPHUB_TEST_FAILPOINT") == "after-commit" {
+		switch os.Getenv("APPHUB_TEST_FAILPOINT") {
+		case "after-commit":
 			// The process dies the way a kill -9 or a power cut would leave it: right after
 			// its first change's commit point, before anything else of that change is done.
 			h.afterCommit = func(context.Context, apphub.Revision) { syscall.Kill(os.Getpid(), syscall.SIGKILL) }
+		case "stall-after-claims":
+			// A booking by the party "stalled" stops for good between its claims and its
+			// commit, so that a kill -9 finds its claims taken and never committed.
+			h.afterClaims = func(ctx context.Context, _ string) {
+				if apphub.PrincipalFromContext(ctx).PartyID == stalledParty {
+					select {}
+				}
+			}
 		}
 		os.Exit(runMain(h))
 	}
 	os.Exit(m.Run())
 }
+
+// stalledParty is the customer whose bookings the failpoint stall-after-claims stops.
+const stalledParty = "stalled"
 
 // testHooks is the program as the tests run it: on the test clock, relaying the changes
 // another writer left in flight after a second (instead of five), and with notification leases

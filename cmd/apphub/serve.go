@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +43,9 @@ type hub struct {
 	admin http.Handler
 	// notifier delivers TMF646 hub notifications.
 	notifier *notify.Notifier
+	// instance names this process in the notification leases it takes, so that an operator
+	// (or a test) can tell whose leases another instance took over; logged at start.
+	instance string
 	// publicURL is --public-url; empty, the listening address is used for notification hrefs.
 	publicURL string
 	listenURL string
@@ -94,12 +98,12 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		return nil, err
 	}
 	svc := booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock(), HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
-		AfterCommit: cfg.hooks.afterCommit, RelayAfter: cfg.hooks.relayAfter, PublicAvailability: cfg.publicAvailability,
+		AfterClaims: cfg.hooks.afterClaims, AfterCommit: cfg.hooks.afterCommit, RelayAfter: cfg.hooks.relayAfter, PublicAvailability: cfg.publicAvailability,
 		CallbackNetworks: cfg.callbackNetworks, Cache: cache, Answers: cache, Publisher: bus, Observe: newSearchObserver(reg)})
 	bus.OnCalendarChanged(svc.CalendarChanged)
 	timed := newTimedService(svc, reg)
 	h := &hub{stores: st, svc: svc, breaker: breaker, cache: cache, bus: bus, logger: logger, publicURL: cfg.publicURL,
-		reapInterval: min(cfg.claimGrace/2, 10*time.Second)}
+		reapInterval: min(cfg.claimGrace/2, 10*time.Second), instance: strings.ToLower(rand.Text()[:10])}
 	h.notifier, err = notify.New(st.mongo, notify.Options{
 		Subscriptions: svc.Subscriptions,
 		Render: func(_ context.Context, a apphub.Appointment) (json.RawMessage, error) {
@@ -108,7 +112,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		Match: tmfrest.MatchQuery, Resync: svc.Events, MayRead: svc.MayRead,
 		Secret: []byte(cfg.notifySecret), AllowedNetworks: cfg.callbackNetworks,
 		Timeout: cfg.hooks.notifyTimeout, LeaseMargin: cfg.hooks.notifyLeaseMargin,
-		Registerer: reg, Logger: logger, Now: cfg.hooks.clock()})
+		Registerer: reg, Logger: logger, Now: cfg.hooks.clock(), Instance: h.instance})
 	if err != nil {
 		h.close()
 		return nil, err
@@ -322,6 +326,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stderr io.Write
 	base := baseURL(ln.Addr())
 	logger.Info("apphub serving",
 		"version", version(),
+		"instance", h.instance,
 		"addr", ln.Addr().String(),
 		"graphql", base+"/graphql",
 		"tmf646", base+tmfrest.BasePath,

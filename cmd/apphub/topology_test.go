@@ -29,8 +29,9 @@ type topology struct {
 }
 
 // startTopology starts the store on the PostgreSQL database at pgURL (listening on storeAddr,
-// "127.0.0.1:0" for any port), the cluster and the hubs (with more flags, if any).
-func startTopology(t *testing.T, hubs int, pgURL, storeAddr string, flags ...string) *topology {
+// "127.0.0.1:0" for any port), the cluster and the hubs (with the variables env and more flags,
+// if any).
+func startTopology(t *testing.T, hubs int, pgURL, storeAddr string, env []string, flags ...string) *topology {
 	t.Helper()
 	tp := &topology{storeArgs: []string{"store", "--listen", storeAddr, "--postgresql-url", pgURL}, dir: t.TempDir()}
 	tp.startStore(t)
@@ -42,7 +43,7 @@ func startTopology(t *testing.T, hubs int, pgURL, storeAddr string, flags ...str
 		if i == 0 {
 			args = append(args, "--demo") // the calendar, loaded before the first hub serves
 		}
-		h := startProcess(t, args...)
+		h := startProcessEnv(t, env, args...)
 		if h.url == "" {
 			t.Fatalf("hub %d did not start:\n%s", i, h.logs.String())
 		}
@@ -68,7 +69,7 @@ func (tp *topology) token(t *testing.T, party, role string) string {
 // made on the other two, each once and in order.
 func TestTopologyThreeHubs(t *testing.T) {
 	t.Parallel()
-	tp := startTopology(t, 3, storetest.PostgreSQL(t), "127.0.0.1:0")
+	tp := startTopology(t, 3, storetest.PostgreSQL(t), "127.0.0.1:0", nil)
 	a, b, c := tp.hubs[0], tp.hubs[1], tp.hubs[2]
 	admin := tp.token(t, adminParty, apphub.RoleAdmin)
 	// Every hub logs where its stores are.
@@ -182,7 +183,7 @@ func TestTopologyOutages(t *testing.T) {
 	t.Parallel()
 	pg := storetest.StartPostgreSQLServer(t)
 	pg.CreateDatabase("apphub")
-	tp := startTopology(t, 2, pg.URL("apphub"), fmt.Sprintf("127.0.0.1:%d", storetest.FreePort(t)))
+	tp := startTopology(t, 2, pg.URL("apphub"), fmt.Sprintf("127.0.0.1:%d", storetest.FreePort(t)), nil)
 	a, b := tp.hubs[0], tp.hubs[1]
 	admin := tp.token(t, adminParty, apphub.RoleAdmin)
 	from := testclock.Now().Add(48 * time.Hour)
@@ -314,7 +315,7 @@ func (d *deliveries) of(listener string) []delivery {
 // happened.
 func TestTopologyNotifications(t *testing.T) {
 	t.Parallel()
-	tp := startTopology(t, 3, storetest.PostgreSQL(t), "127.0.0.1:0", "--notify-allow", "127.0.0.1/32")
+	tp := startTopology(t, 3, storetest.PostgreSQL(t), "127.0.0.1:0", nil, "--notify-allow", "127.0.0.1/32")
 	admin := tp.token(t, adminParty, apphub.RoleAdmin)
 	l := &deliveries{got: map[string][]delivery{}}
 	partner := httptest.NewServer(l)
