@@ -78,6 +78,10 @@ func NewCalendar(d CalendarData) (*Calendar, error) {
 		return nil, err
 	}
 
+	if err := c.checkNodeIDs(); err != nil {
+		return nil, err
+	}
+
 	c.postCodes = make(map[string]int)
 	for i, z := range c.data.Zones {
 		if err := c.checkRef(fmt.Sprintf("zones[%d].holidayCalendar", i), z.HolidayCalendar, c.holidays, "holiday calendar"); err != nil {
@@ -115,6 +119,28 @@ func NewCalendar(d CalendarData) (*Calendar, error) {
 		c.resources[r.ID] = i
 	}
 	return c, nil
+}
+
+// checkNodeIDs keeps the ids of resources, places and categories apart: they are GraphQL
+// nodes, which node(id:) finds by id alone.
+func (c *Calendar) checkNodeIDs() error {
+	others := []struct {
+		what  string
+		index map[string]int
+	}{{"a place", c.places}, {"a category", c.categories}}
+	for i, r := range c.data.Resources {
+		for _, o := range others {
+			if _, taken := o.index[r.ID]; taken {
+				return FieldError(fmt.Sprintf("resources[%d].id", i), "%q is already the id of %s: resources, places and categories share one id space", r.ID, o.what)
+			}
+		}
+	}
+	for i, p := range c.data.Places {
+		if _, taken := c.categories[p.ID]; taken {
+			return FieldError(fmt.Sprintf("places[%d].id", i), "%q is already the id of a category: resources, places and categories share one id space", p.ID)
+		}
+	}
+	return nil
 }
 
 // checkRef accepts an empty reference (the field is optional) or the id of an existing item.

@@ -235,6 +235,10 @@ func TestNewCalendar(t *testing.T) {
 		}, "zones[1].postCodes[1]"},
 		{"place in unknown zone", func(d *apphub.CalendarData) { d.Places[0].Zone = "lyon-1" }, "places[0].zone"},
 		{"invalid category", func(d *apphub.CalendarData) { d.Categories[0].Duration = 7 * time.Minute }, "categories[0].duration"},
+		// Resources, places and categories are GraphQL nodes, found by id alone.
+		{"a resource named as a place", func(d *apphub.CalendarData) { d.Resources[1].ID = d.Places[0].ID }, "resources[1].id"},
+		{"a resource named as a category", func(d *apphub.CalendarData) { d.Resources[0].ID = d.Categories[0].ID }, "resources[0].id"},
+		{"a place named as a category", func(d *apphub.CalendarData) { d.Places[0].ID = d.Categories[0].ID }, "places[0].id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

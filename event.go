@@ -22,6 +22,9 @@ type Event struct {
 	Fields        []string // for EventAttributeChanged: the attributes that changed
 	State         Appointment
 	At            time.Time
+	// TraceParent is the W3C traceparent of the request that made the change, "" when none
+	// (tracing off, or the relay finished the change): hub notifications carry it on.
+	TraceParent string `json:",omitempty"`
 }
 
 // EventsOf derives the events of one revision: a creation, a deletion, a status change, an

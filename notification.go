@@ -25,6 +25,7 @@ type Delivery struct {
 	Callback       string // the subscription's callback; events go to {Callback}/listener/{eventName}
 	Body           []byte
 	CreatedAt      time.Time
+	TraceParent    string // the event's W3C traceparent, sent with every attempt; "" when none
 }
 
 // String describes a delivery in logs and test failures.

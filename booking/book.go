@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/slots"
 )
@@ -78,6 +80,17 @@ func (s *Service) Hold(ctx context.Context, req HoldRequest) (apphub.Hold, error
 		return err
 	})
 	return hold, err
+}
+
+// ReadHold returns the hold with this token while it keeps its time, to who made it or an
+// admin: to anyone else it does not exist (ENOTFOUND), as when booking with it.
+func (s *Service) ReadHold(ctx context.Context, token string) (apphub.Hold, error) {
+	p := apphub.PrincipalFromContext(ctx)
+	h, err := s.store.GetHold(ctx, token)
+	if err == nil && (p.Anonymous() || h.CreatedBy != p.Ref() && !p.HasRole(apphub.RoleAdmin) || !s.now().Before(h.ExpiresAt)) {
+		err = apphub.Errorf(apphub.ENOTFOUND, "hold not found")
+	}
+	return h, err
 }
 
 func (s *Service) hold(ctx context.Context, req HoldRequest) (apphub.Hold, error) {
@@ -437,12 +450,27 @@ func (s *Service) commit(ctx context.Context, a apphub.Appointment, change strin
 func (s *Service) finish(ctx context.Context, rev apphub.Revision, p apphub.Pending) {
 	s.project(ctx, rev)
 	s.touch(ctx, rev.State.Claims)
-	if err := s.publisher.PublishEvents(ctx, apphub.EventsOf(rev)); err != nil {
+	events := apphub.EventsOf(rev)
+	if tp := traceParent(ctx); tp != "" {
+		for i := range events {
+			events[i].TraceParent = tp
+		}
+	}
+	if err := s.publisher.PublishEvents(ctx, events); err != nil {
 		s.logger.WarnContext(ctx, "events not published; the relay publishes them later", "appointment", rev.AppointmentID,
 			"version", rev.Version, "err", err)
 		return
 	}
 	s.dropPending(ctx, p)
+}
+
+// traceParent is the W3C traceparent of the span in ctx, "" when there is none: the events
+// of a change carry it, so that its hub notifications continue the request's trace, on
+// whichever instance delivers them.
+func traceParent(ctx context.Context) string {
+	c := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, c)
+	return c.Get("traceparent")
 }
 
 // dropPending deletes a pending record; one left behind only costs the relay a look.

@@ -18,6 +18,8 @@ import (
 // insert keyed by _id that fails with ECONFLICT when the _id exists (docs/design.md).
 type Store interface {
 	Installation(ctx context.Context) (apphub.Installation, error)
+	// Secret returns the installation's random secret of that name, the same on every hub.
+	Secret(ctx context.Context, name string) ([]byte, error)
 
 	CalendarVersion(ctx context.Context) (string, error)
 	LoadCalendar(ctx context.Context) (apphub.CalendarData, string, error)
@@ -135,6 +137,9 @@ type Service struct {
 
 	reapMu   sync.Mutex
 	verified map[string]time.Time // claim groups the reaper found committed, until when
+
+	linkMu  sync.Mutex
+	linkKey []byte // the key of calendar file links, read once it could be (calendarfile.go)
 
 	publicAvailability bool
 	callbackNetworks   []netip.Prefix

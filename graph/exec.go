@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/graph/model"
+	"github.com/apphub/apphub/resolvers/relay"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -58,6 +59,7 @@ type ComplexityRoot struct {
 	}
 
 	Appointment struct {
+		CalendarFile func(childComplexity int) int
 		Category     func(childComplexity int) int
 		ContactMedia func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
@@ -122,6 +124,11 @@ type ComplexityRoot struct {
 	AvailabilityDay struct {
 		Date  func(childComplexity int) int
 		Slots func(childComplexity int) int
+	}
+
+	CalendarFile struct {
+		ExpiresAt func(childComplexity int) int
+		URL       func(childComplexity int) int
 	}
 
 	CalendarPayload struct {
@@ -219,8 +226,10 @@ type ComplexityRoot struct {
 	}
 
 	PageInfo struct {
-		EndCursor   func(childComplexity int) int
-		HasNextPage func(childComplexity int) int
+		EndCursor       func(childComplexity int) int
+		HasNextPage     func(childComplexity int) int
+		HasPreviousPage func(childComplexity int) int
+		StartCursor     func(childComplexity int) int
 	}
 
 	Place struct {
@@ -237,10 +246,12 @@ type ComplexityRoot struct {
 	Query struct {
 		APIKeys      func(childComplexity int) int
 		Appointment  func(childComplexity int, id string) int
-		Appointments func(childComplexity int, filter *model.AppointmentFilter, first *int, after *string) int
+		Appointments func(childComplexity int, filter *model.AppointmentFilter, first *int, after *string, last *int, before *string) int
 		Availability func(childComplexity int, input model.AvailabilityInput) int
 		Categories   func(childComplexity int) int
 		Hub          func(childComplexity int) int
+		Node         func(childComplexity int, id string) int
+		Nodes        func(childComplexity int, ids []string) int
 		Places       func(childComplexity int) int
 		Resources    func(childComplexity int, kind *string, zone *string, place *string) int
 		Search       func(childComplexity int, id string) int
@@ -346,6 +357,7 @@ type AppointmentResolver interface {
 	Resource(ctx context.Context, obj *apphub.Appointment) (*apphub.Resource, error)
 
 	History(ctx context.Context, obj *apphub.Appointment) ([]*apphub.Revision, error)
+	CalendarFile(ctx context.Context, obj *apphub.Appointment) (*model.CalendarFile, error)
 }
 type AppointmentRevisionResolver interface {
 	By(ctx context.Context, obj *apphub.Revision) (*string, error)
@@ -389,7 +401,9 @@ type QueryResolver interface {
 	Viewer(ctx context.Context) (*apphub.Principal, error)
 	Availability(ctx context.Context, input model.AvailabilityInput) (*model.Availability, error)
 	Appointment(ctx context.Context, id string) (*apphub.Appointment, error)
-	Appointments(ctx context.Context, filter *model.AppointmentFilter, first *int, after *string) (*model.AppointmentConnection, error)
+	Appointments(ctx context.Context, filter *model.AppointmentFilter, first *int, after *string, last *int, before *string) (*model.AppointmentConnection, error)
+	Node(ctx context.Context, id string) (relay.Node, error)
+	Nodes(ctx context.Context, ids []string) ([]relay.Node, error)
 	Resources(ctx context.Context, kind *string, zone *string, place *string) ([]*apphub.Resource, error)
 	Categories(ctx context.Context) ([]*apphub.Category, error)
 	Zones(ctx context.Context) ([]*apphub.Zone, error)
@@ -470,6 +484,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ApiKey.Role(childComplexity), true
 
+	case "Appointment.calendarFile":
+		if e.ComplexityRoot.Appointment.CalendarFile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.CalendarFile(childComplexity), true
 	case "Appointment.category":
 		if e.ComplexityRoot.Appointment.Category == nil {
 			break
@@ -736,6 +756,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AvailabilityDay.Slots(childComplexity), true
 
+	case "CalendarFile.expiresAt":
+		if e.ComplexityRoot.CalendarFile.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarFile.ExpiresAt(childComplexity), true
+	case "CalendarFile.url":
+		if e.ComplexityRoot.CalendarFile.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CalendarFile.URL(childComplexity), true
+
 	case "CalendarPayload.error":
 		if e.ComplexityRoot.CalendarPayload.Error == nil {
 			break
@@ -878,7 +911,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Hold.Start(childComplexity), true
-	case "Hold.token":
+	case "Hold.id", "Hold.token":
 		if e.ComplexityRoot.Hold.Token == nil {
 			break
 		}
@@ -1166,6 +1199,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+	case "PageInfo.hasPreviousPage":
+		if e.ComplexityRoot.PageInfo.HasPreviousPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasPreviousPage(childComplexity), true
+	case "PageInfo.startCursor":
+		if e.ComplexityRoot.PageInfo.StartCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
 	case "Place.city":
 		if e.ComplexityRoot.Place.City == nil {
@@ -1243,7 +1288,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Appointments(childComplexity, args["filter"].(*model.AppointmentFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Appointments(childComplexity, args["filter"].(*model.AppointmentFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.availability":
 		if e.ComplexityRoot.Query.Availability == nil {
 			break
@@ -1268,6 +1313,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Hub(childComplexity), true
 
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
 	case "Query.places":
 		if e.ComplexityRoot.Query.Places == nil {
 			break
@@ -1764,8 +1831,20 @@ type Query {
   "One appointment, or null when there is none with this id."
   appointment(id: ID!): Appointment
 
-  "Appointments matching the filter, earliest start first, as a Relay cursor connection."
-  appointments(filter: AppointmentFilter, first: Int = 20, after: String): AppointmentConnection!
+  """
+  Appointments matching the filter, earliest start first, as a Relay cursor connection: pages
+  forward with ` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `, backward with ` + "`" + `last` + "`" + ` and ` + "`" + `before` + "`" + ` (20 when neither ` + "`" + `first` + "`" + `
+  nor ` + "`" + `last` + "`" + ` is given; at most 100).
+  """
+  appointments(filter: AppointmentFilter, first: Int, after: String, last: Int, before: String): AppointmentConnection!
+
+  """
+  Any object with a global id (Relay's object identification), or null when there is none the
+  caller may see.
+  """
+  node(id: ID!): Node
+  "Objects by global id, in the order asked (at most 100); null for each there is none of that the caller may see."
+  nodes(ids: [ID!]!): [Node]!
 
   "Resources for pickers, optionally of one kind, one work zone or one place."
   resources(kind: String, zone: ID, place: ID): [Resource!]!
@@ -1786,7 +1865,8 @@ type Query {
 }
 
 "A TMF646 SearchTimeSlot task as stored by the hub."
-type StoredSearch {
+type StoredSearch implements Node {
+  "The TMF646 searchTimeSlot id."
   id: ID!
   "inProgress, done, rejected or terminatedWithError"
   status: String!
@@ -1942,7 +2022,8 @@ enum AppointmentStatus {
   FAILED
 }
 
-type Appointment {
+type Appointment implements Node {
+  "The TMF646 appointment id."
   id: ID!
   "Changes at every accepted change; pass it as expectedVersion (it is the TMF646 ETag)."
   version: Int!
@@ -1963,6 +2044,20 @@ type Appointment {
   updatedAt: Time!
   "Every accepted change, in version order."
   history: [AppointmentRevision!]!
+  """
+  Its iCalendar file (RFC 5545) for the customer's calendar app: local times with the place's
+  time zone, the same UID at every version and a SEQUENCE that grows with each change, STATUS
+  CANCELLED once cancelled. The link works without a credential for 15 minutes; ask again for a
+  fresh one.
+  """
+  calendarFile: CalendarFile!
+}
+
+"A short-lived link to an appointment's calendar file."
+type CalendarFile {
+  "The .ics file's URL: absolute when the hub knows its public URL, else relative to the hub."
+  url: String!
+  expiresAt: Time!
 }
 
 type AppointmentRevision {
@@ -2015,10 +2110,12 @@ type AppointmentEdge {
 
 type PageInfo {
   hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  startCursor: String
   endCursor: String
 }
 
-type Resource {
+type Resource implements Node {
   id: ID!
   kind: String!
   name: String!
@@ -2029,7 +2126,7 @@ type Resource {
   capacity: Int!
 }
 
-type Category {
+type Category implements Node {
   id: ID!
   name: String!
   durationMinutes: Int!
@@ -2056,7 +2153,7 @@ type Zone {
   postCodes: [String!]!
 }
 
-type Place {
+type Place implements Node {
   id: ID!
   name: String!
   timeZone: String!
@@ -2077,7 +2174,9 @@ input HoldSlotInput {
   idempotencyKey: String
 }
 
-type Hold {
+type Hold implements Node {
+  "The hold's token: only who made the hold may read it, and book with it."
+  id: ID!
   token: String!
   expiresAt: Time!
   "The id the appointment will have once booked."
@@ -2148,6 +2247,16 @@ input UpdateAppointmentInput {
 type AppointmentPayload {
   appointment: Appointment
   error: UserError
+}
+
+"""
+An object with a global id, which ` + "`" + `node(id:)` + "`" + ` and ` + "`" + `nodes(ids:)` + "`" + ` fetch again (the Relay
+convention). Appointments and stored searches keep their TMF646 ids, so that the REST API and
+GraphQL share one id space; resources, places and categories have their calendar ids, which the
+calendar keeps unique across the three kinds; a hold's id is its token.
+"""
+interface Node {
+  id: ID!
 }
 
 "A refusal the caller can act on. code is the refusal's reason (e.g. FULLY_BOOKED)."
@@ -2385,6 +2494,8 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_updatedAt(ctx, field)
 	case "history":
 		return ec.fieldContext_Appointment_history(ctx, field)
+	case "calendarFile":
+		return ec.fieldContext_Appointment_calendarFile(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Appointment", field.Name)
 }
@@ -2485,6 +2596,16 @@ func (ec *executionContext) childFields_AvailabilityDay(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type AvailabilityDay", field.Name)
 }
 
+func (ec *executionContext) childFields_CalendarFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "url":
+		return ec.fieldContext_CalendarFile_url(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_CalendarFile_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CalendarFile", field.Name)
+}
+
 func (ec *executionContext) childFields_CalendarPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "version":
@@ -2547,6 +2668,8 @@ func (ec *executionContext) childFields_CreateApiKeyPayload(ctx context.Context,
 
 func (ec *executionContext) childFields_Hold(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Hold_id(ctx, field)
 	case "token":
 		return ec.fieldContext_Hold_token(ctx, field)
 	case "expiresAt":
@@ -2601,6 +2724,10 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	switch field.Name {
 	case "hasNextPage":
 		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "hasPreviousPage":
+		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+	case "startCursor":
+		return ec.fieldContext_PageInfo_startCursor(ctx, field)
 	case "endCursor":
 		return ec.fieldContext_PageInfo_endCursor(ctx, field)
 	}
@@ -3126,6 +3253,22 @@ func (ec *executionContext) field_Query_appointments_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -3140,6 +3283,34 @@ func (ec *executionContext) field_Query_availability_args(ctx context.Context, r
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
 	return args, nil
 }
 
@@ -3893,6 +4064,38 @@ func (ec *executionContext) fieldContext_Appointment_history(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _Appointment_calendarFile(ctx context.Context, field graphql.CollectedField, obj *apphub.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_calendarFile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Appointment().CalendarFile(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CalendarFile) graphql.Marshaler {
+			return ec.marshalNCalendarFile2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐCalendarFile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_calendarFile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CalendarFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AppointmentChange_kind(ctx context.Context, field graphql.CollectedField, obj *model.AppointmentChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4595,6 +4798,52 @@ func (ec *executionContext) fieldContext_AvailabilityDay_slots(_ context.Context
 	return fc, nil
 }
 
+func (ec *executionContext) _CalendarFile_url(ctx context.Context, field graphql.CollectedField, obj *model.CalendarFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarFile_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarFile_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _CalendarFile_expiresAt(ctx context.Context, field graphql.CollectedField, obj *model.CalendarFile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CalendarFile_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CalendarFile_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CalendarFile", field, false, false, "Time")
+}
+
 func (ec *executionContext) _CalendarPayload_version(ctx context.Context, field graphql.CollectedField, obj *model.CalendarPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5043,6 +5292,29 @@ func (ec *executionContext) fieldContext_CreateApiKeyPayload_error(_ context.Con
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Hold_id(ctx context.Context, field graphql.CollectedField, obj *apphub.Hold) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hold_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Token, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hold_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Hold", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Hold_token(ctx context.Context, field graphql.CollectedField, obj *apphub.Hold) (ret graphql.Marshaler) {
@@ -6261,6 +6533,52 @@ func (ec *executionContext) fieldContext_PageInfo_hasNextPage(_ context.Context,
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _PageInfo_hasPreviousPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HasPreviousPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_hasPreviousPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _PageInfo_startCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageInfo_startCursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartCursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PageInfo_startCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
+}
+
 func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6630,7 +6948,7 @@ func (ec *executionContext) _Query_appointments(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Appointments(ctx, fc.Args["filter"].(*model.AppointmentFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Appointments(ctx, fc.Args["filter"].(*model.AppointmentFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.AppointmentConnection) graphql.Marshaler {
@@ -6658,6 +6976,94 @@ func (ec *executionContext) fieldContext_Query_appointments(ctx context.Context,
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_appointments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v relay.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋapphubᚋapphubᚋresolversᚋrelayᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []relay.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋapphubᚋapphubᚋresolversᚋrelayᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10637,6 +11043,61 @@ func UnmarshalZoneInput(ctx context.Context, raw any) (model.ZoneInput, error) {
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj relay.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case apphub.SearchTimeSlot:
+		return ec._StoredSearch(ctx, sel, &obj)
+	case *apphub.SearchTimeSlot:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._StoredSearch(ctx, sel, obj)
+	case apphub.Resource:
+		return ec._Resource(ctx, sel, &obj)
+	case *apphub.Resource:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Resource(ctx, sel, obj)
+	case apphub.Place:
+		return ec._Place(ctx, sel, &obj)
+	case *apphub.Place:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Place(ctx, sel, obj)
+	case apphub.Hold:
+		return ec._Hold(ctx, sel, &obj)
+	case *apphub.Hold:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Hold(ctx, sel, obj)
+	case apphub.Category:
+		return ec._Category(ctx, sel, &obj)
+	case *apphub.Category:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Category(ctx, sel, obj)
+	case apphub.Appointment:
+		return ec._Appointment(ctx, sel, &obj)
+	case *apphub.Appointment:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Appointment(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 func (ec *executionContext) _UserError(ctx context.Context, sel ast.SelectionSet, obj model.UserError) graphql.Marshaler {
 	switch obj := (obj).(type) {
 	case nil:
@@ -10768,7 +11229,7 @@ func (ec *executionContext) _ApiKey(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
-var appointmentImplementors = []string{"Appointment"}
+var appointmentImplementors = []string{"Appointment", "Node"}
 
 func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionSet, obj *apphub.Appointment) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, appointmentImplementors)
@@ -10862,6 +11323,12 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Appointment_history(ctx, field, obj)
+				})
+		case "calendarFile":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_calendarFile(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -11215,6 +11682,44 @@ func (ec *executionContext) _AvailabilityDay(ctx context.Context, sel ast.Select
 	return out
 }
 
+var calendarFileImplementors = []string{"CalendarFile"}
+
+func (ec *executionContext) _CalendarFile(ctx context.Context, sel ast.SelectionSet, obj *model.CalendarFile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, calendarFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CalendarFile")
+		case "url":
+			out.Values[i] = ec._CalendarFile_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._CalendarFile_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var calendarPayloadImplementors = []string{"CalendarPayload"}
 
 func (ec *executionContext) _CalendarPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CalendarPayload) graphql.Marshaler {
@@ -11253,7 +11758,7 @@ func (ec *executionContext) _CalendarPayload(ctx context.Context, sel ast.Select
 	return out
 }
 
-var categoryImplementors = []string{"Category"}
+var categoryImplementors = []string{"Category", "Node"}
 
 func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet, obj *apphub.Category) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, categoryImplementors)
@@ -11421,7 +11926,7 @@ func (ec *executionContext) _CreateApiKeyPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
-var holdImplementors = []string{"Hold"}
+var holdImplementors = []string{"Hold", "Node"}
 
 func (ec *executionContext) _Hold(ctx context.Context, sel ast.SelectionSet, obj *apphub.Hold) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, holdImplementors)
@@ -11432,6 +11937,11 @@ func (ec *executionContext) _Hold(ctx context.Context, sel ast.SelectionSet, obj
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Hold")
+		case "id":
+			out.Values[i] = ec._Hold_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "token":
 			out.Values[i] = ec._Hold_token(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -11914,6 +12424,16 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "hasPreviousPage":
+			out.Values[i] = ec._PageInfo_hasPreviousPage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startCursor":
+			out.Values[i] = ec._PageInfo_startCursor(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "endCursor":
 			out.Values[i] = ec._PageInfo_endCursor(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -11936,7 +12456,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
-var placeImplementors = []string{"Place"}
+var placeImplementors = []string{"Place", "Node"}
 
 func (ec *executionContext) _Place(ctx context.Context, sel ast.SelectionSet, obj *apphub.Place) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, placeImplementors)
@@ -12053,6 +12573,18 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_appointments(ctx, field)
 				})
+		case "node":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_node(ctx, field)
+				})
+		case "nodes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_nodes(ctx, field)
+				})
 		case "resources":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -12164,7 +12696,7 @@ func (ec *executionContext) _Reason(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
-var resourceImplementors = []string{"Resource"}
+var resourceImplementors = []string{"Resource", "Node"}
 
 func (ec *executionContext) _Resource(ctx context.Context, sel ast.SelectionSet, obj *apphub.Resource) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, resourceImplementors)
@@ -12275,7 +12807,7 @@ func (ec *executionContext) _SlotUnavailable(ctx context.Context, sel ast.Select
 	return out
 }
 
-var storedSearchImplementors = []string{"StoredSearch"}
+var storedSearchImplementors = []string{"StoredSearch", "Node"}
 
 func (ec *executionContext) _StoredSearch(ctx context.Context, sel ast.SelectionSet, obj *apphub.SearchTimeSlot) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, storedSearchImplementors)
@@ -13210,6 +13742,14 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCalendarFile2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐCalendarFile(ctx context.Context, sel ast.SelectionSet, v *model.CalendarFile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CalendarFile!")
+		return graphql.Null
+	}
+	return ec._CalendarFile(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCalendarPayload2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐCalendarPayload(ctx context.Context, sel ast.SelectionSet, v *model.CalendarPayload) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CalendarPayload!")
@@ -13395,6 +13935,16 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋapphubᚋapphubᚋresolversᚋrelayᚐNode(ctx context.Context, sel ast.SelectionSet, v []relay.Node) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2githubᚗcomᚋapphubᚋapphubᚋresolversᚋrelayᚐNode(ctx, sel, v[i])
+	})
+
+	return ret
 }
 
 func (ec *executionContext) marshalNNote2githubᚗcomᚋapphubᚋapphubᚐNote(ctx context.Context, sel ast.SelectionSet, v apphub.Note) graphql.Marshaler {
@@ -14118,6 +14668,13 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalONode2githubᚗcomᚋapphubᚋapphubᚋresolversᚋrelayᚐNode(ctx context.Context, sel ast.SelectionSet, v relay.Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalONoteInput2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐNoteInputᚄ(ctx context.Context, v any) ([]*model.NoteInput, error) {

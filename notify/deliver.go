@@ -15,6 +15,8 @@ import (
 	"slices"
 	"time"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/apphub/apphub"
 )
 
@@ -390,6 +392,11 @@ func (n *Notifier) attempt(ctx context.Context, d apphub.Delivery, deadline time
 		n.m.attempts.WithLabelValues(result).Inc()
 		n.m.duration.Observe(time.Since(began).Seconds())
 	}()
+	if d.TraceParent != "" {
+		// The attempt continues the trace of the request that made the change, however late
+		// and on whichever instance it is made; the traced transport starts its span there.
+		ctx = propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": d.TraceParent})
+	}
 	target, err := listenerURL(d.Callback, d.EventType)
 	if err != nil {
 		result = "error"
@@ -406,6 +413,11 @@ func (n *Notifier) attempt(ctx context.Context, d apphub.Delivery, deadline time
 	req.GetBody = nil
 	req.Header.Set("Content-Type", "application/json;charset=utf-8")
 	req.Header.Set("User-Agent", "apphub-notify")
+	if d.TraceParent != "" {
+		// Without tracing the listener gets the request's traceparent as it is; with it, the
+		// transport replaces it with its client span's, of the same trace.
+		req.Header.Set("traceparent", d.TraceParent)
+	}
 	if len(n.opts.Secret) > 0 {
 		req.Header.Set("X-Hub-Signature-256", Sign(n.opts.Secret, d.Body))
 	}

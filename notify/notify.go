@@ -47,12 +47,16 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/apphub/apphub"
 )
@@ -144,6 +148,11 @@ type Options struct {
 	// Domain is the envelope's domain. Default "appointment".
 	Domain string
 
+	// TracerProvider, when set, makes every attempt a client span (otelhttp), a child of the
+	// trace of the request that made the change when the event carries one. Without it the
+	// event's traceparent is still sent as it is.
+	TracerProvider trace.TracerProvider
+
 	// Registerer receives the metrics (apphub_notify_*); nil registers none.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
@@ -208,6 +217,11 @@ func New(store Store, opts Options) (*Notifier, error) {
 	n := &Notifier{store: store, opts: opts, logger: logger.With("component", "notify"), m: m,
 		client: newClient(g, opts), instance: opts.Instance, sem: make(chan struct{}, opts.Concurrency),
 		keys: make(map[string]*keyQueue)}
+	if opts.TracerProvider != nil {
+		n.client.Transport = otelhttp.NewTransport(n.client.Transport, otelhttp.WithTracerProvider(opts.TracerProvider),
+			otelhttp.WithPropagators(propagation.TraceContext{}),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "notify " + path.Base(r.URL.Path) }))
+	}
 	return n, nil
 }
 
@@ -334,7 +348,7 @@ func (n *Notifier) Handle(ctx context.Context, events []apphub.Event) {
 			}
 			d := apphub.Delivery{ID: apphub.DeliveryID(s.ID, ev.AppointmentID, ev.Version, ev.Kind), SubscriptionID: s.ID,
 				AppointmentID: ev.AppointmentID, Version: ev.Version, EventType: ev.Kind, EventID: eventID,
-				Callback: s.Callback, Body: body, CreatedAt: n.now().UTC()}
+				Callback: s.Callback, Body: body, CreatedAt: n.now().UTC(), TraceParent: ev.TraceParent}
 			if key, added := n.enqueue(d, false); added {
 				n.m.deliveries.Inc()
 				n.persist(ctx, key)

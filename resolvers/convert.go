@@ -139,7 +139,7 @@ func decodeCursor(c string) (time.Time, string, error) {
 			}
 		}
 	}
-	return time.Time{}, "", apphub.FieldError("after", "is not a cursor this hub gave")
+	return time.Time{}, "", errors.New("not a cursor this hub gave")
 }
 
 var weekdays = map[string]time.Weekday{"SUNDAY": time.Sunday, "MONDAY": time.Monday, "TUESDAY": time.Tuesday,

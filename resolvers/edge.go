@@ -50,29 +50,29 @@ func checkRequest(w http.ResponseWriter, req *http.Request, body []byte) bool {
 	case http.MethodGet:
 		q, err := url.ParseQuery(req.URL.RawQuery)
 		if err != nil {
-			writeRequestError(w, http.StatusBadRequest, apphub.EINVALID, "the URL's query string cannot be decoded")
+			writeRequestError(w, req, http.StatusBadRequest, apphub.EINVALID, "the URL's query string cannot be decoded")
 			return false
 		}
 		for _, name := range []string{"variables", "extensions"} {
 			var v map[string]any
 			if s := q.Get(name); s != "" && decodeJSON([]byte(s), &v) != nil {
-				writeRequestError(w, http.StatusBadRequest, apphub.EINVALID, name+" must be a JSON object")
+				writeRequestError(w, req, http.StatusBadRequest, apphub.EINVALID, name+" must be a JSON object")
 				return false
 			}
 		}
 	case http.MethodPost:
 		if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-			writeRequestError(w, http.StatusUnsupportedMediaType, apphub.EINVALID, "a GraphQL request is sent as Content-Type: application/json")
+			writeRequestError(w, req, http.StatusUnsupportedMediaType, apphub.EINVALID, "a GraphQL request is sent as Content-Type: application/json")
 			return false
 		}
 		var p graphql.RawParams
 		if err := decodeJSON(body, &p); err != nil {
-			writeRequestError(w, http.StatusBadRequest, apphub.EINVALID, describeJSONError(err))
+			writeRequestError(w, req, http.StatusBadRequest, apphub.EINVALID, describeJSONError(err))
 			return false
 		}
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		writeRequestError(w, http.StatusMethodNotAllowed, apphub.EINVALID, "a GraphQL request is a GET or a POST")
+		writeRequestError(w, req, http.StatusMethodNotAllowed, apphub.EINVALID, "a GraphQL request is a GET or a POST")
 		return false
 	}
 	return true

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,12 +91,12 @@ func TestPersistedQueriesKeepOnlyValidDocuments(t *testing.T) {
 		code              string
 		kept              bool
 	}{
-		{"junk with its hash", "{{{ " + strings.Repeat("junk ", 2000), sha("{{{ " + strings.Repeat("junk ", 2000)), 422, "GRAPHQL_PARSE_FAILED", false},
-		{"invalid with its hash", `{ nope }`, sha(`{ nope }`), 422, "GRAPHQL_VALIDATION_FAILED", false},
-		{"over the limits with its hash", repeat(10, "a%d: __schema { __typename }"), sha(repeat(10, "a%d: __schema { __typename }")), 422, resolvers.CodeComplexityLimit, false},
+		{"junk with its hash", "{{{ " + strings.Repeat("junk ", 2000), sha("{{{ " + strings.Repeat("junk ", 2000)), 200, "GRAPHQL_PARSE_FAILED", false},
+		{"invalid with its hash", `{ nope }`, sha(`{ nope }`), 200, "GRAPHQL_VALIDATION_FAILED", false},
+		{"over the limits with its hash", repeat(10, "a%d: __schema { __typename }"), sha(repeat(10, "a%d: __schema { __typename }")), 200, resolvers.CodeComplexityLimit, false},
 		{"oversize valid document", oversize, sha(oversize), 200, "", false},
-		{"wrong hash", valid, sha("{ __typename }"), 422, apphub.EINVALID, false},
-		{"hash not hex", valid, strings.ToUpper(sha(valid)), 422, apphub.EINVALID, false},
+		{"wrong hash", valid, sha("{ __typename }"), 200, apphub.EINVALID, false},
+		{"hash not hex", valid, strings.ToUpper(sha(valid)), 200, apphub.EINVALID, false},
 		{"unknown hash alone", "", sha(`{ hub { installationId } }`), 200, resolvers.CodePersistedQueryNotFound, false},
 		{"valid document", valid, sha(valid), 200, "", true},
 	} {
@@ -151,7 +152,7 @@ func TestIntrospection(t *testing.T) {
 			if tc.code == "" {
 				return
 			}
-			if r.status != http.StatusUnprocessableEntity || r.Data != nil || svc.calls.Load() != before {
+			if r.status != http.StatusOK || r.Data != nil || svc.calls.Load() != before {
 				t.Fatalf("status %d, data %v: a refused operation must not run", r.status, r.Data)
 			}
 			if tc.opts.DisableIntrospection && !strings.Contains(r.Errors[0].Message, "introspection is disabled") {
@@ -454,13 +455,13 @@ func TestClientErrorsAreClientErrors(t *testing.T) {
 		{"a number for a Time", "POST", "application/json",
 			query(`mutation { holdSlot(input: {category: "repair", place: "75011", start: 12345}) { hold { token } } }`, nil), 200, apphub.EINVALID, "input.start"},
 		{"a number for a String", "POST", "application/json",
-			query(`{ availability(input: {category: "repair", place: 12345}) { timeZone } }`, nil), 422, "GRAPHQL_VALIDATION_FAILED", ""},
+			query(`{ availability(input: {category: "repair", place: 12345}) { timeZone } }`, nil), 200, "GRAPHQL_VALIDATION_FAILED", ""},
 		{"a variable of the wrong type", "POST", "application/json",
-			query(`query($p: String) { availability(input: {category: "repair", place: $p}) { timeZone } }`, map[string]any{"p": map[string]any{"x": 1}}), 422, "GRAPHQL_VALIDATION_FAILED", ""},
+			query(`query($p: String) { availability(input: {category: "repair", place: $p}) { timeZone } }`, map[string]any{"p": map[string]any{"x": 1}}), 200, "GRAPHQL_VALIDATION_FAILED", ""},
 		{"a missing variable", "POST", "application/json",
-			query(`query($c: ID!) { availability(input: {category: $c}) { timeZone } }`, nil), 422, "GRAPHQL_VALIDATION_FAILED", ""},
-		{"an unknown operation name", "POST", "application/json", string(gqlBody(`query A { __typename }`, nil, "B")), 422, "GRAPHQL_VALIDATION_FAILED", ""},
-		{"no query", "POST", "application/json", `{}`, 422, "GRAPHQL_VALIDATION_FAILED", ""},
+			query(`query($c: ID!) { availability(input: {category: $c}) { timeZone } }`, nil), 200, "GRAPHQL_VALIDATION_FAILED", ""},
+		{"an unknown operation name", "POST", "application/json", string(gqlBody(`query A { __typename }`, nil, "B")), 200, "GRAPHQL_VALIDATION_FAILED", ""},
+		{"no query", "POST", "application/json", `{}`, 200, "GRAPHQL_VALIDATION_FAILED", ""},
 		{"the query is a number", "POST", "application/json", `{"query": 5}`, 400, apphub.EINVALID, ""},
 		{"variables are a list", "POST", "application/json", `{"query": "{ __typename }", "variables": [1]}`, 400, apphub.EINVALID, ""},
 		{"not JSON", "POST", "application/json", `{"query": "{ __typename }"`, 400, apphub.EINVALID, ""},
@@ -471,36 +472,56 @@ func TestClientErrorsAreClientErrors(t *testing.T) {
 		{"another content type", "POST", "text/plain", `{"query": "{ __typename }"}`, 415, apphub.EINVALID, ""},
 		{"no content type", "POST", "", `{"query": "{ __typename }"}`, 415, apphub.EINVALID, ""},
 		{"another method", "PUT", "application/json", `{"query": "{ __typename }"}`, 405, apphub.EINVALID, ""},
-		{"GET with variables that are not JSON", "GET", "", "", 400, apphub.EINVALID, ""},
+		{"GET with variables that are not JSON", "GET", "", "query=%7B__typename%7D&variables=%7Bnope", 400, apphub.EINVALID, ""},
+		{"a mutation with GET", "GET", "", "query=" + url.QueryEscape(`mutation { cancelAppointment(input: {id: "x", reason: "r"}) { appointment { id } } }`), 405, apphub.EINVALID, ""},
+		{"a document that does not parse, with GET", "GET", "", "query=%7B", 200, "GRAPHQL_PARSE_FAILED", ""},
+		{"a document that does not parse", "POST", "application/json", query(`{ availability(`, nil), 200, "GRAPHQL_PARSE_FAILED", ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			before := svc.calls.Load()
-			var r gqlReply
-			if tc.method == "GET" {
-				req := httptest.NewRequest("GET", "/graphql?query=%7B__typename%7D&variables=%7Bnope", nil)
-				req.Header.Set("Accept", "application/json")
+		// The GraphQL-over-HTTP specification's codes for each media type: in application/json
+		// a well-formed request whose document fails is a 200; in
+		// application/graphql-response+json it is a 400.
+		for _, media := range []string{"application/json", "application/graphql-response+json"} {
+			t.Run(tc.name+" "+media, func(t *testing.T) {
+				want := tc.status
+				if media != "application/json" && strings.HasPrefix(tc.code, "GRAPHQL_") {
+					want = http.StatusBadRequest
+				}
+				before := svc.calls.Load()
+				target, body := "/graphql", strings.NewReader(tc.body)
+				if tc.method == "GET" {
+					target, body = "/graphql?"+tc.body, strings.NewReader("")
+				}
+				req := httptest.NewRequest(tc.method, target, body)
+				if tc.contentType != "" {
+					req.Header.Set("Content-Type", tc.contentType)
+				}
+				req.Header.Set("Accept", media)
 				rec := httptest.NewRecorder()
 				h.ServeHTTP(rec, req)
-				r.status = rec.Code
+				r := gqlReply{status: rec.Code, header: rec.Header()}
 				if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil {
-					t.Fatalf("not JSON: %s", rec.Body)
+					t.Fatalf("status %d, not JSON (%v): %.300s", rec.Code, err, rec.Body)
 				}
-			} else {
-				r = send(t, h, tc.method, tc.contentType, tc.body)
-			}
-			if r.status != tc.status || r.code() != tc.code {
-				t.Fatalf("status %d code %q, want %d %q: %+v", r.status, r.code(), tc.status, tc.code, r.Errors)
-			}
-			if field, _ := r.Errors[0].Extensions["field"].(string); field != tc.field {
-				t.Errorf("field %q, want %q", field, tc.field)
-			}
-			if msg := r.Errors[0].Message; msg == "" || strings.Contains(msg, "internal") || strings.Contains(msg, "body:") {
-				t.Errorf("message %q", msg)
-			}
-			if tc.status != 200 && svc.calls.Load() != before {
-				t.Errorf("a refused request ran")
-			}
-		})
+				if r.status != want || r.code() != tc.code {
+					t.Fatalf("status %d code %q, want %d %q: %+v", r.status, r.code(), want, tc.code, r.Errors)
+				}
+				if ct := r.header.Get("Content-Type"); ct != media {
+					t.Errorf("Content-Type %q, want %q", ct, media)
+				}
+				if r.status == http.StatusMethodNotAllowed && r.header.Get("Allow") == "" {
+					t.Error("a 405 without Allow")
+				}
+				if field, _ := r.Errors[0].Extensions["field"].(string); field != tc.field {
+					t.Errorf("field %q, want %q", field, tc.field)
+				}
+				if msg := r.Errors[0].Message; msg == "" || strings.Contains(msg, "internal") || strings.Contains(msg, "body:") {
+					t.Errorf("message %q", msg)
+				}
+				if (tc.status != 200 || strings.HasPrefix(tc.code, "GRAPHQL_")) && svc.calls.Load() != before {
+					t.Errorf("a refused request ran")
+				}
+			})
+		}
 	}
 	logs.mu.Lock()
 	defer logs.mu.Unlock()

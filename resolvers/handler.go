@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/ravilushqa/otelgqlgen"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -58,11 +59,15 @@ func NewHandler(r *Resolver, logger *slog.Logger, opts Options) http.Handler {
 		shutdown:     opts.Shutdown,
 	})
 	srv.AddTransport(transport.SSE{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(specGET{})
+	srv.AddTransport(specPOST{})
 	srv.SetParserTokenLimit(opts.MaxTokens)
 	if !opts.DisableIntrospection {
 		srv.Use(extension.Introspection{})
+	}
+	if tp := opts.TracerProvider; tp != nil {
+		// First, so that its span covers every operation, refused ones too.
+		srv.Use(operationTracing{otelgqlgen.Middleware(otelgqlgen.WithTracerProvider(tp))})
 	}
 	// The extensions that may refuse an operation run in this order (operationGate last: the
 	// websocket slot it takes is given back only by an operation that runs).
@@ -142,21 +147,22 @@ func remoteHost(req *http.Request) string {
 func readBody(w http.ResponseWriter, req *http.Request, limit int64) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, limit))
 	if tooLarge, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		writeRequestError(w, http.StatusRequestEntityTooLarge, apphub.ETOOLARGE,
+		writeRequestError(w, req, http.StatusRequestEntityTooLarge, apphub.ETOOLARGE,
 			fmt.Sprintf("request body is larger than the limit of %d bytes", tooLarge.Limit))
 		return nil, false
 	}
 	if err != nil {
-		writeRequestError(w, http.StatusBadRequest, apphub.EINVALID, "could not read the request body")
+		writeRequestError(w, req, http.StatusBadRequest, apphub.EINVALID, "could not read the request body")
 		return nil, false
 	}
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	return body, true
 }
 
-// writeRequestError answers a request refused before gqlgen sees it, as a GraphQL response.
-func writeRequestError(w http.ResponseWriter, status int, code, message string) {
-	w.Header().Set("Content-Type", "application/json")
+// writeRequestError answers a request refused before gqlgen sees it, as a GraphQL response in
+// the media type the request accepts.
+func writeRequestError(w http.ResponseWriter, req *http.Request, status int, code, message string) {
+	w.Header().Set("Content-Type", ResponseMediaType(req))
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(graphql.Response{Errors: gqlerror.List{{
 		Message:    message,

@@ -170,8 +170,8 @@ func TestDepthLimit(t *testing.T) {
 			if code := resp.code(t); code != CodeDepthLimit {
 				t.Fatalf("code = %q, want %q", code, CodeDepthLimit)
 			}
-			if status != http.StatusUnprocessableEntity {
-				t.Errorf("status = %d, want 422", status)
+			if status != http.StatusOK { // application/json: a request error is a 200 (GraphQL over HTTP)
+				t.Errorf("status = %d, want 200", status)
 			}
 			if string(resp.Data) != "" && string(resp.Data) != "null" {
 				t.Errorf("a refused operation must not run; data = %s", resp.Data)
@@ -316,8 +316,8 @@ func TestFragmentBomb(t *testing.T) {
 	if code := resp.code(t); code != CodeComplexityLimit {
 		t.Fatalf("code = %q, want %q", code, CodeComplexityLimit)
 	}
-	if status != http.StatusUnprocessableEntity {
-		t.Errorf("status = %d, want 422", status)
+	if status != http.StatusOK { // application/json: a request error is a 200 (GraphQL over HTTP)
+		t.Errorf("status = %d, want 200", status)
 	}
 	if want := "operation has complexity of at least 1099511627776, which exceeds the limit of 1000"; resp.Errors[0].Message != want {
 		t.Errorf("message = %q, want %q", resp.Errors[0].Message, want)
@@ -339,8 +339,8 @@ func TestComplexityLimit(t *testing.T) {
 	if code := resp.code(t); code != CodeComplexityLimit {
 		t.Fatalf("code = %q, want %q", code, CodeComplexityLimit)
 	}
-	if status != http.StatusUnprocessableEntity {
-		t.Errorf("status = %d, want 422", status)
+	if status != http.StatusOK { // application/json: a request error is a 200 (GraphQL over HTTP)
+		t.Errorf("status = %d, want 200", status)
 	}
 	if got, want := resp.Errors[0].Message, "operation has complexity 2, which exceeds the limit of 1"; got != want {
 		t.Errorf("message = %q, want %q", got, want)

@@ -9,6 +9,7 @@ import (
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph/model"
+	"github.com/apphub/apphub/resolvers/relay"
 )
 
 // resource looks a resource up in the calendar snapshot; "" and unknown ids are null.
@@ -66,12 +67,29 @@ func (r *Resolver) calendarPayload(ctx context.Context, err error) (*model.Calen
 	return &model.CalendarPayload{Version: &version}, nil
 }
 
-// maxPage bounds a page of appointments.
-const maxPage = 100
+// maxPage bounds a page of appointments; defaultPage is a page when neither first nor last
+// is given.
+const (
+	maxPage     = 100
+	defaultPage = 20
+)
 
-func (r *Resolver) appointments(ctx context.Context, f *model.AppointmentFilter, first int, after string) (*model.AppointmentConnection, error) {
-	if first < 0 || first > maxPage {
-		return nil, apphub.FieldError("first", "must be between 0 and %d", maxPage)
+// appointments is a Relay connection over the appointments f selects, ordered by (start, id):
+// first and after page forward, last and before backward, as the connection specification's
+// algorithm applies them (cursors first, then first, then last). The whole list is known, so
+// hasPreviousPage and hasNextPage say exactly whether there is more on either side.
+func (r *Resolver) appointments(ctx context.Context, f *model.AppointmentFilter, first *int, after *string, last *int, before *string) (*model.AppointmentConnection, error) {
+	for _, n := range []struct {
+		name string
+		v    *int
+	}{{"first", first}, {"last", last}} {
+		if n.v != nil && (*n.v < 0 || *n.v > maxPage) {
+			return nil, apphub.FieldError(n.name, "must be between 0 and %d", maxPage)
+		}
+	}
+	if first == nil && last == nil {
+		n := defaultPage
+		first = &n
 	}
 	q := booking.AppointmentQuery{}
 	if f != nil {
@@ -85,32 +103,91 @@ func (r *Resolver) appointments(ctx context.Context, f *model.AppointmentFilter,
 	if err != nil {
 		return nil, err
 	}
-	start := 0
-	if after != "" {
-		t, id, err := decodeCursor(after)
-		if err != nil {
+	lo, hi := 0, len(all)
+	if after != nil && *after != "" {
+		if lo, err = cursorIndex(all, "after", *after, true); err != nil {
 			return nil, err
 		}
-		// The list is ordered by (start, id): the page begins after the cursor's position.
-		start, _ = slices.BinarySearchFunc(all, struct{}{}, func(a apphub.Appointment, _ struct{}) int {
-			if c := a.Start.Compare(t); c != 0 {
-				return c
-			}
-			if strings.Compare(a.ID, id) <= 0 {
-				return -1
-			}
-			return 1
-		})
 	}
-	end := min(start+first, len(all))
+	if before != nil && *before != "" {
+		if hi, err = cursorIndex(all, "before", *before, false); err != nil {
+			return nil, err
+		}
+	}
+	hi = max(hi, lo)
+	if first != nil && hi-lo > *first {
+		hi = lo + *first
+	}
+	if last != nil && hi-lo > *last {
+		lo = hi - *last
+	}
 	conn := &model.AppointmentConnection{Edges: []*model.AppointmentEdge{}, TotalCount: len(all),
-		PageInfo: &model.PageInfo{HasNextPage: end < len(all)}}
-	for i := start; i < end; i++ {
+		PageInfo: &model.PageInfo{HasNextPage: hi < len(all), HasPreviousPage: lo > 0}}
+	for i := lo; i < hi; i++ {
 		a := &all[i]
 		conn.Edges = append(conn.Edges, &model.AppointmentEdge{Cursor: encodeCursor(a), Node: a})
 	}
 	if n := len(conn.Edges); n > 0 {
-		conn.PageInfo.EndCursor = &conn.Edges[n-1].Cursor
+		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &conn.Edges[0].Cursor, &conn.Edges[n-1].Cursor
 	}
 	return conn, nil
+}
+
+// cursorIndex is where a page bounded by cursor begins (after: the first appointment past the
+// cursor's position) or ends (before: the first at or past it) in all, ordered by (start, id).
+// The appointment the cursor names need not be there any more: the position is what counts.
+func cursorIndex(all []apphub.Appointment, field, cursor string, after bool) (int, error) {
+	t, id, err := decodeCursor(cursor)
+	if err != nil {
+		return 0, apphub.FieldError(field, "is not a cursor this hub gave")
+	}
+	i, _ := slices.BinarySearchFunc(all, struct{}{}, func(a apphub.Appointment, _ struct{}) int {
+		if c := a.Start.Compare(t); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.ID, id); c < 0 || c == 0 && after {
+			return -1
+		}
+		return 1
+	})
+	return i, nil
+}
+
+// node finds the object with a global id among those the caller may see, in the order of
+// the id space: an appointment, a stored search (TMF646's generated ids), then the calendar's
+// resources, places and categories (unique across the three), then a hold (its token).
+func (r *Resolver) node(ctx context.Context, id string) (relay.Node, error) {
+	if a, err := r.loadersFrom(ctx).appointments.Load(ctx, id); err != nil || a != nil {
+		return a, err
+	}
+	switch t, err := r.Service.SearchTimeSlot(ctx, id); apphub.ErrorCode(err) {
+	case "":
+		return &t, nil
+	case apphub.ENOTFOUND, apphub.EFORBIDDEN, apphub.EUNAUTHENTICATED:
+	default:
+		return nil, err
+	}
+	switch cal, err := r.Service.BrowseCalendar(ctx); apphub.ErrorCode(err) {
+	case "":
+		if res, ok := cal.Resource(id); ok {
+			return res, nil
+		}
+		if p, ok := cal.Place(id); ok {
+			return p, nil
+		}
+		if c, ok := cal.Category(id); ok {
+			return c, nil
+		}
+	case apphub.EUNAUTHENTICATED: // the calendar is not public on this hub
+	default:
+		return nil, err
+	}
+	switch h, err := r.Service.ReadHold(ctx, id); apphub.ErrorCode(err) {
+	case "":
+		return &h, nil
+	case apphub.ENOTFOUND:
+		return nil, nil
+	default:
+		return nil, err
+	}
 }

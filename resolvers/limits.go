@@ -11,6 +11,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
@@ -106,6 +107,9 @@ type Options struct {
 	// one that takes longer (it stopped reading) is cut off, and its subscriptions end.
 	// Default 10s.
 	WebsocketWriteTimeout time.Duration
+	// TracerProvider, when set, makes every GraphQL operation a span (otelgqlgen), named after
+	// the operation, with one child span per root field, as children of the request's span.
+	TracerProvider trace.TracerProvider
 	// Shutdown ends when the hub shuts down: its websockets then close with 1001 (going
 	// away). A websocket outlives the request that opened it. Nil: never.
 	Shutdown context.Context
@@ -200,13 +204,14 @@ func (o Options) withDefaults() Options {
 // slots are the list that grows.
 func fieldCosts() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
-	c.Query.Appointments = func(childComplexity int, _ *model.AppointmentFilter, first *int, _ *string) int {
-		n := 20
-		if first != nil && *first > 0 {
-			n = *first
+	c.Query.Appointments = func(childComplexity int, _ *model.AppointmentFilter, first *int, _ *string, last *int, _ *string) int {
+		n := defaultPage
+		if first != nil || last != nil {
+			n = max(deref(first), deref(last))
 		}
 		return 1 + childComplexity*n
 	}
+	c.Query.Nodes = func(childComplexity int, ids []string) int { return 1 + childComplexity*len(ids) }
 	c.Query.Availability = func(childComplexity int, input model.AvailabilityInput) int {
 		window := booking.DefaultSearchWindow
 		if input.From != nil && input.To != nil {

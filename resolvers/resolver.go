@@ -23,6 +23,7 @@ type Service interface {
 	IsCurrent(ctx context.Context, q booking.SlotQuery, version string) (bool, error)
 
 	Hold(ctx context.Context, req booking.HoldRequest) (apphub.Hold, error)
+	ReadHold(ctx context.Context, token string) (apphub.Hold, error)
 	Book(ctx context.Context, req booking.NewAppointment) (apphub.Appointment, error)
 	Reschedule(ctx context.Context, req booking.Reschedule) (apphub.Appointment, error)
 	SetStatus(ctx context.Context, req booking.StatusChange) (apphub.Appointment, error)
@@ -31,6 +32,7 @@ type Service interface {
 	Appointment(ctx context.Context, id string) (apphub.Appointment, error)
 	FindAppointments(ctx context.Context, q booking.AppointmentQuery) ([]apphub.Appointment, error)
 	History(ctx context.Context, id string) ([]apphub.Revision, error)
+	CalendarLink(ctx context.Context, id string) (booking.CalendarLink, error)
 	Events(ctx context.Context, id string, after int) ([]apphub.Event, error)
 
 	SearchTimeSlots(ctx context.Context) ([]apphub.SearchTimeSlot, error)
@@ -44,10 +46,16 @@ type Service interface {
 	APIKeys(ctx context.Context) ([]apphub.APIKey, error)
 }
 
+// CalendarPath is where the hub serves calendar files by link: CalendarPath + token + ".ics".
+const CalendarPath = "/calendar/"
+
 // Resolver is the root resolver.
 type Resolver struct {
 	Service Service
 	Version string
+	// PublicURL is the hub's public URL (--public-url), which links start with; "" makes them
+	// relative to the hub.
+	PublicURL string
 	// Events feeds the subscriptions; without it they answer UNAVAILABLE.
 	Events EventSource
 	Logger *slog.Logger

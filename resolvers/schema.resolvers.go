@@ -9,12 +9,14 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph"
 	"github.com/apphub/apphub/graph/model"
+	"github.com/apphub/apphub/resolvers/relay"
 )
 
 func (r *apiKeyResolver) LastUsedAt(ctx context.Context, obj *apphub.APIKey) (*time.Time, error) {
@@ -51,6 +53,14 @@ func (r *appointmentResolver) History(ctx context.Context, obj *apphub.Appointme
 		return nil, err
 	}
 	return pointers(revs), nil
+}
+
+func (r *appointmentResolver) CalendarFile(ctx context.Context, obj *apphub.Appointment) (*model.CalendarFile, error) {
+	link, err := r.Service.CalendarLink(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &model.CalendarFile{URL: strings.TrimRight(r.PublicURL, "/") + CalendarPath + link.Token + ".ics", ExpiresAt: link.ExpiresAt}, nil
 }
 
 func (r *appointmentRevisionResolver) By(ctx context.Context, obj *apphub.Revision) (*string, error) {
@@ -241,8 +251,27 @@ func (r *queryResolver) Appointment(ctx context.Context, id string) (*apphub.App
 	return r.loadersFrom(ctx).appointments.Load(ctx, id)
 }
 
-func (r *queryResolver) Appointments(ctx context.Context, filter *model.AppointmentFilter, first *int, after *string) (*model.AppointmentConnection, error) {
-	return r.appointments(ctx, filter, deref(first), deref(after))
+func (r *queryResolver) Appointments(ctx context.Context, filter *model.AppointmentFilter, first *int, after *string, last *int, before *string) (*model.AppointmentConnection, error) {
+	return r.appointments(ctx, filter, first, after, last, before)
+}
+
+func (r *queryResolver) Node(ctx context.Context, id string) (relay.Node, error) {
+	return r.node(ctx, id)
+}
+
+func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]relay.Node, error) {
+	if len(ids) > maxPage {
+		return nil, apphub.FieldError("ids", "at most %d ids at once, got %d", maxPage, len(ids))
+	}
+	out := make([]relay.Node, len(ids))
+	for i, id := range ids {
+		n, err := r.node(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = n
+	}
+	return out, nil
 }
 
 func (r *queryResolver) Resources(ctx context.Context, kind *string, zone *string, place *string) ([]*apphub.Resource, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
+	"github.com/apphub/apphub/ics"
 )
 
 // An appointment's TMF646 representation is built from two sources. The client's attributes
@@ -315,7 +317,48 @@ func (h *Handler) getAppointment(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if wantsCalendar(r) {
+		h.writeCalendarFile(w, r, a)
+		return
+	}
 	writeResource(w, http.StatusOK, a.Version, project(h.appointmentObject(h.baseURL(r), a), q.fields))
+}
+
+// wantsCalendar reports whether the request asks for the appointment as an iCalendar file
+// (RFC 5545): Accept names text/calendar before any JSON type (or */*).
+func wantsCalendar(r *http.Request) bool {
+	for part := range strings.SplitSeq(r.Header.Get("Accept"), ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || params["q"] == "0" {
+			continue
+		}
+		switch mt {
+		case "text/calendar":
+			return true
+		case "application/json", "application/*", "*/*":
+			return false
+		}
+	}
+	return false
+}
+
+// writeCalendarFile answers an appointment as its calendar file, for a partner (or an app
+// with the customer's credential) to hand to a calendar app.
+func (h *Handler) writeCalendarFile(w http.ResponseWriter, r *http.Request, a apphub.Appointment) {
+	cal, err := h.svc.Calendar(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	body, err := ics.File(cal, a, h.baseURL(r))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", ics.ContentType)
+	w.Header().Set("Content-Disposition", `inline; filename="`+ics.Filename(a)+`"`)
+	w.Header().Set("ETag", etagOf(a.Version))
+	w.Write(body)
 }
 
 func (h *Handler) listAppointments(w http.ResponseWriter, r *http.Request) {

@@ -30,12 +30,12 @@ func apikeyCommand(ctx context.Context, args []string, getenv func(string) strin
 	var token, name, id string
 	var parties listValue
 	fs, err := declare("apikey", usage, []option{
-		{"url", "APPHUB_URL", "the running hub's base URL", (*stringValue)(&hubURL)},
-		{"token", "APPHUB_TOKEN", "an admin's bearer token or API key (apphub token --role admin mints one in local-key mode)", (*stringValue)(&token)},
-		{"name", "", "create: who the key is for (e.g. the partner's name); also the party it acts as", (*stringValue)(&name)},
-		{"role", "", "create: the key's role, partner or admin", (*stringValue)(&role)},
-		{"for-party", "", "create: a partner's customer party it may act for (repeatable, or comma-separated)", &parties},
-		{"id", "", "revoke: the key's id (as create and list show it)", (*stringValue)(&id)},
+		{"url", "APPHUB_URL", "the running hub's base `URL`", (*stringValue)(&hubURL)},
+		{"token", "APPHUB_TOKEN", "an admin's bearer `token` or API key (apphub token --role admin mints one in local-key mode)", (*stringValue)(&token)},
+		{"name", "", "create: who the key is for (e.g. the partner's `name`); also the party it acts as", (*stringValue)(&name)},
+		{"role", "", "create: the key's `role`, partner or admin", (*stringValue)(&role)},
+		{"for-party", "", "create: a partner's customer `party` it may act for (repeatable, or comma-separated)", &parties},
+		{"id", "", "revoke: the key's `id` (as create and list show it)", (*stringValue)(&id)},
 	}, getenv, stderr)
 	if err != nil {
 		return err

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/resolvers"
 	"github.com/apphub/apphub/storage/rediscache"
@@ -95,6 +97,7 @@ type hooks struct {
 	// notifyTimeout and notifyLeaseMargin are notify.Options.Timeout and LeaseMargin; zero is
 	// their default.
 	notifyTimeout, notifyLeaseMargin time.Duration
+	tracerProvider                   trace.TracerProvider // tests: an in-memory exporter's provider; nil: from OTEL_* variables
 }
 
 func (h hooks) clock() func() time.Time {
@@ -144,16 +147,16 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		publicAvailability: true,
 	}
 	opts := []option{
-		{"mongodb-uri", "MONGODB_URI", "MongoDB connection string; empty starts an embedded FerretDB on --data-dir", (*stringValue)(&c.mongoURI)},
-		{"mongodb-database", "APPHUB_MONGODB_DATABASE", "MongoDB database name", (*stringValue)(&c.mongoDatabase)},
-		{"data-dir", "APPHUB_DATA_DIR", "directory of the embedded FerretDB's data (locked against a second process)", (*stringValue)(&c.dataDir)},
-		{"redis-url", "REDIS_URL", "Redis URL (redis://, rediss://; Sentinel with master_name=, Cluster with addr=); empty starts an embedded Redis", (*stringValue)(&c.redisURL)},
-		{"redis-prefix", "APPHUB_REDIS_PREFIX", "prefix of every Redis key and stream of this hub (hubs sharing data share it)", (*stringValue)(&c.redisPrefix)},
-		{"embedded-redis-tick", "APPHUB_EMBEDDED_REDIS_TICK", "how often the embedded Redis's clock is advanced so that keys expire", (*durationValue)(&c.redisTick)},
-		{"log-level", "APPHUB_LOG_LEVEL", "log level: debug, info, warn, error", (*stringValue)(&c.logLevel)},
-		{"log-format", "APPHUB_LOG_FORMAT", "log format: auto (text on a terminal, JSON otherwise), text, json", (*stringValue)(&c.logFormat)},
-		{"ferretdb-log-level", "APPHUB_FERRETDB_LOG_LEVEL", "log level of the embedded FerretDB's own messages", (*stringValue)(&c.ferretDBLogLevel)},
-		{"memory-limit", "APPHUB_MEMORY_LIMIT", "soft limit of the process's memory (e.g. 256MiB, 1GiB; 0: none), which the collector keeps the heap under (GOGC=400 goes with one); default 75% of the cgroup's memory limit if it has one; GOMEMLIMIT, when set, wins", &c.memoryLimit},
+		{"mongodb-uri", "MONGODB_URI", "MongoDB connection string (a mongodb:// `URI`); empty starts an embedded FerretDB on --data-dir", (*stringValue)(&c.mongoURI)},
+		{"mongodb-database", "APPHUB_MONGODB_DATABASE", "MongoDB database `name`", (*stringValue)(&c.mongoDatabase)},
+		{"data-dir", "APPHUB_DATA_DIR", "`directory` of the embedded FerretDB's data (locked against a second process)", (*stringValue)(&c.dataDir)},
+		{"redis-url", "REDIS_URL", "Redis `URL` (redis://, rediss://; Sentinel with master_name=, Cluster with addr=); empty starts an embedded Redis", (*stringValue)(&c.redisURL)},
+		{"redis-prefix", "APPHUB_REDIS_PREFIX", "`prefix` of every Redis key and stream of this hub (hubs sharing data share it)", (*stringValue)(&c.redisPrefix)},
+		{"embedded-redis-tick", "APPHUB_EMBEDDED_REDIS_TICK", "how often the embedded Redis's clock is advanced so that keys expire (a `duration`)", (*durationValue)(&c.redisTick)},
+		{"log-level", "APPHUB_LOG_LEVEL", "log `level`: debug, info, warn, error", (*stringValue)(&c.logLevel)},
+		{"log-format", "APPHUB_LOG_FORMAT", "log `format`: auto (text on a terminal, JSON otherwise), text, json", (*stringValue)(&c.logFormat)},
+		{"ferretdb-log-level", "APPHUB_FERRETDB_LOG_LEVEL", "log `level` of the embedded FerretDB's own messages", (*stringValue)(&c.ferretDBLogLevel)},
+		{"memory-limit", "APPHUB_MEMORY_LIMIT", "soft limit of the process's memory (a `size`, e.g. 256MiB, 1GiB; 0: none), which the collector keeps the heap under (GOGC=400 goes with one); default 75% of the cgroup's memory limit if it has one; GOMEMLIMIT, when set, wins", &c.memoryLimit},
 	}
 	demoUsage := "load the demo dataset (three regions, ~60 technicians, stores, holidays) before serving"
 	if name == "seed" {
@@ -163,35 +166,35 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 	if name == "serve" {
 		c.serving = true
 		opts = append(opts,
-			option{"addr", "APPHUB_ADDR", "HTTP listen address; in local-key mode (no --oidc-issuer) the default is 127.0.0.1:8080", &givenString{&c.addr, &c.addrGiven}},
-			option{"shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT", "how long a shutdown waits for in-flight requests", (*durationValue)(&c.shutdownTimeout)},
-			option{"hold-ttl", "APPHUB_HOLD_TTL", "how long a hold keeps its time", (*durationValue)(&c.holdTTL)},
-			option{"public-url", "APPHUB_PUBLIC_URL", "scheme and host clients reach the hub at (TMF646 hrefs); empty: from each request", (*stringValue)(&c.publicURL)},
-			option{"allowed-origins", "APPHUB_ALLOWED_ORIGINS", "comma-separated browser origins of the channel apps (e.g. https://app.example.com, https://*.example.com; no scheme means https) that may call the APIs (CORS) and open GraphQL websockets besides the hub's own", (*stringValue)(&c.allowedOrigins)},
-			option{"graphql-max-depth", "APPHUB_GRAPHQL_MAX_DEPTH", "deepest GraphQL selection accepted (introspection included)", (*intValue)(&c.maxDepth)},
-			option{"graphql-max-complexity", "APPHUB_GRAPHQL_MAX_COMPLEXITY", "largest GraphQL operation complexity accepted (lists count their size, introspection included)", (*intValue)(&c.maxComplexity)},
-			option{"graphql-max-body", "APPHUB_GRAPHQL_MAX_BODY", "largest GraphQL request body and websocket message, in bytes", (*intValue)(&c.graphqlMaxBody)},
-			option{"graphql-max-tokens", "APPHUB_GRAPHQL_MAX_TOKENS", "most lexical tokens in a GraphQL document (validation grows with the square of repeated fields)", (*intValue)(&c.graphqlMaxTokens)},
+			option{"addr", "APPHUB_ADDR", "HTTP listen `address` (host:port); in local-key mode (no --oidc-issuer) the default is 127.0.0.1:8080", &givenString{&c.addr, &c.addrGiven}},
+			option{"shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT", "how long a shutdown waits for in-flight requests (a `duration`)", (*durationValue)(&c.shutdownTimeout)},
+			option{"hold-ttl", "APPHUB_HOLD_TTL", "how long a hold keeps its time (a `duration`)", (*durationValue)(&c.holdTTL)},
+			option{"public-url", "APPHUB_PUBLIC_URL", "scheme and host clients reach the hub at (a `URL`, used in TMF646 hrefs); empty: from each request", (*stringValue)(&c.publicURL)},
+			option{"allowed-origins", "APPHUB_ALLOWED_ORIGINS", "comma-separated browser `origins` of the channel apps (e.g. https://app.example.com, https://*.example.com; no scheme means https) that may call the APIs (CORS) and open GraphQL websockets besides the hub's own", (*stringValue)(&c.allowedOrigins)},
+			option{"graphql-max-depth", "APPHUB_GRAPHQL_MAX_DEPTH", "deepest GraphQL selection accepted (a `depth`, introspection included)", (*intValue)(&c.maxDepth)},
+			option{"graphql-max-complexity", "APPHUB_GRAPHQL_MAX_COMPLEXITY", "largest GraphQL operation `complexity` accepted (lists count their size, introspection included)", (*intValue)(&c.maxComplexity)},
+			option{"graphql-max-body", "APPHUB_GRAPHQL_MAX_BODY", "largest GraphQL request body and websocket message, in `bytes`", (*intValue)(&c.graphqlMaxBody)},
+			option{"graphql-max-tokens", "APPHUB_GRAPHQL_MAX_TOKENS", "most lexical `tokens` in a GraphQL document (validation grows with the square of repeated fields)", (*intValue)(&c.graphqlMaxTokens)},
 			option{"graphql-introspection", "APPHUB_GRAPHQL_INTROSPECTION", "answer GraphQL introspection (__schema, __type; the explorer needs it)", (*boolValue)(&c.graphqlIntrospection)},
-			option{"ws-max-subscriptions", "APPHUB_WS_MAX_SUBSCRIPTIONS", "most operations running at once on one GraphQL websocket", (*intValue)(&c.wsMaxSubscriptions)},
-			option{"ws-max-connections", "APPHUB_WS_MAX_CONNECTIONS", "most GraphQL websockets one principal (or one address, anonymously) may hold open on this instance", (*intValue)(&c.wsMaxConnections)},
-			option{"rate-search", "APPHUB_RATE_SEARCH", "budget of reads and searches per principal (per client address when anonymous), shared by every instance: RATE/UNIT[:BURST], e.g. 50/s:100 or 600/m; off for none", (*stringValue)(&c.rateSearch)},
-			option{"rate-write", "APPHUB_RATE_WRITE", "budget of changes (bookings, holds, cancellations, registrations) per principal, as --rate-search", (*stringValue)(&c.rateWrite)},
-			option{"trusted-proxies", "APPHUB_TRUSTED_PROXIES", "comma-separated CIDRs of the proxies whose X-Forwarded-For names the client; empty: the peer is the client", (*stringValue)(&c.trustedProxies)},
-			option{"read-timeout", "APPHUB_READ_TIMEOUT", "how long a request (headers and body) may take to arrive; streams excepted", (*durationValue)(&c.readTimeout)},
-			option{"write-timeout", "APPHUB_WRITE_TIMEOUT", "how long a request may take to be answered, after which its work is cancelled; streams excepted", (*durationValue)(&c.writeTimeout)},
-			option{"admin-addr", "APPHUB_ADMIN_ADDR", "listen address of /metrics and /debug/pprof/ (keep it private); empty: not served", (*stringValue)(&c.adminAddr)},
-			option{"notify-secret", "APPHUB_NOTIFY_SECRET", "secret that signs TMF646 notifications (X-Hub-Signature-256); empty: unsigned", (*stringValue)(&c.notifySecret)},
-			option{"notify-allow", "APPHUB_NOTIFY_ALLOW", "comma-separated CIDR prefixes (e.g. 10.20.0.0/16, 127.0.0.1/32) of private networks TMF646 callbacks may reach besides global unicast addresses; empty: global unicast only. A cloud metadata address needs its exact /32 or /128", (*stringValue)(&c.notifyAllow)},
-			option{"claim-grace", "APPHUB_CLAIM_GRACE", "how long the reaper leaves uncommitted claims alone (a booking gives up after a third of it)", (*durationValue)(&c.claimGrace)},
-			option{"oidc-issuer", "APPHUB_OIDC_ISSUER", "issuer (iss) of the identity provider's bearer tokens; empty: local-key mode, tokens signed by a key in --data-dir (apphub token), for trying the hub out only", (*stringValue)(&c.oidcIssuer)},
-			option{"oidc-audience", "APPHUB_OIDC_AUDIENCE", "audience (aud) the identity provider's tokens must carry; required with --oidc-issuer", (*stringValue)(&c.oidcAudience)},
-			option{"jwks-url", "APPHUB_JWKS_URL", "URL of the identity provider's JSON Web Key Set (fetched again when a token names a key it does not hold)", (*stringValue)(&c.jwksURL)},
-			option{"jwks-file", "APPHUB_JWKS_FILE", "file holding the identity provider's JSON Web Key Set, instead of --jwks-url", (*stringValue)(&c.jwksFile)},
-			option{"party-claim", "APPHUB_PARTY_CLAIM", "the identity provider's claim that names the caller's party", (*stringValue)(&c.partyClaim)},
-			option{"oidc-client-id", "APPHUB_OIDC_CLIENT_ID", "the web app's client id at the identity provider (a public client: authorization code with PKCE, no secret, redirect URI <hub>/signin/callback); empty: the web app offers no sign-in", (*stringValue)(&c.oidcClientID)},
-			option{"oidc-scope", "APPHUB_OIDC_SCOPE", "scopes the web app asks the identity provider for", (*stringValue)(&c.oidcScope)},
-			option{"oidc-default-role", "APPHUB_OIDC_DEFAULT_ROLE", "role of a valid token that carries none the hub knows: customer where the issuer signs in customers only (a customer identity provider); empty: such tokens are refused", (*stringValue)(&c.oidcDefaultRole)},
+			option{"ws-max-subscriptions", "APPHUB_WS_MAX_SUBSCRIPTIONS", "most `operations` running at once on one GraphQL websocket", (*intValue)(&c.wsMaxSubscriptions)},
+			option{"ws-max-connections", "APPHUB_WS_MAX_CONNECTIONS", "most GraphQL `websockets` one principal (or one address, anonymously) may hold open on this instance", (*intValue)(&c.wsMaxConnections)},
+			option{"rate-search", "APPHUB_RATE_SEARCH", "`budget` of reads and searches per principal (per client address when anonymous), shared by every instance: RATE/UNIT[:BURST], e.g. 50/s:100 or 600/m; off for none", (*stringValue)(&c.rateSearch)},
+			option{"rate-write", "APPHUB_RATE_WRITE", "`budget` of changes (bookings, holds, cancellations, registrations) per principal, as --rate-search", (*stringValue)(&c.rateWrite)},
+			option{"trusted-proxies", "APPHUB_TRUSTED_PROXIES", "comma-separated `CIDRs` of the proxies whose X-Forwarded-For names the client; empty: the peer is the client", (*stringValue)(&c.trustedProxies)},
+			option{"read-timeout", "APPHUB_READ_TIMEOUT", "how long a request (headers and body) may take to arrive (a `duration`); streams excepted", (*durationValue)(&c.readTimeout)},
+			option{"write-timeout", "APPHUB_WRITE_TIMEOUT", "how long a request may take to be answered (a `duration`), after which its work is cancelled; streams excepted", (*durationValue)(&c.writeTimeout)},
+			option{"admin-addr", "APPHUB_ADMIN_ADDR", "listen `address` (host:port) of /metrics and /debug/pprof/ (keep it private); empty: not served", (*stringValue)(&c.adminAddr)},
+			option{"notify-secret", "APPHUB_NOTIFY_SECRET", "`secret` that signs TMF646 notifications (X-Hub-Signature-256); empty: unsigned", (*stringValue)(&c.notifySecret)},
+			option{"notify-allow", "APPHUB_NOTIFY_ALLOW", "comma-separated `CIDRs` (e.g. 10.20.0.0/16, 127.0.0.1/32) of private networks TMF646 callbacks may reach besides global unicast addresses; empty: global unicast only. A cloud metadata address needs its exact /32 or /128", (*stringValue)(&c.notifyAllow)},
+			option{"claim-grace", "APPHUB_CLAIM_GRACE", "how long the reaper leaves uncommitted claims alone (a `duration`; a booking gives up after a third of it)", (*durationValue)(&c.claimGrace)},
+			option{"oidc-issuer", "APPHUB_OIDC_ISSUER", "issuer (iss, a `URL`) of the identity provider's bearer tokens; empty: local-key mode, tokens signed by a key in --data-dir (apphub token), for trying the hub out only", (*stringValue)(&c.oidcIssuer)},
+			option{"oidc-audience", "APPHUB_OIDC_AUDIENCE", "`audience` (aud) the identity provider's tokens must carry; required with --oidc-issuer", (*stringValue)(&c.oidcAudience)},
+			option{"jwks-url", "APPHUB_JWKS_URL", "`URL` of the identity provider's JSON Web Key Set (fetched again when a token names a key it does not hold)", (*stringValue)(&c.jwksURL)},
+			option{"jwks-file", "APPHUB_JWKS_FILE", "`file` holding the identity provider's JSON Web Key Set, instead of --jwks-url", (*stringValue)(&c.jwksFile)},
+			option{"party-claim", "APPHUB_PARTY_CLAIM", "the identity provider's `claim` that names the caller's party", (*stringValue)(&c.partyClaim)},
+			option{"oidc-client-id", "APPHUB_OIDC_CLIENT_ID", "the web app's client `id` at the identity provider (a public client: authorization code with PKCE, no secret, redirect URI <hub>/signin/callback); empty: the web app offers no sign-in", (*stringValue)(&c.oidcClientID)},
+			option{"oidc-scope", "APPHUB_OIDC_SCOPE", "`scopes` the web app asks the identity provider for", (*stringValue)(&c.oidcScope)},
+			option{"oidc-default-role", "APPHUB_OIDC_DEFAULT_ROLE", "`role` of a valid token that carries none the hub knows: customer where the issuer signs in customers only (a customer identity provider); empty: such tokens are refused", (*stringValue)(&c.oidcDefaultRole)},
 			option{"public-availability", "APPHUB_PUBLIC_AVAILABILITY", "let callers without a credential search availability (and read the calendar's pickers)", (*boolValue)(&c.publicAvailability)},
 			option{"allow-local-key", "APPHUB_ALLOW_LOCAL_KEY", "start in local-key mode even when --public-url is https (a deployment: whoever reads --data-dir can be anyone)", (*boolValue)(&c.allowLocalKey)},
 		)

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/resolvers"
 	"github.com/apphub/apphub/tmfrest"
 )
 
@@ -43,6 +44,7 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	}
 	reg.MustRegister(m.requests, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerBuildInfo(reg, readBuild())
 	return m
 }
 
@@ -95,7 +97,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	ip := clientIP(r, e.trusted)
 	p, authErr := e.authenticate(r.Context(), r.Header.Get("Authorization"))
-	ctx := context.WithValue(apphub.NewContextWithPrincipal(r.Context(), p), clientIPKey{}, ip)
+	ctx := context.WithValue(apphub.NewContextWithPrincipal(withRequestID(r.Context(), id), p), clientIPKey{}, ip)
 	r = r.WithContext(ctx)
 	if ip.IsValid() {
 		// What the handlers see as the remote address is the client's, not the proxy's (the
@@ -132,6 +134,9 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route == "" {
 		_, route = e.mux.Handler(r)
 	}
+	if _, path, ok := strings.Cut(route, " "); ok {
+		route = path // "GET /readyz": the method is a label of its own
+	}
 	if route == "" {
 		route = "unmatched"
 	}
@@ -145,9 +150,8 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.String("route", route),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", status),
-		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.Duration("duration", elapsed),
 		slog.Int64("bytes", sw.bytes),
-		slog.String("request_id", id),
 		slog.String("remote", ip.String()),
 		// Who called, by its Ref (e.g. "partner:acme"), never by its credential.
 		slog.String("principal", p.Ref()),
@@ -195,7 +199,7 @@ func refuseCredential(w http.ResponseWriter, r *http.Request, err error, logger 
 	case r.URL.Path == "/graphql":
 		// A GraphQL-over-HTTP error: the request never reached an operation, so there is no data.
 		body, _ := json.Marshal(map[string]any{"errors": []any{map[string]any{"message": message, "extensions": map[string]string{"code": code}}}})
-		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Type", resolvers.ResponseMediaType(r))
 		w.WriteHeader(status)
 		w.Write(append(body, '\n'))
 	default:
@@ -264,8 +268,9 @@ type checkResult struct {
 }
 
 type readiness struct {
-	Status string                 `json:"status"` // ready, degraded or unavailable
-	Checks map[string]checkResult `json:"checks"`
+	Status  string                 `json:"status"` // ready, degraded or unavailable
+	Version string                 `json:"version"`
+	Checks  map[string]checkResult `json:"checks"`
 }
 
 // readyHandler pings every dependency at once. Only a required dependency that is down makes
@@ -273,7 +278,7 @@ type readiness struct {
 // serves (docs/design.md: without Redis, searches read MongoDB).
 func readyHandler(deps []dependency, timeout time.Duration) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		res := readiness{Status: "ready", Checks: make(map[string]checkResult, len(deps))}
+		res := readiness{Status: "ready", Version: version(), Checks: make(map[string]checkResult, len(deps))}
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for _, d := range deps {

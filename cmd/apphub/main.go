@@ -62,8 +62,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return apikeyCommand(ctx, args[1:], getenv, stdout, stderr)
 		case "store":
 			return storeCommand(ctx, args[1:], getenv, stderr)
+		case "version", "-version", "--version":
+			fmt.Fprintln(stdout, readBuild())
+			return nil
 		case "help", "-h", "-help", "--help":
-			fmt.Fprintf(stderr, "Usage: apphub [serve|seed|token|apikey|store] [flags]\n\n  serve   %s\n  seed    %s\n  token   %s\n  apikey  %s\n  store   %s\n\n"+
+			fmt.Fprintf(stderr, "Usage: apphub [serve|seed|token|apikey|store|version] [flags]\n\n  serve   %s\n  seed    %s\n  token   %s\n  apikey  %s\n  store   %s\n  version Prints the version, the VCS revision and the Go release of the binary (also --version).\n\n"+
 				"Run 'apphub <subcommand> --help' for its flags.\n",
 				subcommands["serve"], subcommands["seed"], subcommands["token"], subcommands["apikey"], subcommands["store"])
 			return flag.ErrHelp
@@ -97,21 +100,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return seed(ctx, cfg, logger, stdout)
 	}
 	return serve(ctx, cfg, logger, stderr)
-}
-
-// version is the module version of the binary and its VCS revision when the build recorded one.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += "+" + s.Value[:12]
-		}
-	}
-	return v
 }
 
 // The collector's settings. The embedded FerretDB allocates about 35 KB for every document it

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -97,6 +98,13 @@ func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
 			for _, w := range want {
 				if !strings.Contains(out.String(), w) {
 					t.Errorf("help does not mention %q:\n%s", w, out.String())
+				}
+			}
+			// Every flag names what it takes (flag's placeholder for a Value it does not know
+			// is "value").
+			for line := range strings.Lines(out.String()) {
+				if f := strings.Fields(line); len(f) == 2 && strings.HasPrefix(f[0], "-") && f[1] == "value" {
+					t.Errorf("flag %s has no placeholder", f[0])
 				}
 			}
 		})
@@ -392,8 +400,9 @@ func postGraphQL(t *testing.T, base, token, query string) string {
 }
 
 type readyBody struct {
-	Status string                 `json:"status"`
-	Checks map[string]checkResult `json:"checks"`
+	Status  string                 `json:"status"`
+	Version string                 `json:"version"`
+	Checks  map[string]checkResult `json:"checks"`
 }
 
 // waitReady polls /readyz until it reports the wanted HTTP status and overall status.
@@ -420,6 +429,9 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 	customer := h.token(t, "cust-1", apphub.RoleCustomer)
 
 	rb := waitReady(t, h.url, 200, "ready", 60*time.Second)
+	if rb.Version != version() || rb.Version == "" {
+		t.Errorf("/readyz version %q, want %q", rb.Version, version())
+	}
 	for _, dep := range []string{"mongodb", "redis"} {
 		if c := rb.Checks[dep]; c.Status != "up" || c.Mode != "embedded" {
 			t.Errorf("%s check %+v, want up and embedded", dep, c)
@@ -514,7 +526,8 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 	for _, want := range []string{
 		`apphub_http_requests_total{method="POST",route="/graphql",status="200"}`,
 		`apphub_http_requests_total{method="GET",route="/tmf-api/appointment/v4/",status="404"}`,
-		`apphub_http_request_duration_seconds_bucket{method="GET",route="GET /healthz"`,
+		`apphub_http_request_duration_seconds_bucket{method="GET",route="/healthz"`,
+		`apphub_build_info{go="` + runtime.Version() + `"`,
 		"go_goroutines", "process_resident_memory_bytes", "apphub_search_duration_seconds_bucket",
 		"apphub_busy_cache_hits_total", "apphub_event_bus_published_total",
 	} {
@@ -539,7 +552,7 @@ func TestServeOnEmbeddedStores(t *testing.T) {
 				t.Errorf("request log line lacks %q: %s", k, sc.Text())
 			}
 		}
-		if line["request_id"] == "abc-123" && line["route"] == "GET /healthz" {
+		if line["request_id"] == "abc-123" && line["route"] == "/healthz" {
 			found = true
 		}
 		// Who called is in the line, by its Ref; the credential never is.

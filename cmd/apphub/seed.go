@@ -65,7 +65,7 @@ func loadDemo(ctx context.Context, svc *booking.Service, logger *slog.Logger, w 
 	}
 	logger.Info("demo data loaded", "resources", len(d.Resources), "categories", len(d.Categories),
 		"zones", len(d.Zones), "places", len(d.Places), "holidayCalendars", len(d.HolidayCalendars),
-		"took", time.Since(start).Round(time.Millisecond).String())
+		"took", time.Since(start))
 	if w != nil {
 		fmt.Fprintf(w, "demo data: %d resources, %d categories, %d zones, %d places, %d holiday calendars\n",
 			len(d.Resources), len(d.Categories), len(d.Zones), len(d.Places), len(d.HolidayCalendars))

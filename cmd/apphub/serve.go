@@ -11,12 +11,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/apidocs"
@@ -27,6 +31,7 @@ import (
 	"github.com/apphub/apphub/resolvers/explorer"
 	"github.com/apphub/apphub/storage/rediscache"
 	"github.com/apphub/apphub/tmfrest"
+	"github.com/apphub/apphub/tracing"
 	"github.com/apphub/apphub/webapp"
 )
 
@@ -56,18 +61,37 @@ type hub struct {
 	// themselves, and http.Server.Shutdown does not end hijacked connections.
 	streams    context.Context
 	endStreams context.CancelFunc
+	// shutdownTracing flushes the spans not yet exported and stops the exporter (close).
+	shutdownTracing func(context.Context) error
 }
 
 // newHub opens the stores and wires the transports to the booking service.
-func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
+func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (_ *hub, err error) {
 	// The tokens' verifier first: it needs no store, and a bad identity setting should stop the
 	// hub before it starts anything.
 	tokens, err := newTokenVerifier(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
+	// The OTEL_* variables are the process's, like GOMEMLIMIT (main.go): read where they apply.
+	tp, propagator, shutdownTracing, err := setupTracing(context.Background(), cfg.hooks, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	held := false // once the hub holds the provider, its close shuts it down
+	defer func() {
+		if err != nil && !held {
+			shutdownTracing(context.Background())
+		}
+	}()
+	// The stores' commands are traced only inside a trace: see tracing.WithinTraces.
+	var storeTP trace.TracerProvider
+	if tp != nil {
+		storeTP = tracing.WithinTraces(tp)
+		logger.Info("tracing on: spans are exported by OTLP over HTTP, as the OTEL_* variables say")
+	}
 	ferretLogger := newLogger(stderr, cfg.logFormat, cfg.ferretDBLogLevel).With("component", "ferretdb")
-	st, err := openStores(cfg, ferretLogger, logger)
+	st, err := openTracedStores(cfg, ferretLogger, logger, storeTP)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +127,9 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 	bus.OnCalendarChanged(svc.CalendarChanged)
 	timed := newTimedService(svc, reg)
 	h := &hub{stores: st, svc: svc, breaker: breaker, cache: cache, bus: bus, logger: logger, publicURL: cfg.publicURL,
-		reapInterval: min(cfg.claimGrace/2, 10*time.Second), instance: strings.ToLower(rand.Text()[:10])}
+		reapInterval: min(cfg.claimGrace/2, 10*time.Second), instance: strings.ToLower(rand.Text()[:10]),
+		shutdownTracing: shutdownTracing}
+	held = true
 	h.notifier, err = notify.New(st.mongo, notify.Options{
 		Subscriptions: svc.Subscriptions,
 		Render: func(_ context.Context, a apphub.Appointment) (json.RawMessage, error) {
@@ -111,7 +137,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		},
 		Match: tmfrest.MatchQuery, Resync: svc.Events, MayRead: svc.MayRead,
 		Secret: []byte(cfg.notifySecret), AllowedNetworks: cfg.callbackNetworks,
-		Timeout: cfg.hooks.notifyTimeout, LeaseMargin: cfg.hooks.notifyLeaseMargin,
+		Timeout: cfg.hooks.notifyTimeout, LeaseMargin: cfg.hooks.notifyLeaseMargin, TracerProvider: tp,
 		Registerer: reg, Logger: logger, Now: cfg.hooks.clock(), Instance: h.instance})
 	if err != nil {
 		h.close()
@@ -145,9 +171,11 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 		MaxSubscriptionsPerConnection: cfg.wsMaxSubscriptions, MaxConnectionsPerPrincipal: cfg.wsMaxConnections,
 		QueryCache: rediscache.NewQueryCache(st.redis, cfg.redisPrefix, 24*time.Hour), Authenticate: auth.Authenticate, Now: cfg.hooks.clock(),
 		Limit: func(ctx context.Context, class string) error { return limits.Allow(ctx, class, rateKey(ctx)) }}
-	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: timed, Version: version(), Events: bus}, logger, gqlOpts))
+	gqlOpts.TracerProvider = tp
+	mux.Handle("/graphql", resolvers.NewHandler(&resolvers.Resolver{Service: timed, Version: version(), Events: bus, PublicURL: cfg.publicURL}, logger, gqlOpts))
 	mux.Handle("GET "+explorer.AssetsPath, explorer.Assets())
 	mux.Handle(tmfrest.BasePath, tmfrest.NewHandler(timed, logger, tmfrest.Options{PublicURL: cfg.publicURL}))
+	mux.Handle("GET "+resolvers.CalendarPath+"{file}", calendarFile(svc, requestBase(cfg.publicURL)))
 	mux.HandleFunc("GET /healthz", healthHandler)
 	mux.Handle("GET /readyz", readyHandler(deps, 2*time.Second))
 	mux.Handle("/", webapp.Handler(webAppConfig(cfg)))
@@ -165,6 +193,9 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (*hub, error) {
 
 	h.handler = withDeadlines(&edge{mux: mux, authenticate: auth.Authenticate, limits: limits, cors: newCORS(origins),
 		trusted: cfg.trusted, logger: logger, metrics: metrics}, cfg.readTimeout, cfg.writeTimeout)
+	if tp != nil {
+		h.handler = traceRequests(h.handler, mux, tp, propagator)
+	}
 	h.admin = adminHandler(reg)
 	return h, nil
 }
@@ -291,7 +322,59 @@ func (h *hub) close() error {
 	h.bus.Close()
 	h.cache.Close()
 	h.breaker.Close()
-	return h.stores.close(context.Background())
+	err := h.stores.close(context.Background())
+	// Last, so that the spans of the shutdown are exported too.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if terr := h.shutdownTracing(ctx); terr != nil {
+		h.logger.Warn("tracing: spans not exported at shutdown", "err", terr)
+	}
+	return err
+}
+
+// setupTracing returns the hub's tracer provider — the tests' own (hooks), else the one the
+// OTEL_* variables read through getenv ask for — or nil when tracing is off, with the
+// propagator of trace context and the function that flushes the provider on exit.
+func setupTracing(ctx context.Context, hk hooks, getenv func(string) string) (trace.TracerProvider, propagation.TextMapPropagator, func(context.Context) error, error) {
+	if hk.tracerProvider != nil {
+		// The test flushes and stops its own provider.
+		return hk.tracerProvider, tracing.Propagator(), func(context.Context) error { return nil }, nil
+	}
+	tp, propagator, shutdown, err := tracing.Setup(ctx, getenv, "apphub", version())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !tracing.Enabled(tp) {
+		// Nothing is instrumented then: a hub without tracing does no tracing work.
+		tp = nil
+	}
+	return tp, propagator, shutdown, nil
+}
+
+// traceRequests makes every request but the probes' a server span of tp (otelhttp), named
+// "METHOD route" after the pattern of mux that serves it, as a child of the caller's span when
+// the request carries a W3C traceparent.
+func traceRequests(next http.Handler, mux *http.ServeMux, tp trace.TracerProvider, propagator propagation.TextMapPropagator) http.Handler {
+	return otelhttp.NewHandler(next, "apphub", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(propagator),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return routeSpanName(mux, r) }),
+		// Probes come every few seconds and say nothing about a request: a trace each would
+		// bury the others.
+		otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" }))
+}
+
+// routeSpanName is "METHOD route": the request's method and the pattern of mux that serves it
+// (a pattern that names its method is used as it is), or the method alone when none does. The
+// path itself never names a span: it holds ids, and span names must stay few.
+func routeSpanName(mux *http.ServeMux, r *http.Request) string {
+	_, pattern := mux.Handler(r)
+	switch {
+	case pattern == "":
+		return r.Method
+	case strings.HasPrefix(pattern, "/"):
+		return r.Method + " " + pattern
+	default:
+		return pattern
+	}
 }
 
 // serve is the serve subcommand.

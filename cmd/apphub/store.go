@@ -18,10 +18,10 @@ func storeCommand(ctx context.Context, args []string, getenv func(string) string
 	listen, pgURL := "127.0.0.1:27017", ""
 	logLevel, logFormat := "info", "auto"
 	fs, err := declare("store", "apphub store --postgresql-url URL [flags]", []option{
-		{"listen", "APPHUB_STORE_LISTEN", "address the store speaks the MongoDB wire protocol on (keep it private: it has no authentication)", (*stringValue)(&listen)},
-		{"postgresql-url", "APPHUB_POSTGRESQL_URL", "the PostgreSQL database the store keeps its data in, e.g. postgres://apphub@db:5432/apphub", (*stringValue)(&pgURL)},
-		{"log-level", "APPHUB_LOG_LEVEL", "log level: debug, info, warn, error", (*stringValue)(&logLevel)},
-		{"log-format", "APPHUB_LOG_FORMAT", "log format: auto (text on a terminal, JSON otherwise), text, json", (*stringValue)(&logFormat)},
+		{"listen", "APPHUB_STORE_LISTEN", "`address` (host:port) the store speaks the MongoDB wire protocol on (keep it private: it has no authentication)", (*stringValue)(&listen)},
+		{"postgresql-url", "APPHUB_POSTGRESQL_URL", "the PostgreSQL database the store keeps its data in, a `URL` such as postgres://apphub@db:5432/apphub", (*stringValue)(&pgURL)},
+		{"log-level", "APPHUB_LOG_LEVEL", "log `level`: debug, info, warn, error", (*stringValue)(&logLevel)},
+		{"log-format", "APPHUB_LOG_FORMAT", "log `format`: auto (text on a terminal, JSON otherwise), text, json", (*stringValue)(&logFormat)},
 	}, getenv, stderr)
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/apphub/apphub/storage/mongodb"
 	"github.com/apphub/apphub/storage/rediscache"
 )
@@ -27,7 +29,13 @@ type stores struct {
 // openStores connects to MONGODB_URI and REDIS_URL, starting the embedded server for each that
 // is not set. Connections are lazy: a hub starts while an external store is down.
 // ferretLogger receives the embedded FerretDB's own messages, logger the Redis guard's.
-func openStores(cfg config, ferretLogger, logger *slog.Logger) (_ *stores, err error) {
+func openStores(cfg config, ferretLogger, logger *slog.Logger) (*stores, error) {
+	return openTracedStores(cfg, ferretLogger, logger, nil)
+}
+
+// openTracedStores is openStores with a tracer provider (nil: none): both clients then make a
+// span of every command.
+func openTracedStores(cfg config, ferretLogger, logger *slog.Logger, tp trace.TracerProvider) (_ *stores, err error) {
 	s := &stores{mongoMode: "external", redisMode: "external"}
 	defer func() {
 		if err != nil {
@@ -45,7 +53,7 @@ func openStores(cfg config, ferretLogger, logger *slog.Logger) (_ *stores, err e
 		mongoURI, s.mongoMode = e.URI(), "embedded"
 	}
 	s.mongoURI = mongoURI
-	if s.mongo, err = mongodb.Open(mongoURI, cfg.mongoDatabase); err != nil {
+	if s.mongo, err = mongodb.Open(mongoURI, cfg.mongoDatabase, mongodb.WithTracerProvider(tp)); err != nil {
 		return nil, err
 	}
 
@@ -63,7 +71,7 @@ func openStores(cfg config, ferretLogger, logger *slog.Logger) (_ *stores, err e
 		s.redisGuard = rediscache.NewRollbackGuard(cfg.redisPrefix, logger)
 	}
 	s.redisURL = redisURL
-	if s.redis, err = rediscache.Connect(redisURL, rediscache.ConnectOptions{Guard: s.redisGuard}); err != nil {
+	if s.redis, err = rediscache.Connect(redisURL, rediscache.ConnectOptions{Guard: s.redisGuard, TracerProvider: tp}); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -21,13 +21,13 @@ func tokenCommand(args []string, getenv func(string) string, stdout, stderr io.W
 	var party, role string
 	var resources, places, parties listValue
 	fs, err := declare("token", "apphub token --party ID --role customer|agent|partner|admin [flags]", []option{
-		{"data-dir", "APPHUB_DATA_DIR", "the hub's data directory, which holds its local key (created there if missing)", (*stringValue)(&dataDir)},
-		{"party", "", "the party the token names (its sub): a customer's own party id, an agent's, a partner's or an admin's name", (*stringValue)(&party)},
-		{"role", "", "the token's role: customer, agent, partner or admin", (*stringValue)(&role)},
-		{"resource", "", "an agent's: a resource it serves (repeatable, or comma-separated)", &resources},
-		{"place", "", "an agent's: a place it serves (repeatable, or comma-separated)", &places},
-		{"for-party", "", "a partner's: a customer party it may act for (repeatable, or comma-separated)", &parties},
-		{"ttl", "", "how long the token is valid", (*durationValue)(&ttl)},
+		{"data-dir", "APPHUB_DATA_DIR", "the hub's data `directory`, which holds its local key (created there if missing)", (*stringValue)(&dataDir)},
+		{"party", "", "the `party` the token names (its sub): a customer's own party id, an agent's, a partner's or an admin's name", (*stringValue)(&party)},
+		{"role", "", "the token's `role`: customer, agent, partner or admin", (*stringValue)(&role)},
+		{"resource", "", "an agent's: a `resource` it serves (repeatable, or comma-separated)", &resources},
+		{"place", "", "an agent's: a `place` it serves (repeatable, or comma-separated)", &places},
+		{"for-party", "", "a partner's: a customer `party` it may act for (repeatable, or comma-separated)", &parties},
+		{"ttl", "", "how long the token is valid (a `duration`)", (*durationValue)(&ttl)},
 	}, getenv, stderr)
 	if err != nil {
 		return err

@@ -112,6 +112,13 @@ type BookAppointmentInput struct {
 	IdempotencyKey *string               `json:"idempotencyKey,omitempty"`
 }
 
+// A short-lived link to an appointment's calendar file.
+type CalendarFile struct {
+	// The .ics file's URL: absolute when the hub knows its public URL, else relative to the hub.
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
 type CalendarPayload struct {
 	// The calendar version after the change.
 	Version *string   `json:"version,omitempty"`
@@ -252,8 +259,10 @@ type NoteInput struct {
 }
 
 type PageInfo struct {
-	HasNextPage bool    `json:"hasNextPage"`
-	EndCursor   *string `json:"endCursor,omitempty"`
+	HasNextPage     bool    `json:"hasNextPage"`
+	HasPreviousPage bool    `json:"hasPreviousPage"`
+	StartCursor     *string `json:"startCursor,omitempty"`
+	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
 type PlaceInput struct {

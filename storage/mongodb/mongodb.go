@@ -38,8 +38,8 @@ type DB struct {
 
 // Open prepares a client for uri and database. It does not wait for the server: the driver
 // connects in the background and reconnects by itself, so a hub can start while MongoDB is
-// down and become ready when it returns.
-func Open(uri, database string) (*DB, error) {
+// down and become ready when it returns. Options add instrumentation (WithTracerProvider).
+func Open(uri, database string, with ...OpenOption) (*DB, error) {
 	if database == "" {
 		return nil, apphub.FieldError("database", "must not be empty")
 	}
@@ -54,6 +54,13 @@ func Open(uri, database string) (*DB, error) {
 		SetMaxConnecting(16).
 		SetAppName("apphub").
 		ApplyURI(uri)
+	var oc openConfig
+	for _, o := range with {
+		o(&oc)
+	}
+	if oc.tracerProvider != nil {
+		opts.SetMonitor(newCommandMonitor(oc.tracerProvider))
+	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, apphub.WrapError(apphub.EINVALID, err, "invalid MongoDB URI")

@@ -29,11 +29,14 @@ type notifyDeliveryDoc struct {
 	Callback     string    `bson:"callback"`
 	Body         string    `bson:"body"` // the envelope's JSON text, sent as it is
 	CreatedAt    time.Time `bson:"createdAt"`
+	// TraceParent is kept so that an instance taking a delivery over still continues its trace.
+	TraceParent string `bson:"traceParent,omitempty"`
 }
 
 func (d notifyDeliveryDoc) delivery() apphub.Delivery {
 	return apphub.Delivery{ID: d.ID, SubscriptionID: d.Subscription, AppointmentID: d.Appointment, Version: d.Version,
-		EventType: d.EventType, EventID: d.EventID, Callback: d.Callback, Body: []byte(d.Body), CreatedAt: utc(d.CreatedAt)}
+		EventType: d.EventType, EventID: d.EventID, Callback: d.Callback, Body: []byte(d.Body), CreatedAt: utc(d.CreatedAt),
+		TraceParent: d.TraceParent}
 }
 
 type notifyAttemptDoc struct {
@@ -58,7 +61,7 @@ type notifyOutcomeDoc struct {
 func (db *DB) InsertDelivery(ctx context.Context, d apphub.Delivery) error {
 	return db.insert(ctx, collNotifyOutbox, notifyDeliveryDoc{ID: d.ID, Subscription: d.SubscriptionID,
 		Appointment: d.AppointmentID, Version: d.Version, EventType: d.EventType, EventID: d.EventID,
-		Callback: d.Callback, Body: string(d.Body), CreatedAt: d.CreatedAt})
+		Callback: d.Callback, Body: string(d.Body), CreatedAt: d.CreatedAt, TraceParent: d.TraceParent})
 }
 
 // Deliveries scans the outbox. No sort is asked for: in natural order a scan that finds a

@@ -18,7 +18,9 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/apphub/apphub"
 )
@@ -29,6 +31,11 @@ type ConnectOptions struct {
 	// replaces the cache's epoch when Redis's data may have gone back in time. Give the cache
 	// the same guard (CacheOptions.Guard).
 	Guard *RollbackGuard
+	// TracerProvider, if not nil, makes every command and pipeline a client span of it
+	// (go-redis's redisotel), named after the command ("evalsha", "redis.pipeline evalsha").
+	// The spans never hold the commands' arguments: keys and values name resources and days,
+	// and an entry of the bus holds appointments.
+	TracerProvider trace.TracerProvider
 }
 
 // Client is a connection to Redis: a single server, a master found through Sentinel, or a
@@ -54,6 +61,17 @@ func Connect(redisURL string, opts ConnectOptions) (*Client, error) {
 	rdb, err := connect(redisURL, opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.TracerProvider != nil {
+		// A single or Sentinel client is traced as it is; a Cluster client traces each node's
+		// client as it learns of it. The caller's file and line would cost a walk of the stack
+		// per command and tell little: the parent span says who called.
+		err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(opts.TracerProvider),
+			redisotel.WithDBStatement(false), redisotel.WithCallerEnabled(false))
+		if err != nil {
+			rdb.Close()
+			return nil, apphub.WrapError(apphub.EINTERNAL, err, "Redis tracing")
+		}
 	}
 	return &Client{rdb: rdb}, nil
 }
