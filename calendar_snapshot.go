@@ -15,6 +15,9 @@ type CalendarData struct {
 	Zones            []Zone
 	Places           []Place
 	HolidayCalendars []HolidayCalendar
+	// TravelTimes between zones, optional: where they are given they replace the fixed
+	// buffers (see LeadTime).
+	TravelTimes *TravelTimes
 }
 
 // Calendar is a validated, immutable snapshot of CalendarData with its indexes. It is built
@@ -30,6 +33,8 @@ type Calendar struct {
 	closedDays map[string]map[int64]string // holiday calendar → civil day → holiday name
 	postCodes  map[string]int              // postcode → zone index
 	locations  map[string]*time.Location
+	// travelIndex is the row and column of each zone in TravelTimes; nil without them.
+	travelIndex map[string]int
 }
 
 // NewCalendar validates d, including the references between its parts, and returns a
@@ -80,6 +85,15 @@ func NewCalendar(d CalendarData) (*Calendar, error) {
 
 	if err := c.checkNodeIDs(); err != nil {
 		return nil, err
+	}
+	if t := c.data.TravelTimes; t != nil {
+		if err := t.validate(c.zones); err != nil {
+			return nil, prefixField("travelTimes", err)
+		}
+		c.travelIndex = make(map[string]int, len(t.Zones))
+		for i, z := range t.Zones {
+			c.travelIndex[z] = i
+		}
 	}
 
 	c.postCodes = make(map[string]int)
@@ -209,6 +223,18 @@ func (c *Calendar) ZoneOfPostCode(postCode string) (*Zone, bool) {
 	return &c.data.Zones[i], true
 }
 
+// ZoneOf returns the work zone of a place: a managed place's, or the zone that covers a
+// postcode; "" for anything else.
+func (c *Calendar) ZoneOf(place string) string {
+	if p, ok := c.Place(place); ok {
+		return p.Zone
+	}
+	if z, ok := c.ZoneOfPostCode(place); ok {
+		return z.ID
+	}
+	return ""
+}
+
 // Location returns the loaded time zone for a name used anywhere in the calendar, or nil.
 func (c *Calendar) Location(name string) *time.Location { return c.locations[name] }
 
@@ -250,6 +276,13 @@ func (d CalendarData) clone() CalendarData {
 		h.Dates = slices.Clone(h.Dates)
 		h.Blackouts = slices.Clone(h.Blackouts)
 	}
+	if d.TravelTimes != nil {
+		t := &TravelTimes{Zones: slices.Clone(d.TravelTimes.Zones)}
+		for _, row := range d.TravelTimes.Minutes {
+			t.Minutes = append(t.Minutes, slices.Clone(row))
+		}
+		out.TravelTimes = t
+	}
 	return out
 }
 
@@ -262,6 +295,9 @@ func (d CalendarData) Merge(changes CalendarData) CalendarData {
 	out.Zones = mergeByID(out.Zones, changes.Zones, func(z Zone) string { return z.ID })
 	out.Places = mergeByID(out.Places, changes.Places, func(p Place) string { return p.ID })
 	out.HolidayCalendars = mergeByID(out.HolidayCalendars, changes.HolidayCalendars, func(h HolidayCalendar) string { return h.ID })
+	if changes.TravelTimes != nil {
+		out.TravelTimes = changes.clone().TravelTimes // the matrix is one item: it is replaced whole
+	}
 	return out
 }
 
@@ -278,5 +314,9 @@ func mergeByID[T any](items, changes []T, id func(T) string) []T {
 
 // Len is the number of items in d.
 func (d CalendarData) Len() int {
-	return len(d.Resources) + len(d.Categories) + len(d.Zones) + len(d.Places) + len(d.HolidayCalendars)
+	n := len(d.Resources) + len(d.Categories) + len(d.Zones) + len(d.Places) + len(d.HolidayCalendars)
+	if d.TravelTimes != nil {
+		n++
+	}
+	return n
 }

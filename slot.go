@@ -48,6 +48,7 @@ const (
 	ReasonOutsideHours            = "OUTSIDE_HOURS"               // not within working hours (shifts, openings, absences)
 	ReasonHoliday                 = "HOLIDAY"                     // within hours, but a holiday or blackout closes it
 	ReasonFullyBooked             = "FULLY_BOOKED"                // within hours, but no seat is left
+	ReasonTravelTime              = "TRAVEL_TIME"                 // free, but another job leaves no time to travel there
 
 	// Refusals of the booking path beyond the engine's.
 	ReasonSlotTaken            = "SLOT_TAKEN"             // others kept winning the race for the time; it is gone

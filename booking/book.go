@@ -391,8 +391,9 @@ func (s *Service) busyFor(ctx context.Context, cal *apphub.Calendar, req claimRe
 		}
 		return busy, nil
 	}
-	from := req.start.Add(-r.BufferBefore).Truncate(apphub.Quantum)
-	to := end.Add(r.BufferAfter)
+	before, after, _ := cal.LeadTime(r, cal.ZoneOf(req.place))
+	from := req.start.Add(-before).Truncate(apphub.Quantum)
+	to := end.Add(after)
 	var ids []string
 	for q := from; q.Before(to); q = q.Add(apphub.Quantum) {
 		for seat := range r.EffectiveCapacity() {

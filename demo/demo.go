@@ -22,7 +22,7 @@ const (
 
 // Data returns the demo calendar's content.
 func Data() apphub.CalendarData {
-	d := apphub.CalendarData{Categories: categories()}
+	d := apphub.CalendarData{Categories: categories(), TravelTimes: &apphub.TravelTimes{}}
 	for _, r := range regions() {
 		d.HolidayCalendars = append(d.HolidayCalendars, r.holidays)
 		zones := r.zones()
@@ -41,6 +41,7 @@ func Data() apphub.CalendarData {
 		for _, z := range zones {
 			zoneIDs = append(zoneIDs, z.ID)
 		}
+		addTravel(d.TravelTimes, zoneIDs)
 
 		for i, name := range r.technicians {
 			d.Resources = append(d.Resources, apphub.Resource{
@@ -272,4 +273,30 @@ func weekly(days []time.Weekday, start, end string) []apphub.Shift {
 		out = append(out, apphub.Shift{Weekday: d, Start: start, End: end})
 	}
 	return out
+}
+
+// addTravel adds a region's zones to the travel times: 15 minutes more for each zone between
+// two of them along the postcodes' order (30 to the next zone, 60 to the farthest). Regions are
+// cities apart: the longest travel a buffer allows, which no technician needs, since none
+// serves two regions.
+func addTravel(t *apphub.TravelTimes, zones []string) {
+	first := len(t.Zones)
+	t.Zones = append(t.Zones, zones...)
+	for i := range t.Minutes {
+		for range zones {
+			t.Minutes[i] = append(t.Minutes[i], int(apphub.MaxBuffer/time.Minute))
+		}
+	}
+	for i := range zones {
+		row := make([]int, len(t.Zones))
+		for j := range row {
+			switch {
+			case j < first:
+				row[j] = int(apphub.MaxBuffer / time.Minute)
+			case j-first != i:
+				row[j] = 15 + 15*max(i-(j-first), (j-first)-i)
+			}
+		}
+		t.Minutes = append(t.Minutes, row)
+	}
 }

@@ -206,6 +206,7 @@ type ComplexityRoot struct {
 		HoldSlot              func(childComplexity int, input model.HoldSlotInput) int
 		RescheduleAppointment func(childComplexity int, input model.RescheduleAppointmentInput) int
 		RevokeAPIKey          func(childComplexity int, id string) int
+		SetTravelTimes        func(childComplexity int, input model.TravelTimesInput) int
 		UpdateAppointment     func(childComplexity int, input model.UpdateAppointmentInput) int
 		UpsertCategory        func(childComplexity int, input model.CategoryInput) int
 		UpsertHolidayCalendar func(childComplexity int, input model.HolidayCalendarInput) int
@@ -256,6 +257,7 @@ type ComplexityRoot struct {
 		Resources    func(childComplexity int, kind *string, zone *string, place *string) int
 		Search       func(childComplexity int, id string) int
 		Searches     func(childComplexity int, first *int) int
+		TravelTimes  func(childComplexity int) int
 		Viewer       func(childComplexity int) int
 		Zones        func(childComplexity int) int
 	}
@@ -306,6 +308,11 @@ type ComplexityRoot struct {
 	TimeSlotResource struct {
 		Capacity func(childComplexity int) int
 		Resource func(childComplexity int) int
+	}
+
+	TravelTimes struct {
+		Minutes func(childComplexity int) int
+		Zones   func(childComplexity int) int
 	}
 
 	ValidationError struct {
@@ -390,6 +397,7 @@ type MutationResolver interface {
 	UpsertZone(ctx context.Context, input model.ZoneInput) (*model.CalendarPayload, error)
 	UpsertPlace(ctx context.Context, input model.PlaceInput) (*model.CalendarPayload, error)
 	UpsertHolidayCalendar(ctx context.Context, input model.HolidayCalendarInput) (*model.CalendarPayload, error)
+	SetTravelTimes(ctx context.Context, input model.TravelTimesInput) (*model.CalendarPayload, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, id string) (*apphub.APIKey, error)
 }
@@ -407,6 +415,7 @@ type QueryResolver interface {
 	Resources(ctx context.Context, kind *string, zone *string, place *string) ([]*apphub.Resource, error)
 	Categories(ctx context.Context) ([]*apphub.Category, error)
 	Zones(ctx context.Context) ([]*apphub.Zone, error)
+	TravelTimes(ctx context.Context) (*apphub.TravelTimes, error)
 	Places(ctx context.Context) ([]*apphub.Place, error)
 	Searches(ctx context.Context, first *int) ([]*apphub.SearchTimeSlot, error)
 	Search(ctx context.Context, id string) (*apphub.SearchTimeSlot, error)
@@ -1088,6 +1097,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeAPIKey(childComplexity, args["id"].(string)), true
+	case "Mutation.setTravelTimes":
+		if e.ComplexityRoot.Mutation.SetTravelTimes == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setTravelTimes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetTravelTimes(childComplexity, args["input"].(model.TravelTimesInput)), true
 	case "Mutation.updateAppointment":
 		if e.ComplexityRoot.Mutation.UpdateAppointment == nil {
 			break
@@ -1374,6 +1394,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Searches(childComplexity, args["first"].(*int)), true
+	case "Query.travelTimes":
+		if e.ComplexityRoot.Query.TravelTimes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.TravelTimes(childComplexity), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -1566,6 +1592,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.TimeSlotResource.Resource(childComplexity), true
 
+	case "TravelTimes.minutes":
+		if e.ComplexityRoot.TravelTimes.Minutes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TravelTimes.Minutes(childComplexity), true
+	case "TravelTimes.zones":
+		if e.ComplexityRoot.TravelTimes.Zones == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TravelTimes.Zones(childComplexity), true
+
 	case "ValidationError.code":
 		if e.ComplexityRoot.ValidationError.Code == nil {
 			break
@@ -1705,6 +1744,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
 			graphql.NewInputUnmarshaler("ResourceInput", ec.unmarshalInputResourceInput),
 			graphql.NewInputUnmarshaler("ShiftInput", ec.unmarshalInputShiftInput),
+			graphql.NewInputUnmarshaler("TravelTimesInput", ec.unmarshalInputTravelTimesInput),
 			graphql.NewInputUnmarshaler("UpdateAppointmentInput", ec.unmarshalInputUpdateAppointmentInput),
 			graphql.NewInputUnmarshaler("WindowInput", ec.unmarshalInputWindowInput),
 			graphql.NewInputUnmarshaler("ZoneInput", ec.unmarshalInputZoneInput),
@@ -1852,6 +1892,13 @@ type Query {
   categories: [Category!]!
   "Work zones and the postcodes they cover."
   zones: [Zone!]!
+  """
+  How long technicians take between work zones, in minutes (row: from, column: to); null when
+  the calendar has none. Where it covers a job's zone it replaces the fixed buffers: a job
+  claims, before its start, the longest travel into its zone from any zone its technician
+  serves, rounded up to 15 minutes (TRAVEL_TIME when that is what makes a time impossible).
+  """
+  travelTimes: TravelTimes
   "Managed places such as stores."
   places: [Place!]!
 
@@ -1903,6 +1950,11 @@ type Mutation {
   upsertPlace(input: PlaceInput!): CalendarPayload!
   "Admin: creates or replaces a holiday calendar."
   upsertHolidayCalendar(input: HolidayCalendarInput!): CalendarPayload!
+  """
+  Admin: replaces the travel times between zones (validated: known zones, a square matrix,
+  zero from a zone to itself, 0 to 720 minutes).
+  """
+  setTravelTimes(input: TravelTimesInput!): CalendarPayload!
 
   "Admin: issues an API key for a partner system or an operator's tool. The key is shown here, once."
   createApiKey(input: CreateApiKeyInput!): CreateApiKeyPayload!
@@ -2363,6 +2415,17 @@ input ZoneInput {
   timeZone: String!
   postCodes: [String!]!
   holidayCalendar: ID
+}
+
+type TravelTimes {
+  zones: [ID!]!
+  "minutes[i][j]: from zones[i] to zones[j]."
+  minutes: [[Int!]!]!
+}
+
+input TravelTimesInput {
+  zones: [ID!]!
+  minutes: [[Int!]!]!
 }
 
 input PlaceInput {
@@ -2830,6 +2893,16 @@ func (ec *executionContext) childFields_TimeSlotResource(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type TimeSlotResource", field.Name)
 }
 
+func (ec *executionContext) childFields_TravelTimes(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "zones":
+		return ec.fieldContext_TravelTimes_zones(ctx, field)
+	case "minutes":
+		return ec.fieldContext_TravelTimes_minutes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TravelTimes", field.Name)
+}
+
 func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "partyId":
@@ -3111,6 +3184,20 @@ func (ec *executionContext) field_Mutation_revokeApiKey_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setTravelTimes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TravelTimesInput, error) {
+			return ec.unmarshalNTravelTimesInput2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTravelTimesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -6307,6 +6394,50 @@ func (ec *executionContext) fieldContext_Mutation_upsertHolidayCalendar(ctx cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setTravelTimes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setTravelTimes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetTravelTimes(ctx, fc.Args["input"].(model.TravelTimesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CalendarPayload) graphql.Marshaler {
+			return ec.marshalNCalendarPayload2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐCalendarPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setTravelTimes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CalendarPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setTravelTimes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createApiKey(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7173,6 +7304,38 @@ func (ec *executionContext) fieldContext_Query_zones(_ context.Context, field gr
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Zone(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_travelTimes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_travelTimes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().TravelTimes(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apphub.TravelTimes) graphql.Marshaler {
+			return ec.marshalOTravelTimes2ᚖgithubᚗcomᚋapphubᚋapphubᚐTravelTimes(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_travelTimes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TravelTimes(ctx, field)
 		},
 	}
 	return fc, nil
@@ -8094,6 +8257,52 @@ func (ec *executionContext) _TimeSlotResource_capacity(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_TimeSlotResource_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("TimeSlotResource", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TravelTimes_zones(ctx context.Context, field graphql.CollectedField, obj *apphub.TravelTimes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TravelTimes_zones(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Zones, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNID2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TravelTimes_zones(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TravelTimes", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TravelTimes_minutes(ctx context.Context, field graphql.CollectedField, obj *apphub.TravelTimes) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TravelTimes_minutes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Minutes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v [][]int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TravelTimes_minutes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TravelTimes", field, false, false, "Int")
 }
 
 func (ec *executionContext) _ValidationError_code(ctx context.Context, field graphql.CollectedField, obj *model.ValidationError) (ret graphql.Marshaler) {
@@ -10843,6 +11052,55 @@ func UnmarshalShiftInput(ctx context.Context, raw any) (model.ShiftInput, error)
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTravelTimesInput(ctx context.Context, obj any) (model.TravelTimesInput, error) {
+	var it model.TravelTimesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"zones", "minutes"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "zones":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("zones"))
+			data, err := ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Zones = data
+		case "minutes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minutes"))
+			data, err := ec.unmarshalNInt2ᚕᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Minutes = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTravelTimesInput unmarshals raw into the TravelTimesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTravelTimesInput(ctx context.Context, raw any) (model.TravelTimesInput, error) {
+	var out model.TravelTimesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TravelTimesInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateAppointmentInput(ctx context.Context, obj any) (model.UpdateAppointmentInput, error) {
 	var it model.UpdateAppointmentInput
 	if obj == nil {
@@ -12295,6 +12553,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setTravelTimes":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setTravelTimes(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createApiKey":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createApiKey(ctx, field)
@@ -12602,6 +12867,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_zones(ctx, field)
+				})
+		case "travelTimes":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_travelTimes(ctx, field)
 				})
 		case "places":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -12954,6 +13225,44 @@ func (ec *executionContext) _TimeSlotResource(ctx context.Context, sel ast.Selec
 			}
 		case "capacity":
 			out.Values[i] = ec._TimeSlotResource_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var travelTimesImplementors = []string{"TravelTimes"}
+
+func (ec *executionContext) _TravelTimes(ctx context.Context, sel ast.SelectionSet, obj *apphub.TravelTimes) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, travelTimesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TravelTimes")
+		case "zones":
+			out.Values[i] = ec._TravelTimes_zones(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "minutes":
+			out.Values[i] = ec._TravelTimes_minutes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13937,6 +14246,64 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNInt2ᚕᚕintᚄ(ctx context.Context, v any) ([][]int, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([][]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2ᚕintᚄ(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v [][]int) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2ᚕintᚄ(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋapphubᚋapphubᚋresolversᚋrelayᚐNode(ctx context.Context, sel ast.SelectionSet, v []relay.Node) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14231,6 +14598,11 @@ func (ec *executionContext) marshalNTimeSlotResource2ᚖgithubᚗcomᚋapphubᚋ
 		return graphql.Null
 	}
 	return ec._TimeSlotResource(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTravelTimesInput2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐTravelTimesInput(ctx context.Context, v any) (model.TravelTimesInput, error) {
+	res, err := ec.unmarshalInputTravelTimesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateAppointmentInput2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐUpdateAppointmentInput(ctx context.Context, v any) (model.UpdateAppointmentInput, error) {
@@ -14789,6 +15161,13 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTravelTimes2ᚖgithubᚗcomᚋapphubᚋapphubᚐTravelTimes(ctx context.Context, sel ast.SelectionSet, v *apphub.TravelTimes) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TravelTimes(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOUserError2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐUserError(ctx context.Context, sel ast.SelectionSet, v model.UserError) graphql.Marshaler {

@@ -196,6 +196,11 @@ func (r *mutationResolver) UpsertHolidayCalendar(ctx context.Context, input mode
 	return r.calendarPayload(ctx, r.Service.SaveCalendar(ctx, apphub.CalendarData{HolidayCalendars: []apphub.HolidayCalendar{h}}, nil))
 }
 
+func (r *mutationResolver) SetTravelTimes(ctx context.Context, input model.TravelTimesInput) (*model.CalendarPayload, error) {
+	t := &apphub.TravelTimes{Zones: input.Zones, Minutes: input.Minutes}
+	return r.calendarPayload(ctx, r.Service.SaveCalendar(ctx, apphub.CalendarData{TravelTimes: t}, nil))
+}
+
 func (r *mutationResolver) CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error) {
 	key, k, err := r.Service.CreateAPIKey(ctx, booking.NewAPIKey{Name: input.Name, Role: input.Role, Parties: input.Parties})
 	if err != nil {
@@ -303,6 +308,14 @@ func (r *queryResolver) Zones(ctx context.Context) ([]*apphub.Zone, error) {
 		return nil, err
 	}
 	return pointers(cal.Data().Zones), nil
+}
+
+func (r *queryResolver) TravelTimes(ctx context.Context) (*apphub.TravelTimes, error) {
+	cal, err := r.Service.BrowseCalendar(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return cal.Data().TravelTimes, nil
 }
 
 func (r *queryResolver) Places(ctx context.Context) ([]*apphub.Place, error) {

@@ -230,7 +230,7 @@ func newEngine(cal *apphub.Calendar, busy *Busy, categoryID, place, resourceID s
 	}
 	e.busy = busy
 	for _, res := range e.eligibleResources(only) {
-		e.resources = append(e.resources, newRules(res, cal))
+		e.resources = append(e.resources, newRules(res, cal, e.target.zone))
 	}
 	return e, nil
 }
@@ -533,12 +533,14 @@ func (e *engine) reasons(refused uint32, from, to int64) []apphub.Reason {
 		refused = 1 << outsideHours // not a single start in the window
 	}
 	var out []apphub.Reason
-	for _, why := range []reason{fullyBooked, holiday, insideNotice, outsideHorizon, outsideHours} {
+	for _, why := range []reason{travelTime, fullyBooked, holiday, insideNotice, outsideHorizon, outsideHours} {
 		if refused&(1<<why) == 0 {
 			continue
 		}
 		var msg string
 		switch why {
+		case travelTime:
+			msg = "a resource is free for it, but another job of its in the window leaves no time to travel to this zone"
 		case fullyBooked:
 			msg = "the resources that could take it have no seat left in the window"
 		case holiday:
@@ -614,6 +616,8 @@ func (e *engine) refuse(why reason, req BookRequest, resourceID string) error {
 		detail = fmt.Sprintf("a %s at %s falls on a holiday or blackout of %q", e.cat.ID, at, resourceID)
 	case fullyBooked:
 		detail = fmt.Sprintf("%q has no seat left for a %s at %s", resourceID, e.cat.ID, at)
+	case travelTime:
+		detail = fmt.Sprintf("%q is free for a %s at %s, but another of its jobs leaves no time to travel to zone %q first", resourceID, e.cat.ID, at, e.target.zone)
 	}
 	err := &apphub.Error{Code: apphub.ECONFLICT, Message: reasonCodes[why] + ": " + detail}
 	if why == notAStart {

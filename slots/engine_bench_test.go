@@ -76,6 +76,34 @@ func BenchmarkSearchSlots(b *testing.B) {
 	}
 }
 
+// BenchmarkSearchSlotsTravel is the 60 × 31 days search with travel times instead of fixed
+// buffers: each technician also serves a second zone, 30 minutes away, so its jobs in Paris
+// claim 30 minutes of travel before them.
+func BenchmarkSearchSlotsTravel(b *testing.B) {
+	for _, category := range []string{"repair", "installation"} {
+		b.Run(category+"/60x31days", func(b *testing.B) {
+			plain, busy, from := benchCalendar(b, 60)
+			d := plain.Data().Merge(apphub.CalendarData{}) // a copy: the snapshot's data is read-only
+			for i := range d.Resources {
+				d.Resources[i].Zones = append(d.Resources[i].Zones, "nyc")
+			}
+			d.TravelTimes = &apphub.TravelTimes{Zones: []string{"paris", "nyc"}, Minutes: [][]int{{0, 30}, {30, 0}}}
+			cal, err := apphub.NewCalendar(d)
+			if err != nil {
+				b.Fatal(err)
+			}
+			q := Query{Category: category, Place: "75011", From: from, To: from.AddDate(0, 0, 31), Now: from.Add(-time.Hour)}
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := SearchSlots(cal, busy, q)
+				if err != nil || len(r.Days) == 0 {
+					b.Fatal(r, err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkSearchSlotsFullyBooked measures the slow path: nothing free in the window, so the
 // search explains why and looks ahead for the next dates.
 func BenchmarkSearchSlotsFullyBooked(b *testing.B) {

@@ -19,6 +19,7 @@ const (
 	outsideHours
 	holiday
 	fullyBooked
+	travelTime // the time itself is free, but not the travel into its zone before it
 )
 
 var reasonCodes = [...]string{
@@ -30,6 +31,7 @@ var reasonCodes = [...]string{
 	outsideHours:   apphub.ReasonOutsideHours,
 	holiday:        apphub.ReasonHoliday,
 	fullyBooked:    apphub.ReasonFullyBooked,
+	travelTime:     apphub.ReasonTravelTime,
 }
 
 // rules is one resource's calendar parsed for one engine call.
@@ -37,7 +39,8 @@ type rules struct {
 	res           *apphub.Resource
 	timeZone      string
 	capacity      int
-	before, after int64            // buffers, in quanta
+	before, after int64            // lead times (buffers, or travel into the zone), in quanta
+	travel        bool             // before is travel time (apphub.Calendar.LeadTime)
 	shifts        [7][]civilSpan   // by weekday, relative to local midnight
 	absences      []civilSpan      // absolute civil seconds
 	openings      []civilSpan      // absolute civil seconds
@@ -45,13 +48,16 @@ type rules struct {
 	holidays      map[int64]string // civil day → holiday name
 }
 
-func newRules(res *apphub.Resource, cal *apphub.Calendar) *rules {
+// newRules parses res's calendar for jobs in zone ("" when none).
+func newRules(res *apphub.Resource, cal *apphub.Calendar, zone string) *rules {
+	before, after, travel := cal.LeadTime(res, zone)
 	r := &rules{
 		res:      res,
 		timeZone: res.TimeZone,
 		capacity: res.EffectiveCapacity(),
-		before:   int64(res.BufferBefore / apphub.Quantum),
-		after:    int64(res.BufferAfter / apphub.Quantum),
+		before:   int64(before / apphub.Quantum),
+		after:    int64(after / apphub.Quantum),
+		travel:   travel,
 	}
 	// The calendar is validated, so the parse errors below cannot happen.
 	for _, s := range res.Shifts {
@@ -201,16 +207,28 @@ func (p plan) fit(from, to int64) (int, reason) {
 // seats left and the start of the appointment, or why it cannot.
 func (p plan) take(r *rules, c candidate, durQ int64, window bool) (int, int64, reason) {
 	if !window {
-		free, why := p.fit(c.start-r.before, c.start+durQ+r.after)
+		free, why := p.fitWithLead(r, c.start, durQ)
 		return free, c.start, why
 	}
 	best := outsideHours
 	for s := c.start; s+durQ <= c.end; s++ {
-		free, why := p.fit(s-r.before, s+durQ+r.after)
+		free, why := p.fitWithLead(r, s, durQ)
 		if why == fits {
 			return free, s, fits
 		}
 		best = max(best, why)
 	}
 	return 0, 0, best
+}
+
+// fitWithLead is fit over a job starting at s and its lead times; when the job's own time is
+// free and only the travel into its zone is taken, the reason says so.
+func (p plan) fitWithLead(r *rules, s, durQ int64) (int, reason) {
+	free, why := p.fit(s-r.before, s+durQ+r.after)
+	if why == fullyBooked && r.travel {
+		if _, alone := p.fit(s, s+durQ); alone == fits {
+			return 0, travelTime
+		}
+	}
+	return free, why
 }

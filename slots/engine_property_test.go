@@ -49,6 +49,7 @@ var refRanks = []string{
 	apphub.ReasonOutsideHours,
 	apphub.ReasonHoliday,
 	apphub.ReasonFullyBooked,
+	apphub.ReasonTravelTime,
 }
 
 func refRank(code string) int { return slices.Index(refRanks, code) }
@@ -355,14 +356,23 @@ func (r *reference) take(res apphub.Resource, c [2]time.Time) (int, time.Time, s
 	case r.cat.Horizon > 0 && c[0].After(now.Add(r.cat.Horizon)):
 		return 0, time.Time{}, apphub.ReasonOutsideHorizon
 	}
-	before, after := res.BufferBefore, res.BufferAfter
+	before, after, travel := r.lead(res)
+	fit := func(s time.Time) (int, string) {
+		seats, why := r.fit(res, s.Add(-before), s.Add(r.cat.Duration+after))
+		if why == apphub.ReasonFullyBooked && travel {
+			if _, alone := r.fit(res, s, s.Add(r.cat.Duration)); alone == "" {
+				return 0, apphub.ReasonTravelTime
+			}
+		}
+		return seats, why
+	}
 	if r.cat.Step > 0 {
-		seats, why := r.fit(res, c[0].Add(-before), c[0].Add(r.cat.Duration+after))
+		seats, why := fit(c[0])
 		return seats, c[0], why
 	}
 	best := apphub.ReasonOutsideHours
 	for s := c[0]; !s.Add(r.cat.Duration).After(c[1]); s = s.Add(15 * time.Minute) {
-		seats, why := r.fit(res, s.Add(-before), s.Add(r.cat.Duration+after))
+		seats, why := fit(s)
 		if why == "" {
 			return seats, s, ""
 		}
@@ -371,6 +381,27 @@ func (r *reference) take(res apphub.Resource, c [2]time.Time) (int, time.Time, s
 		}
 	}
 	return 0, time.Time{}, best
+}
+
+// lead is the reference's lead times of res's jobs in the zone searched: with a travel matrix
+// that has the zone and a zone res serves, the longest travel into it from those zones,
+// rounded up to a quarter hour, and nothing after; else the fixed buffers.
+func (r *reference) lead(res apphub.Resource) (before, after time.Duration, travel bool) {
+	t := r.c.data.TravelTimes
+	if t == nil {
+		return res.BufferBefore, res.BufferAfter, false
+	}
+	to := slices.Index(t.Zones, r.zone)
+	longest := -1
+	for from, z := range t.Zones {
+		if to >= 0 && slices.Contains(res.Zones, z) {
+			longest = max(longest, t.Minutes[from][to])
+		}
+	}
+	if longest < 0 {
+		return res.BufferBefore, res.BufferAfter, false
+	}
+	return time.Duration((longest+14)/15*15) * time.Minute, 0, true
 }
 
 func (r *reference) search() []refOffer {
@@ -411,7 +442,8 @@ func (r *reference) check(res apphub.Resource, start, end time.Time) (map[int64]
 		return nil, why
 	}
 	cells := map[int64]int{}
-	for q := run.Add(-res.BufferBefore); q.Before(run.Add(r.cat.Duration + res.BufferAfter)); q = q.Add(15 * time.Minute) {
+	before, after, _ := r.lead(res)
+	for q := run.Add(-before); q.Before(run.Add(r.cat.Duration + after)); q = q.Add(15 * time.Minute) {
 		seat := 0
 		for seat < 64 && r.seats[res.ID][q.Unix()] != nil && r.seats[res.ID][q.Unix()][seat] {
 			seat++
@@ -472,6 +504,12 @@ func randomCase(rng *rand.Rand) refCase {
 		},
 		Places:           []apphub.Place{{ID: "store", TimeZone: tz, Zone: "z1"}},
 		HolidayCalendars: []apphub.HolidayCalendar{hc},
+	}
+	switch rng.IntN(3) {
+	case 0: // both zones: travel replaces the buffers everywhere
+		data.TravelTimes = &apphub.TravelTimes{Zones: []string{"z1", "z2"}, Minutes: [][]int{{0, rng.IntN(120)}, {rng.IntN(120), 0}}}
+	case 1: // one zone: travel into z1, the buffers into z2
+		data.TravelTimes = &apphub.TravelTimes{Zones: []string{"z1"}, Minutes: [][]int{{0}}}
 	}
 
 	for i := range 1 + rng.IntN(3) {

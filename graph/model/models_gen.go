@@ -341,6 +341,11 @@ type TimeSlotResource struct {
 	Capacity int              `json:"capacity"`
 }
 
+type TravelTimesInput struct {
+	Zones   []string `json:"zones"`
+	Minutes [][]int  `json:"minutes"`
+}
+
 type UpdateAppointmentInput struct {
 	ID              string                `json:"id"`
 	ExpectedVersion *int                  `json:"expectedVersion,omitempty"`

@@ -26,6 +26,7 @@ const (
 	kindZone            = "zone"
 	kindPlace           = "place"
 	kindHolidayCalendar = "holidayCalendar"
+	kindTravelTimes     = "travelTimes" // one document, id "matrix"
 )
 
 type calendarDoc struct {
@@ -75,6 +76,10 @@ func (db *DB) LoadCalendar(ctx context.Context) (apphub.CalendarData, string, er
 			d.Places, err = appendDecoded(d.Places, doc.Value)
 		case kindHolidayCalendar:
 			d.HolidayCalendars, err = appendDecoded(d.HolidayCalendars, doc.Value)
+		case kindTravelTimes:
+			var t travelDoc
+			err = bson.Unmarshal(doc.Value, &t)
+			d.TravelTimes = t.travelTimes()
 		default:
 			err = fmt.Errorf("unknown kind %q", doc.Kind)
 		}
@@ -116,6 +121,9 @@ func (db *DB) SaveCalendar(ctx context.Context, d apphub.CalendarData, progress 
 	for _, h := range d.HolidayCalendars {
 		items = append(items, item{kindHolidayCalendar, h.ID, h})
 	}
+	if d.TravelTimes != nil {
+		items = append(items, item{kindTravelTimes, "matrix", travelDocOf(d.TravelTimes)})
+	}
 	coll := db.db.Collection(collCalendar)
 	for i, it := range items {
 		raw, err := bson.Marshal(it.value)
@@ -138,4 +146,31 @@ func (db *DB) bumpCalendarVersion(ctx context.Context) error {
 	_, err := db.db.Collection(collMeta).ReplaceOne(ctx, bson.D{{Key: "_id", Value: calendarVersionID}},
 		bson.D{{Key: "_id", Value: calendarVersionID}, {Key: "token", Value: rand.Text()}}, options.Replace().SetUpsert(true))
 	return mapError(err)
+}
+
+// travelDoc stores apphub.TravelTimes with a document per row: FerretDB stores no array
+// directly inside an array.
+type travelDoc struct {
+	Zones []string    `bson:"zones"`
+	Rows  []travelRow `bson:"rows"`
+}
+
+type travelRow struct {
+	Minutes []int `bson:"minutes"`
+}
+
+func travelDocOf(t *apphub.TravelTimes) travelDoc {
+	d := travelDoc{Zones: t.Zones}
+	for _, row := range t.Minutes {
+		d.Rows = append(d.Rows, travelRow{Minutes: row})
+	}
+	return d
+}
+
+func (d travelDoc) travelTimes() *apphub.TravelTimes {
+	t := &apphub.TravelTimes{Zones: d.Zones}
+	for _, row := range d.Rows {
+		t.Minutes = append(t.Minutes, row.Minutes)
+	}
+	return t
 }

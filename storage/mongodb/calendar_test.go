@@ -55,6 +55,9 @@ func TestCalendarRoundTrip(t *testing.T) {
 			t.Fatalf("category %s: loaded %+v, want %+v", c.ID, g, c)
 		}
 	}
+	if !reflect.DeepEqual(got.TravelTimes, want.TravelTimes) || want.TravelTimes == nil {
+		t.Fatalf("travel times: loaded %+v, want %+v", got.TravelTimes, want.TravelTimes)
+	}
 	for _, h := range want.HolidayCalendars {
 		if g, ok := gotCal.HolidayCalendar(h.ID); !ok || !reflect.DeepEqual(*g, h) {
 			t.Fatalf("holiday calendar %s differs after a round trip", h.ID)
