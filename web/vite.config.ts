@@ -26,6 +26,7 @@ export default defineConfig({
       '/graphql': { target: 'http://localhost:8080', ws: true },
       '/demo': { target: 'http://localhost:8080' },
       '/config.json': { target: 'http://localhost:8080' },
+      '/calendar': { target: 'http://localhost:8080' },
     },
   },
   test: {

@@ -226,6 +226,17 @@ func TestBrowserCustomerFlow(t *testing.T) {
 	c.screenshot(t, "console-desktop.png")
 	b.run(t, "the customer's status changes live", waitText(testid("status"), "onfirm"))
 
+	// The calendar file: a fresh link fetched on the click, which the hub answers as a file.
+	b.run(t, "add to calendar", chromedp.Click(testid("add-to-calendar"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("calendar-status")+`[data-state="ready"]`, chromedp.ByQuery))
+	deadline := time.Now().Add(10 * time.Second)
+	for !calendarServed(h.logs.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the browser fetched no calendar file:\n%s", tail(h.logs.String(), 3000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	b.run(t, "cancel with a reason",
 		chromedp.Click(testid("cancel"), chromedp.ByQuery),
 		typeText(testid("cancel-reason"), "no longer needed"),
@@ -235,6 +246,16 @@ func TestBrowserCustomerFlow(t *testing.T) {
 	if off := b.offOrigin(); len(off) > 0 {
 		t.Errorf("the page requested from elsewhere than the hub: %v", off)
 	}
+}
+
+// calendarServed reports whether logs hold a request for a calendar file answered 200.
+func calendarServed(logs string) bool {
+	for line := range strings.Lines(logs) {
+		if strings.Contains(line, `"route":"/calendar/{file}"`) && strings.Contains(line, `"status":200`) {
+			return true
+		}
+	}
+	return false
 }
 
 // holdAndBook holds the grid's first slot and books it with contact details.

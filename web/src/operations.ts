@@ -67,6 +67,16 @@ export const AppointmentQuery = graphql(`
   }
 `);
 
+// Asked when the customer chooses "Add to calendar" (network-only): the link lasts 15 minutes.
+export const CalendarFileQuery = graphql(`
+  query CalendarFile($id: ID!) {
+    appointment(id: $id) {
+      id
+      calendarFile { url }
+    }
+  }
+`);
+
 export const AppointmentChangedSubscription = graphql(`
   subscription AppointmentChanged($id: ID!) {
     appointmentChanged(id: $id) {

@@ -1,5 +1,5 @@
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
-import { useMutation, useQuery, useSubscription } from 'urql';
+import { useClient, useMutation, useQuery, useSubscription } from 'urql';
 import {
   AppointmentChangedSubscription,
   AppointmentQuery,
@@ -10,6 +10,7 @@ import {
 import type { AppointmentChangedSubscription as ChangeData } from '../gql/graphql';
 import { useI18n, type MessageKey } from '../i18n';
 import { problemOf, problemOfUserError, type Problem } from '../errors';
+import { fetchCalendarLink } from '../calendarFile';
 import { auth } from '../auth';
 import { useStore } from '../store';
 import { navigate } from '../router';
@@ -30,6 +31,9 @@ interface Live {
 type Change = ChangeData['appointmentChanged'];
 
 const ACTIVE = new Set(['INITIALIZED', 'CONFIRMED']);
+
+/** "Add to calendar": asking the hub for a fresh link, the browser given it, or why not. */
+type CalendarState = { phase: 'idle' } | { phase: 'fetching' } | { phase: 'ready' } | { phase: 'failed'; problem: Problem };
 
 export function AppointmentPage({ id }: { id: string }) {
   const { t } = useI18n();
@@ -70,6 +74,10 @@ function AppointmentView({ id }: { id: string }) {
   const [doneWhen, setDoneWhen] = useState('');
   const [{ fetching: rescheduling }, reschedule] = useMutation(RescheduleMutation);
   const [{ fetching: cancelling }, cancel] = useMutation(CancelMutation);
+  const client = useClient();
+  const [calendar, setCalendar] = useState<CalendarState>({ phase: 'idle' });
+  // The latest "Add to calendar" asked; an older answer (or one after a reset) is dropped.
+  const calendarRun = useRef(0);
 
   const base = q.data?.appointment;
   // The newest state among the query, the live changes and our own mutations.
@@ -113,6 +121,29 @@ function AppointmentView({ id }: { id: string }) {
   const statusKey = `status_${live.status}` as MessageKey;
   const statusLabel = t(statusKey) === statusKey ? live.status : t(statusKey);
   const active = ACTIVE.has(live.status);
+  // Its calendar file can be had at any version but a cancelled one (whose file says CANCELLED).
+  const calendarable = live.status !== 'CANCELLED';
+
+  function resetCalendar() {
+    calendarRun.current++;
+    setCalendar({ phase: 'idle' });
+  }
+
+  // The link lasts 15 minutes, so a fresh one is asked for at each click and none kept in the page.
+  async function onAddToCalendar() {
+    if (!live || calendar.phase === 'fetching') return;
+    const run = ++calendarRun.current;
+    setCalendar({ phase: 'fetching' });
+    const link = await fetchCalendarLink(client, live.id, window.location.origin);
+    if (run !== calendarRun.current) return;
+    if (!link.ok) {
+      setCalendar({ phase: 'failed', problem: link.problem });
+      return;
+    }
+    setCalendar({ phase: 'ready' });
+    // The hub serves the file as an attachment: the browser downloads (or opens) it and stays here.
+    window.location.assign(link.href);
+  }
 
   async function onReschedule(slot: Slot, slotTz: string) {
     if (!live || !base) return;
@@ -193,15 +224,41 @@ function AppointmentView({ id }: { id: string }) {
         <div aria-live="polite">
           {done === 'rescheduled' && <p className="success">{t('rescheduled', { when: doneWhen })}</p>}
           {done === 'cancelled' && <p className="success">{t('cancelled')}</p>}
+          {calendarable && calendar.phase === 'fetching' && (
+            <p data-testid="calendar-status" data-state="fetching">{t('calendarFetching')}</p>
+          )}
+          {calendarable && calendar.phase === 'ready' && (
+            <p className="success" data-testid="calendar-status" data-state="ready">{t('calendarReady')}</p>
+          )}
+          {calendarable && calendar.phase === 'failed' && (
+            <p className="problem" data-testid="calendar-status" data-state="failed" data-code={calendar.problem.code}>
+              {t('calendarFailed', { reason: t(calendar.problem.key) })}
+            </p>
+          )}
         </div>
-        {active && mode === 'view' && (
+        {mode === 'view' && (active || calendarable) && (
           <div className="actions">
-            <button type="button" data-testid="reschedule" onClick={() => { setDone(null); setProblem(null); setMode('reschedule'); }}>
-              {t('reschedule')}
-            </button>
-            <button type="button" className="danger" data-testid="cancel" onClick={() => { setDone(null); setProblem(null); setMode('cancel'); }}>
-              {t('cancel')}
-            </button>
+            {active && (
+              <>
+                <button type="button" data-testid="reschedule" onClick={() => { setDone(null); setProblem(null); resetCalendar(); setMode('reschedule'); }}>
+                  {t('reschedule')}
+                </button>
+                <button type="button" className="danger" data-testid="cancel" onClick={() => { setDone(null); setProblem(null); resetCalendar(); setMode('cancel'); }}>
+                  {t('cancel')}
+                </button>
+              </>
+            )}
+            {calendarable && (
+              <button
+                type="button"
+                data-testid="add-to-calendar"
+                // aria-disabled rather than disabled: the button keeps the keyboard focus meanwhile.
+                aria-disabled={calendar.phase === 'fetching' || undefined}
+                onClick={() => void onAddToCalendar()}
+              >
+                {t('calendarAdd')}
+              </button>
+            )}
           </div>
         )}
         {active && mode === 'cancel' && (

@@ -28,6 +28,7 @@ type Documents = {
     "\n  mutation HoldSlot($input: HoldSlotInput!) {\n    holdSlot(input: $input) {\n      hold { token expiresAt appointmentId start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n      }\n    }\n  }\n": typeof types.HoldSlotDocument,
     "\n  mutation BookAppointment($input: BookAppointmentInput!) {\n    bookAppointment(input: $input) {\n      appointment { id status start end version }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on ValidationError { field }\n      }\n    }\n  }\n": typeof types.BookAppointmentDocument,
     "\n  query Appointment($id: ID!) {\n    appointment(id: $id) {\n      id version status statusReason start end place\n      category { id name stepMinutes atPlace }\n      resource { id }\n    }\n  }\n": typeof types.AppointmentDocument,
+    "\n  query CalendarFile($id: ID!) {\n    appointment(id: $id) {\n      id\n      calendarFile { url }\n    }\n  }\n": typeof types.CalendarFileDocument,
     "\n  subscription AppointmentChanged($id: ID!) {\n    appointmentChanged(id: $id) {\n      kind version fields\n      appointment { id version status statusReason start end }\n    }\n  }\n": typeof types.AppointmentChangedDocument,
     "\n  mutation Reschedule($input: RescheduleAppointmentInput!) {\n    rescheduleAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": typeof types.RescheduleDocument,
     "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": typeof types.CancelDocument,
@@ -48,6 +49,7 @@ const documents: Documents = {
     "\n  mutation HoldSlot($input: HoldSlotInput!) {\n    holdSlot(input: $input) {\n      hold { token expiresAt appointmentId start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n      }\n    }\n  }\n": types.HoldSlotDocument,
     "\n  mutation BookAppointment($input: BookAppointmentInput!) {\n    bookAppointment(input: $input) {\n      appointment { id status start end version }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on ValidationError { field }\n      }\n    }\n  }\n": types.BookAppointmentDocument,
     "\n  query Appointment($id: ID!) {\n    appointment(id: $id) {\n      id version status statusReason start end place\n      category { id name stepMinutes atPlace }\n      resource { id }\n    }\n  }\n": types.AppointmentDocument,
+    "\n  query CalendarFile($id: ID!) {\n    appointment(id: $id) {\n      id\n      calendarFile { url }\n    }\n  }\n": types.CalendarFileDocument,
     "\n  subscription AppointmentChanged($id: ID!) {\n    appointmentChanged(id: $id) {\n      kind version fields\n      appointment { id version status statusReason start end }\n    }\n  }\n": types.AppointmentChangedDocument,
     "\n  mutation Reschedule($input: RescheduleAppointmentInput!) {\n    rescheduleAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": types.RescheduleDocument,
     "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": types.CancelDocument,
@@ -124,6 +126,10 @@ export function graphql(source: "\n  mutation BookAppointment($input: BookAppoin
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query Appointment($id: ID!) {\n    appointment(id: $id) {\n      id version status statusReason start end place\n      category { id name stepMinutes atPlace }\n      resource { id }\n    }\n  }\n"): (typeof documents)["\n  query Appointment($id: ID!) {\n    appointment(id: $id) {\n      id version status statusReason start end place\n      category { id name stepMinutes atPlace }\n      resource { id }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query CalendarFile($id: ID!) {\n    appointment(id: $id) {\n      id\n      calendarFile { url }\n    }\n  }\n"): (typeof documents)["\n  query CalendarFile($id: ID!) {\n    appointment(id: $id) {\n      id\n      calendarFile { url }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
