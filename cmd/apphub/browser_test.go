@@ -243,6 +243,10 @@ func TestBrowserCustomerFlow(t *testing.T) {
 		chromedp.Click(testid("cancel-confirm"), chromedp.ByQuery),
 		waitText(testid("status"), "ancel"),
 	)
+	// The cancelled appointment's file tells the calendar it was added to.
+	b.run(t, "update the calendar", waitText(testid("add-to-calendar"), "Update my calendar"),
+		chromedp.Click(testid("add-to-calendar"), chromedp.ByQuery),
+		chromedp.WaitVisible(testid("calendar-status")+`[data-state="ready"]`, chromedp.ByQuery))
 	if off := b.offOrigin(); len(off) > 0 {
 		t.Errorf("the page requested from elsewhere than the hub: %v", off)
 	}

@@ -121,8 +121,9 @@ function AppointmentView({ id }: { id: string }) {
   const statusKey = `status_${live.status}` as MessageKey;
   const statusLabel = t(statusKey) === statusKey ? live.status : t(statusKey);
   const active = ACTIVE.has(live.status);
-  // Its calendar file can be had at any version but a cancelled one (whose file says CANCELLED).
-  const calendarable = live.status !== 'CANCELLED';
+  // Its calendar file can be had at every version: a cancelled one's says CANCELLED, which takes
+  // the event out of (or marks it in) the calendar the customer added it to.
+  const cancelledHere = live.status === 'CANCELLED';
 
   function resetCalendar() {
     calendarRun.current++;
@@ -224,19 +225,19 @@ function AppointmentView({ id }: { id: string }) {
         <div aria-live="polite">
           {done === 'rescheduled' && <p className="success">{t('rescheduled', { when: doneWhen })}</p>}
           {done === 'cancelled' && <p className="success">{t('cancelled')}</p>}
-          {calendarable && calendar.phase === 'fetching' && (
+          {calendar.phase === 'fetching' && (
             <p data-testid="calendar-status" data-state="fetching">{t('calendarFetching')}</p>
           )}
-          {calendarable && calendar.phase === 'ready' && (
+          {calendar.phase === 'ready' && (
             <p className="success" data-testid="calendar-status" data-state="ready">{t('calendarReady')}</p>
           )}
-          {calendarable && calendar.phase === 'failed' && (
+          {calendar.phase === 'failed' && (
             <p className="problem" data-testid="calendar-status" data-state="failed" data-code={calendar.problem.code}>
               {t('calendarFailed', { reason: t(calendar.problem.key) })}
             </p>
           )}
         </div>
-        {mode === 'view' && (active || calendarable) && (
+        {mode === 'view' && (
           <div className="actions">
             {active && (
               <>
@@ -248,17 +249,15 @@ function AppointmentView({ id }: { id: string }) {
                 </button>
               </>
             )}
-            {calendarable && (
-              <button
-                type="button"
-                data-testid="add-to-calendar"
-                // aria-disabled rather than disabled: the button keeps the keyboard focus meanwhile.
-                aria-disabled={calendar.phase === 'fetching' || undefined}
-                onClick={() => void onAddToCalendar()}
-              >
-                {t('calendarAdd')}
-              </button>
-            )}
+            <button
+              type="button"
+              data-testid="add-to-calendar"
+              // aria-disabled rather than disabled: the button keeps the keyboard focus meanwhile.
+              aria-disabled={calendar.phase === 'fetching' || undefined}
+              onClick={() => void onAddToCalendar()}
+            >
+              {t(cancelledHere ? 'calendarUpdate' : 'calendarAdd')}
+            </button>
           </div>
         )}
         {active && mode === 'cancel' && (
