@@ -9,8 +9,9 @@ import (
 
 // operationTracing is otelgqlgen's extension (v0.4.1, its one release on the module proxy)
 // made fit for the hub: its spans, names and attributes, but
-//   - never the variables, which hold what callers send (personal data): otelgqlgen records
-//     every one, so it is shown the operation without them;
+//   - never the variables, nor the document, which hold what callers send (personal data, as
+//     variables or as literals): otelgqlgen records both, so it is shown the operation
+//     without them — its name and its parsed form, which it names the span after;
 //   - a span for the root fields only, not for every field: an availability grid has
 //     thousands;
 //   - no crash when a subscription ends: its response handler then returns nil, whose errors
@@ -31,8 +32,7 @@ func (t operationTracing) InterceptResponse(ctx context.Context, next graphql.Re
 		return next(ctx)
 	}
 	oc := graphql.GetOperationContext(ctx)
-	shown := &graphql.OperationContext{RawQuery: oc.RawQuery, OperationName: oc.OperationName, Doc: oc.Doc,
-		Operation: oc.Operation, Stats: oc.Stats}
+	shown := &graphql.OperationContext{OperationName: oc.OperationName, Doc: oc.Doc, Operation: oc.Operation, Stats: oc.Stats}
 	ended := false
 	resp := t.otel.InterceptResponse(graphql.WithOperationContext(ctx, shown), func(ctx context.Context) *graphql.Response {
 		r := next(graphql.WithOperationContext(ctx, oc))

@@ -14,13 +14,14 @@ import (
 )
 
 // The responses of a subscription pass through unchanged, its end (a nil response) too; the
-// operation runs with its variables, and its spans never hold them.
+// operation runs with its variables, and its spans hold neither them nor the document's
+// literals.
 func TestOperationTracingOfASubscription(t *testing.T) {
 	exporter := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exporter))
 	defer tp.Shutdown(context.Background())
 	ext := operationTracing{otelgqlgen.Middleware(otelgqlgen.WithTracerProvider(tp))}
-	raw := "subscription Changes($party: ID!) { appointmentChanged(partyId: $party) { version } }"
+	raw := `subscription Changes($party: ID!) { appointmentChanged(partyId: $party) { version appointment { status } } a: appointmentChanged(partyId: "cust-literal") { version } }`
 	doc, err := parser.ParseQuery(&ast.Source{Input: raw})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ func TestOperationTracingOfASubscription(t *testing.T) {
 			t.Errorf("span %q, want the operation's name", s.Name())
 		}
 		for _, a := range s.Attributes() {
-			if strings.Contains(a.Value.String(), "cust-secret") {
+			if strings.Contains(a.Value.String(), "cust-secret") || strings.Contains(a.Value.String(), "cust-literal") {
 				t.Errorf("span %q records %s=%s", s.Name(), a.Key, a.Value.String())
 			}
 		}
