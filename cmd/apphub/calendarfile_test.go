@@ -95,3 +95,32 @@ func TestCalendarFileLink(t *testing.T) {
 		}
 	}
 }
+
+// A calendar link may be fetched by anyone holding it until it expires: each fetch spends the
+// address's search budget, and a spent one answers 429 with Retry-After.
+func TestCalendarFileFetchesSpendABudget(t *testing.T) {
+	t.Parallel()
+	h := startHub(t, nil, nil, "--rate-search", "3/m:3")
+	if err := loadDemo(context.Background(), h.hub.svc, h.hub.logger, nil); err != nil {
+		t.Fatal(err)
+	}
+	admin := h.token(t, adminParty, apphub.RoleAdmin)
+	start, tech, _ := firstSlot(t, h)
+	d := gql(t, h.url, admin, `mutation($s: Time!, $r: ID!) { bookAppointment(input: {customer: "cust-rate", category: "repair", place: "75011", resource: $r, start: $s}) {
+		appointment { calendarFile { url } } } }`, map[string]any{"s": start, "r": tech})
+	link := dig(d, "bookAppointment", "appointment", "calendarFile", "url").(string)
+	for i := range 4 {
+		resp, err := http.Get(h.url + link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case i < 3 && resp.StatusCode != 200:
+			t.Fatalf("fetch %d: %d %s", i+1, resp.StatusCode, body)
+		case i == 3 && (resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || strings.Contains(string(body), "BEGIN:VCALENDAR")):
+			t.Fatalf("fetch %d past the budget: %d %v %s", i+1, resp.StatusCode, resp.Header, body)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -125,7 +126,14 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			e.cors.HandlerFunc(sw, r)
 		}
 		if err := e.spend(r); err != nil {
-			tmfrest.WriteError(sw, err)
+			if api {
+				tmfrest.WriteError(sw, err)
+			} else { // a calendar file, fetched by a calendar app: plain text
+				if re, ok := errors.AsType[*apphub.Error](err); ok && re.RetryAfter > 0 {
+					sw.Header().Set("Retry-After", strconv.Itoa(int((re.RetryAfter+time.Second-1)/time.Second)))
+				}
+				http.Error(sw, apphub.ErrorMessage(err), http.StatusTooManyRequests)
+			}
 			break
 		}
 		e.mux.ServeHTTP(sw, r)
@@ -162,9 +170,11 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 }
 
-// spend takes a TMF646 request's cost from its caller's budget.
+// spend takes a request's cost from its caller's budget: a TMF646 request's, and a calendar
+// file's, which anyone holding its link may fetch (by address, anonymously) until it expires.
+// GraphQL operations spend theirs once parsed (resolvers).
 func (e *edge) spend(r *http.Request) error {
-	if e.limits == nil || !strings.HasPrefix(r.URL.Path, tmfrest.BasePath) {
+	if e.limits == nil || !strings.HasPrefix(r.URL.Path, tmfrest.BasePath) && !strings.HasPrefix(r.URL.Path, resolvers.CalendarPath) {
 		return nil
 	}
 	class := rateClass(r)
