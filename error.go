@@ -37,6 +37,13 @@ type Error struct {
 	Err        error
 }
 
+// RetryAfterSeconds is d as HTTP's Retry-After says it: whole seconds, rounded up — a client
+// that waits what it says must not come back early — and at least 1, since "0" would invite it
+// back at once. Every transport answers with it.
+func RetryAfterSeconds(d time.Duration) int {
+	return max(1, int((d+time.Second-1)/time.Second))
+}
+
 func (e *Error) Error() string {
 	msg := e.Message
 	if e.Field != "" {

@@ -87,10 +87,15 @@ func (s *Service) Hold(ctx context.Context, req HoldRequest) (apphub.Hold, error
 func (s *Service) ReadHold(ctx context.Context, token string) (apphub.Hold, error) {
 	p := apphub.PrincipalFromContext(ctx)
 	h, err := s.store.GetHold(ctx, token)
-	if err == nil && (p.Anonymous() || h.CreatedBy != p.Ref() && !p.HasRole(apphub.RoleAdmin) || !s.now().Before(h.ExpiresAt)) {
+	if err == nil && (p.Anonymous() || !ownsHold(p, h) || !s.now().Before(h.ExpiresAt)) {
 		err = apphub.Errorf(apphub.ENOTFOUND, "hold not found")
 	}
 	return h, err
+}
+
+// ownsHold reports whether p may read and book h: who made it, or an operator.
+func ownsHold(p apphub.Principal, h apphub.Hold) bool {
+	return h.CreatedBy == p.Ref() || p.HasRole(apphub.RoleAdmin)
 }
 
 func (s *Service) hold(ctx context.Context, req HoldRequest) (apphub.Hold, error) {
@@ -158,7 +163,7 @@ func (s *Service) book(ctx context.Context, req NewAppointment) (apphub.Appointm
 	switch {
 	case req.HoldToken != "":
 		h, err := s.store.GetHold(ctx, req.HoldToken)
-		if err == nil && h.CreatedBy != p.Ref() && !p.HasRole(apphub.RoleAdmin) {
+		if err == nil && !ownsHold(p, h) {
 			// Another caller's hold: as if it did not exist.
 			err = apphub.Errorf(apphub.ENOTFOUND, "hold not found")
 		}

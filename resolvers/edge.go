@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -266,7 +265,7 @@ func refusal(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := &gqlerror.Error{Message: apphub.ErrorMessage(err), Err: err, Extensions: map[string]any{"code": apphub.ErrorCode(err)}}
 	if e, ok := errors.AsType[*apphub.Error](err); ok && e.RetryAfter > 0 {
 		// A websocket has no header to say it.
-		gqlErr.Extensions["retryAfter"] = retryAfterSeconds(e.RetryAfter)
+		gqlErr.Extensions["retryAfter"] = apphub.RetryAfterSeconds(e.RetryAfter)
 	}
 	return gqlErr
 }
@@ -295,11 +294,11 @@ func (w *refusalWriter) WriteHeader(status int) {
 		switch apphub.ErrorCode(w.refused.err) {
 		case apphub.ERATELIMITED:
 			status = http.StatusTooManyRequests
-			w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(after)))
+			w.Header().Set("Retry-After", strconv.Itoa(apphub.RetryAfterSeconds(after)))
 		case apphub.EUNAVAILABLE:
 			status = http.StatusServiceUnavailable
 			if after > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(after)))
+				w.Header().Set("Retry-After", strconv.Itoa(apphub.RetryAfterSeconds(after)))
 			}
 		}
 	}
@@ -323,8 +322,3 @@ func (w *refusalWriter) Flush() {
 }
 
 func (w *refusalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// retryAfterSeconds is d in whole seconds, rounded up, at least 1: Retry-After's unit.
-func retryAfterSeconds(d time.Duration) int {
-	return max(1, int(math.Ceil(d.Seconds())))
-}

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/apphub/apphub"
 	"github.com/apphub/apphub/booking"
@@ -227,15 +226,9 @@ func WriteError(w http.ResponseWriter, err error) {
 		w.Header().Set("WWW-Authenticate", Challenge)
 	}
 	if e, ok := errors.AsType[*apphub.Error](err); ok && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(e.RetryAfter), 10))
+		w.Header().Set("Retry-After", strconv.Itoa(apphub.RetryAfterSeconds(e.RetryAfter)))
 	}
 	writeError(w, status, code, http.StatusText(status), apphub.ErrorMessage(err))
-}
-
-// retryAfterSeconds is d in whole seconds, rounded up: a client that waits what Retry-After says
-// must not come back early, and "0" would invite it to come back at once.
-func retryAfterSeconds(d time.Duration) int64 {
-	return int64((d + time.Second - 1) / time.Second)
 }
 
 func writeError(w http.ResponseWriter, status int, code, reason, message string) {

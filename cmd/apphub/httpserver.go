@@ -130,7 +130,7 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				tmfrest.WriteError(sw, err)
 			} else { // a calendar file, fetched by a calendar app: plain text
 				if re, ok := errors.AsType[*apphub.Error](err); ok && re.RetryAfter > 0 {
-					sw.Header().Set("Retry-After", strconv.Itoa(int((re.RetryAfter+time.Second-1)/time.Second)))
+					sw.Header().Set("Retry-After", strconv.Itoa(apphub.RetryAfterSeconds(re.RetryAfter)))
 				}
 				http.Error(sw, apphub.ErrorMessage(err), http.StatusTooManyRequests)
 			}

@@ -106,18 +106,28 @@ type installationDoc struct {
 // all of them return it.
 func (db *DB) Installation(ctx context.Context) (apphub.Installation, error) {
 	var doc installationDoc
-	err := db.findByID(ctx, collMeta, "installation", &doc)
-	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+	err := db.readOrInsert(ctx, collMeta, "installation", &doc, func() any {
 		doc = installationDoc{ID: "installation", InstallationID: rand.Text(), CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-		err = db.insert(ctx, collMeta, doc)
-		if apphub.ErrorCode(err) == apphub.ECONFLICT {
-			err = db.findByID(ctx, collMeta, "installation", &doc)
-		}
-	}
+		return doc
+	})
 	if err != nil {
 		return apphub.Installation{}, err
 	}
 	return apphub.Installation{ID: doc.InstallationID, CreatedAt: doc.CreatedAt.UTC()}, nil
+}
+
+// readOrInsert reads the document id of coll into out; when there is none it inserts what
+// fresh returns — fresh also sets out to it — and when another instance inserted first, reads
+// that one: every instance ends with the document of the first insert.
+func (db *DB) readOrInsert(ctx context.Context, coll, id string, out any, fresh func() any) error {
+	err := db.findByID(ctx, coll, id, out)
+	if apphub.ErrorCode(err) != apphub.ENOTFOUND {
+		return err
+	}
+	if err = db.insert(ctx, coll, fresh()); apphub.ErrorCode(err) == apphub.ECONFLICT {
+		err = db.findByID(ctx, coll, id, out)
+	}
+	return err
 }
 
 // mapError turns a driver error into an apphub error; nil stays nil.

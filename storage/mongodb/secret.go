@@ -3,8 +3,6 @@ package mongodb
 import (
 	"context"
 	"crypto/rand"
-
-	"github.com/apphub/apphub"
 )
 
 type secretDoc struct {
@@ -17,15 +15,11 @@ type secretDoc struct {
 func (db *DB) Secret(ctx context.Context, name string) ([]byte, error) {
 	id := "secret:" + name
 	var doc secretDoc
-	err := db.findByID(ctx, collMeta, id, &doc)
-	if apphub.ErrorCode(err) == apphub.ENOTFOUND {
+	err := db.readOrInsert(ctx, collMeta, id, &doc, func() any {
 		doc = secretDoc{ID: id, Key: make([]byte, 32)}
 		rand.Read(doc.Key)
-		err = db.insert(ctx, collMeta, doc)
-		if apphub.ErrorCode(err) == apphub.ECONFLICT {
-			err = db.findByID(ctx, collMeta, id, &doc)
-		}
-	}
+		return doc
+	})
 	if err != nil {
 		return nil, err
 	}
