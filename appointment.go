@@ -54,11 +54,14 @@ func Active(s string) bool { return s == StatusInitialized || s == StatusConfirm
 // (category, resource, time, the claims that hold it) sit beside the client's descriptive
 // attributes.
 type Appointment struct {
-	ID        string
-	Version   int
-	Status    string
-	Category  string // empty for a plain record
-	Resource  string // the managed resource booked; empty for a plain record
+	ID       string
+	Version  int
+	Status   string
+	Category string // empty for a plain record
+	Resource string // the managed resource booked (a crew's lead); empty for a plain record
+	// Crew lists every resource a crew job books, in its category's requirement order (the
+	// lead first); nil for a job of one resource.
+	Crew      []string
 	Place     string // postcode or managed place id searched
 	Start     time.Time
 	End       time.Time
@@ -80,6 +83,17 @@ type Appointment struct {
 
 // Booked reports whether the appointment holds time on a managed resource.
 func (a *Appointment) Booked() bool { return a.Resource != "" }
+
+// Members lists the resources the appointment books: its crew, or its one resource.
+func (a *Appointment) Members() []string {
+	switch {
+	case len(a.Crew) > 0:
+		return a.Crew
+	case a.Resource != "":
+		return []string{a.Resource}
+	}
+	return nil
+}
 
 // Note is a free-text note on an appointment.
 type Note struct {
@@ -149,6 +163,7 @@ type Hold struct {
 	AppointmentID string
 	Category      string
 	Resource      string
+	Crew          []string // as Appointment's
 	Place         string
 	Start, End    time.Time
 	Claims        []string

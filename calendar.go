@@ -14,6 +14,9 @@ const (
 	KindTechnician = "technician"
 	KindCounter    = "counter"
 	KindAgentPool  = "agentPool"
+	// KindEquipment is a thing a job needs besides people (a splicing machine, a van, a room),
+	// booked like a technician; its type is one of its Skills (e.g. "splicer").
+	KindEquipment = "equipment"
 )
 
 // Kinds of calendar exceptions.
@@ -84,6 +87,44 @@ type Category struct {
 	MinNotice      time.Duration // earliest start is now + MinNotice
 	Horizon        time.Duration // latest start is now + Horizon; 0 means no limit
 	AtPlace        bool          // booked at a managed place (store) with its counters
+	// Requirements, when set, make the category a crew job: it needs every requirement met at
+	// once, each by distinct resources, for the whole duration (lead times included). They
+	// replace RequiredSkills and ResourceKinds, and need a Step and a place.
+	Requirements []Requirement
+}
+
+// Requirement is Count distinct resources of Kind with all of Skills that a crew job needs,
+// e.g. two fiber technicians, or one piece of equipment of type splicer.
+type Requirement struct {
+	Kind   string
+	Skills []string
+	Count  int
+}
+
+// MaxCrew is the most resources one crew job may need.
+const MaxCrew = 8
+
+// CrewSize is how many resources the category books at once: the sum of its requirements'
+// counts, or 1 when it has none.
+func (c *Category) CrewSize() int {
+	n := 0
+	for _, q := range c.Requirements {
+		n += q.Count
+	}
+	return max(n, 1)
+}
+
+// Fits reports whether res has q's kind and skills.
+func (q *Requirement) Fits(res *Resource) bool {
+	if res.Kind != q.Kind {
+		return false
+	}
+	for _, s := range q.Skills {
+		if !slices.Contains(res.Skills, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // Window is an arrival window, local "HH:MM" to "HH:MM" (End may be "24:00"), within one day.
@@ -303,6 +344,38 @@ func (c *Category) Validate() error {
 	}
 	if c.Horizon != 0 && c.Horizon <= c.MinNotice {
 		return FieldError("horizon", "must be longer than minNotice (%v), got %v", c.MinNotice, c.Horizon)
+	}
+	return c.validateRequirements()
+}
+
+func (c *Category) validateRequirements() error {
+	if len(c.Requirements) == 0 {
+		return nil
+	}
+	switch {
+	case len(c.RequiredSkills) > 0 || len(c.ResourceKinds) > 0:
+		return FieldError("requirements", "set requirements or requiredSkills and resourceKinds, not both")
+	case c.Step == 0:
+		return FieldError("requirements", "a crew job starts every step: set step, not windows")
+	case c.AtPlace:
+		return FieldError("requirements", "a crew job goes to the customer: it cannot be booked at a place")
+	}
+	total := 0
+	for i, q := range c.Requirements {
+		field := fmt.Sprintf("requirements[%d]", i)
+		if q.Kind == "" {
+			return FieldError(field+".kind", "is required")
+		}
+		if err := validateNames(field+".skills", q.Skills); err != nil {
+			return err
+		}
+		if q.Count < 1 {
+			return FieldError(field+".count", "must be at least 1, got %d", q.Count)
+		}
+		total += q.Count
+	}
+	if total > MaxCrew {
+		return FieldError("requirements", "a crew may have at most %d members, got %d", MaxCrew, total)
 	}
 	return nil
 }

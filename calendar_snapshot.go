@@ -267,6 +267,10 @@ func (d CalendarData) clone() CalendarData {
 		k.RequiredSkills = slices.Clone(k.RequiredSkills)
 		k.ResourceKinds = slices.Clone(k.ResourceKinds)
 		k.Windows = slices.Clone(k.Windows)
+		k.Requirements = slices.Clone(k.Requirements)
+		for j := range k.Requirements {
+			k.Requirements[j].Skills = slices.Clone(k.Requirements[j].Skills)
+		}
 	}
 	for i := range out.Zones {
 		out.Zones[i].PostCodes = slices.Clone(out.Zones[i].PostCodes)

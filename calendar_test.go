@@ -133,6 +133,21 @@ func validCategory() apphub.Category {
 	}
 }
 
+// crew turns the valid category into a crew job (two fiber technicians and a splicer, every
+// hour), then applies edit.
+func crew(edit func(c *apphub.Category)) func(c *apphub.Category) {
+	return func(c *apphub.Category) {
+		c.RequiredSkills, c.ResourceKinds, c.Windows, c.Step = nil, nil, nil, time.Hour
+		c.Requirements = []apphub.Requirement{
+			{Kind: apphub.KindTechnician, Skills: []string{"fiber"}, Count: 2},
+			{Kind: apphub.KindEquipment, Skills: []string{"splicer"}, Count: 1},
+		}
+		if edit != nil {
+			edit(c)
+		}
+	}
+}
+
 func TestCategoryValidate(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -155,6 +170,14 @@ func TestCategoryValidate(t *testing.T) {
 		{"horizon within the notice", func(c *apphub.Category) { c.Horizon = time.Hour }, "horizon"},
 		{"no horizon", func(c *apphub.Category) { c.Horizon = 0 }, ""},
 		{"empty required skill", func(c *apphub.Category) { c.RequiredSkills = []string{""} }, "requiredSkills[0]"},
+		{"a crew", crew(nil), ""},
+		{"a crew with resource kinds", crew(func(c *apphub.Category) { c.ResourceKinds = []string{"technician"} }), "requirements"},
+		{"a crew in arrival windows", crew(func(c *apphub.Category) { c.Step, c.Windows = 0, []apphub.Window{{Start: "08:00", End: "12:00"}} }), "requirements"},
+		{"a crew at a place", crew(func(c *apphub.Category) { c.AtPlace = true }), "requirements"},
+		{"a requirement without a kind", crew(func(c *apphub.Category) { c.Requirements[1].Kind = "" }), "requirements[1].kind"},
+		{"a requirement of no one", crew(func(c *apphub.Category) { c.Requirements[0].Count = 0 }), "requirements[0].count"},
+		{"a requirement's skill twice", crew(func(c *apphub.Category) { c.Requirements[1].Skills = []string{"splicer", "splicer"} }), "requirements[1].skills[1]"},
+		{"a crew of nine", crew(func(c *apphub.Category) { c.Requirements[0].Count = 8 }), "requirements"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,8 +15,11 @@ const MaxCapacity = 64
 type Slot struct {
 	Start     time.Time
 	End       time.Time
-	Resources []SlotResource // ordered by resource id
-	Capacity  int            // seats left, summed over Resources
+	Resources []SlotResource // ordered by resource id; for a crew job, its members in Crew's order
+	Capacity  int            // seats left, summed over Resources; for a crew job, the crews that could be booked at once
+	// Crew names, for a category with requirements, the resources that would serve the slot,
+	// in requirement order: those a booking of it takes.
+	Crew []string
 }
 
 // SlotResource is a resource that can take a slot and the seats it has left for it (for an

@@ -60,8 +60,10 @@ func mayRead(p apphub.Principal, cal *apphub.Calendar, a apphub.Appointment) boo
 
 // serves reports whether agent p serves a's resource or place.
 func serves(p apphub.Principal, cal *apphub.Calendar, a apphub.Appointment) bool {
-	if a.Resource != "" && slices.Contains(p.Resources, a.Resource) {
-		return true
+	for _, r := range a.Members() {
+		if slices.Contains(p.Resources, r) {
+			return true
+		}
 	}
 	if a.Place != "" && slices.Contains(p.Places, a.Place) {
 		return true

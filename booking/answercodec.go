@@ -11,8 +11,9 @@ import (
 // The shared answers' encoding: compact, and read without reflection (decoding JSON took more
 // of a search served from Redis than everything else). Times are Unix seconds (slots start on
 // quanta; AsOf keeps its nanoseconds), a slot's start is stored from the previous one's, and
-// resource ids become the calendar's own strings when read.
-const answerFormat = 1
+// resource ids become the calendar's own strings when read. A slot's count of resources
+// carries, in its low bit, whether they are a crew.
+const answerFormat = 2
 
 var errBadAnswer = errors.New("malformed shared answer")
 
@@ -33,7 +34,11 @@ func encodeAnswer(res *SlotResult) []byte {
 			b = binary.AppendVarint(b, start-prev)
 			b = binary.AppendVarint(b, s.End.Unix()-start)
 			b = binary.AppendVarint(b, int64(s.Capacity))
-			b = binary.AppendUvarint(b, uint64(len(s.Resources)))
+			crew := uint64(0)
+			if len(s.Crew) > 0 {
+				crew = 1
+			}
+			b = binary.AppendUvarint(b, uint64(len(s.Resources))<<1|crew)
 			for _, r := range s.Resources {
 				b = appendString(b, r.ResourceID)
 				b = binary.AppendVarint(b, int64(r.Capacity))
@@ -88,7 +93,8 @@ func decodeAnswer(cal *apphub.Calendar, data []byte) (*SlotResult, error) {
 			s.Start = time.Unix(start, 0).UTC()
 			s.End = time.Unix(start+r.varint(), 0).UTC()
 			s.Capacity = int(r.varint())
-			s.Resources = make([]apphub.SlotResource, r.count())
+			n := r.count()
+			s.Resources = make([]apphub.SlotResource, n>>1)
 			for j := range s.Resources {
 				id := r.bytes()
 				if res, found := cal.Resource(string(id)); found {
@@ -97,6 +103,12 @@ func decodeAnswer(cal *apphub.Calendar, data []byte) (*SlotResult, error) {
 					s.Resources[j].ResourceID = string(id)
 				}
 				s.Resources[j].Capacity = int(r.varint())
+			}
+			if n&1 == 1 {
+				s.Crew = make([]string, len(s.Resources))
+				for j, m := range s.Resources {
+					s.Crew[j] = m.ResourceID
+				}
 			}
 			prev = start
 		}

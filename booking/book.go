@@ -119,7 +119,7 @@ func (s *Service) hold(ctx context.Context, req HoldRequest) (apphub.Hold, error
 	if err != nil {
 		return apphub.Hold{}, err
 	}
-	h := apphub.Hold{Token: newID(), AppointmentID: id, Category: req.Category, Resource: res.ResourceID, Place: req.Place,
+	h := apphub.Hold{Token: newID(), AppointmentID: id, Category: req.Category, Resource: res.ResourceID, Crew: res.Crew, Place: req.Place,
 		Start: res.Start, End: res.End, Claims: claims, PartyID: owner, CreatedBy: p.Ref(),
 		ExpiresAt: expires, CreatedAt: now}
 	if err := s.store.InsertHold(ctx, h); err != nil {
@@ -176,7 +176,7 @@ func (s *Service) book(ctx context.Context, req NewAppointment) (apphub.Appointm
 		if !now.Before(h.ExpiresAt) {
 			return apphub.Appointment{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonHoldExpired, "the hold expired at %s", h.ExpiresAt.Format(time.RFC3339))
 		}
-		a.ID, a.Category, a.Resource, a.Start, a.End, a.Claims = h.AppointmentID, h.Category, h.Resource, h.Start, h.End, h.Claims
+		a.ID, a.Category, a.Resource, a.Crew, a.Start, a.End, a.Claims = h.AppointmentID, h.Category, h.Resource, h.Crew, h.Start, h.End, h.Claims
 		a.PartyID, a.CreatedBy = h.PartyID, h.CreatedBy
 		if a.Place == "" {
 			a.Place = h.Place
@@ -220,7 +220,7 @@ func (s *Service) book(ctx context.Context, req NewAppointment) (apphub.Appointm
 		if err != nil {
 			return apphub.Appointment{}, err
 		}
-		a.Resource, a.Start, a.End, a.Claims = res.ResourceID, res.Start, res.End, claims
+		a.Resource, a.Crew, a.Start, a.End, a.Claims = res.ResourceID, res.Crew, res.Start, res.End, claims
 		if s.afterClaims != nil {
 			s.afterClaims(ctx, a.ID)
 		}
@@ -243,6 +243,7 @@ type claimRequest struct {
 	start, end                time.Time
 	expiresAt                 time.Time // for a hold
 	own                       []string  // claims the owner holds already (a reschedule keeps the shared ones)
+	crew                      []string  // a rescheduled crew's members: taken again where free, to keep their claims
 	alternatives              bool      // a refusal carries the free slots near the one asked for
 }
 
@@ -261,7 +262,7 @@ func (s *Service) claim(ctx context.Context, owner string, version int, req clai
 			return nil, nil, err
 		}
 		res, err := slots.Bookable(cal, busy, slots.BookRequest{Category: req.category, Resource: req.resource, Place: req.place,
-			Start: req.start, End: req.end, Now: s.now()})
+			Start: req.start, End: req.end, Now: s.now(), Prefer: req.crew})
 		if err != nil {
 			return nil, nil, s.withAlternatives(ctx, err, req)
 		}
@@ -365,7 +366,8 @@ func (s *Service) release(ctx context.Context, owner string, ids []string) {
 }
 
 // busyFor returns the busy time the engine needs to check req: for a named resource, the
-// claims of the quanta the slot may touch, looked up by _id; for any resource, one scan.
+// claims of the quanta the slot may touch, looked up by _id; for any resource or a crew, one
+// scan.
 // Claims of owner are left out: an appointment never competes with itself.
 func (s *Service) busyFor(ctx context.Context, cal *apphub.Calendar, req claimRequest, owner string) (*slots.Busy, error) {
 	cat, ok := cal.Category(req.category)
@@ -386,7 +388,7 @@ func (s *Service) busyFor(ctx context.Context, cal *apphub.Calendar, req claimRe
 		}
 	}
 	r, ok := cal.Resource(req.resource)
-	if req.resource == "" || !ok {
+	if req.resource == "" || !ok || len(cat.Requirements) > 0 {
 		claims, err := s.store.ScanClaims(ctx, req.start.Add(-apphub.MaxBuffer), end.Add(apphub.MaxBuffer))
 		if err != nil {
 			return nil, err

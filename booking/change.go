@@ -252,15 +252,20 @@ func (s *Service) rescheduleTo(resource string, start, end time.Time, alternativ
 			next.Start, next.End = req.Start.UTC(), req.End.UTC()
 			return &applied{next: next, kind: apphub.ChangeRescheduled, fields: []string{"validFor"}}, nil
 		}
-		resource := cmp.Or(req.Resource, cur.Resource)
+		// One resource stays unless another is named; a crew may change, its members first
+		// taken again where they are free.
+		resource := req.Resource
+		if len(cur.Crew) == 0 {
+			resource = cmp.Or(resource, cur.Resource)
+		}
 		res, claims, err := s.claim(ctx, cur.ID, cur.Version+1, claimRequest{category: cur.Category, resource: resource,
-			place: cur.Place, start: req.Start, end: req.End, own: cur.Claims, alternatives: alternatives})
+			place: cur.Place, start: req.Start, end: req.End, own: cur.Claims, crew: cur.Crew, alternatives: alternatives})
 		if err != nil {
 			return nil, err
 		}
-		next.Resource, next.Start, next.End, next.Claims = res.ResourceID, res.Start, res.End, claims
+		next.Resource, next.Crew, next.Start, next.End, next.Claims = res.ResourceID, res.Crew, res.Start, res.End, claims
 		fields := []string{"validFor"}
-		if next.Resource != cur.Resource {
+		if !slices.Equal(next.Members(), cur.Members()) {
 			fields = append(fields, "resource")
 		}
 		return &applied{next: next, kind: apphub.ChangeRescheduled, fields: fields,

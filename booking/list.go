@@ -23,7 +23,7 @@ type AppointmentQuery struct {
 
 func (q AppointmentQuery) match(a *apphub.Appointment) bool {
 	return (q.PartyID == "" || a.PartyID == q.PartyID) &&
-		(q.Resource == "" || a.Resource == q.Resource) &&
+		(q.Resource == "" || slices.Contains(a.Members(), q.Resource)) &&
 		(len(q.Statuses) == 0 || slices.Contains(q.Statuses, a.Status)) &&
 		(q.Category == "" || a.Category == q.Category) &&
 		(q.Place == "" || a.Place == q.Place) &&

@@ -283,7 +283,7 @@ func (s *Service) dayTokens(ctx context.Context, sc *scope, days []time.Time) ([
 	var zones []apphub.ZoneDay
 	for _, d := range days {
 		switch {
-		case sc.Resource() != "":
+		case sc.Resource() != "" && !sc.Crew():
 			keys = append(keys, apphub.ResourceDay{Resource: sc.Resource(), Day: d})
 		case sc.Zone() != "":
 			zones = append(zones, apphub.ZoneDay{Zone: sc.Zone(), Day: d})

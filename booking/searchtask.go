@@ -37,6 +37,7 @@ type Window struct{ From, To time.Time }
 type TaskSlot struct {
 	Start, End time.Time
 	Resource   string
+	Crew       []string // a crew job's members (Resource is its lead); nil otherwise
 }
 
 // TaskResult is a search task's answer: its slots, window by window, earliest first, at most
@@ -74,11 +75,19 @@ func (s *Service) RunSearchTask(ctx context.Context, t SearchTask) (TaskResult, 
 		out.Reasons, out.NextDates = append(out.Reasons, res.Reasons...), append(out.NextDates, res.NextDates...)
 		for _, d := range res.Days {
 			for _, slot := range d.Slots {
-				for _, r := range slot.Resources {
+				// A crew is one slot; any other slot is one per resource that can take it.
+				found := []TaskSlot{{Start: slot.Start, End: slot.End, Resource: slot.Resources[0].ResourceID, Crew: slot.Crew}}
+				if len(slot.Crew) == 0 {
+					found = found[:0]
+					for _, r := range slot.Resources {
+						found = append(found, TaskSlot{Start: slot.Start, End: slot.End, Resource: r.ResourceID})
+					}
+				}
+				for _, f := range found {
 					if len(out.Slots) == MaxTaskSlots {
 						return TaskResult{Slots: out.Slots}, nil
 					}
-					out.Slots = append(out.Slots, TaskSlot{Start: slot.Start, End: slot.End, Resource: r.ResourceID})
+					out.Slots = append(out.Slots, f)
 				}
 			}
 		}

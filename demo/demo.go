@@ -1,6 +1,6 @@
 // Package demo is the hub's demonstration dataset: three regions in three time zones (Paris,
-// New York, Shanghai), each with 20 technicians, two stores with counters, a phone-agent pool
-// and the region's public holidays of every year from 2026 to 2050. It is deterministic and
+// New York, Shanghai), each with 20 technicians, two fibre splicers, two stores with counters,
+// a phone-agent pool and the region's public holidays of every year from 2026 to 2050. It is deterministic and
 // pure: the same values on every call, whatever the clock says, and no I/O.
 package demo
 
@@ -18,6 +18,8 @@ const (
 	Repair       = "repair"       // repair at home: 1 hour, every 30 minutes
 	StoreVisit   = "storeVisit"   // visit to a store counter: 30 minutes, every 15 minutes
 	Callback     = "callback"     // a phone agent calls back: 15 minutes
+	// BuildingFibre is a crew job: two fiber technicians and a splicer, 3 hours, on the hour.
+	BuildingFibre = "buildingFibre"
 )
 
 // Data returns the demo calendar's content.
@@ -76,6 +78,20 @@ func Data() apphub.CalendarData {
 				})
 			}
 		}
+		// Two splicing machines per region, each kept in two of its zones; they travel with
+		// the crew, so the travel times apply to them too.
+		for n := range 2 {
+			d.Resources = append(d.Resources, apphub.Resource{
+				ID:              fmt.Sprintf("splicer-%s-%d", r.key, n+1),
+				Kind:            apphub.KindEquipment,
+				Name:            fmt.Sprintf("%s splicer %d", r.city, n+1),
+				TimeZone:        r.timeZone,
+				Zones:           zoneIDs[2*n : 2*n+2],
+				Skills:          []string{"splicer"},
+				Shifts:          weekly(mondayToSaturday, "07:00", "20:00"),
+				HolidayCalendar: r.holidays.ID,
+			})
+		}
 		d.Resources = append(d.Resources, apphub.Resource{
 			ID:              "pool-" + r.key,
 			Kind:            apphub.KindAgentPool,
@@ -112,6 +128,14 @@ func categories() []apphub.Category {
 			ID: StoreVisit, Name: "Store visit", Duration: 30 * time.Minute, Step: 15 * time.Minute,
 			ResourceKinds: []string{apphub.KindCounter}, AtPlace: true,
 			MinNotice: time.Hour, Horizon: 30 * 24 * time.Hour,
+		},
+		{
+			ID: BuildingFibre, Name: "Building fibre installation", Duration: 3 * time.Hour, Step: time.Hour,
+			Requirements: []apphub.Requirement{
+				{Kind: apphub.KindTechnician, Skills: []string{"fiber"}, Count: 2},
+				{Kind: apphub.KindEquipment, Skills: []string{"splicer"}, Count: 1},
+			},
+			MinNotice: 48 * time.Hour, Horizon: 60 * 24 * time.Hour,
 		},
 		{
 			ID: Callback, Name: "Callback", Duration: 15 * time.Minute, Step: 15 * time.Minute,

@@ -63,6 +63,7 @@ type ComplexityRoot struct {
 		Category     func(childComplexity int) int
 		ContactMedia func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
+		Crew         func(childComplexity int) int
 		Description  func(childComplexity int) int
 		End          func(childComplexity int) int
 		History      func(childComplexity int) int
@@ -144,6 +145,7 @@ type ComplexityRoot struct {
 		MinNoticeMinutes func(childComplexity int) int
 		Name             func(childComplexity int) int
 		RequiredSkills   func(childComplexity int) int
+		Requirements     func(childComplexity int) int
 		ResourceKinds    func(childComplexity int) int
 		StepMinutes      func(childComplexity int) int
 		Windows          func(childComplexity int) int
@@ -163,6 +165,7 @@ type ComplexityRoot struct {
 
 	Hold struct {
 		AppointmentID func(childComplexity int) int
+		Crew          func(childComplexity int) int
 		End           func(childComplexity int) int
 		ExpiresAt     func(childComplexity int) int
 		Resource      func(childComplexity int) int
@@ -267,6 +270,12 @@ type ComplexityRoot struct {
 		Message func(childComplexity int) int
 	}
 
+	Requirement struct {
+		Count  func(childComplexity int) int
+		Kind   func(childComplexity int) int
+		Skills func(childComplexity int) int
+	}
+
 	Resource struct {
 		EffectiveCapacity func(childComplexity int) int
 		ID                func(childComplexity int) int
@@ -300,6 +309,7 @@ type ComplexityRoot struct {
 
 	TimeSlot struct {
 		Capacity  func(childComplexity int) int
+		Crew      func(childComplexity int) int
 		End       func(childComplexity int) int
 		Resources func(childComplexity int) int
 		Start     func(childComplexity int) int
@@ -362,6 +372,7 @@ type AppointmentResolver interface {
 
 	Category(ctx context.Context, obj *apphub.Appointment) (*apphub.Category, error)
 	Resource(ctx context.Context, obj *apphub.Appointment) (*apphub.Resource, error)
+	Crew(ctx context.Context, obj *apphub.Appointment) ([]*apphub.Resource, error)
 
 	History(ctx context.Context, obj *apphub.Appointment) ([]*apphub.Revision, error)
 	CalendarFile(ctx context.Context, obj *apphub.Appointment) (*model.CalendarFile, error)
@@ -382,6 +393,7 @@ type CategoryResolver interface {
 }
 type HoldResolver interface {
 	Resource(ctx context.Context, obj *apphub.Hold) (*apphub.Resource, error)
+	Crew(ctx context.Context, obj *apphub.Hold) ([]*apphub.Resource, error)
 }
 type MutationResolver interface {
 	HoldSlot(ctx context.Context, input model.HoldSlotInput) (*model.HoldSlotPayload, error)
@@ -517,6 +529,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Appointment.CreatedAt(childComplexity), true
+	case "Appointment.crew":
+		if e.ComplexityRoot.Appointment.Crew == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Appointment.Crew(childComplexity), true
 	case "Appointment.description":
 		if e.ComplexityRoot.Appointment.Description == nil {
 			break
@@ -833,6 +851,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Category.RequiredSkills(childComplexity), true
+	case "Category.requirements":
+		if e.ComplexityRoot.Category.Requirements == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Category.Requirements(childComplexity), true
 	case "Category.resourceKinds":
 		if e.ComplexityRoot.Category.ResourceKinds == nil {
 			break
@@ -896,6 +920,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Hold.AppointmentID(childComplexity), true
+	case "Hold.crew":
+		if e.ComplexityRoot.Hold.Crew == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Hold.Crew(childComplexity), true
 	case "Hold.end":
 		if e.ComplexityRoot.Hold.End == nil {
 			break
@@ -1426,6 +1456,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Reason.Message(childComplexity), true
 
+	case "Requirement.count":
+		if e.ComplexityRoot.Requirement.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Requirement.Count(childComplexity), true
+	case "Requirement.kind":
+		if e.ComplexityRoot.Requirement.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Requirement.Kind(childComplexity), true
+	case "Requirement.skills":
+		if e.ComplexityRoot.Requirement.Skills == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Requirement.Skills(childComplexity), true
+
 	case "Resource.capacity":
 		if e.ComplexityRoot.Resource.EffectiveCapacity == nil {
 			break
@@ -1560,6 +1609,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.TimeSlot.Capacity(childComplexity), true
+	case "TimeSlot.crew":
+		if e.ComplexityRoot.TimeSlot.Crew == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeSlot.Crew(childComplexity), true
 	case "TimeSlot.end":
 		if e.ComplexityRoot.TimeSlot.End == nil {
 			break
@@ -1741,6 +1796,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("HolidayInput", ec.unmarshalInputHolidayInput),
 			graphql.NewInputUnmarshaler("NoteInput", ec.unmarshalInputNoteInput),
 			graphql.NewInputUnmarshaler("PlaceInput", ec.unmarshalInputPlaceInput),
+			graphql.NewInputUnmarshaler("RequirementInput", ec.unmarshalInputRequirementInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
 			graphql.NewInputUnmarshaler("ResourceInput", ec.unmarshalInputResourceInput),
 			graphql.NewInputUnmarshaler("ShiftInput", ec.unmarshalInputShiftInput),
@@ -1964,9 +2020,10 @@ type Mutation {
 
 type Subscription {
   """
-  Changes of one appointment (id), or of all appointments of a party or of a resource: the
-  current state first (kind CURRENT), then every change with its version, in version order,
-  never twice. Exactly one of the arguments is required.
+  Changes of one appointment (id), or of all appointments of a party or of a resource (crew
+  jobs it is a member of included, not only those it leads): the current state first (kind
+  CURRENT), then every change with its version, in version order, never twice. Exactly one of
+  the arguments is required.
   """
   appointmentChanged(id: ID, partyId: String, resource: ID): AppointmentChange!
 
@@ -2051,9 +2108,17 @@ type AvailabilityDay {
 type TimeSlot {
   start: Time!
   end: Time!
-  "Appointments the slot can still take."
+  "Appointments the slot can still take (for a crew job: how many crews could be booked at once)."
   capacity: Int!
+  "The resources that can take it; for a crew job, the crew's members, in crew order."
   resources: [TimeSlotResource!]!
+  """
+  For a category with requirements, the crew a booking of this slot would take (lead first, in
+  requirement order), so that the customer can be shown who comes and with what before
+  choosing; booking it with one of them as ` + "`" + `resource` + "`" + ` keeps that member. Empty for a job of one
+  resource.
+  """
+  crew: [Resource!]!
 }
 
 type TimeSlotResource {
@@ -2082,7 +2147,14 @@ type Appointment implements Node {
   status: AppointmentStatus!
   statusReason: String
   category: Category
+  "The resource booked; for a crew job, the crew's lead (the first of crew)."
   resource: Resource
+  """
+  Every resource the appointment books: a crew job's members, lead first, or its one
+  resource. A crew is several resources at once, so an app that shows who comes (or a
+  technician's agenda) reads this rather than resource; a reschedule may change members.
+  """
+  crew: [Resource!]!
   "The postcode or managed place id the appointment was booked for."
   place: String
   start: Time!
@@ -2139,6 +2211,7 @@ type ContactMedium {
 
 input AppointmentFilter {
   partyId: String
+  "Appointments the resource serves: crew jobs it is a member of included."
   resource: ID
   status: [AppointmentStatus!]
   category: ID
@@ -2169,6 +2242,11 @@ type PageInfo {
 
 type Resource implements Node {
   id: ID!
+  """
+  An open vocabulary that categories select by: technician, counter (a store's), agentPool,
+  equipment (a thing a crew job needs besides people, e.g. a splicing machine; its type is one
+  of its skills), or any other.
+  """
   kind: String!
   name: String!
   timeZone: String!
@@ -2191,6 +2269,23 @@ type Category implements Node {
   "Days ahead that may be booked; null for no limit."
   horizonDays: Int
   atPlace: Boolean!
+  """
+  A crew job's needs: each requirement takes ` + "`" + `count` + "`" + ` distinct resources at once, for the whole
+  job, and a slot is offered only when every requirement can be met. Empty for a job of one
+  resource (then requiredSkills and resourceKinds choose it).
+  """
+  requirements: [Requirement!]!
+}
+
+"""
+What a crew job needs of one kind: e.g. 2 technicians with the skill fiber, or 1 equipment with
+the skill splicer.
+"""
+type Requirement {
+  kind: String!
+  "The skills each of these resources must have, all of them."
+  skills: [String!]!
+  count: Int!
 }
 
 type Window {
@@ -2218,6 +2313,7 @@ type Place implements Node {
 
 input HoldSlotInput {
   category: ID!
+  "The resource to hold; for a crew job, a member the crew must include (any crew when null)."
   resource: ID
   place: String
   start: Time!
@@ -2233,7 +2329,10 @@ type Hold implements Node {
   expiresAt: Time!
   "The id the appointment will have once booked."
   appointmentId: ID!
+  "The resource held; for a crew job, the crew's lead."
   resource: Resource
+  "Every resource held: a crew job's members (lead first), or its one resource."
+  crew: [Resource!]!
   start: Time!
   end: Time!
 }
@@ -2273,7 +2372,10 @@ input BookAppointmentInput {
 input RescheduleAppointmentInput {
   id: ID!
   expectedVersion: Int
-  "Another resource; default the current one."
+  """
+  Another resource; default the current one. For a crew job, a member the new crew must
+  include; without it the crew may change, its current members preferred.
+  """
   resource: ID
   start: Time!
   end: Time
@@ -2407,6 +2509,21 @@ input CategoryInput {
   minNoticeMinutes: Int
   horizonDays: Int
   atPlace: Boolean
+  """
+  Makes the category a crew job (at most 8 resources in all): it then needs stepMinutes, no
+  requiredSkills or resourceKinds, and no atPlace. Errors name the requirement, e.g.
+  requirements[0].count.
+  """
+  requirements: [RequirementInput!]
+}
+
+input RequirementInput {
+  "A resource kind, e.g. technician or equipment."
+  kind: String!
+  "The skills each resource must have, all of them (for equipment: its type, e.g. splicer)."
+  skills: [String!]
+  "How many distinct resources of this kind (at least 1)."
+  count: Int!
 }
 
 input ZoneInput {
@@ -2537,6 +2654,8 @@ func (ec *executionContext) childFields_Appointment(ctx context.Context, field g
 		return ec.fieldContext_Appointment_category(ctx, field)
 	case "resource":
 		return ec.fieldContext_Appointment_resource(ctx, field)
+	case "crew":
+		return ec.fieldContext_Appointment_crew(ctx, field)
 	case "place":
 		return ec.fieldContext_Appointment_place(ctx, field)
 	case "start":
@@ -2701,6 +2820,8 @@ func (ec *executionContext) childFields_Category(ctx context.Context, field grap
 		return ec.fieldContext_Category_horizonDays(ctx, field)
 	case "atPlace":
 		return ec.fieldContext_Category_atPlace(ctx, field)
+	case "requirements":
+		return ec.fieldContext_Category_requirements(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Category", field.Name)
 }
@@ -2741,6 +2862,8 @@ func (ec *executionContext) childFields_Hold(ctx context.Context, field graphql.
 		return ec.fieldContext_Hold_appointmentId(ctx, field)
 	case "resource":
 		return ec.fieldContext_Hold_resource(ctx, field)
+	case "crew":
+		return ec.fieldContext_Hold_crew(ctx, field)
 	case "start":
 		return ec.fieldContext_Hold_start(ctx, field)
 	case "end":
@@ -2829,6 +2952,18 @@ func (ec *executionContext) childFields_Reason(ctx context.Context, field graphq
 	return nil, fmt.Errorf("no field named %q was found under type Reason", field.Name)
 }
 
+func (ec *executionContext) childFields_Requirement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Requirement_kind(ctx, field)
+	case "skills":
+		return ec.fieldContext_Requirement_skills(ctx, field)
+	case "count":
+		return ec.fieldContext_Requirement_count(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Requirement", field.Name)
+}
+
 func (ec *executionContext) childFields_Resource(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2879,6 +3014,8 @@ func (ec *executionContext) childFields_TimeSlot(ctx context.Context, field grap
 		return ec.fieldContext_TimeSlot_capacity(ctx, field)
 	case "resources":
 		return ec.fieldContext_TimeSlot_resources(ctx, field)
+	case "crew":
+		return ec.fieldContext_TimeSlot_crew(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type TimeSlot", field.Name)
 }
@@ -3882,6 +4019,38 @@ func (ec *executionContext) _Appointment_resource(ctx context.Context, field gra
 	)
 }
 func (ec *executionContext) fieldContext_Appointment_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Appointment",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Appointment_crew(ctx context.Context, field graphql.CollectedField, obj *apphub.Appointment) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Appointment_crew(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Appointment().Crew(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.Resource) graphql.Marshaler {
+			return ec.marshalNResource2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐResourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Appointment_crew(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Appointment",
 		Field:      field,
@@ -5225,6 +5394,38 @@ func (ec *executionContext) fieldContext_Category_atPlace(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Category", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _Category_requirements(ctx context.Context, field graphql.CollectedField, obj *apphub.Category) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Category_requirements(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Requirements, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []apphub.Requirement) graphql.Marshaler {
+			return ec.marshalNRequirement2ᚕgithubᚗcomᚋapphubᚋapphubᚐRequirementᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Category_requirements(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Category",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Requirement(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ContactMedium_type(ctx context.Context, field graphql.CollectedField, obj *apphub.ContactMedium) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5493,6 +5694,38 @@ func (ec *executionContext) _Hold_resource(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Hold_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Hold",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Hold_crew(ctx context.Context, field graphql.CollectedField, obj *apphub.Hold) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Hold_crew(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Hold().Crew(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.Resource) graphql.Marshaler {
+			return ec.marshalNResource2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐResourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Hold_crew(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Hold",
 		Field:      field,
@@ -7615,6 +7848,75 @@ func (ec *executionContext) fieldContext_Reason_message(_ context.Context, field
 	return graphql.NewScalarFieldContext("Reason", field, false, false, "String")
 }
 
+func (ec *executionContext) _Requirement_kind(ctx context.Context, field graphql.CollectedField, obj *apphub.Requirement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Requirement_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Requirement_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Requirement", field, false, false, "String")
+}
+
+func (ec *executionContext) _Requirement_skills(ctx context.Context, field graphql.CollectedField, obj *apphub.Requirement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Requirement_skills(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Skills, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Requirement_skills(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Requirement", field, false, false, "String")
+}
+
+func (ec *executionContext) _Requirement_count(ctx context.Context, field graphql.CollectedField, obj *apphub.Requirement) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Requirement_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Requirement_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Requirement", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Resource_id(ctx context.Context, field graphql.CollectedField, obj *apphub.Resource) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8199,6 +8501,38 @@ func (ec *executionContext) fieldContext_TimeSlot_resources(_ context.Context, f
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_TimeSlotResource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TimeSlot_crew(ctx context.Context, field graphql.CollectedField, obj *model.TimeSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TimeSlot_crew(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Crew, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.Resource) graphql.Marshaler {
+			return ec.marshalNResource2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐResourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TimeSlot_crew(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TimeSlot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
 		},
 	}
 	return fc, nil
@@ -10125,7 +10459,7 @@ func (ec *executionContext) unmarshalInputCategoryInput(ctx context.Context, obj
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"id", "name", "durationMinutes", "requiredSkills", "resourceKinds", "stepMinutes", "windows", "minNoticeMinutes", "horizonDays", "atPlace"}
+	fieldsInOrder := [...]string{"id", "name", "durationMinutes", "requiredSkills", "resourceKinds", "stepMinutes", "windows", "minNoticeMinutes", "horizonDays", "atPlace", "requirements"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10202,6 +10536,13 @@ func (ec *executionContext) unmarshalInputCategoryInput(ctx context.Context, obj
 				return it, err
 			}
 			it.AtPlace = data
+		case "requirements":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requirements"))
+			data, err := ec.unmarshalORequirementInput2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐRequirementInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Requirements = data
 		}
 	}
 	return it, nil
@@ -10783,6 +11124,62 @@ func (ec *executionContext) unmarshalInputPlaceInput(ctx context.Context, obj an
 func UnmarshalPlaceInput(ctx context.Context, raw any) (model.PlaceInput, error) {
 	var out model.PlaceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PlaceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRequirementInput(ctx context.Context, obj any) (model.RequirementInput, error) {
+	var it model.RequirementInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "skills", "count"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "skills":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("skills"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Skills = data
+		case "count":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("count"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Count = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRequirementInput unmarshals raw into the RequirementInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRequirementInput(ctx context.Context, raw any) (model.RequirementInput, error) {
+	var out model.RequirementInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RequirementInput", raw, &out)
 	return out, err
 }
 
@@ -11531,6 +11928,12 @@ func (ec *executionContext) _Appointment(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Appointment_resource(ctx, field, obj)
 				})
+		case "crew":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Appointment_crew(ctx, field, obj)
+				})
 		case "place":
 			out.Values[i] = ec._Appointment_place(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -12081,6 +12484,11 @@ func (ec *executionContext) _Category(ctx context.Context, sel ast.SelectionSet,
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "requirements":
+			out.Values[i] = ec._Category_requirements(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12220,6 +12628,12 @@ func (ec *executionContext) _Hold(ctx context.Context, sel ast.SelectionSet, obj
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Hold_resource(ctx, field, obj)
+				})
+		case "crew":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Hold_crew(ctx, field, obj)
 				})
 		case "start":
 			out.Values[i] = ec._Hold_start(ctx, field, obj)
@@ -12967,6 +13381,49 @@ func (ec *executionContext) _Reason(ctx context.Context, sel ast.SelectionSet, o
 	return out
 }
 
+var requirementImplementors = []string{"Requirement"}
+
+func (ec *executionContext) _Requirement(ctx context.Context, sel ast.SelectionSet, obj *apphub.Requirement) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, requirementImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Requirement")
+		case "kind":
+			out.Values[i] = ec._Requirement_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "skills":
+			out.Values[i] = ec._Requirement_skills(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._Requirement_count(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var resourceImplementors = []string{"Resource", "Node"}
 
 func (ec *executionContext) _Resource(ctx context.Context, sel ast.SelectionSet, obj *apphub.Resource) graphql.Marshaler {
@@ -13187,6 +13644,11 @@ func (ec *executionContext) _TimeSlot(ctx context.Context, sel ast.SelectionSet,
 			}
 		case "resources":
 			out.Values[i] = ec._TimeSlot_resources(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "crew":
+			out.Values[i] = ec._TimeSlot_crew(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -14400,6 +14862,31 @@ func (ec *executionContext) marshalNReason2ᚖgithubᚗcomᚋapphubᚋapphubᚐR
 	return ec._Reason(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRequirement2githubᚗcomᚋapphubᚋapphubᚐRequirement(ctx context.Context, sel ast.SelectionSet, v apphub.Requirement) graphql.Marshaler {
+	return ec._Requirement(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNRequirement2ᚕgithubᚗcomᚋapphubᚋapphubᚐRequirementᚄ(ctx context.Context, sel ast.SelectionSet, v []apphub.Requirement) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRequirement2githubᚗcomᚋapphubᚋapphubᚐRequirement(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalNRequirementInput2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐRequirementInput(ctx context.Context, v any) (*model.RequirementInput, error) {
+	res, err := ec.unmarshalInputRequirementInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRescheduleAppointmentInput2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐRescheduleAppointmentInput(ctx context.Context, v any) (model.RescheduleAppointmentInput, error) {
 	res, err := ec.unmarshalInputRescheduleAppointmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -15059,6 +15546,23 @@ func (ec *executionContext) unmarshalONoteInput2ᚕᚖgithubᚗcomᚋapphubᚋap
 	for i := range vSlice {
 		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
 		res[i], err = ec.unmarshalNNoteInput2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐNoteInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORequirementInput2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐRequirementInputᚄ(ctx context.Context, v any) ([]*model.RequirementInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.RequirementInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRequirementInput2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐRequirementInput(ctx, vSlice[i])
 		if err != nil {
 			return nil, err
 		}

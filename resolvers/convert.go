@@ -114,13 +114,27 @@ func availability(cal *apphub.Calendar, res *booking.SlotResult) *model.Availabi
 func timeSlots(cal *apphub.Calendar, slots []apphub.Slot) []*model.TimeSlot {
 	out := make([]*model.TimeSlot, len(slots))
 	for i, s := range slots {
-		ts := &model.TimeSlot{Start: s.Start, End: s.End, Capacity: s.Capacity, Resources: make([]*model.TimeSlotResource, 0, len(s.Resources))}
+		ts := &model.TimeSlot{Start: s.Start, End: s.End, Capacity: s.Capacity, Resources: make([]*model.TimeSlotResource, 0, len(s.Resources)),
+			Crew: crewOf(cal, s.Crew)}
 		for _, sr := range s.Resources {
 			if res, ok := cal.Resource(sr.ResourceID); ok {
 				ts.Resources = append(ts.Resources, &model.TimeSlotResource{Resource: res, Capacity: sr.Capacity})
 			}
 		}
 		out[i] = ts
+	}
+	return out
+}
+
+// crewOf looks up a crew's resources, in its order; an id gone from the calendar since the
+// answer was computed is left out, as timeSlots leaves out its resources (gridEncoder does the
+// same). Never nil: the field is a non-null list.
+func crewOf(cal *apphub.Calendar, ids []string) []*apphub.Resource {
+	out := make([]*apphub.Resource, 0, len(ids))
+	for _, id := range ids {
+		if res, ok := cal.Resource(id); ok {
+			out = append(out, res)
+		}
 	}
 	return out
 }
@@ -168,6 +182,9 @@ func categoryFrom(in model.CategoryInput) apphub.Category {
 		Horizon: time.Duration(deref(in.HorizonDays)) * 24 * time.Hour, AtPlace: deref(in.AtPlace)}
 	for _, w := range in.Windows {
 		c.Windows = append(c.Windows, apphub.Window{Start: w.Start, End: w.End})
+	}
+	for _, q := range in.Requirements {
+		c.Requirements = append(c.Requirements, apphub.Requirement{Kind: q.Kind, Skills: q.Skills, Count: q.Count})
 	}
 	return c
 }

@@ -236,6 +236,28 @@ func (e *gridEncoder) slot(fields []graphql.CollectedField, s *apphub.Slot) bool
 				}
 			}
 			e.buf = append(e.buf, ']')
+		case "crew":
+			// A crew's members, as crewOf looks them up: those gone from the calendar left out.
+			fields, ok := e.fieldsOf(f, resourceType)
+			if !ok {
+				return false
+			}
+			e.buf = append(e.buf, '[')
+			first := true
+			for _, id := range s.Crew {
+				res, found := e.cal.Resource(id)
+				if !found {
+					continue
+				}
+				if !first {
+					e.buf = append(e.buf, ',')
+				}
+				first = false
+				if !e.resourceObject(fields, res) {
+					return false
+				}
+			}
+			e.buf = append(e.buf, ']')
 		default:
 			return false
 		}
@@ -252,32 +274,36 @@ func (e *gridEncoder) slotResource(fields []graphql.CollectedField, res *apphub.
 			e.buf = strconv.AppendInt(e.buf, int64(capacity), 10)
 		case "resource":
 			fields, ok := e.fieldsOf(f, resourceType)
-			if !ok {
-				return false
-			}
-			if len(fields) == 0 {
-				e.buf = append(e.buf, "{}"...)
-				return true
-			}
-			// gqlgen keeps one collection per selection set: the same slice for every slot.
-			key := resourceObject{&fields[0], res.ID}
-			if b, found := e.resources[key]; found {
-				e.buf = append(e.buf, b...)
-				return true
-			}
-			start := len(e.buf)
-			if !e.resource(fields, res) {
-				return false
-			}
-			if e.resources == nil {
-				e.resources = make(map[resourceObject][]byte)
-			}
-			e.resources[key] = e.buf[start:len(e.buf):len(e.buf)]
+			return ok && e.resourceObject(fields, res)
 		default:
 			return false
 		}
 		return true
 	})
+}
+
+// resourceObject writes res with the fields collected for one selection of it (a slot
+// resource's resource, or a crew member), each resource's object once per selection.
+func (e *gridEncoder) resourceObject(fields []graphql.CollectedField, res *apphub.Resource) bool {
+	if len(fields) == 0 {
+		e.buf = append(e.buf, "{}"...)
+		return true
+	}
+	// gqlgen keeps one collection per selection set: the same slice for every slot.
+	key := resourceObject{&fields[0], res.ID}
+	if b, found := e.resources[key]; found {
+		e.buf = append(e.buf, b...)
+		return true
+	}
+	start := len(e.buf)
+	if !e.resource(fields, res) {
+		return false
+	}
+	if e.resources == nil {
+		e.resources = make(map[resourceObject][]byte)
+	}
+	e.resources[key] = e.buf[start:len(e.buf):len(e.buf)]
+	return true
 }
 
 func (e *gridEncoder) resource(fields []graphql.CollectedField, res *apphub.Resource) bool {
@@ -311,7 +337,7 @@ func (e *gridEncoder) resource(fields []graphql.CollectedField, res *apphub.Reso
 // children are the object types of the fields below a day, by parent type and field.
 var children = map[string]map[string][]string{
 	"AvailabilityDay":  {"slots": timeSlotType},
-	"TimeSlot":         {"resources": timeSlotResourceType},
+	"TimeSlot":         {"resources": timeSlotResourceType, "crew": resourceType},
 	"TimeSlotResource": {"resource": resourceType},
 }
 

@@ -39,11 +39,11 @@ func (f fixedAnswer) CalendarAndVersion(context.Context) (*apphub.Calendar, stri
 // random documents (aliases, merged fields, inline and named fragments, @skip and @include by
 // literal and by variable, __typename at every level) over answers with every kind of value:
 // strings gqlgen escapes, runes and bytes it passes through, empty and null values, a resource
-// gone from the calendar.
+// gone from the calendar, crews (of a crew category, a member gone from the calendar too).
 func TestGridEncoderMatchesGqlgen(t *testing.T) {
 	t.Parallel()
 	data := demo.Data()
-	var ids []string
+	var ids, splicers []string
 	for i := range data.Resources {
 		if i < 3 {
 			r := &data.Resources[i]
@@ -51,6 +51,9 @@ func TestGridEncoderMatchesGqlgen(t *testing.T) {
 			r.Skills = nil
 		}
 		ids = append(ids, data.Resources[i].ID)
+		if data.Resources[i].Kind == apphub.KindEquipment {
+			splicers = append(splicers, data.Resources[i].ID)
+		}
 	}
 	cal, err := apphub.NewCalendar(data)
 	if err != nil {
@@ -64,20 +67,40 @@ func TestGridEncoderMatchesGqlgen(t *testing.T) {
 		}
 		return s
 	}
+	// A crew slot lists its members as its resources, in crew order (lead first).
+	crew := func(i int, members ...string) apphub.Slot {
+		s := slot(i, members...)
+		s.Crew = members
+		return s
+	}
 	answers := []*booking.SlotResult{
 		{Result: slotsResult("Europe/Paris", []apphub.SlotDay{
 			{Date: "2027-03-28", Slots: []apphub.Slot{slot(0, ids[0], ids[1]), slot(1), slot(2, "gone", ids[2], ids[3])}},
 			{Date: "2027-03-29", Slots: []apphub.Slot{slot(24, ids[4])}},
 			{Date: "2027-03-30"},
 		}), AsOf: at.Add(123456789), Version: "v\"1"},
+		{Result: slotsResult("Europe/Paris", []apphub.SlotDay{
+			{Date: "2027-03-28", Slots: []apphub.Slot{crew(0, ids[5], ids[0], splicers[0]), crew(1, ids[6], ids[7], splicers[1]), slot(2, ids[8])}},
+			{Date: "2027-03-29", Slots: []apphub.Slot{crew(24, ids[1], "gone", splicers[0]), crew(25, ids[5], ids[6], splicers[0])}},
+		}), AsOf: at, Version: "v2"},
 		{Result: slotsResult("America/New_York", nil), AsOf: time.Date(2027, 1, 1, 0, 0, 0, 0, time.FixedZone("X", 3600))},
 	}
-	answers[1].Reasons = []apphub.Reason{{Code: "FULLY_BOOKED", Message: "no seat \"left\"\n"}, {Code: "HOLIDAY", Message: "Noël"}}
-	answers[1].NextDates = []string{"2027-01-04", "2027-01-05"}
+	// And the engine's own answer for the demo's crew category (its names escaped as above).
+	monday := time.Date(2027, 3, 29, 0, 0, 0, 0, time.UTC)
+	found, err := slots.SearchSlots(cal, nil, slots.Query{Category: demo.BuildingFibre, Place: "75011", From: monday, To: monday.Add(3 * 24 * time.Hour), Now: monday.Add(-7 * 24 * time.Hour)})
+	if err != nil || len(found.Days) == 0 || len(found.Days[0].Slots) == 0 || len(found.Days[0].Slots[0].Crew) != 3 {
+		t.Fatalf("the demo's crew category: %v %+v", err, found)
+	}
+	answers = append(answers, &booking.SlotResult{Result: *found, AsOf: monday, Version: "v3"})
+	answers[2].Reasons = []apphub.Reason{{Code: "FULLY_BOOKED", Message: "no seat \"left\"\n"}, {Code: "HOLIDAY", Message: "Noël"}}
+	answers[2].NextDates = []string{"2027-01-04", "2027-01-05"}
 
 	// A resource selected two ways from one fragment: its object written once per way.
 	fixed := []string{`{ availability(input: {category: "repair", place: "75011"}) { days { slots { resources { ...R resource { name } } r2: resources { ...R } } } } }
-		fragment R on TimeSlotResource { resource { id } }`}
+		fragment R on TimeSlotResource { resource { id } }`,
+		// A crew's members selected as the slot's resources are too: each selection its own objects.
+		`{ availability(input: {category: "buildingFibre", place: "75011"}) { days { slots { crew { ...M } resources { resource { ...M } } c2: crew { id } } } } }
+		fragment M on Resource { id kind name skills }`}
 	rng := rand.New(rand.NewPCG(1, 2))
 	// One store of day fragments for all the documents: a day written for one selection must
 	// never answer another.
@@ -127,7 +150,7 @@ func slotsResult(tz string, days []apphub.SlotDay) slots.Result {
 var gridTypes = map[string][][2]string{
 	"Availability":     {{"timeZone"}, {"days", "AvailabilityDay"}, {"reasons", "Reason"}, {"nextDates"}, {"asOf"}, {"version"}, {"__typename"}},
 	"AvailabilityDay":  {{"date"}, {"slots", "TimeSlot"}, {"__typename"}},
-	"TimeSlot":         {{"start"}, {"end"}, {"capacity"}, {"resources", "TimeSlotResource"}, {"__typename"}},
+	"TimeSlot":         {{"start"}, {"end"}, {"capacity"}, {"resources", "TimeSlotResource"}, {"crew", "Resource"}, {"__typename"}},
 	"TimeSlotResource": {{"resource", "Resource"}, {"capacity"}, {"__typename"}},
 	"Resource":         {{"id"}, {"kind"}, {"name"}, {"timeZone"}, {"zones"}, {"skills"}, {"place"}, {"capacity"}, {"__typename"}},
 	"Reason":           {{"code"}, {"message"}, {"__typename"}},

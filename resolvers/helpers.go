@@ -25,6 +25,20 @@ func (r *Resolver) resource(ctx context.Context, id string) (*apphub.Resource, e
 	return res, nil
 }
 
+// members looks up the resources of a crew (or of a one-resource job) in the calendar
+// snapshot, in their order; "" and ids gone from the calendar are left out, as resource makes
+// them null.
+func (r *Resolver) members(ctx context.Context, ids []string) ([]*apphub.Resource, error) {
+	if len(ids) == 0 || len(ids) == 1 && ids[0] == "" {
+		return []*apphub.Resource{}, nil
+	}
+	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return crewOf(cal, ids), nil
+}
+
 // timeOrNull is null for the zero time (something that has not happened).
 func timeOrNull(t time.Time) *time.Time {
 	if t.IsZero() {

@@ -428,8 +428,12 @@ func (h *statusHub) run(ctx context.Context, events <-chan apphub.Event) {
 		for s := range h.byParty[ev.State.PartyID] {
 			to = append(to, s)
 		}
-		for s := range h.byResource[ev.State.Resource] {
-			to = append(to, s)
+		// Every member of a crew serves the appointment, not only its lead. A subscriber
+		// watches one key, so a member appears once in the crew: no subscriber twice.
+		for _, member := range ev.State.Members() {
+			for s := range h.byResource[member] {
+				to = append(to, s)
+			}
 		}
 		h.mu.Unlock()
 		for _, s := range to {

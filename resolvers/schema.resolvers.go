@@ -47,6 +47,10 @@ func (r *appointmentResolver) Resource(ctx context.Context, obj *apphub.Appointm
 	return r.resource(ctx, obj.Resource)
 }
 
+func (r *appointmentResolver) Crew(ctx context.Context, obj *apphub.Appointment) ([]*apphub.Resource, error) {
+	return r.members(ctx, obj.Members())
+}
+
 func (r *appointmentResolver) History(ctx context.Context, obj *apphub.Appointment) ([]*apphub.Revision, error) {
 	revs, err := r.loadersFrom(ctx).histories.Load(ctx, obj.ID)
 	if err != nil {
@@ -106,6 +110,13 @@ func (r *categoryResolver) HorizonDays(ctx context.Context, obj *apphub.Category
 
 func (r *holdResolver) Resource(ctx context.Context, obj *apphub.Hold) (*apphub.Resource, error) {
 	return r.resource(ctx, obj.Resource)
+}
+
+func (r *holdResolver) Crew(ctx context.Context, obj *apphub.Hold) ([]*apphub.Resource, error) {
+	if len(obj.Crew) > 0 {
+		return r.members(ctx, obj.Crew)
+	}
+	return r.members(ctx, []string{obj.Resource})
 }
 
 func (r *mutationResolver) HoldSlot(ctx context.Context, input model.HoldSlotInput) (*model.HoldSlotPayload, error) {

@@ -48,7 +48,8 @@ type Result struct {
 // BookRequest asks whether a slot can be booked.
 type BookRequest struct {
 	Category string
-	Resource string    // the resource to book; empty means the first, by id, that can take it
+	Resource string    // the resource to book; empty means the first, by id, that can take it. For a crew: one the crew must include
+	Prefer   []string  // for a crew: resources to take before any other (a rescheduled crew's members, whose claims it keeps)
 	Place    string    // postcode or managed place id; optional when Resource is set
 	Start    time.Time // a fixed-step start, or the start of an arrival window
 	End      time.Time // optional: the slot's end as offered (an arrival window's end)
@@ -57,7 +58,8 @@ type BookRequest struct {
 
 // Reservation is what a booking must claim: one seat of ResourceID in each of Cells.
 type Reservation struct {
-	ResourceID string
+	ResourceID string    // the resource booked; a crew's lead
+	Crew       []string  // a crew job's members, in requirement order (the lead first); nil otherwise
 	Start, End time.Time // the appointment itself, buffers excluded; for a window, the run taken
 	Cells      []Cell    // every quantum occupied, buffers included, in ascending time
 }
@@ -149,6 +151,9 @@ func Bookable(cal *apphub.Calendar, busy *Busy, req BookRequest) (*Reservation, 
 	if len(e.resources) == 0 {
 		return nil, e.refuse(noResource, req, req.Resource)
 	}
+	if e.crewed() {
+		return e.bookCrew(req, req.Prefer)
+	}
 	start := req.Start.Unix()
 	aligned := req.Start.Nanosecond() == 0 && start%quantumSec == 0
 	zones := make(map[string]*zoneTable)
@@ -214,6 +219,7 @@ type engine struct {
 	latest    int64       // last acceptable start instant (horizon)
 	target    target
 	resources []*rules // eligible, by id
+	must      int      // for a crew: the index in resources of the one the query names, else -1
 }
 
 // target is where the appointment happens.
@@ -231,6 +237,13 @@ func newEngine(cal *apphub.Calendar, busy *Busy, categoryID, place, resourceID s
 	e.busy = busy
 	for _, res := range e.eligibleResources(only) {
 		e.resources = append(e.resources, newRules(res, cal, e.target.zone))
+	}
+	e.must = -1
+	if e.crewed() && only != nil {
+		e.must = slices.IndexFunc(e.resources, func(r *rules) bool { return r.res == only })
+	}
+	if e.crewed() && (!e.crewStaffed() || (only != nil && e.must < 0)) {
+		e.resources = nil
 	}
 	return e, nil
 }
@@ -268,13 +281,17 @@ func newBareEngine(cal *apphub.Calendar, categoryID, place, resourceID string, n
 	if e.target, err = resolveTarget(cal, place, only); err != nil {
 		return nil, nil, err
 	}
+	if e.crewed() && e.target.zone == "" {
+		return nil, nil, apphub.FieldError("place", "is required: a %s needs a crew, which is chosen among the resources of the place's zone", cat.ID)
+	}
 	return e, only, nil
 }
 
-// eligibleResources lists the resources that may serve e, by id; of only, when given.
+// eligibleResources lists the resources that may serve e, by id; of only, when given, unless
+// e books crews (only must then be one of the crew).
 func (e *engine) eligibleResources(only *apphub.Resource) []*apphub.Resource {
 	var out []*apphub.Resource
-	if only != nil {
+	if only != nil && !e.crewed() {
 		if e.eligible(only) {
 			out = append(out, only)
 		}
@@ -331,6 +348,9 @@ func resolveTarget(cal *apphub.Calendar, place string, only *apphub.Resource) (t
 // place: at a managed place, a category booked at the place needs one of its counters; any
 // other place needs a resource of its zone.
 func (e *engine) eligible(res *apphub.Resource) bool {
+	if e.crewed() && e.fitMask(res) == 0 {
+		return false
+	}
 	if len(e.cat.ResourceKinds) > 0 && !slices.Contains(e.cat.ResourceKinds, res.Kind) {
 		return false
 	}
@@ -376,6 +396,9 @@ func (e *engine) timing(c candidate) reason {
 // run finds the slots whose start is in [from, to), and the set of reasons for which
 // candidate starts were refused.
 func (e *engine) run(from, to int64) ([]apphub.Slot, uint32) {
+	if e.crewed() {
+		return e.runCrew(from, to)
+	}
 	type hit struct {
 		c                  candidate
 		first, last, seats int
@@ -564,6 +587,12 @@ func (e *engine) explainNoResource(resourceID string) string {
 		where = fmt.Sprintf("at place %q", e.target.place)
 	case e.target.zone != "":
 		where = fmt.Sprintf("in zone %q", e.target.zone)
+	}
+	if e.crewed() {
+		if r, found := e.cal.Resource(resourceID); found && !e.eligible(r) {
+			return fmt.Sprintf("resource %q cannot be one of the crew of a %s %s (%s)", resourceID, e.cat.ID, where, describeRequirements(e.cat.Requirements))
+		}
+		return fmt.Sprintf("no crew of %s can be formed for a %s %s", describeRequirements(e.cat.Requirements), e.cat.ID, where)
 	}
 	if resourceID != "" {
 		return fmt.Sprintf("resource %q cannot take a %s %s (kinds %v, skills %v)", resourceID, e.cat.ID, where, e.cat.ResourceKinds, e.cat.RequiredSkills)

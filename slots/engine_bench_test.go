@@ -104,6 +104,54 @@ func BenchmarkSearchSlotsTravel(b *testing.B) {
 	}
 }
 
+// BenchmarkSearchSlotsCrew is the 60 × 31 days search with travel times (as
+// BenchmarkSearchSlotsTravel) for a crew job: an hour every 30 minutes, like a repair, but
+// needing two fiber technicians and a splicer. Ten splicers (equipment) join the technicians:
+// working Monday to Saturday 07:00–19:00, about a third of their time taken too; six serve
+// Paris and New York, two Paris only, two New York only (never in a Paris crew).
+func BenchmarkSearchSlotsCrew(b *testing.B) {
+	b.Run("building/60x31days", func(b *testing.B) {
+		plain, busy, from := benchCalendar(b, 60)
+		d := plain.Data().Merge(apphub.CalendarData{}) // a copy: the snapshot's data is read-only
+		for i := range d.Resources {
+			d.Resources[i].Zones = append(d.Resources[i].Zones, "nyc")
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		for i := range 10 {
+			splicer := apphub.Resource{ID: fmt.Sprintf("splicer-%02d", i), Kind: apphub.KindEquipment, Name: "splicer", TimeZone: "Europe/Paris",
+				Zones: [][]string{{"paris", "nyc"}, {"paris", "nyc"}, {"paris", "nyc"}, {"paris"}, {"nyc"}}[i%5], Skills: []string{"splicer"}, HolidayCalendar: "fr"}
+			for day := time.Monday; day <= time.Saturday; day++ {
+				splicer.Shifts = append(splicer.Shifts, apphub.Shift{Weekday: day, Start: "07:00", End: "19:00"})
+			}
+			d.Resources = append(d.Resources, splicer)
+			for q := from; q.Before(from.AddDate(0, 0, 31)); q = q.Add(time.Hour) {
+				if rng.IntN(3) == 0 {
+					for k := range 4 {
+						busy.Add(splicer.ID, q.Add(time.Duration(k)*apphub.Quantum), 0)
+					}
+				}
+			}
+		}
+		d.Categories = append(d.Categories, apphub.Category{ID: "building", Duration: time.Hour, Step: 30 * time.Minute, Requirements: []apphub.Requirement{
+			{Kind: apphub.KindTechnician, Skills: []string{"fiber"}, Count: 2},
+			{Kind: apphub.KindEquipment, Skills: []string{"splicer"}, Count: 1},
+		}})
+		d.TravelTimes = &apphub.TravelTimes{Zones: []string{"paris", "nyc"}, Minutes: [][]int{{0, 30}, {30, 0}}}
+		cal, err := apphub.NewCalendar(d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		q := Query{Category: "building", Place: "75011", From: from, To: from.AddDate(0, 0, 31), Now: from.Add(-time.Hour)}
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := SearchSlots(cal, busy, q)
+			if err != nil || len(r.Days) == 0 {
+				b.Fatal(r, err)
+			}
+		}
+	})
+}
+
 // BenchmarkSearchSlotsFullyBooked measures the slow path: nothing free in the window, so the
 // search explains why and looks ahead for the next dates.
 func BenchmarkSearchSlotsFullyBooked(b *testing.B) {

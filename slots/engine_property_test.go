@@ -64,7 +64,7 @@ type reference struct {
 	from, to time.Time
 	lo, hi   int64                       // unix minutes covered
 	clocks   map[string]*refClock        // by time zone
-	cands    map[string][][2]time.Time   // by resource id
+	cands    map[string][][2]time.Time   // by time zone
 	minutes  map[string][]int8           // resource id → state per minute in [lo, hi)
 	seats    map[string]map[int64][]bool // resource → unix quantum start → seats taken
 }
@@ -272,16 +272,21 @@ func (r *reference) eligible(res apphub.Resource) bool {
 
 // candidates lists the starts (and ends) the category offers on res's clock in [from, to).
 func (r *reference) candidates(res apphub.Resource) [][2]time.Time {
-	if c, found := r.cands[res.ID]; found {
+	return r.candidatesIn(res.TimeZone)
+}
+
+// candidatesIn lists the starts (and ends) the category offers on the clock of tz in [from, to).
+func (r *reference) candidatesIn(tz string) [][2]time.Time {
+	if c, found := r.cands[tz]; found {
 		return c
 	}
-	c := r.listCandidates(res)
-	r.cands[res.ID] = c
+	c := r.listCandidates(tz)
+	r.cands[tz] = c
 	return c
 }
 
-func (r *reference) listCandidates(res apphub.Resource) [][2]time.Time {
-	clock := r.clock(res.TimeZone)
+func (r *reference) listCandidates(tz string) [][2]time.Time {
+	clock := r.clock(tz)
 	var out [][2]time.Time
 	if r.cat.Step > 0 {
 		step := int64(r.cat.Step / time.Minute)
@@ -473,7 +478,13 @@ func transitions2026(loc *time.Location) []time.Time {
 
 func clockString(minutes int) string { return fmt.Sprintf("%02d:%02d", minutes/60, minutes%60) }
 
-func randomCase(rng *rand.Rand) refCase {
+// randomCase is a random case of a category of one resource.
+func randomCase(rng *rand.Rand) refCase { return randomCaseWith(rng, false) }
+
+// randomCaseWith is a random case, of a crew job when crew is set (crew_property_test.go):
+// more resources, technicians and equipment of a few skills each, claims like jobs besides
+// the single quanta. Without crew it draws exactly what randomCase always drew.
+func randomCaseWith(rng *rand.Rand, crew bool) refCase {
 	tz := refTimeZones[rng.IntN(len(refTimeZones))]
 	loc, _ := time.LoadLocation(tz)
 	anchor := time.Date(2026, time.Month(1+rng.IntN(12)), 1+rng.IntN(28), rng.IntN(24), 0, 0, 0, loc)
@@ -512,7 +523,11 @@ func randomCase(rng *rand.Rand) refCase {
 		data.TravelTimes = &apphub.TravelTimes{Zones: []string{"z1"}, Minutes: [][]int{{0}}}
 	}
 
-	for i := range 1 + rng.IntN(3) {
+	resources := 1 + rng.IntN(3)
+	if crew {
+		resources = 4 + rng.IntN(5)
+	}
+	for i := range resources {
 		res := apphub.Resource{
 			ID:           fmt.Sprintf("r%d", i),
 			Kind:         []string{apphub.KindTechnician, apphub.KindTechnician, apphub.KindTechnician, apphub.KindCounter}[rng.IntN(4)],
@@ -563,6 +578,9 @@ func randomCase(rng *rand.Rand) refCase {
 				res.Exceptions = res.Exceptions[:len(res.Exceptions)-1]
 			}
 		}
+		if crew {
+			randomCrewMember(rng, &res)
+		}
 		data.Resources = append(data.Resources, res)
 	}
 
@@ -599,6 +617,9 @@ func randomCase(rng *rand.Rand) refCase {
 	if rng.IntN(3) == 0 {
 		cat.Horizon = cat.MinNotice + time.Duration(1+rng.IntN(96))*time.Hour
 	}
+	if crew {
+		randomCrewCategory(rng, &cat)
+	}
 	data.Categories = []apphub.Category{cat}
 
 	from := anchor.Add(-time.Duration(rng.IntN(24*4)) * 15 * time.Minute).Add(time.Duration(rng.IntN(15)) * time.Minute)
@@ -612,9 +633,10 @@ func randomCase(rng *rand.Rand) refCase {
 	if rng.IntN(2) == 0 { // exact boundaries for notice and horizon
 		q.Now = q.Now.Truncate(15 * time.Minute)
 	}
+	// A crew is searched at a place: it may name one member, not the place.
 	if rng.IntN(4) == 0 {
 		q.Resource = "r0"
-		if rng.IntN(2) == 0 {
+		if !crew && rng.IntN(2) == 0 {
 			q.Place = ""
 		}
 	}
@@ -631,6 +653,14 @@ func randomCase(rng *rand.Rand) refCase {
 			if !seen[c] {
 				seen[c] = true
 				claims = append(claims, c)
+			}
+		}
+		if crew {
+			for _, c := range randomJobs(rng, res, from.Truncate(15*time.Minute)) {
+				if !seen[c] {
+					seen[c] = true
+					claims = append(claims, c)
+				}
 			}
 		}
 	}
@@ -669,6 +699,10 @@ func compareWithReference(t *testing.T, c refCase, rng *rand.Rand) {
 	got, err := SearchSlots(cal, busy, c.query)
 	if err != nil {
 		t.Fatalf("SearchSlots: %v", err)
+	}
+	if len(c.data.Categories[0].Requirements) > 0 {
+		compareCrewWithReference(t, c, rng, cal, busy, got)
+		return
 	}
 	ref := newReference(c)
 	want := ref.search()
@@ -759,13 +793,13 @@ func compareWithReference(t *testing.T, c refCase, rng *rand.Rand) {
 }
 
 func TestEngineMatchesReference(t *testing.T) {
-	n := 300
+	n := 500 // two in five are crew jobs: 300 of one resource, as before crews
 	if testing.Short() {
-		n = 60
+		n = 100
 	}
 	for seed := range uint64(n) {
 		rng := rand.New(rand.NewPCG(seed, 2026))
-		c := randomCase(rng)
+		c := randomCaseWith(rng, seed%5 >= 3)
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { compareWithReference(t, c, rng) })
 	}
 }
@@ -776,6 +810,6 @@ func FuzzEngineMatchesReference(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, seed, stream uint64) {
 		rng := rand.New(rand.NewPCG(seed, stream))
-		compareWithReference(t, randomCase(rng), rng)
+		compareWithReference(t, randomCaseWith(rng, rng.IntN(5) < 2), rng)
 	})
 }

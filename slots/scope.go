@@ -65,6 +65,10 @@ func (sc *Scope) Resources() []string {
 	return ids
 }
 
+// Crew reports whether the query's category books crews: its answer then depends on every
+// resource of its zone that may be one of a crew, even when it names one resource.
+func (sc *Scope) Crew() bool { return sc.e.crewed() }
+
 // Resource is the one resource the query names, "" when it names none.
 func (sc *Scope) Resource() string {
 	if sc.only == nil {

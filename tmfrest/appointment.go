@@ -33,8 +33,9 @@ func (h *Handler) appointmentHref(base, id string) string {
 	return base + BasePath + "appointment/" + id
 }
 
-// appointmentObject is the full representation of a.
-func (h *Handler) appointmentObject(base string, a apphub.Appointment) object {
+// appointmentObject is the full representation of a. cal tells a crew's technicians from its
+// equipment (Handler.calendarFor); it is not read for other appointments.
+func (h *Handler) appointmentObject(base string, a apphub.Appointment, cal *apphub.Calendar) object {
 	obj := object{
 		{"id", jsonString(a.ID)},
 		{"href", jsonString(h.appointmentHref(base, a.ID))},
@@ -67,10 +68,19 @@ func (h *Handler) appointmentObject(base string, a apphub.Appointment) object {
 	if a.Category != "" {
 		obj.set("category", jsonString(a.Category))
 	}
-	if _, sent := attrs["relatedParty"]; !sent && a.Resource != "" {
-		// Booked elsewhere (GraphQL): name the resource, so that partners see who comes.
-		party, _ := object{{"id", jsonString(a.Resource)}, {"role", jsonString("resource")}, {"@referredType", jsonString("PartyRole")}}.MarshalJSON()
-		obj.set("relatedParty", json.RawMessage("["+string(party)+"]"))
+	// A crew's members are added to what the client sent (docs/tmf646.md, "Crews"); a job of
+	// one resource booked elsewhere (GraphQL) names its resource when the client named no
+	// party, so that partners see who comes.
+	parties, entities := crewRefs(a, cal)
+	if len(a.Crew) == 0 && a.Resource != "" {
+		raw, _ := object{{"id", jsonString(a.Resource)}, {"role", jsonString(roleResource)}, {"@referredType", jsonString(referredPartyRole)}}.MarshalJSON()
+		parties = []ref{{a.Resource, raw}}
+	}
+	if _, sent := attrs["relatedParty"]; !sent && len(parties) > 0 {
+		obj.set("relatedParty", refArray(parties))
+	}
+	if _, sent := attrs["relatedEntity"]; !sent && len(entities) > 0 {
+		obj.set("relatedEntity", refArray(entities))
 	}
 	hubs := len(obj)
 	for _, name := range slices.Sorted(maps.Keys(attrs)) {
@@ -78,6 +88,10 @@ func (h *Handler) appointmentObject(base string, a apphub.Appointment) object {
 		case slices.Contains(appointmentServerOwned, name):
 		case name == "validFor" || name == "description" || name == "note" || name == "contactMedium":
 		case name == "category" && a.Category != "":
+		case name == "relatedParty" && len(a.Crew) > 0:
+			obj.setFirst(hubs, name, withRefs(attrs[name], parties))
+		case name == "relatedEntity":
+			obj.setFirst(hubs, name, withRefs(attrs[name], entities))
 		default:
 			obj.setFirst(hubs, name, attrs[name])
 		}
@@ -301,9 +315,14 @@ func (h *Handler) createAppointment(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	cal, err := h.calendarFor(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	base := h.baseURL(r)
 	w.Header().Set("Location", h.appointmentHref(base, a.ID))
-	writeResource(w, http.StatusCreated, a.Version, h.appointmentObject(base, a))
+	writeResource(w, http.StatusCreated, a.Version, h.appointmentObject(base, a, cal))
 }
 
 func (h *Handler) getAppointment(w http.ResponseWriter, r *http.Request) {
@@ -321,7 +340,12 @@ func (h *Handler) getAppointment(w http.ResponseWriter, r *http.Request) {
 		h.writeCalendarFile(w, r, a)
 		return
 	}
-	writeResource(w, http.StatusOK, a.Version, project(h.appointmentObject(h.baseURL(r), a), q.fields))
+	cal, err := h.calendarFor(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeResource(w, http.StatusOK, a.Version, project(h.appointmentObject(h.baseURL(r), a, cal), q.fields))
 }
 
 // wantsCalendar reports whether the request asks for the appointment as an iCalendar file
@@ -372,10 +396,15 @@ func (h *Handler) listAppointments(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	cal, err := h.calendarFor(r.Context(), all...)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	base := h.baseURL(r)
 	items := make([]*item, len(all))
 	for i, a := range all {
-		items[i] = &item{obj: h.appointmentObject(base, a)}
+		items[i] = &item{obj: h.appointmentObject(base, a, cal)}
 	}
 	writeList(w, q, items)
 }
@@ -417,7 +446,11 @@ func (h *Handler) patchAppointment(w http.ResponseWriter, r *http.Request) {
 		if im != "" && !ifMatch(im, cur.Version) {
 			return booking.Change{}, apphub.StaleVersion("appointment", cur.Version)
 		}
-		c, err := h.patchedChange(media, body, cur, h.appointmentObject(base, cur))
+		cal, err := h.calendarFor(r.Context(), cur)
+		if err != nil {
+			return booking.Change{}, err
+		}
+		c, err := h.patchedChange(media, body, cur, h.appointmentObject(base, cur, cal), cal)
 		if im != "" {
 			c.ExpectedVersion = cur.Version
 		}
@@ -427,12 +460,17 @@ func (h *Handler) patchAppointment(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeResource(w, http.StatusOK, a.Version, h.appointmentObject(base, a))
+	cal, err := h.calendarFor(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeResource(w, http.StatusOK, a.Version, h.appointmentObject(base, a, cal))
 }
 
-// patchedChange is the booking change that makes cur's representation (before) what the patch
-// makes of it.
-func (h *Handler) patchedChange(media string, body []byte, cur apphub.Appointment, before object) (booking.Change, error) {
+// patchedChange is the booking change that makes cur's representation (before, built with cal)
+// what the patch makes of it.
+func (h *Handler) patchedChange(media string, body []byte, cur apphub.Appointment, before object, cal *apphub.Calendar) (booking.Change, error) {
 	beforeJSON, err := before.MarshalJSON()
 	if err != nil {
 		return booking.Change{}, apphub.WrapError(apphub.EINTERNAL, err, "internal error")
@@ -454,6 +492,19 @@ func (h *Handler) patchedChange(media string, body []byte, cur apphub.Appointmen
 		return booking.Change{}, err
 	}
 	c := booking.Change{ID: cur.ID, Update: booking.Update{Attributes: attributeDiff(before, after, appointmentServerOwned)}}
+	// The references the hub wrote for a crew are the booking's: they are not stored as the
+	// client's, so that they follow the crew.
+	parties, entities := crewRefs(cur, cal)
+	for name, refs := range map[string][]ref{"relatedParty": parties, "relatedEntity": entities} {
+		if patched, changed := c.Update.Attributes[name]; changed {
+			stored, had := cur.Attributes[name]
+			if v, ok := clientRefs(patched, stored, had, refs); ok {
+				c.Update.Attributes[name] = v
+			} else {
+				delete(c.Update.Attributes, name)
+			}
+		}
+	}
 	if !start.Equal(cur.Start) || !end.Equal(cur.End) {
 		c.Start, c.End = start, end
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -59,16 +60,33 @@ func placeOf(cal *apphub.Calendar, raw json.RawMessage) string {
 	return p.PostCode
 }
 
-// managedResource returns the first party of relatedParty that is a managed resource.
-func managedResource(cal *apphub.Calendar, raw json.RawMessage) string {
-	var parties []relatedRef
-	json.Unmarshal(raw, &parties)
-	for _, p := range parties {
-		if _, ok := cal.Resource(p.ID); ok {
-			return p.ID
+// namedResource is a managed resource an appointment names, and the attribute that names it.
+type namedResource struct{ id, field string }
+
+// namedResources lists, without repeats, the managed resources an appointment names: the
+// parties of relatedParty that are (whatever their role), then the entities of relatedEntity
+// that are equipment (docs/tmf646.md, "Crews": where an appointment shows its equipment).
+func namedResources(cal *apphub.Calendar, attrs map[string]json.RawMessage) []namedResource {
+	var out []namedResource
+	add := func(id, field string) {
+		if !slices.ContainsFunc(out, func(n namedResource) bool { return n.id == id }) {
+			out = append(out, namedResource{id, field})
 		}
 	}
-	return ""
+	var parties, entities []relatedRef
+	json.Unmarshal(attrs["relatedParty"], &parties)
+	for _, p := range parties {
+		if _, ok := cal.Resource(p.ID); ok {
+			add(p.ID, "relatedParty")
+		}
+	}
+	json.Unmarshal(attrs["relatedEntity"], &entities)
+	for _, e := range entities {
+		if e.Role != "category" && isEquipment(cal, e.ID) {
+			add(e.ID, "relatedEntity")
+		}
+	}
+	return out
 }
 
 // customerOf returns the id of the relatedParty entry with role customer (in any case): the
@@ -85,25 +103,33 @@ func customerOf(raw json.RawMessage) string {
 	return ""
 }
 
-// bookingRequest decides whether an appointment books: when it names a managed resource (any
-// role) or a managed place, it is booked with its category; otherwise it is a record. A
-// postcode alone never books.
+// bookingRequest decides whether an appointment books: when it names a managed resource (in
+// relatedParty, any role; equipment in relatedEntity too) or a managed place, it is booked with
+// its category; otherwise it is a record. A postcode alone never books. The first resource named
+// is the one to book; for a crew job, a member the crew must include, and naming more than one
+// is refused: booking cannot promise them all.
 func (h *Handler) bookingRequest(ctx context.Context, attrs map[string]json.RawMessage, req *booking.NewAppointment) error {
 	cal, err := h.svc.Calendar(ctx)
 	if err != nil {
 		return err
 	}
-	resource := managedResource(cal, attrs["relatedParty"])
+	named := namedResources(cal, attrs)
 	place := placeOf(cal, attrs["relatedPlace"])
 	_, managedPlace := cal.Place(place)
-	if resource == "" && !managedPlace {
+	if len(named) == 0 && !managedPlace {
 		return nil
 	}
 	req.Category = categoryOf(attrs)
 	if req.Category == "" {
 		return apphub.FieldError("category", "is required to book a managed resource or place")
 	}
-	req.Resource, req.Place = resource, place
+	if cat, ok := cal.Category(req.Category); ok && len(cat.Requirements) > 0 && len(named) > 1 {
+		return apphub.FieldError(named[1].field, "names %s and %s: a crew job names at most one member it must include, and the hub chooses the others", named[0].id, named[1].id)
+	}
+	if len(named) > 0 {
+		req.Resource = named[0].id
+	}
+	req.Place = place
 	return nil
 }
 
@@ -134,8 +160,11 @@ func (h *Handler) searchSlots(ctx context.Context, attrs map[string]json.RawMess
 	if err != nil {
 		return nil, nil, nil, false, taskError(err)
 	}
+	if cat, ok := cal.Category(task.Category); ok && len(cat.Requirements) > 0 {
+		return crewSlots(cal, res.Slots), res.Reasons, res.NextDates, true, nil
+	}
 	for _, s := range res.Slots {
-		party := map[string]any{"id": s.Resource, "@referredType": "PartyRole"}
+		party := map[string]any{"id": s.Resource, "@referredType": referredPartyRole}
 		if r, ok := cal.Resource(s.Resource); ok {
 			party["name"], party["role"] = r.Name, r.Kind
 		}

@@ -7,9 +7,10 @@ import (
 )
 
 // AppointmentJSON is the representation of a that GET /appointment/{id} answers, with hrefs
-// under baseURL (scheme and host, no trailing slash): the body of a notification's event.
-func AppointmentJSON(baseURL string, a apphub.Appointment) (json.RawMessage, error) {
-	return (&Handler{}).appointmentObject(baseURL, a).MarshalJSON()
+// under baseURL (scheme and host, no trailing slash): the body of a notification's event. cal
+// tells a crew's technicians (in relatedParty) from its equipment (in relatedEntity).
+func AppointmentJSON(baseURL string, a apphub.Appointment, cal *apphub.Calendar) (json.RawMessage, error) {
+	return (&Handler{}).appointmentObject(baseURL, a, cal).MarshalJSON()
 }
 
 // MatchQuery reports whether a notification envelope matches a hub subscription's query, in

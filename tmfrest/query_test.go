@@ -98,7 +98,7 @@ func fuzzAppointment() object {
 		Attributes: map[string]json.RawMessage{"externalId": json.RawMessage(`"x,1"`), "priority": json.RawMessage(`1.10`),
 			"relatedPlace": json.RawMessage(`{"role":"installationAddress","postCode":"75011"}`)}}
 	h := &Handler{}
-	return h.appointmentObject("http://h", a)
+	return h.appointmentObject("http://h", a, nil)
 }
 
 // FuzzFilterParser parses any query string and applies what it accepts to representations (a

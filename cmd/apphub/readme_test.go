@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -47,7 +48,7 @@ func TestReadmeGraphQLWalkthrough(t *testing.T) {
 		docs[m[1]] = m[2]
 		order = append(order, m[1])
 	}
-	want := []string{"availability", "hold", "book", "confirm", "reschedule onto a time that is not offered", "reschedule", "cancel"}
+	want := []string{"availability", "hold", "book", "confirm", "reschedule onto a time that is not offered", "reschedule", "cancel", "a crew job", "book a crew"}
 	if strings.Join(order, "|") != strings.Join(want, "|") {
 		t.Fatalf("the README's flow has the steps %q, want %q", order, want)
 	}
@@ -102,6 +103,20 @@ func TestReadmeGraphQLWalkthrough(t *testing.T) {
 	if d = run("cancel", map[string]any{"id": id}); dig(d, "cancelAppointment", "appointment", "status") != "CANCELLED" ||
 		len(dig(d, "cancelAppointment", "appointment", "history").([]any)) != 4 {
 		t.Fatalf("cancel: %v", d)
+	}
+
+	d = run("a crew job", nil)
+	crewStart, _ := dig(d, "availability", "days", 0, "slots", 0, "start").(string)
+	crew, _ := dig(d, "availability", "days", 0, "slots", 0, "crew").([]any)
+	if crewStart == "" || len(crew) != 3 || dig(d, "availability", "days", 0, "slots", 0, "crew", 2, "kind") != apphub.KindEquipment {
+		t.Fatalf("a crew job: %v", d)
+	}
+	d = run("book a crew", map[string]any{"start": crewStart})
+	if booked := dig(d, "bookAppointment", "appointment", "crew"); fmt.Sprint(booked) != fmt.Sprint(crew) {
+		t.Fatalf("book a crew: %v, want the crew %v", d, crew)
+	}
+	if d = run("book a crew", map[string]any{"start": crewStart}); dig(d, "bookAppointment", "error", "code") != apphub.ReasonFullyBooked {
+		t.Fatalf("book a crew again: %v, want FULLY_BOOKED", d)
 	}
 }
 

@@ -132,8 +132,12 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (_ *hub, err erro
 	held = true
 	h.notifier, err = notify.New(st.mongo, notify.Options{
 		Subscriptions: svc.Subscriptions,
-		Render: func(_ context.Context, a apphub.Appointment) (json.RawMessage, error) {
-			return tmfrest.AppointmentJSON(h.publicBase(), a)
+		Render: func(ctx context.Context, a apphub.Appointment) (json.RawMessage, error) {
+			cal, err := svc.Calendar(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return tmfrest.AppointmentJSON(h.publicBase(), a, cal)
 		},
 		Match: tmfrest.MatchQuery, Resync: svc.Events, MayRead: svc.MayRead,
 		Secret: []byte(cfg.notifySecret), AllowedNetworks: cfg.callbackNetworks,

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -75,6 +76,15 @@ func TestTopologyKill(t *testing.T) {
 		killRequest(a.url+"/graphql", stalledToken, body)
 	}()
 	claimed := stalledClaims(t, db, stalled, 20*time.Second)
+	// A crew booking on A stalls too: two technicians' and a splicer's claims, uncommitted.
+	crewFirst := gql(t, b.url, admin, strings.Replace(killSearch, `"repair"`, `"buildingFibre"`, 1), map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(3 * 24 * time.Hour).Format(time.RFC3339)})
+	crewStart := dig(crewFirst, "availability", "days", 0, "slots", 0, "start").(string)
+	go func() {
+		body, _ := json.Marshal(map[string]any{"query": `mutation($s: Time!) { bookAppointment(input: {category: "buildingFibre", place: "75011", start: $s}) { appointment { id } } }`,
+			"variables": map[string]any{"s": crewStart}})
+		killRequest(a.url+"/graphql", stalledToken, body)
+	}()
+	crewOwner, crewClaims := stalledCrew(t, db, crewStart, 20*time.Second)
 	if code, out := tmf(t, admin, "POST", b.url+"/tmf-api/appointment/v4/appointment", "application/json", killBooking(stalled, "before-the-kill")); code != 409 {
 		t.Fatalf("booking the slot a stalled booking claimed: %d %v, want 409", code, out)
 	}
@@ -163,6 +173,28 @@ func TestTopologyKill(t *testing.T) {
 		}
 		if code != 409 || time.Now().After(deadline) {
 			t.Fatalf("booking the slot of the stalled booking after A's death: %d %v", code, out)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	// Nothing of the stalled crew is left: its claims went together, none stayed behind.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		left := 0
+		claims, err := db.ClaimsFrom(context.Background(), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range claims {
+			if c.Owner == crewOwner {
+				left++
+			}
+		}
+		if left == 0 {
+			t.Logf("the stalled crew booking's %d claims were all freed", crewClaims)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the stalled crew booking's %d claims are still held 30 s after the others were freed", left, crewClaims)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -362,5 +394,39 @@ func isClosed(c chan struct{}) bool {
 		return true
 	default:
 		return false
+	}
+}
+
+// stalledCrew waits until a crew booking's claims at start are in the store — a splicer's and
+// two technicians', no more coming — and returns their owner and how many there are.
+func stalledCrew(t *testing.T, db *mongodb.DB, start string, within time.Duration) (string, int) {
+	t.Helper()
+	at, _ := time.Parse(time.RFC3339, start)
+	prev := 0
+	for deadline := time.Now().Add(within); ; time.Sleep(200 * time.Millisecond) {
+		claims, err := db.ClaimsFrom(context.Background(), at.Add(-12*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := ""
+		for _, c := range claims {
+			if strings.HasPrefix(c.Resource, "splicer-") && c.Start.Equal(at) {
+				owner = c.Owner
+			}
+		}
+		members, n := map[string]bool{}, 0
+		for _, c := range claims {
+			if owner != "" && c.Owner == owner {
+				members[c.Resource] = true
+				n++
+			}
+		}
+		if len(members) == 3 && n == prev {
+			return owner, n
+		}
+		prev = n
+		if time.Now().After(deadline) {
+			t.Fatalf("no crew's claims at %s after %v", start, within)
+		}
 	}
 }

@@ -42,7 +42,8 @@ type AppointmentEdge struct {
 }
 
 type AppointmentFilter struct {
-	PartyID  *string             `json:"partyId,omitempty"`
+	PartyID *string `json:"partyId,omitempty"`
+	// Appointments the resource serves: crew jobs it is a member of included.
 	Resource *string             `json:"resource,omitempty"`
 	Status   []AppointmentStatus `json:"status,omitempty"`
 	Category *string             `json:"category,omitempty"`
@@ -136,6 +137,10 @@ type CategoryInput struct {
 	MinNoticeMinutes *int           `json:"minNoticeMinutes,omitempty"`
 	HorizonDays      *int           `json:"horizonDays,omitempty"`
 	AtPlace          *bool          `json:"atPlace,omitempty"`
+	// Makes the category a crew job (at most 8 resources in all): it then needs stepMinutes, no
+	// requiredSkills or resourceKinds, and no atPlace. Errors name the requirement, e.g.
+	// requirements[0].count.
+	Requirements []*RequirementInput `json:"requirements,omitempty"`
 }
 
 type ChangeStatusInput struct {
@@ -185,7 +190,8 @@ func (this HoldExpired) GetCode() string    { return this.Code }
 func (this HoldExpired) GetMessage() string { return this.Message }
 
 type HoldSlotInput struct {
-	Category string    `json:"category"`
+	Category string `json:"category"`
+	// The resource to hold; for a crew job, a member the crew must include (any crew when null).
 	Resource *string   `json:"resource,omitempty"`
 	Place    *string   `json:"place,omitempty"`
 	Start    time.Time `json:"start"`
@@ -279,10 +285,20 @@ type PlaceInput struct {
 type Query struct {
 }
 
+type RequirementInput struct {
+	// A resource kind, e.g. technician or equipment.
+	Kind string `json:"kind"`
+	// The skills each resource must have, all of them (for equipment: its type, e.g. splicer).
+	Skills []string `json:"skills,omitempty"`
+	// How many distinct resources of this kind (at least 1).
+	Count int `json:"count"`
+}
+
 type RescheduleAppointmentInput struct {
 	ID              string `json:"id"`
 	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
-	// Another resource; default the current one.
+	// Another resource; default the current one. For a crew job, a member the new crew must
+	// include; without it the crew may change, its current members preferred.
 	Resource       *string    `json:"resource,omitempty"`
 	Start          time.Time  `json:"start"`
 	End            *time.Time `json:"end,omitempty"`
@@ -331,9 +347,15 @@ type Subscription struct {
 type TimeSlot struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
-	// Appointments the slot can still take.
-	Capacity  int                 `json:"capacity"`
+	// Appointments the slot can still take (for a crew job: how many crews could be booked at once).
+	Capacity int `json:"capacity"`
+	// The resources that can take it; for a crew job, the crew's members, in crew order.
 	Resources []*TimeSlotResource `json:"resources"`
+	// For a category with requirements, the crew a booking of this slot would take (lead first, in
+	// requirement order), so that the customer can be shown who comes and with what before
+	// choosing; booking it with one of them as `resource` keeps that member. Empty for a job of one
+	// resource.
+	Crew []*apphub.Resource `json:"crew"`
 }
 
 type TimeSlotResource struct {

@@ -282,6 +282,7 @@ type appointmentDoc struct {
 	Status       string       `bson:"status"`
 	Category     string       `bson:"category,omitempty"`
 	Resource     string       `bson:"resource,omitempty"`
+	Crew         []string     `bson:"crew,omitempty"`
 	Place        string       `bson:"place,omitempty"`
 	Start        time.Time    `bson:"start"`
 	End          time.Time    `bson:"end"`
@@ -298,7 +299,7 @@ type appointmentDoc struct {
 }
 
 func toAppointmentDoc(a apphub.Appointment) appointmentDoc {
-	d := appointmentDoc{ID: a.ID, Version: a.Version, Status: a.Status, Category: a.Category, Resource: a.Resource,
+	d := appointmentDoc{ID: a.ID, Version: a.Version, Status: a.Status, Category: a.Category, Resource: a.Resource, Crew: a.Crew,
 		Place: a.Place, Start: a.Start, End: a.End, Claims: a.Claims, PartyID: a.PartyID, CreatedBy: a.CreatedBy,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Description: a.Description, StatusReason: a.StatusReason,
 		Attributes: a.Attributes}
@@ -312,7 +313,7 @@ func toAppointmentDoc(a apphub.Appointment) appointmentDoc {
 }
 
 func (d appointmentDoc) appointment() apphub.Appointment {
-	a := apphub.Appointment{ID: d.ID, Version: d.Version, Status: d.Status, Category: d.Category, Resource: d.Resource,
+	a := apphub.Appointment{ID: d.ID, Version: d.Version, Status: d.Status, Category: d.Category, Resource: d.Resource, Crew: d.Crew,
 		Place: d.Place, Start: utc(d.Start), End: utc(d.End), Claims: d.Claims, PartyID: d.PartyID, CreatedBy: d.CreatedBy,
 		CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt), Description: d.Description, StatusReason: d.StatusReason,
 		Attributes: d.Attributes}
@@ -423,6 +424,7 @@ type holdDoc struct {
 	AppointmentID string    `bson:"appointmentId"`
 	Category      string    `bson:"category"`
 	Resource      string    `bson:"resource"`
+	Crew          []string  `bson:"crew,omitempty"`
 	Place         string    `bson:"place,omitempty"`
 	Start         time.Time `bson:"start"`
 	End           time.Time `bson:"end"`
@@ -434,7 +436,7 @@ type holdDoc struct {
 }
 
 func (d holdDoc) hold() apphub.Hold {
-	return apphub.Hold{Token: d.Token, AppointmentID: d.AppointmentID, Category: d.Category, Resource: d.Resource,
+	return apphub.Hold{Token: d.Token, AppointmentID: d.AppointmentID, Category: d.Category, Resource: d.Resource, Crew: d.Crew,
 		Place: d.Place, Start: utc(d.Start), End: utc(d.End), Claims: d.Claims, PartyID: d.PartyID, CreatedBy: d.CreatedBy,
 		ExpiresAt: utc(d.ExpiresAt), CreatedAt: utc(d.CreatedAt)}
 }
@@ -442,7 +444,7 @@ func (d holdDoc) hold() apphub.Hold {
 // InsertHold records a hold under its token.
 func (db *DB) InsertHold(ctx context.Context, h apphub.Hold) error {
 	return db.insert(ctx, collHolds, holdDoc{Token: h.Token, AppointmentID: h.AppointmentID, Category: h.Category,
-		Resource: h.Resource, Place: h.Place, Start: h.Start, End: h.End, Claims: h.Claims, PartyID: h.PartyID,
+		Resource: h.Resource, Crew: h.Crew, Place: h.Place, Start: h.Start, End: h.End, Claims: h.Claims, PartyID: h.PartyID,
 		CreatedBy: h.CreatedBy, ExpiresAt: h.ExpiresAt, CreatedAt: h.CreatedAt})
 }
 

@@ -63,6 +63,7 @@ export const AppointmentQuery = graphql(`
       id version status statusReason start end place
       category { id name stepMinutes atPlace }
       resource { id }
+      crew { id name }
     }
   }
 `);
@@ -81,7 +82,7 @@ export const AppointmentChangedSubscription = graphql(`
   subscription AppointmentChanged($id: ID!) {
     appointmentChanged(id: $id) {
       kind version fields
-      appointment { id version status statusReason start end }
+      appointment { id version status statusReason start end crew { id name } }
     }
   }
 `);
@@ -89,7 +90,7 @@ export const AppointmentChangedSubscription = graphql(`
 export const RescheduleMutation = graphql(`
   mutation Reschedule($input: RescheduleAppointmentInput!) {
     rescheduleAppointment(input: $input) {
-      appointment { id version status statusReason start end }
+      appointment { id version status statusReason start end crew { id name } }
       error {
         __typename code message
         ... on SlotUnavailable { alternatives { start end capacity } }
@@ -102,7 +103,7 @@ export const RescheduleMutation = graphql(`
 export const CancelMutation = graphql(`
   mutation Cancel($input: ChangeStatusInput!) {
     cancelAppointment(input: $input) {
-      appointment { id version status statusReason start end }
+      appointment { id version status statusReason start end crew { id name } }
       error {
         __typename code message
         ... on VersionConflict { currentVersion }

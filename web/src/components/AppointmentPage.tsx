@@ -15,6 +15,7 @@ import { auth } from '../auth';
 import { useStore } from '../store';
 import { navigate } from '../router';
 import { formatDateTime, sameInstant } from '../time';
+import { crewNames, type CrewMember } from '../crew';
 import { Alternatives, ProblemText, SlotRange, timeZoneOf } from './common';
 import { SlotGrid, type Slot } from './SlotGrid';
 import { SignInButton } from './SignIn';
@@ -26,6 +27,7 @@ interface Live {
   statusReason?: string | null;
   start: string;
   end: string;
+  crew?: CrewMember[];
 }
 
 type Change = ChangeData['appointmentChanged'];
@@ -118,6 +120,8 @@ function AppointmentView({ id }: { id: string }) {
     );
   }
 
+  // A reschedule may change a crew's members: the newest state's crew, else the query's.
+  const crew = crewNames(live.crew ?? base.crew);
   const statusKey = `status_${live.status}` as MessageKey;
   const statusLabel = t(statusKey) === statusKey ? live.status : t(statusKey);
   const active = ACTIVE.has(live.status);
@@ -206,6 +210,18 @@ function AppointmentView({ id }: { id: string }) {
         <dl>
           <dt>{t('what')}</dt>
           <dd>{base.category?.name ?? '—'}</dd>
+          {crew.length > 0 && (
+            <>
+              <dt>{t('crew')}</dt>
+              <dd data-testid="crew">
+                <ul className="crew">
+                  {crew.map((name, i) => (
+                    <li key={i}>{name}</li>
+                  ))}
+                </ul>
+              </dd>
+            </>
+          )}
           <dt>{t('when')}</dt>
           <dd>
             {formatDateTime(live.start, tz, locale)} (<SlotRange slot={live} timeZone={tz} />)
