@@ -27,7 +27,19 @@ type Slot struct {
 type SlotResource struct {
 	ResourceID string
 	Capacity   int
+	// Joined says what the job, its lead time included, would touch on each side in the
+	// resource's day (Joined* bits): another job, or the edge of its working time. A job that
+	// joins others leaves no idle gap, which is what a recommendation prefers.
+	Joined uint8
 }
+
+// Joined bits of a SlotResource.
+const (
+	JoinedJobBefore  uint8 = 1 << iota // a job of the resource ends where this one's lead time begins
+	JoinedJobAfter                     // a job of the resource begins where this one ends
+	JoinedEdgeBefore                   // the resource's working time begins there
+	JoinedEdgeAfter                    // the resource's working time ends there
+)
 
 // SlotDay groups slots by their local date (YYYY-MM-DD) in the time zone of the place searched.
 type SlotDay struct {

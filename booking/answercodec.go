@@ -12,8 +12,8 @@ import (
 // of a search served from Redis than everything else). Times are Unix seconds (slots start on
 // quanta; AsOf keeps its nanoseconds), a slot's start is stored from the previous one's, and
 // resource ids become the calendar's own strings when read. A slot's count of resources
-// carries, in its low bit, whether they are a crew.
-const answerFormat = 2
+// carries, in its low bit, whether they are a crew; each resource, what its job would join.
+const answerFormat = 3
 
 var errBadAnswer = errors.New("malformed shared answer")
 
@@ -42,6 +42,7 @@ func encodeAnswer(res *SlotResult) []byte {
 			for _, r := range s.Resources {
 				b = appendString(b, r.ResourceID)
 				b = binary.AppendVarint(b, int64(r.Capacity))
+				b = append(b, r.Joined)
 			}
 			prev = start
 		}
@@ -103,6 +104,7 @@ func decodeAnswer(cal *apphub.Calendar, data []byte) (*SlotResult, error) {
 					s.Resources[j].ResourceID = string(id)
 				}
 				s.Resources[j].Capacity = int(r.varint())
+				s.Resources[j].Joined = r.byte()
 			}
 			if n&1 == 1 {
 				s.Crew = make([]string, len(s.Resources))

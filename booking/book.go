@@ -363,6 +363,7 @@ func (s *Service) release(ctx context.Context, owner string, ids []string) {
 		s.logger.WarnContext(ctx, "releasing claims failed; the reaper will free them", "claims", len(ids), "err", err)
 	}
 	s.touch(ctx, ids)
+	s.KickWaitlist()
 }
 
 // busyFor returns the busy time the engine needs to check req: for a named resource, the
@@ -389,7 +390,8 @@ func (s *Service) busyFor(ctx context.Context, cal *apphub.Calendar, req claimRe
 	}
 	r, ok := cal.Resource(req.resource)
 	if req.resource == "" || !ok || len(cat.Requirements) > 0 {
-		claims, err := s.store.ScanClaims(ctx, req.start.Add(-apphub.MaxBuffer), end.Add(apphub.MaxBuffer))
+		// A quantum more each side: a crew is chosen by what its members' jobs would join.
+		claims, err := s.store.ScanClaims(ctx, req.start.Add(-apphub.MaxBuffer-apphub.Quantum), end.Add(apphub.MaxBuffer+apphub.Quantum))
 		if err != nil {
 			return nil, err
 		}

@@ -89,6 +89,7 @@ func (s *Service) SaveCalendar(ctx context.Context, changes apphub.CalendarData,
 	s.calMu.Unlock()
 	if err == nil {
 		s.publisher.PublishCalendarChanged(ctx, version)
+		s.KickWaitlist() // new shifts or capacity free time too
 	}
 	return err
 }
@@ -100,6 +101,7 @@ func (s *Service) CalendarChanged(version string) {
 	defer s.calMu.Unlock()
 	if version != s.calVersion {
 		s.calCheckedAt = time.Time{}
+		s.KickWaitlist()
 	}
 }
 

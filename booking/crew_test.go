@@ -14,6 +14,10 @@ import (
 	"github.com/apphub/apphub/storage/storetest"
 )
 
+// The crew tests do not run in parallel with the others: their races (up to 30 bookings
+// scanning the claims on two instances) are heavy enough under -race to starve the 100-way
+// races of the other tests of MongoDB connections.
+
 // crewCalendar is the test calendar with three fiber technicians (tech-1 and two more) and
 // one splicer in Paris 11, and "building": two technicians and the splicer for two hours, on
 // the hour.
@@ -87,7 +91,6 @@ func checkCrewClaims(t *testing.T, e *env, booked []apphub.Appointment) {
 
 // Two bookings needing the one splicer at the same time, on two instances: exactly one.
 func TestCrewsRaceForTheSplicer(t *testing.T) {
-	t.Parallel()
 	e := newCrewEnv(t, booking.Options{})
 	other := e.another(t, booking.Options{})
 	var booked []apphub.Appointment
@@ -119,7 +122,6 @@ func TestCrewsRaceForTheSplicer(t *testing.T) {
 // Thirty crew bookings at once over three technicians and one splicer, at random starts of
 // one day, on two instances: never a resource twice at one time, never part of a crew.
 func TestThirtyConcurrentCrewBookings(t *testing.T) {
-	t.Parallel()
 	e := newCrewEnv(t, booking.Options{})
 	other := e.another(t, booking.Options{})
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -155,7 +157,6 @@ func TestThirtyConcurrentCrewBookings(t *testing.T) {
 // and with them the claims the new time shares with the old; a member busy at the new time is
 // replaced, alone.
 func TestCrewHoldAndReschedule(t *testing.T) {
-	t.Parallel()
 	e := newCrewEnv(t, booking.Options{})
 	ctx := asAdmin()
 	h, err := e.svc.Hold(ctx, booking.HoldRequest{Category: "building", Place: "75011", Start: at("09:00")})
@@ -211,7 +212,6 @@ func TestCrewHoldAndReschedule(t *testing.T) {
 // a process killed mid-way leaves them — keeps no claim once the reaper has run: the time is
 // whole again for the next crew.
 func TestInterruptedCrewBookingIsReaped(t *testing.T) {
-	t.Parallel()
 	paused := make(chan struct{})
 	resume := make(chan struct{})
 	var once sync.Once
@@ -260,7 +260,6 @@ func TestInterruptedCrewBookingIsReaped(t *testing.T) {
 // one member: a booking of another member, for another category, changes the answers kept
 // in Redis at once.
 func TestCrewSearchSeesEveryMembersBookings(t *testing.T) {
-	t.Parallel()
 	rdb, prefix := storetest.Redis(t)
 	cache := storetest.Cache(t, rdb, prefix)
 	e := newCrewEnv(t, booking.Options{Cache: cache, Answers: cache})

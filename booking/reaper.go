@@ -141,6 +141,9 @@ func (s *Service) Reap(ctx context.Context) (ReapReport, error) {
 	if rep.Idempotency, err = s.store.DeleteExpiredIdempotency(ctx, now); err != nil {
 		return rep, err
 	}
+	if rep.ClaimsFreed > 0 {
+		s.KickWaitlist()
+	}
 	return rep, nil
 }
 

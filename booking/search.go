@@ -417,8 +417,8 @@ func (s *Service) keep(k answerKey, a answer) {
 	s.answers.Set(k, a)
 }
 
-// sizeOf estimates the memory an answer holds, with its entry in the cache: a slot is 80
-// bytes and the slack of its day's slice, a resource of a slot 24 and the 16 of its id, which
+// sizeOf estimates the memory an answer holds, with its entry in the cache: a slot is 104
+// bytes and the slack of its day's slice, a resource of a slot 32 and the 16 of its id, which
 // an answer decoded from Redis holds on its own (the engine's share the calendar's).
 // TestSizeOfMatchesTheHeap measures it: answers read from Redis hold about what it says,
 // computed ones 0.85 of it. A month of 60 technicians is about 3 MB.
@@ -427,7 +427,7 @@ func sizeOf(res *SlotResult) int {
 	for _, d := range res.Days {
 		n += 64
 		for _, s := range d.Slots {
-			n += 96 + 48*len(s.Resources)
+			n += 120 + 56*len(s.Resources)
 		}
 	}
 	return n

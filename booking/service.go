@@ -55,6 +55,13 @@ type Store interface {
 
 	TMFStore // search tasks and hub subscriptions (tmf.go)
 
+	InsertWaitlistEntry(ctx context.Context, e apphub.WaitlistEntry) error
+	LeaveWaitlist(ctx context.Context, id string, at time.Time) error
+	WaitlistEntries(ctx context.Context) ([]apphub.WaitlistEntry, error)
+	OpenOffer(ctx context.Context, o apphub.WaitlistOffer) error
+	CloseOffer(ctx context.Context, o apphub.WaitlistOffer) error
+	Offers(ctx context.Context) ([]apphub.WaitlistOffer, error)
+
 	InsertAPIKey(ctx context.Context, k apphub.APIKey) error
 	GetAPIKey(ctx context.Context, id string) (apphub.APIKey, error)
 	ListAPIKeys(ctx context.Context) ([]apphub.APIKey, error)
@@ -68,6 +75,8 @@ type Options struct {
 	CalendarCheck time.Duration
 	// HoldTTL is how long a hold keeps its time. Default 5 minutes.
 	HoldTTL time.Duration
+	// OfferTTL is how long a waitlist offer keeps its time for its entry. Default 15 minutes.
+	OfferTTL time.Duration
 	// Grace is how long a claim whose owner has not committed is left alone by the reaper. It
 	// must be longer than any request may take: OpTimeout is kept below it. Default 60s.
 	Grace time.Duration
@@ -116,6 +125,7 @@ type Service struct {
 	logger *slog.Logger
 
 	holdTTL     time.Duration
+	offerTTL    time.Duration
 	grace       time.Duration
 	opTimeout   time.Duration
 	afterClaims func(ctx context.Context, appointmentID string)
@@ -135,6 +145,9 @@ type Service struct {
 	appointmentReads nextRead[[]apphub.Appointment]
 	tokenReads       nextReads[[]string]
 
+	waitlistMu   sync.Mutex    // one pass of MatchWaitlist at a time on this instance
+	waitlistKick chan struct{} // asks RunWaitlist for a pass
+
 	reapMu   sync.Mutex
 	verified map[string]time.Time // claim groups the reaper found committed, until when
 
@@ -153,7 +166,7 @@ type Service struct {
 // NewService returns a service on store.
 func NewService(store Store, opts Options) *Service {
 	s := &Service{store: store, now: opts.Now, logger: opts.Logger, calendarCheck: opts.CalendarCheck,
-		holdTTL: opts.HoldTTL, grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
+		holdTTL: opts.HoldTTL, offerTTL: opts.OfferTTL, waitlistKick: make(chan struct{}, 1), grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
 		afterCommit: opts.AfterCommit, relayAfter: opts.RelayAfter, publicAvailability: opts.PublicAvailability,
 		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher, shared: opts.Answers,
 		observe: opts.Observe, callbackNetworks: slices.Clone(opts.CallbackNetworks)}
@@ -169,6 +182,9 @@ func NewService(store Store, opts Options) *Service {
 	}
 	if s.holdTTL <= 0 {
 		s.holdTTL = 5 * time.Minute
+	}
+	if s.offerTTL <= 0 {
+		s.offerTTL = 15 * time.Minute
 	}
 	if s.grace <= 0 {
 		s.grace = time.Minute

@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
 	"github.com/apphub/apphub/graph/model"
 	"github.com/apphub/apphub/resolvers/relay"
 	gqlparser "github.com/vektah/gqlparser/v2"
@@ -34,14 +35,18 @@ type ResolverRoot interface {
 	ApiKey() ApiKeyResolver
 	Appointment() AppointmentResolver
 	AppointmentRevision() AppointmentRevisionResolver
+	Availability() AvailabilityResolver
 	Category() CategoryResolver
 	Hold() HoldResolver
 	Mutation() MutationResolver
 	Note() NoteResolver
+	PreferredTime() PreferredTimeResolver
 	Query() QueryResolver
 	StoredSearch() StoredSearchResolver
 	Subscription() SubscriptionResolver
 	Viewer() ViewerResolver
+	WaitlistEntry() WaitlistEntryResolver
+	WaitlistOffer() WaitlistOfferResolver
 }
 
 type DirectiveRoot struct {
@@ -114,12 +119,13 @@ type ComplexityRoot struct {
 	}
 
 	Availability struct {
-		AsOf      func(childComplexity int) int
-		Days      func(childComplexity int) int
-		NextDates func(childComplexity int) int
-		Reasons   func(childComplexity int) int
-		TimeZone  func(childComplexity int) int
-		Version   func(childComplexity int) int
+		AsOf        func(childComplexity int) int
+		Days        func(childComplexity int) int
+		NextDates   func(childComplexity int) int
+		Reasons     func(childComplexity int) int
+		Recommended func(childComplexity int, first *int) int
+		TimeZone    func(childComplexity int) int
+		Version     func(childComplexity int) int
 	}
 
 	AvailabilityDay struct {
@@ -200,13 +206,17 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AcceptWaitlistOffer   func(childComplexity int, entryID string) int
 		BookAppointment       func(childComplexity int, input model.BookAppointmentInput) int
 		CancelAppointment     func(childComplexity int, input model.ChangeStatusInput) int
 		CompleteAppointment   func(childComplexity int, input model.ChangeStatusInput) int
 		ConfirmAppointment    func(childComplexity int, input model.ChangeStatusInput) int
 		CreateAPIKey          func(childComplexity int, input model.CreateAPIKeyInput) int
+		DeclineWaitlistOffer  func(childComplexity int, entryID string) int
 		FailAppointment       func(childComplexity int, input model.ChangeStatusInput) int
 		HoldSlot              func(childComplexity int, input model.HoldSlotInput) int
+		JoinWaitlist          func(childComplexity int, input model.JoinWaitlistInput) int
+		LeaveWaitlist         func(childComplexity int, id string) int
 		RescheduleAppointment func(childComplexity int, input model.RescheduleAppointmentInput) int
 		RevokeAPIKey          func(childComplexity int, id string) int
 		SetTravelTimes        func(childComplexity int, input model.TravelTimesInput) int
@@ -247,27 +257,49 @@ type ComplexityRoot struct {
 		Zone     func(childComplexity int) int
 	}
 
+	PreferredTime struct {
+		From     func(childComplexity int) int
+		To       func(childComplexity int) int
+		Weekdays func(childComplexity int) int
+	}
+
 	Query struct {
-		APIKeys      func(childComplexity int) int
-		Appointment  func(childComplexity int, id string) int
-		Appointments func(childComplexity int, filter *model.AppointmentFilter, first *int, after *string, last *int, before *string) int
-		Availability func(childComplexity int, input model.AvailabilityInput) int
-		Categories   func(childComplexity int) int
-		Hub          func(childComplexity int) int
-		Node         func(childComplexity int, id string) int
-		Nodes        func(childComplexity int, ids []string) int
-		Places       func(childComplexity int) int
-		Resources    func(childComplexity int, kind *string, zone *string, place *string) int
-		Search       func(childComplexity int, id string) int
-		Searches     func(childComplexity int, first *int) int
-		TravelTimes  func(childComplexity int) int
-		Viewer       func(childComplexity int) int
-		Zones        func(childComplexity int) int
+		APIKeys         func(childComplexity int) int
+		Appointment     func(childComplexity int, id string) int
+		Appointments    func(childComplexity int, filter *model.AppointmentFilter, first *int, after *string, last *int, before *string) int
+		Availability    func(childComplexity int, input model.AvailabilityInput) int
+		Categories      func(childComplexity int) int
+		Hub             func(childComplexity int) int
+		Node            func(childComplexity int, id string) int
+		Nodes           func(childComplexity int, ids []string) int
+		Places          func(childComplexity int) int
+		Resources       func(childComplexity int, kind *string, zone *string, place *string) int
+		Search          func(childComplexity int, id string) int
+		Searches        func(childComplexity int, first *int) int
+		TravelTimes     func(childComplexity int) int
+		Viewer          func(childComplexity int) int
+		WaitlistEntries func(childComplexity int) int
+		Zones           func(childComplexity int) int
 	}
 
 	Reason struct {
 		Code    func(childComplexity int) int
 		Message func(childComplexity int) int
+	}
+
+	RecommendationReason struct {
+		Code    func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
+	RecommendedSlot struct {
+		Capacity func(childComplexity int) int
+		Crew     func(childComplexity int) int
+		End      func(childComplexity int) int
+		Reasons  func(childComplexity int) int
+		Resource func(childComplexity int) int
+		Score    func(childComplexity int) int
+		Start    func(childComplexity int) int
 	}
 
 	Requirement struct {
@@ -305,6 +337,7 @@ type ComplexityRoot struct {
 	Subscription struct {
 		AppointmentChanged  func(childComplexity int, id *string, partyID *string, resource *string) int
 		AvailabilityChanged func(childComplexity int, input model.AvailabilityInput) int
+		WaitlistOffers      func(childComplexity int) int
 	}
 
 	TimeSlot struct {
@@ -346,6 +379,42 @@ type ComplexityRoot struct {
 		Roles     func(childComplexity int) int
 	}
 
+	WaitlistEntry struct {
+		Category       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Earliest       func(childComplexity int) int
+		From           func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Offers         func(childComplexity int) int
+		Open           func(childComplexity int) int
+		PartyID        func(childComplexity int) int
+		Place          func(childComplexity int) int
+		PreferredTimes func(childComplexity int) int
+		Status         func(childComplexity int) int
+		To             func(childComplexity int) int
+	}
+
+	WaitlistEntryPayload struct {
+		Entry func(childComplexity int) int
+		Error func(childComplexity int) int
+	}
+
+	WaitlistOffer struct {
+		Crew      func(childComplexity int) int
+		End       func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		OfferedAt func(childComplexity int) int
+		Outcome   func(childComplexity int) int
+		Resource  func(childComplexity int) int
+		Start     func(childComplexity int) int
+	}
+
+	WaitlistOfferEvent struct {
+		Entry func(childComplexity int) int
+		Offer func(childComplexity int) int
+	}
+
 	Window struct {
 		End   func(childComplexity int) int
 		Start func(childComplexity int) int
@@ -383,6 +452,9 @@ type AppointmentRevisionResolver interface {
 	Start(ctx context.Context, obj *apphub.Revision) (*time.Time, error)
 	End(ctx context.Context, obj *apphub.Revision) (*time.Time, error)
 }
+type AvailabilityResolver interface {
+	Recommended(ctx context.Context, obj *model.Availability, first *int) ([]*model.RecommendedSlot, error)
+}
 type CategoryResolver interface {
 	DurationMinutes(ctx context.Context, obj *apphub.Category) (int, error)
 
@@ -412,9 +484,16 @@ type MutationResolver interface {
 	SetTravelTimes(ctx context.Context, input model.TravelTimesInput) (*model.CalendarPayload, error)
 	CreateAPIKey(ctx context.Context, input model.CreateAPIKeyInput) (*model.CreateAPIKeyPayload, error)
 	RevokeAPIKey(ctx context.Context, id string) (*apphub.APIKey, error)
+	JoinWaitlist(ctx context.Context, input model.JoinWaitlistInput) (*model.WaitlistEntryPayload, error)
+	LeaveWaitlist(ctx context.Context, id string) (*model.WaitlistEntryPayload, error)
+	AcceptWaitlistOffer(ctx context.Context, entryID string) (*model.AppointmentPayload, error)
+	DeclineWaitlistOffer(ctx context.Context, entryID string) (*model.WaitlistEntryPayload, error)
 }
 type NoteResolver interface {
 	Date(ctx context.Context, obj *apphub.Note) (*time.Time, error)
+}
+type PreferredTimeResolver interface {
+	Weekdays(ctx context.Context, obj *apphub.PreferredTime) ([]model.Weekday, error)
 }
 type QueryResolver interface {
 	Hub(ctx context.Context) (*model.Hub, error)
@@ -432,6 +511,7 @@ type QueryResolver interface {
 	Searches(ctx context.Context, first *int) ([]*apphub.SearchTimeSlot, error)
 	Search(ctx context.Context, id string) (*apphub.SearchTimeSlot, error)
 	APIKeys(ctx context.Context) ([]*apphub.APIKey, error)
+	WaitlistEntries(ctx context.Context) ([]*booking.WaitlistView, error)
 }
 type StoredSearchResolver interface {
 	Attributes(ctx context.Context, obj *apphub.SearchTimeSlot) (string, error)
@@ -439,9 +519,25 @@ type StoredSearchResolver interface {
 type SubscriptionResolver interface {
 	AppointmentChanged(ctx context.Context, id *string, partyID *string, resource *string) (<-chan *model.AppointmentChange, error)
 	AvailabilityChanged(ctx context.Context, input model.AvailabilityInput) (<-chan *model.Availability, error)
+	WaitlistOffers(ctx context.Context) (<-chan *model.WaitlistOfferEvent, error)
 }
 type ViewerResolver interface {
 	ExpiresAt(ctx context.Context, obj *apphub.Principal) (*time.Time, error)
+}
+type WaitlistEntryResolver interface {
+	Category(ctx context.Context, obj *booking.WaitlistView) (*apphub.Category, error)
+
+	PreferredTimes(ctx context.Context, obj *booking.WaitlistView) ([]*apphub.PreferredTime, error)
+
+	Status(ctx context.Context, obj *booking.WaitlistView) (model.WaitlistStatus, error)
+
+	Offers(ctx context.Context, obj *booking.WaitlistView) ([]*apphub.WaitlistOffer, error)
+}
+type WaitlistOfferResolver interface {
+	Resource(ctx context.Context, obj *apphub.WaitlistOffer) (*apphub.Resource, error)
+	Crew(ctx context.Context, obj *apphub.WaitlistOffer) ([]*apphub.Resource, error)
+
+	Outcome(ctx context.Context, obj *apphub.WaitlistOffer) (*model.WaitlistOfferOutcome, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -757,6 +853,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Availability.Reasons(childComplexity), true
+	case "Availability.recommended":
+		if e.ComplexityRoot.Availability.Recommended == nil {
+			break
+		}
+
+		args, err := ec.field_Availability_recommended_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Availability.Recommended(childComplexity, args["first"].(*int)), true
 	case "Availability.timeZone":
 		if e.ComplexityRoot.Availability.TimeZone == nil {
 			break
@@ -1028,6 +1135,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.InvalidTransition.Message(childComplexity), true
 
+	case "Mutation.acceptWaitlistOffer":
+		if e.ComplexityRoot.Mutation.AcceptWaitlistOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptWaitlistOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptWaitlistOffer(childComplexity, args["entryId"].(string)), true
 	case "Mutation.bookAppointment":
 		if e.ComplexityRoot.Mutation.BookAppointment == nil {
 			break
@@ -1083,6 +1201,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAPIKey(childComplexity, args["input"].(model.CreateAPIKeyInput)), true
+	case "Mutation.declineWaitlistOffer":
+		if e.ComplexityRoot.Mutation.DeclineWaitlistOffer == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_declineWaitlistOffer_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeclineWaitlistOffer(childComplexity, args["entryId"].(string)), true
 	case "Mutation.failAppointment":
 		if e.ComplexityRoot.Mutation.FailAppointment == nil {
 			break
@@ -1105,6 +1234,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.HoldSlot(childComplexity, args["input"].(model.HoldSlotInput)), true
+	case "Mutation.joinWaitlist":
+		if e.ComplexityRoot.Mutation.JoinWaitlist == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_joinWaitlist_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.JoinWaitlist(childComplexity, args["input"].(model.JoinWaitlistInput)), true
+	case "Mutation.leaveWaitlist":
+		if e.ComplexityRoot.Mutation.LeaveWaitlist == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_leaveWaitlist_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LeaveWaitlist(childComplexity, args["id"].(string)), true
 	case "Mutation.rescheduleAppointment":
 		if e.ComplexityRoot.Mutation.RescheduleAppointment == nil {
 			break
@@ -1311,6 +1462,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Place.Zone(childComplexity), true
 
+	case "PreferredTime.from":
+		if e.ComplexityRoot.PreferredTime.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreferredTime.From(childComplexity), true
+	case "PreferredTime.to":
+		if e.ComplexityRoot.PreferredTime.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreferredTime.To(childComplexity), true
+	case "PreferredTime.weekdays":
+		if e.ComplexityRoot.PreferredTime.Weekdays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PreferredTime.Weekdays(childComplexity), true
+
 	case "Query.apiKeys":
 		if e.ComplexityRoot.Query.APIKeys == nil {
 			break
@@ -1436,6 +1606,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+	case "Query.waitlistEntries":
+		if e.ComplexityRoot.Query.WaitlistEntries == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.WaitlistEntries(childComplexity), true
 	case "Query.zones":
 		if e.ComplexityRoot.Query.Zones == nil {
 			break
@@ -1455,6 +1631,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Reason.Message(childComplexity), true
+
+	case "RecommendationReason.code":
+		if e.ComplexityRoot.RecommendationReason.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecommendationReason.Code(childComplexity), true
+	case "RecommendationReason.message":
+		if e.ComplexityRoot.RecommendationReason.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecommendationReason.Message(childComplexity), true
+
+	case "RecommendedSlot.capacity":
+		if e.ComplexityRoot.RecommendedSlot.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecommendedSlot.Capacity(childComplexity), true
+	case "RecommendedSlot.crew":
+		if e.ComplexityRoot.RecommendedSlot.Crew == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecommendedSlot.Crew(childComplexity), true
+	case "RecommendedSlot.end":
+		if e.ComplexityRoot.RecommendedSlot.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecommendedSlot.End(childComplexity), true
+	case "RecommendedSlot.reasons":
+		if e.ComplexityRoot.RecommendedSlot.Reasons == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecommendedSlot.Reasons(childComplexity), true
+	case "RecommendedSlot.resource":
+		if e.ComplexityRoot.RecommendedSlot.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecommendedSlot.Resource(childComplexity), true
+	case "RecommendedSlot.score":
+		if e.ComplexityRoot.RecommendedSlot.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecommendedSlot.Score(childComplexity), true
+	case "RecommendedSlot.start":
+		if e.ComplexityRoot.RecommendedSlot.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RecommendedSlot.Start(childComplexity), true
 
 	case "Requirement.count":
 		if e.ComplexityRoot.Requirement.Count == nil {
@@ -1602,6 +1834,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.AvailabilityChanged(childComplexity, args["input"].(model.AvailabilityInput)), true
+	case "Subscription.waitlistOffers":
+		if e.ComplexityRoot.Subscription.WaitlistOffers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.WaitlistOffers(childComplexity), true
 
 	case "TimeSlot.capacity":
 		if e.ComplexityRoot.TimeSlot.Capacity == nil {
@@ -1735,6 +1973,154 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Viewer.Roles(childComplexity), true
 
+	case "WaitlistEntry.category":
+		if e.ComplexityRoot.WaitlistEntry.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Category(childComplexity), true
+	case "WaitlistEntry.createdAt":
+		if e.ComplexityRoot.WaitlistEntry.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.CreatedAt(childComplexity), true
+	case "WaitlistEntry.earliest":
+		if e.ComplexityRoot.WaitlistEntry.Earliest == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Earliest(childComplexity), true
+	case "WaitlistEntry.from":
+		if e.ComplexityRoot.WaitlistEntry.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.From(childComplexity), true
+	case "WaitlistEntry.id":
+		if e.ComplexityRoot.WaitlistEntry.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.ID(childComplexity), true
+	case "WaitlistEntry.offers":
+		if e.ComplexityRoot.WaitlistEntry.Offers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Offers(childComplexity), true
+	case "WaitlistEntry.offer":
+		if e.ComplexityRoot.WaitlistEntry.Open == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Open(childComplexity), true
+	case "WaitlistEntry.partyId":
+		if e.ComplexityRoot.WaitlistEntry.PartyID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.PartyID(childComplexity), true
+	case "WaitlistEntry.place":
+		if e.ComplexityRoot.WaitlistEntry.Place == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Place(childComplexity), true
+	case "WaitlistEntry.preferredTimes":
+		if e.ComplexityRoot.WaitlistEntry.PreferredTimes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.PreferredTimes(childComplexity), true
+	case "WaitlistEntry.status":
+		if e.ComplexityRoot.WaitlistEntry.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.Status(childComplexity), true
+	case "WaitlistEntry.to":
+		if e.ComplexityRoot.WaitlistEntry.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntry.To(childComplexity), true
+
+	case "WaitlistEntryPayload.entry":
+		if e.ComplexityRoot.WaitlistEntryPayload.Entry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntryPayload.Entry(childComplexity), true
+	case "WaitlistEntryPayload.error":
+		if e.ComplexityRoot.WaitlistEntryPayload.Error == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistEntryPayload.Error(childComplexity), true
+
+	case "WaitlistOffer.crew":
+		if e.ComplexityRoot.WaitlistOffer.Crew == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOffer.Crew(childComplexity), true
+	case "WaitlistOffer.end":
+		if e.ComplexityRoot.WaitlistOffer.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOffer.End(childComplexity), true
+	case "WaitlistOffer.expiresAt":
+		if e.ComplexityRoot.WaitlistOffer.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOffer.ExpiresAt(childComplexity), true
+	case "WaitlistOffer.id":
+		if e.ComplexityRoot.WaitlistOffer.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOffer.ID(childComplexity), true
+	case "WaitlistOffer.offeredAt":
+		if e.ComplexityRoot.WaitlistOffer.OfferedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOffer.OfferedAt(childComplexity), true
+	case "WaitlistOffer.outcome":
+		if e.ComplexityRoot.WaitlistOffer.Outcome == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOffer.Outcome(childComplexity), true
+	case "WaitlistOffer.resource":
+		if e.ComplexityRoot.WaitlistOffer.Resource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOffer.Resource(childComplexity), true
+	case "WaitlistOffer.start":
+		if e.ComplexityRoot.WaitlistOffer.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOffer.Start(childComplexity), true
+
+	case "WaitlistOfferEvent.entry":
+		if e.ComplexityRoot.WaitlistOfferEvent.Entry == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOfferEvent.Entry(childComplexity), true
+	case "WaitlistOfferEvent.offer":
+		if e.ComplexityRoot.WaitlistOfferEvent.Offer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WaitlistOfferEvent.Offer(childComplexity), true
+
 	case "Window.end":
 		if e.ComplexityRoot.Window.End == nil {
 			break
@@ -1794,8 +2180,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("HoldSlotInput", ec.unmarshalInputHoldSlotInput),
 			graphql.NewInputUnmarshaler("HolidayCalendarInput", ec.unmarshalInputHolidayCalendarInput),
 			graphql.NewInputUnmarshaler("HolidayInput", ec.unmarshalInputHolidayInput),
+			graphql.NewInputUnmarshaler("JoinWaitlistInput", ec.unmarshalInputJoinWaitlistInput),
 			graphql.NewInputUnmarshaler("NoteInput", ec.unmarshalInputNoteInput),
 			graphql.NewInputUnmarshaler("PlaceInput", ec.unmarshalInputPlaceInput),
+			graphql.NewInputUnmarshaler("PreferredTimeInput", ec.unmarshalInputPreferredTimeInput),
 			graphql.NewInputUnmarshaler("RequirementInput", ec.unmarshalInputRequirementInput),
 			graphql.NewInputUnmarshaler("RescheduleAppointmentInput", ec.unmarshalInputRescheduleAppointmentInput),
 			graphql.NewInputUnmarshaler("ResourceInput", ec.unmarshalInputResourceInput),
@@ -1965,6 +2353,13 @@ type Query {
 
   "Admin: the API keys the hub issued, revoked ones included (never the keys themselves)."
   apiKeys: [ApiKey!]!
+
+  """
+  The waitlist entries the caller may see, oldest first: a customer's own, a partner's
+  customers', those of an agent's places, all of them for an admin. UNAUTHENTICATED for an
+  anonymous caller.
+  """
+  waitlistEntries: [WaitlistEntry!]!
 }
 
 "A TMF646 SearchTimeSlot task as stored by the hub."
@@ -2016,6 +2411,31 @@ type Mutation {
   createApiKey(input: CreateApiKeyInput!): CreateApiKeyPayload!
   "Admin: revokes an API key; every instance refuses it within seconds. Null when no key has this id."
   revokeApiKey(id: ID!): ApiKey
+
+  """
+  Puts a customer on the waitlist for a category at a place, over a range of dates (at most
+  92 days), at preferred local times: whenever time that fits frees, the hub offers it to the
+  oldest entries first, as a hold kept for the entry for a while (offer.expiresAt); accept it
+  with acceptWaitlistOffer, or let waitlistOffers say when one comes. An invalid input is a
+  ValidationError naming the field (to, preferredTimes[0].to, …).
+  """
+  joinWaitlist(input: JoinWaitlistInput!): WaitlistEntryPayload!
+  """
+  Takes an entry off the waitlist (status LEFT): its open offer is withdrawn and its time
+  freed. Leaving twice is leaving once. NotFound for an entry the caller may not see.
+  """
+  leaveWaitlist(id: ID!): WaitlistEntryPayload!
+  """
+  Books the entry's open offer: the appointment takes the offer's time, resource and crew, and
+  the entry is BOOKED. HoldExpired when the entry has no open offer (it ran out, or was
+  declined); NotFound for an entry the caller may not see.
+  """
+  acceptWaitlistOffer(entryId: ID!): AppointmentPayload!
+  """
+  Declines the entry's open offer: its time goes to the next entry, and this one waits on
+  (WAITING), never offered that start again. HoldExpired when it has no open offer.
+  """
+  declineWaitlistOffer(entryId: ID!): WaitlistEntryPayload!
 }
 
 type Subscription {
@@ -2029,6 +2449,14 @@ type Subscription {
 
   "A slot grid that stays current: the availability first, then again whenever it changes."
   availabilityChanged(input: AvailabilityInput!): Availability!
+
+  """
+  The offers made to the waitlist entries the caller may see: those open when it starts, then
+  each new one, each offer once. The hub looks for them every 2 seconds (an offer comes within
+  about 2 seconds of being made), as the caller; at most 2 of these per websocket
+  (RATE_LIMITED beyond). UNAUTHENTICATED for an anonymous caller.
+  """
+  waitlistOffers: WaitlistOfferEvent!
 }
 
 type AppointmentChange {
@@ -2080,6 +2508,48 @@ input AvailabilityInput {
   from: Time
   "Slots that start before to (at most 31 days after from); default 7 days after from."
   to: Time
+  """
+  The order of each day's slots: by start (EARLIEST), or best first as ` + "`" + `recommended` + "`" + ` ranks
+  them (RECOMMENDED). Days stay in date order either way, and the slots are the same.
+  """
+  rank: SlotRank = EARLIEST
+  """
+  Times the caller would rather have (e.g. mornings, or Saturdays), in the place's time zone:
+  a slot that fits within one of them ranks first in ` + "`" + `recommended` + "`" + ` and with rank RECOMMENDED.
+  They are the caller's own and apply to this request only: they change the order, never
+  which slots are offered. At most 14; an invalid one is a VALIDATION error naming it
+  (e.g. preferredTimes[0].to).
+  """
+  preferredTimes: [PreferredTimeInput!]
+}
+
+"How an availability orders each day's slots."
+enum SlotRank {
+  "By start, earliest first."
+  EARLIEST
+  "Best first, as Availability.recommended ranks them (then by start)."
+  RECOMMENDED
+}
+
+"A day of the week."
+enum Weekday {
+  SUNDAY
+  MONDAY
+  TUESDAY
+  WEDNESDAY
+  THURSDAY
+  FRIDAY
+  SATURDAY
+}
+
+"A local time range the caller prefers, on some days of the week."
+input PreferredTimeInput {
+  "The days it applies to; every day when empty or null."
+  weekdays: [Weekday!]
+  "HH:MM, local time, on a whole quarter hour."
+  from: String!
+  "HH:MM, local time, after from (24:00 for the end of the day)."
+  to: String!
 }
 
 type Availability {
@@ -2096,6 +2566,49 @@ type Availability {
   same answer. Null when the hub cannot tell (its Redis is unavailable).
   """
   version: String
+  """
+  The best ` + "`" + `first` + "`" + ` slots of the whole answer (at most 50), best first, each with the resource
+  to book it with and why it ranks there; equal scores by start. A score adds up what makes a
+  slot good for the caller and for the technicians' days: most, a time within the caller's
+  preferredTimes; then each side of the job right next to another job of the same technician
+  (no idle wait and no extra trip between: the day stays compact); less, each side at the edge
+  of the technician's working time; and the first date with a free slot, a point less for each
+  later day. The part that depends on the calendar and the bookings comes with the answer (its
+  version); the preferredTimes are applied per request, so equal versions and equal
+  preferredTimes give equal rankings.
+  """
+  recommended(first: Int = 3): [RecommendedSlot!]!
+}
+
+"A slot as ` + "`" + `recommended` + "`" + ` ranks it for the caller."
+type RecommendedSlot {
+  start: Time!
+  end: Time!
+  "Appointments the slot can still take, as in its TimeSlot."
+  capacity: Int!
+  """
+  The resource to book the slot with (holdSlot/bookAppointment ` + "`" + `resource` + "`" + `) for its reasons to
+  hold: the one whose day it fits best. Null for a crew job, whose crew is below.
+  """
+  resource: Resource
+  "For a crew job, the crew a booking would take (lead first); empty otherwise."
+  crew: [Resource!]!
+  """
+  Higher is better. Only the order means something: it compares slots of one answer for one
+  caller, and its weights may change.
+  """
+  score: Int!
+  "Why the slot ranks where it does, the most telling first: the caller's preferred time, then the technician's day, then being earliest."
+  reasons: [RecommendationReason!]!
+}
+
+"""
+Why a slot is recommended. code is one of MATCHES_PREFERRED_TIME, NEXT_TO_ANOTHER_JOB,
+KEEPS_DAY_COMPACT, EARLIEST (more may come); message says it in English.
+"""
+type RecommendationReason {
+  code: String!
+  message: String!
 }
 
 type AvailabilityDay {
@@ -2407,7 +2920,8 @@ type AppointmentPayload {
 An object with a global id, which ` + "`" + `node(id:)` + "`" + ` and ` + "`" + `nodes(ids:)` + "`" + ` fetch again (the Relay
 convention). Appointments and stored searches keep their TMF646 ids, so that the REST API and
 GraphQL share one id space; resources, places and categories have their calendar ids, which the
-calendar keeps unique across the three kinds; a hold's id is its token.
+calendar keeps unique across the three kinds; a hold's id is its token; a waitlist entry has an
+id of the hub's, drawn like appointments' ids.
 """
 interface Node {
   id: ID!
@@ -2612,6 +3126,120 @@ type CreateApiKeyPayload {
   apiKey: ApiKey
   error: UserError
 }
+
+"Where a waitlist entry stands."
+enum WaitlistStatus {
+  "No offer now: the hub offers it time whenever time that fits frees."
+  WAITING
+  "An offer is open (WaitlistEntry.offer): accept it or decline it before it expires."
+  OFFERED
+  "An offer was accepted."
+  BOOKED
+  "Its customer left the waitlist."
+  LEFT
+  "Its range of dates has passed; it is offered nothing more."
+  EXPIRED
+}
+
+"How a waitlist offer ended."
+enum WaitlistOfferOutcome {
+  "Booked (acceptWaitlistOffer)."
+  ACCEPTED
+  "Declined: its time went to the next entry."
+  DECLINED
+  "Nobody answered before expiresAt: its time went to the next entry."
+  EXPIRED
+  "Its entry left the waitlist while it was open."
+  WITHDRAWN
+}
+
+"A customer's place on the waitlist: what it waits for, where it stands, and the offers it was made."
+type WaitlistEntry implements Node {
+  id: ID!
+  "The customer it waits for."
+  partyId: String!
+  "Null when the category is gone from the calendar."
+  category: Category
+  "The postcode or managed place id it waits at."
+  place: String!
+  "The first start it accepts."
+  from: Time!
+  "It accepts starts before this instant."
+  to: Time!
+  "The local times of the place it accepts; empty: any time the category offers."
+  preferredTimes: [PreferredTime!]!
+  """
+  True: it is offered the earliest slot that fits; false: the one that fits a technician's
+  day best (as Availability.recommended ranks them), the earliest among equals.
+  """
+  earliest: Boolean!
+  status: WaitlistStatus!
+  createdAt: Time!
+  "The open offer (status OFFERED); null otherwise."
+  offer: WaitlistOffer
+  "Every offer it was made, oldest first, the open one included."
+  offers: [WaitlistOffer!]!
+}
+
+"A local time range preferred on some days of the week, as PreferredTimeInput gave it."
+type PreferredTime {
+  "The days it applies to; every day when empty."
+  weekdays: [Weekday!]!
+  "HH:MM, local time."
+  from: String!
+  "HH:MM, local time."
+  to: String!
+}
+
+"Time offered to a waitlist entry: held for it alone until expiresAt."
+type WaitlistOffer {
+  id: ID!
+  start: Time!
+  end: Time!
+  "The resource it would book; for a crew job, the crew's lead."
+  resource: Resource
+  "Every resource it would book: a crew job's members (lead first), or its one resource."
+  crew: [Resource!]!
+  offeredAt: Time!
+  "Accept it before then; after, its time goes to the next entry."
+  expiresAt: Time!
+  "How it ended; null while it is open."
+  outcome: WaitlistOfferOutcome
+}
+
+"An offer made to a waitlist entry (waitlistOffers)."
+type WaitlistOfferEvent {
+  "The entry as it is with the offer open."
+  entry: WaitlistEntry!
+  offer: WaitlistOffer!
+}
+
+input JoinWaitlistInput {
+  "The customer an agent, a partner or an admin puts on the waitlist; ignored for customers (they wait for themselves)."
+  customer: ID
+  category: ID!
+  "A postcode or the id of a managed place."
+  place: String!
+  "The first start it accepts."
+  from: Time!
+  "It accepts starts before this instant: after from, not past, at most 92 days after from."
+  to: Time!
+  """
+  The local times of the place it accepts (at most 14; none: any time the category offers). An
+  invalid one is a ValidationError naming it (e.g. preferredTimes[0].to).
+  """
+  preferredTimes: [PreferredTimeInput!]
+  """
+  True: offer the earliest slot that fits; false (the default): the one that fits a
+  technician's day best.
+  """
+  earliest: Boolean = false
+}
+
+type WaitlistEntryPayload {
+  entry: WaitlistEntry
+  error: UserError
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -2764,6 +3392,8 @@ func (ec *executionContext) childFields_Availability(ctx context.Context, field 
 		return ec.fieldContext_Availability_asOf(ctx, field)
 	case "version":
 		return ec.fieldContext_Availability_version(ctx, field)
+	case "recommended":
+		return ec.fieldContext_Availability_recommended(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Availability", field.Name)
 }
@@ -2942,6 +3572,18 @@ func (ec *executionContext) childFields_Place(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Place", field.Name)
 }
 
+func (ec *executionContext) childFields_PreferredTime(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "weekdays":
+		return ec.fieldContext_PreferredTime_weekdays(ctx, field)
+	case "from":
+		return ec.fieldContext_PreferredTime_from(ctx, field)
+	case "to":
+		return ec.fieldContext_PreferredTime_to(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PreferredTime", field.Name)
+}
+
 func (ec *executionContext) childFields_Reason(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "code":
@@ -2950,6 +3592,36 @@ func (ec *executionContext) childFields_Reason(ctx context.Context, field graphq
 		return ec.fieldContext_Reason_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Reason", field.Name)
+}
+
+func (ec *executionContext) childFields_RecommendationReason(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_RecommendationReason_code(ctx, field)
+	case "message":
+		return ec.fieldContext_RecommendationReason_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecommendationReason", field.Name)
+}
+
+func (ec *executionContext) childFields_RecommendedSlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_RecommendedSlot_start(ctx, field)
+	case "end":
+		return ec.fieldContext_RecommendedSlot_end(ctx, field)
+	case "capacity":
+		return ec.fieldContext_RecommendedSlot_capacity(ctx, field)
+	case "resource":
+		return ec.fieldContext_RecommendedSlot_resource(ctx, field)
+	case "crew":
+		return ec.fieldContext_RecommendedSlot_crew(ctx, field)
+	case "score":
+		return ec.fieldContext_RecommendedSlot_score(ctx, field)
+	case "reasons":
+		return ec.fieldContext_RecommendedSlot_reasons(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RecommendedSlot", field.Name)
 }
 
 func (ec *executionContext) childFields_Requirement(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3056,6 +3728,78 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_expiresAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WaitlistEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WaitlistEntry_id(ctx, field)
+	case "partyId":
+		return ec.fieldContext_WaitlistEntry_partyId(ctx, field)
+	case "category":
+		return ec.fieldContext_WaitlistEntry_category(ctx, field)
+	case "place":
+		return ec.fieldContext_WaitlistEntry_place(ctx, field)
+	case "from":
+		return ec.fieldContext_WaitlistEntry_from(ctx, field)
+	case "to":
+		return ec.fieldContext_WaitlistEntry_to(ctx, field)
+	case "preferredTimes":
+		return ec.fieldContext_WaitlistEntry_preferredTimes(ctx, field)
+	case "earliest":
+		return ec.fieldContext_WaitlistEntry_earliest(ctx, field)
+	case "status":
+		return ec.fieldContext_WaitlistEntry_status(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_WaitlistEntry_createdAt(ctx, field)
+	case "offer":
+		return ec.fieldContext_WaitlistEntry_offer(ctx, field)
+	case "offers":
+		return ec.fieldContext_WaitlistEntry_offers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WaitlistEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_WaitlistEntryPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "entry":
+		return ec.fieldContext_WaitlistEntryPayload_entry(ctx, field)
+	case "error":
+		return ec.fieldContext_WaitlistEntryPayload_error(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WaitlistEntryPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_WaitlistOffer(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_WaitlistOffer_id(ctx, field)
+	case "start":
+		return ec.fieldContext_WaitlistOffer_start(ctx, field)
+	case "end":
+		return ec.fieldContext_WaitlistOffer_end(ctx, field)
+	case "resource":
+		return ec.fieldContext_WaitlistOffer_resource(ctx, field)
+	case "crew":
+		return ec.fieldContext_WaitlistOffer_crew(ctx, field)
+	case "offeredAt":
+		return ec.fieldContext_WaitlistOffer_offeredAt(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_WaitlistOffer_expiresAt(ctx, field)
+	case "outcome":
+		return ec.fieldContext_WaitlistOffer_outcome(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WaitlistOffer", field.Name)
+}
+
+func (ec *executionContext) childFields_WaitlistOfferEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "entry":
+		return ec.fieldContext_WaitlistOfferEvent_entry(ctx, field)
+	case "offer":
+		return ec.fieldContext_WaitlistOfferEvent_offer(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WaitlistOfferEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_Window(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3198,6 +3942,34 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 
 // region    ***************************** args.gotpl *****************************
 
+func (ec *executionContext) field_Availability_recommended_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_acceptWaitlistOffer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "entryId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["entryId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_bookAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3268,6 +4040,20 @@ func (ec *executionContext) field_Mutation_createApiKey_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_declineWaitlistOffer_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "entryId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["entryId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_failAppointment_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3293,6 +4079,34 @@ func (ec *executionContext) field_Mutation_holdSlot_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_joinWaitlist_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.JoinWaitlistInput, error) {
+			return ec.unmarshalNJoinWaitlistInput2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐJoinWaitlistInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_leaveWaitlist_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -4997,6 +5811,50 @@ func (ec *executionContext) _Availability_version(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Availability_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Availability", field, false, false, "String")
+}
+
+func (ec *executionContext) _Availability_recommended(ctx context.Context, field graphql.CollectedField, obj *model.Availability) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Availability_recommended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Availability().Recommended(ctx, obj, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.RecommendedSlot) graphql.Marshaler {
+			return ec.marshalNRecommendedSlot2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐRecommendedSlotᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Availability_recommended(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Availability",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecommendedSlot(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Availability_recommended_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _AvailabilityDay_date(ctx context.Context, field graphql.CollectedField, obj *model.AvailabilityDay) (ret graphql.Marshaler) {
@@ -6759,6 +7617,182 @@ func (ec *executionContext) fieldContext_Mutation_revokeApiKey(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_joinWaitlist(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_joinWaitlist(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().JoinWaitlist(ctx, fc.Args["input"].(model.JoinWaitlistInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WaitlistEntryPayload) graphql.Marshaler {
+			return ec.marshalNWaitlistEntryPayload2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistEntryPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_joinWaitlist(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntryPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_joinWaitlist_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_leaveWaitlist(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_leaveWaitlist(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LeaveWaitlist(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WaitlistEntryPayload) graphql.Marshaler {
+			return ec.marshalNWaitlistEntryPayload2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistEntryPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_leaveWaitlist(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntryPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_leaveWaitlist_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptWaitlistOffer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptWaitlistOffer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptWaitlistOffer(ctx, fc.Args["entryId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AppointmentPayload) graphql.Marshaler {
+			return ec.marshalNAppointmentPayload2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐAppointmentPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptWaitlistOffer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AppointmentPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptWaitlistOffer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_declineWaitlistOffer(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_declineWaitlistOffer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeclineWaitlistOffer(ctx, fc.Args["entryId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WaitlistEntryPayload) graphql.Marshaler {
+			return ec.marshalNWaitlistEntryPayload2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistEntryPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_declineWaitlistOffer(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntryPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_declineWaitlistOffer_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _NotFound_code(ctx context.Context, field graphql.CollectedField, obj *model.NotFound) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7148,6 +8182,75 @@ func (ec *executionContext) _Place_country(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Place_country(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Place", field, false, false, "String")
+}
+
+func (ec *executionContext) _PreferredTime_weekdays(ctx context.Context, field graphql.CollectedField, obj *apphub.PreferredTime) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreferredTime_weekdays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.PreferredTime().Weekdays(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Weekday) graphql.Marshaler {
+			return ec.marshalNWeekday2ᚕgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekdayᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreferredTime_weekdays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreferredTime", field, true, true, "Weekday")
+}
+
+func (ec *executionContext) _PreferredTime_from(ctx context.Context, field graphql.CollectedField, obj *apphub.PreferredTime) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreferredTime_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreferredTime_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreferredTime", field, false, false, "String")
+}
+
+func (ec *executionContext) _PreferredTime_to(ctx context.Context, field graphql.CollectedField, obj *apphub.PreferredTime) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PreferredTime_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PreferredTime_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PreferredTime", field, false, false, "String")
 }
 
 func (ec *executionContext) _Query_hub(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -7726,6 +8829,38 @@ func (ec *executionContext) fieldContext_Query_apiKeys(_ context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_waitlistEntries(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_waitlistEntries(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().WaitlistEntries(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*booking.WaitlistView) graphql.Marshaler {
+			return ec.marshalNWaitlistEntry2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋbookingᚐWaitlistViewᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_waitlistEntries(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7846,6 +8981,240 @@ func (ec *executionContext) _Reason_message(ctx context.Context, field graphql.C
 }
 func (ec *executionContext) fieldContext_Reason_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Reason", field, false, false, "String")
+}
+
+func (ec *executionContext) _RecommendationReason_code(ctx context.Context, field graphql.CollectedField, obj *apphub.Reason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecommendationReason_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecommendationReason_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecommendationReason", field, false, false, "String")
+}
+
+func (ec *executionContext) _RecommendationReason_message(ctx context.Context, field graphql.CollectedField, obj *apphub.Reason) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecommendationReason_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecommendationReason_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecommendationReason", field, false, false, "String")
+}
+
+func (ec *executionContext) _RecommendedSlot_start(ctx context.Context, field graphql.CollectedField, obj *model.RecommendedSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecommendedSlot_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecommendedSlot_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecommendedSlot", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RecommendedSlot_end(ctx context.Context, field graphql.CollectedField, obj *model.RecommendedSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecommendedSlot_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecommendedSlot_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecommendedSlot", field, false, false, "Time")
+}
+
+func (ec *executionContext) _RecommendedSlot_capacity(ctx context.Context, field graphql.CollectedField, obj *model.RecommendedSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecommendedSlot_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecommendedSlot_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecommendedSlot", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecommendedSlot_resource(ctx context.Context, field graphql.CollectedField, obj *model.RecommendedSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecommendedSlot_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Resource, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apphub.Resource) graphql.Marshaler {
+			return ec.marshalOResource2ᚖgithubᚗcomᚋapphubᚋapphubᚐResource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RecommendedSlot_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecommendedSlot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecommendedSlot_crew(ctx context.Context, field graphql.CollectedField, obj *model.RecommendedSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecommendedSlot_crew(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Crew, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.Resource) graphql.Marshaler {
+			return ec.marshalNResource2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐResourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecommendedSlot_crew(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecommendedSlot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RecommendedSlot_score(ctx context.Context, field graphql.CollectedField, obj *model.RecommendedSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecommendedSlot_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecommendedSlot_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RecommendedSlot", field, false, false, "Int")
+}
+
+func (ec *executionContext) _RecommendedSlot_reasons(ctx context.Context, field graphql.CollectedField, obj *model.RecommendedSlot) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RecommendedSlot_reasons(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Reasons, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.Reason) graphql.Marshaler {
+			return ec.marshalNRecommendationReason2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐReasonᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RecommendedSlot_reasons(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RecommendedSlot",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RecommendationReason(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Requirement_kind(ctx context.Context, field graphql.CollectedField, obj *apphub.Requirement) (ret graphql.Marshaler) {
@@ -8405,6 +9774,38 @@ func (ec *executionContext) fieldContext_Subscription_availabilityChanged(ctx co
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_waitlistOffers(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_waitlistOffers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().WaitlistOffers(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WaitlistOfferEvent) graphql.Marshaler {
+			return ec.marshalNWaitlistOfferEvent2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistOfferEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_waitlistOffers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistOfferEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _TimeSlot_start(ctx context.Context, field graphql.CollectedField, obj *model.TimeSlot) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8913,6 +10314,648 @@ func (ec *executionContext) _Viewer_expiresAt(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Viewer_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Time")
+}
+
+func (ec *executionContext) _WaitlistEntry_id(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WaitlistEntry_partyId(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_partyId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PartyID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_partyId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _WaitlistEntry_category(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistEntry().Category(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apphub.Category) graphql.Marshaler {
+			return ec.marshalOCategory2ᚖgithubᚗcomᚋapphubᚋapphubᚐCategory(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Category(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistEntry_place(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_place(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Place, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_place(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "String")
+}
+
+func (ec *executionContext) _WaitlistEntry_from(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistEntry_to(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistEntry_preferredTimes(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_preferredTimes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistEntry().PreferredTimes(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.PreferredTime) graphql.Marshaler {
+			return ec.marshalNPreferredTime2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐPreferredTimeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_preferredTimes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PreferredTime(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistEntry_earliest(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_earliest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Earliest, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_earliest(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _WaitlistEntry_status(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistEntry().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WaitlistStatus) graphql.Marshaler {
+			return ec.marshalNWaitlistStatus2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, true, true, "WaitlistStatus")
+}
+
+func (ec *executionContext) _WaitlistEntry_createdAt(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistEntry", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistEntry_offer(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_offer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Open, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apphub.WaitlistOffer) graphql.Marshaler {
+			return ec.marshalOWaitlistOffer2ᚖgithubᚗcomᚋapphubᚋapphubᚐWaitlistOffer(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_offer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistEntry",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistOffer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistEntry_offers(ctx context.Context, field graphql.CollectedField, obj *booking.WaitlistView) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntry_offers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistEntry().Offers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.WaitlistOffer) graphql.Marshaler {
+			return ec.marshalNWaitlistOffer2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐWaitlistOfferᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntry_offers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistEntry",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistOffer(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistEntryPayload_entry(ctx context.Context, field graphql.CollectedField, obj *model.WaitlistEntryPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntryPayload_entry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.WaitlistView) graphql.Marshaler {
+			return ec.marshalOWaitlistEntry2ᚖgithubᚗcomᚋapphubᚋapphubᚋbookingᚐWaitlistView(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntryPayload_entry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistEntryPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistEntryPayload_error(ctx context.Context, field graphql.CollectedField, obj *model.WaitlistEntryPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistEntryPayload_error(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Error, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.UserError) graphql.Marshaler {
+			return ec.marshalOUserError2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐUserError(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistEntryPayload_error(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistEntryPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistOffer_id(ctx context.Context, field graphql.CollectedField, obj *apphub.WaitlistOffer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOffer_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOffer_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistOffer", field, false, false, "ID")
+}
+
+func (ec *executionContext) _WaitlistOffer_start(ctx context.Context, field graphql.CollectedField, obj *apphub.WaitlistOffer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOffer_start(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Start, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOffer_start(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistOffer", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistOffer_end(ctx context.Context, field graphql.CollectedField, obj *apphub.WaitlistOffer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOffer_end(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.End, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOffer_end(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistOffer", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistOffer_resource(ctx context.Context, field graphql.CollectedField, obj *apphub.WaitlistOffer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOffer_resource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistOffer().Resource(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apphub.Resource) graphql.Marshaler {
+			return ec.marshalOResource2ᚖgithubᚗcomᚋapphubᚋapphubᚐResource(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOffer_resource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistOffer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistOffer_crew(ctx context.Context, field graphql.CollectedField, obj *apphub.WaitlistOffer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOffer_crew(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistOffer().Crew(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apphub.Resource) graphql.Marshaler {
+			return ec.marshalNResource2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐResourceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOffer_crew(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistOffer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Resource(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistOffer_offeredAt(ctx context.Context, field graphql.CollectedField, obj *apphub.WaitlistOffer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOffer_offeredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OfferedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOffer_offeredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistOffer", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistOffer_expiresAt(ctx context.Context, field graphql.CollectedField, obj *apphub.WaitlistOffer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOffer_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOffer_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistOffer", field, false, false, "Time")
+}
+
+func (ec *executionContext) _WaitlistOffer_outcome(ctx context.Context, field graphql.CollectedField, obj *apphub.WaitlistOffer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOffer_outcome(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.WaitlistOffer().Outcome(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WaitlistOfferOutcome) graphql.Marshaler {
+			return ec.marshalOWaitlistOfferOutcome2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistOfferOutcome(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOffer_outcome(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WaitlistOffer", field, true, true, "WaitlistOfferOutcome")
+}
+
+func (ec *executionContext) _WaitlistOfferEvent_entry(ctx context.Context, field graphql.CollectedField, obj *model.WaitlistOfferEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOfferEvent_entry(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entry, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *booking.WaitlistView) graphql.Marshaler {
+			return ec.marshalNWaitlistEntry2ᚖgithubᚗcomᚋapphubᚋapphubᚋbookingᚐWaitlistView(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOfferEvent_entry(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistOfferEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WaitlistOfferEvent_offer(ctx context.Context, field graphql.CollectedField, obj *model.WaitlistOfferEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WaitlistOfferEvent_offer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Offer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *apphub.WaitlistOffer) graphql.Marshaler {
+			return ec.marshalNWaitlistOffer2ᚖgithubᚗcomᚋapphubᚋapphubᚐWaitlistOffer(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WaitlistOfferEvent_offer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WaitlistOfferEvent",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WaitlistOffer(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Window_start(ctx context.Context, field graphql.CollectedField, obj *apphub.Window) (ret graphql.Marshaler) {
@@ -10221,7 +12264,11 @@ func (ec *executionContext) unmarshalInputAvailabilityInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"category", "place", "resource", "from", "to"}
+	if _, present := asMap["rank"]; !present {
+		asMap["rank"] = "EARLIEST"
+	}
+
+	fieldsInOrder := [...]string{"category", "place", "resource", "from", "to", "rank", "preferredTimes"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -10263,6 +12310,20 @@ func (ec *executionContext) unmarshalInputAvailabilityInput(ctx context.Context,
 				return it, err
 			}
 			it.To = data
+		case "rank":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("rank"))
+			data, err := ec.unmarshalOSlotRank2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐSlotRank(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Rank = data
+		case "preferredTimes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("preferredTimes"))
+			data, err := ec.unmarshalOPreferredTimeInput2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐPreferredTimeInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PreferredTimes = data
 		}
 	}
 	return it, nil
@@ -10987,6 +13048,94 @@ func UnmarshalHolidayInput(ctx context.Context, raw any) (model.HolidayInput, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputJoinWaitlistInput(ctx context.Context, obj any) (model.JoinWaitlistInput, error) {
+	var it model.JoinWaitlistInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["earliest"]; !present {
+		asMap["earliest"] = false
+	}
+
+	fieldsInOrder := [...]string{"customer", "category", "place", "from", "to", "preferredTimes", "earliest"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "customer":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("customer"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Customer = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "place":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("place"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Place = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		case "preferredTimes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("preferredTimes"))
+			data, err := ec.unmarshalOPreferredTimeInput2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐPreferredTimeInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PreferredTimes = data
+		case "earliest":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("earliest"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Earliest = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalJoinWaitlistInput unmarshals raw into the JoinWaitlistInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalJoinWaitlistInput(ctx context.Context, raw any) (model.JoinWaitlistInput, error) {
+	var out model.JoinWaitlistInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "JoinWaitlistInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputNoteInput(ctx context.Context, obj any) (model.NoteInput, error) {
 	var it model.NoteInput
 	if obj == nil {
@@ -11124,6 +13273,62 @@ func (ec *executionContext) unmarshalInputPlaceInput(ctx context.Context, obj an
 func UnmarshalPlaceInput(ctx context.Context, raw any) (model.PlaceInput, error) {
 	var out model.PlaceInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "PlaceInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputPreferredTimeInput(ctx context.Context, obj any) (model.PreferredTimeInput, error) {
+	var it model.PreferredTimeInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"weekdays", "from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "weekdays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("weekdays"))
+			data, err := ec.unmarshalOWeekday2ᚕgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekdayᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Weekdays = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPreferredTimeInput unmarshals raw into the PreferredTimeInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPreferredTimeInput(ctx context.Context, raw any) (model.PreferredTimeInput, error) {
+	var out model.PreferredTimeInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PreferredTimeInput", raw, &out)
 	return out, err
 }
 
@@ -11702,6 +13907,13 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 	switch obj := (obj).(type) {
 	case nil:
 		return graphql.Null
+	case booking.WaitlistView:
+		return ec._WaitlistEntry(ctx, sel, &obj)
+	case *booking.WaitlistView:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._WaitlistEntry(ctx, sel, obj)
 	case apphub.SearchTimeSlot:
 		return ec._StoredSearch(ctx, sel, &obj)
 	case *apphub.SearchTimeSlot:
@@ -12261,33 +14473,39 @@ func (ec *executionContext) _Availability(ctx context.Context, sel ast.Selection
 		case "timeZone":
 			out.Values[i] = ec._Availability_timeZone(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "days":
 			out.Values[i] = ec._Availability_days(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "reasons":
 			out.Values[i] = ec._Availability_reasons(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "nextDates":
 			out.Values[i] = ec._Availability_nextDates(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "asOf":
 			out.Values[i] = ec._Availability_asOf(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "version":
 			out.Values[i] = ec._Availability_version(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "recommended":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Availability_recommended(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12988,6 +15206,34 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "joinWaitlist":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_joinWaitlist(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "leaveWaitlist":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_leaveWaitlist(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptWaitlistOffer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptWaitlistOffer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "declineWaitlistOffer":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_declineWaitlistOffer(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -13203,6 +15449,50 @@ func (ec *executionContext) _Place(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var preferredTimeImplementors = []string{"PreferredTime"}
+
+func (ec *executionContext) _PreferredTime(ctx context.Context, sel ast.SelectionSet, obj *apphub.PreferredTime) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, preferredTimeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PreferredTime")
+		case "weekdays":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._PreferredTime_weekdays(ctx, field, obj)
+				})
+		case "from":
+			out.Values[i] = ec._PreferredTime_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._PreferredTime_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -13312,6 +15602,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_apiKeys(ctx, field)
 				})
+		case "waitlistEntries":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_waitlistEntries(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -13361,6 +15657,107 @@ func (ec *executionContext) _Reason(ctx context.Context, sel ast.SelectionSet, o
 			}
 		case "message":
 			out.Values[i] = ec._Reason_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var recommendationReasonImplementors = []string{"RecommendationReason"}
+
+func (ec *executionContext) _RecommendationReason(ctx context.Context, sel ast.SelectionSet, obj *apphub.Reason) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recommendationReasonImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecommendationReason")
+		case "code":
+			out.Values[i] = ec._RecommendationReason_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._RecommendationReason_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var recommendedSlotImplementors = []string{"RecommendedSlot"}
+
+func (ec *executionContext) _RecommendedSlot(ctx context.Context, sel ast.SelectionSet, obj *model.RecommendedSlot) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, recommendedSlotImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RecommendedSlot")
+		case "start":
+			out.Values[i] = ec._RecommendedSlot_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "end":
+			out.Values[i] = ec._RecommendedSlot_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._RecommendedSlot_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resource":
+			out.Values[i] = ec._RecommendedSlot_resource(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "crew":
+			out.Values[i] = ec._RecommendedSlot_crew(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "score":
+			out.Values[i] = ec._RecommendedSlot_score(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reasons":
+			out.Values[i] = ec._RecommendedSlot_reasons(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13611,6 +16008,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_appointmentChanged(ctx, fields[0])
 	case "availabilityChanged":
 		return ec._Subscription_availabilityChanged(ctx, fields[0])
+	case "waitlistOffers":
+		return ec._Subscription_waitlistOffers(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -13873,6 +16272,245 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_expiresAt(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var waitlistEntryImplementors = []string{"WaitlistEntry", "Node"}
+
+func (ec *executionContext) _WaitlistEntry(ctx context.Context, sel ast.SelectionSet, obj *booking.WaitlistView) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, waitlistEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WaitlistEntry")
+		case "id":
+			out.Values[i] = ec._WaitlistEntry_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "partyId":
+			out.Values[i] = ec._WaitlistEntry_partyId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "category":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistEntry_category(ctx, field, obj)
+				})
+		case "place":
+			out.Values[i] = ec._WaitlistEntry_place(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "from":
+			out.Values[i] = ec._WaitlistEntry_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._WaitlistEntry_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "preferredTimes":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistEntry_preferredTimes(ctx, field, obj)
+				})
+		case "earliest":
+			out.Values[i] = ec._WaitlistEntry_earliest(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistEntry_status(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._WaitlistEntry_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "offer":
+			out.Values[i] = ec._WaitlistEntry_offer(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "offers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistEntry_offers(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var waitlistEntryPayloadImplementors = []string{"WaitlistEntryPayload"}
+
+func (ec *executionContext) _WaitlistEntryPayload(ctx context.Context, sel ast.SelectionSet, obj *model.WaitlistEntryPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, waitlistEntryPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WaitlistEntryPayload")
+		case "entry":
+			out.Values[i] = ec._WaitlistEntryPayload_entry(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "error":
+			out.Values[i] = ec._WaitlistEntryPayload_error(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var waitlistOfferImplementors = []string{"WaitlistOffer"}
+
+func (ec *executionContext) _WaitlistOffer(ctx context.Context, sel ast.SelectionSet, obj *apphub.WaitlistOffer) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, waitlistOfferImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WaitlistOffer")
+		case "id":
+			out.Values[i] = ec._WaitlistOffer_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "start":
+			out.Values[i] = ec._WaitlistOffer_start(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "end":
+			out.Values[i] = ec._WaitlistOffer_end(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "resource":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistOffer_resource(ctx, field, obj)
+				})
+		case "crew":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistOffer_crew(ctx, field, obj)
+				})
+		case "offeredAt":
+			out.Values[i] = ec._WaitlistOffer_offeredAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "expiresAt":
+			out.Values[i] = ec._WaitlistOffer_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "outcome":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._WaitlistOffer_outcome(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var waitlistOfferEventImplementors = []string{"WaitlistOfferEvent"}
+
+func (ec *executionContext) _WaitlistOfferEvent(ctx context.Context, sel ast.SelectionSet, obj *model.WaitlistOfferEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, waitlistOfferEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WaitlistOfferEvent")
+		case "entry":
+			out.Values[i] = ec._WaitlistOfferEvent_entry(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "offer":
+			out.Values[i] = ec._WaitlistOfferEvent_offer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14766,6 +17404,11 @@ func (ec *executionContext) marshalNInt2ᚕᚕintᚄ(ctx context.Context, sel as
 	return ret
 }
 
+func (ec *executionContext) unmarshalNJoinWaitlistInput2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐJoinWaitlistInput(ctx context.Context, v any) (model.JoinWaitlistInput, error) {
+	res, err := ec.unmarshalInputJoinWaitlistInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋapphubᚋapphubᚋresolversᚋrelayᚐNode(ctx context.Context, sel ast.SelectionSet, v []relay.Node) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14838,6 +17481,35 @@ func (ec *executionContext) unmarshalNPlaceInput2githubᚗcomᚋapphubᚋapphub�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNPreferredTime2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐPreferredTimeᚄ(ctx context.Context, sel ast.SelectionSet, v []*apphub.PreferredTime) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPreferredTime2ᚖgithubᚗcomᚋapphubᚋapphubᚐPreferredTime(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPreferredTime2ᚖgithubᚗcomᚋapphubᚋapphubᚐPreferredTime(ctx context.Context, sel ast.SelectionSet, v *apphub.PreferredTime) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PreferredTime!")
+		return graphql.Null
+	}
+	return ec._PreferredTime(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNPreferredTimeInput2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐPreferredTimeInput(ctx context.Context, v any) (*model.PreferredTimeInput, error) {
+	res, err := ec.unmarshalInputPreferredTimeInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNReason2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []*apphub.Reason) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -14860,6 +17532,54 @@ func (ec *executionContext) marshalNReason2ᚖgithubᚗcomᚋapphubᚋapphubᚐR
 		return graphql.Null
 	}
 	return ec._Reason(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRecommendationReason2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐReasonᚄ(ctx context.Context, sel ast.SelectionSet, v []*apphub.Reason) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRecommendationReason2ᚖgithubᚗcomᚋapphubᚋapphubᚐReason(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRecommendationReason2ᚖgithubᚗcomᚋapphubᚋapphubᚐReason(ctx context.Context, sel ast.SelectionSet, v *apphub.Reason) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RecommendationReason!")
+		return graphql.Null
+	}
+	return ec._RecommendationReason(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRecommendedSlot2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐRecommendedSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.RecommendedSlot) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRecommendedSlot2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐRecommendedSlot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRecommendedSlot2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐRecommendedSlot(ctx context.Context, sel ast.SelectionSet, v *model.RecommendedSlot) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RecommendedSlot!")
+		return graphql.Null
+	}
+	return ec._RecommendedSlot(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNRequirement2githubᚗcomᚋapphubᚋapphubᚐRequirement(ctx context.Context, sel ast.SelectionSet, v apphub.Requirement) graphql.Marshaler {
@@ -15095,6 +17815,120 @@ func (ec *executionContext) unmarshalNTravelTimesInput2githubᚗcomᚋapphubᚋa
 func (ec *executionContext) unmarshalNUpdateAppointmentInput2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐUpdateAppointmentInput(ctx context.Context, v any) (model.UpdateAppointmentInput, error) {
 	res, err := ec.unmarshalInputUpdateAppointmentInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWaitlistEntry2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋbookingᚐWaitlistViewᚄ(ctx context.Context, sel ast.SelectionSet, v []*booking.WaitlistView) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWaitlistEntry2ᚖgithubᚗcomᚋapphubᚋapphubᚋbookingᚐWaitlistView(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWaitlistEntry2ᚖgithubᚗcomᚋapphubᚋapphubᚋbookingᚐWaitlistView(ctx context.Context, sel ast.SelectionSet, v *booking.WaitlistView) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WaitlistEntry!")
+		return graphql.Null
+	}
+	return ec._WaitlistEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWaitlistEntryPayload2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistEntryPayload(ctx context.Context, sel ast.SelectionSet, v *model.WaitlistEntryPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WaitlistEntryPayload!")
+		return graphql.Null
+	}
+	return ec._WaitlistEntryPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWaitlistOffer2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚐWaitlistOfferᚄ(ctx context.Context, sel ast.SelectionSet, v []*apphub.WaitlistOffer) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWaitlistOffer2ᚖgithubᚗcomᚋapphubᚋapphubᚐWaitlistOffer(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNWaitlistOffer2ᚖgithubᚗcomᚋapphubᚋapphubᚐWaitlistOffer(ctx context.Context, sel ast.SelectionSet, v *apphub.WaitlistOffer) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WaitlistOffer!")
+		return graphql.Null
+	}
+	return ec._WaitlistOffer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNWaitlistOfferEvent2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistOfferEvent(ctx context.Context, sel ast.SelectionSet, v *model.WaitlistOfferEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WaitlistOfferEvent!")
+		return graphql.Null
+	}
+	return ec._WaitlistOfferEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWaitlistStatus2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistStatus(ctx context.Context, v any) (model.WaitlistStatus, error) {
+	var res model.WaitlistStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWaitlistStatus2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistStatus(ctx context.Context, sel ast.SelectionSet, v model.WaitlistStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNWeekday2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekday(ctx context.Context, v any) (model.Weekday, error) {
+	var res model.Weekday
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWeekday2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekday(ctx context.Context, sel ast.SelectionSet, v model.Weekday) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNWeekday2ᚕgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekdayᚄ(ctx context.Context, v any) ([]model.Weekday, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.Weekday, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNWeekday2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekday(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNWeekday2ᚕgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekdayᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Weekday) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWeekday2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekday(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNWindow2githubᚗcomᚋapphubᚋapphubᚐWindow(ctx context.Context, sel ast.SelectionSet, v apphub.Window) graphql.Marshaler {
@@ -15553,6 +18387,23 @@ func (ec *executionContext) unmarshalONoteInput2ᚕᚖgithubᚗcomᚋapphubᚋap
 	return res, nil
 }
 
+func (ec *executionContext) unmarshalOPreferredTimeInput2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐPreferredTimeInputᚄ(ctx context.Context, v any) ([]*model.PreferredTimeInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.PreferredTimeInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNPreferredTimeInput2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐPreferredTimeInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
 func (ec *executionContext) unmarshalORequirementInput2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐRequirementInputᚄ(ctx context.Context, v any) ([]*model.RequirementInput, error) {
 	if v == nil {
 		return nil, nil
@@ -15575,6 +18426,22 @@ func (ec *executionContext) marshalOResource2ᚖgithubᚗcomᚋapphubᚋapphub�
 		return graphql.Null
 	}
 	return ec._Resource(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSlotRank2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐSlotRank(ctx context.Context, v any) (*model.SlotRank, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.SlotRank)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSlotRank2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐSlotRank(ctx context.Context, sel ast.SelectionSet, v *model.SlotRank) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOStoredSearch2ᚖgithubᚗcomᚋapphubᚋapphubᚐSearchTimeSlot(ctx context.Context, sel ast.SelectionSet, v *apphub.SearchTimeSlot) graphql.Marshaler {
@@ -15686,6 +18553,72 @@ func (ec *executionContext) marshalOViewer2ᚖgithubᚗcomᚋapphubᚋapphubᚐP
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWaitlistEntry2ᚖgithubᚗcomᚋapphubᚋapphubᚋbookingᚐWaitlistView(ctx context.Context, sel ast.SelectionSet, v *booking.WaitlistView) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WaitlistEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOWaitlistOffer2ᚖgithubᚗcomᚋapphubᚋapphubᚐWaitlistOffer(ctx context.Context, sel ast.SelectionSet, v *apphub.WaitlistOffer) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._WaitlistOffer(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOWaitlistOfferOutcome2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistOfferOutcome(ctx context.Context, v any) (*model.WaitlistOfferOutcome, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.WaitlistOfferOutcome)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWaitlistOfferOutcome2ᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWaitlistOfferOutcome(ctx context.Context, sel ast.SelectionSet, v *model.WaitlistOfferOutcome) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOWeekday2ᚕgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekdayᚄ(ctx context.Context, v any) ([]model.Weekday, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.Weekday, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNWeekday2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekday(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOWeekday2ᚕgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekdayᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Weekday) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNWeekday2githubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWeekday(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOWindowInput2ᚕᚖgithubᚗcomᚋapphubᚋapphubᚋgraphᚋmodelᚐWindowInputᚄ(ctx context.Context, v any) ([]*model.WindowInput, error) {

@@ -71,8 +71,9 @@ type wsSession struct {
 	conns      *connCounter // the instance's websockets
 	maxConns   int          // per principal
 	connKey    string       // the key the connection is counted under, once admitted
-	mu         sync.Mutex   // guards ops: operations end on their own goroutines
+	mu         sync.Mutex   // guards ops and polls: operations end on their own goroutines
 	ops        int          // operations running
+	polls      int          // subscriptions that poll the service (waitlistOffers) running
 }
 
 type wsSessionKey struct{}
@@ -107,6 +108,25 @@ func (s *wsSession) startOperation(max int) bool {
 func (s *wsSession) endOperation() {
 	s.mu.Lock()
 	s.ops--
+	s.mu.Unlock()
+}
+
+// startPoll takes one of the connection's max slots for a subscription that polls, and
+// reports whether there was one.
+func (s *wsSession) startPoll(max int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.polls >= max {
+		return false
+	}
+	s.polls++
+	return true
+}
+
+// endPoll gives back the slot of a polling subscription that ended.
+func (s *wsSession) endPoll() {
+	s.mu.Lock()
+	s.polls--
 	s.mu.Unlock()
 }
 

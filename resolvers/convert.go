@@ -90,18 +90,25 @@ func (r *Resolver) userError(ctx context.Context, err error) (model.UserError, e
 	}
 }
 
-// availability converts a search's answer.
-func availability(cal *apphub.Calendar, res *booking.SlotResult) *model.Availability {
+// availability converts a search's answer, its days' slots in the ranking's order; the answer
+// and the preferred times stay with it for its recommendations.
+func availability(cal *apphub.Calendar, res *booking.SlotResult, rk ranking) *model.Availability {
 	out := &model.Availability{TimeZone: res.TimeZone, Days: make([]*model.AvailabilityDay, len(res.Days)),
-		Reasons: make([]*apphub.Reason, len(res.Reasons)), NextDates: res.NextDates, AsOf: res.AsOf}
+		Reasons: make([]*apphub.Reason, len(res.Reasons)), NextDates: res.NextDates, AsOf: res.AsOf,
+		Answer: res, Preferred: rk.preferred}
 	if res.Version != "" {
 		out.Version = &res.Version
 	}
 	if out.NextDates == nil {
 		out.NextDates = []string{}
 	}
-	for i, d := range res.Days {
-		out.Days[i] = &model.AvailabilityDay{Date: d.Date, Slots: timeSlots(cal, d.Slots)}
+	var loc *time.Location
+	if rk.recommended {
+		loc = locationOf(cal, res.TimeZone)
+	}
+	for i := range res.Days {
+		d := &res.Days[i]
+		out.Days[i] = &model.AvailabilityDay{Date: d.Date, Slots: timeSlots(cal, daySlots(d, loc, rk))}
 	}
 	for i := range res.Reasons {
 		out.Reasons[i] = &res.Reasons[i]

@@ -27,7 +27,12 @@ type gridEncoder struct {
 	oc   *graphql.OperationContext
 	cal  *apphub.Calendar
 	days *dayFragments // nil: days are written each time
+	res  *booking.SlotResult
+	rank ranking // the order of a day's slots, and the preferred times of recommended
 	buf  []byte
+	// The time zone of the answer's days, and its recommendations, once needed.
+	loc  *time.Location
+	recs []apphub.Recommendation
 	// A resource's object, by the fields collected for it (a document may select resources
 	// several ways, through aliases and fragments).
 	resources map[resourceObject][]byte
@@ -51,17 +56,20 @@ var (
 	timeSlotResourceType = []string{"TimeSlotResource"}
 	resourceType         = []string{"Resource"}
 	reasonType           = []string{"Reason"}
+	recommendedSlotType  = []string{"RecommendedSlot"}
+	recommendationType   = []string{"RecommendationReason"}
 )
 
 // encodeAvailability returns the data of oc, an operation whose one field f is availability
-// (availabilityOnly), answered by res: {"<alias>":{…}}. It reports false when the selection
-// asks for what it does not write (a field unknown to it, a deferred fragment) or the answer
-// has a value gqlgen would refuse: gqlgen then executes the operation.
-func encodeAvailability(oc *graphql.OperationContext, f *ast.Field, cal *apphub.Calendar, res *booking.SlotResult, days *dayFragments) ([]byte, bool) {
+// (availabilityOnly), answered by res and ranked by rk (the input's, valid): {"<alias>":{…}}.
+// It reports false when the selection asks for what it does not write (a field unknown to it,
+// a deferred fragment) or has a value gqlgen would refuse (the answer's, or an argument's):
+// gqlgen then executes the operation.
+func encodeAvailability(oc *graphql.OperationContext, f *ast.Field, cal *apphub.Calendar, res *booking.SlotResult, days *dayFragments, rk ranking) ([]byte, bool) {
 	if res.AsOf.IsZero() {
 		return nil, false // gqlgen answers a null non-null field with an error
 	}
-	e := &gridEncoder{oc: oc, cal: cal, days: days, buf: make([]byte, 0, 4096)}
+	e := &gridEncoder{oc: oc, cal: cal, days: days, res: res, rank: rk, buf: make([]byte, 0, 4096)}
 	e.buf = append(e.buf, '{')
 	e.buf = appendQuoted(e.buf, f.Alias)
 	e.buf = append(e.buf, ':')
@@ -130,7 +138,21 @@ func (e *gridEncoder) availability(sel ast.SelectionSet, res *booking.SlotResult
 			return ok && e.list(len(res.Days), func(i int) bool { return e.day(days, &res.Days[i]) })
 		case "reasons":
 			reasons, ok := e.fields(f.Selections, reasonType)
-			return ok && e.list(len(res.Reasons), func(i int) bool { return e.reason(reasons, &res.Reasons[i]) })
+			return ok && e.list(len(res.Reasons), func(i int) bool { return e.reason(reasons, reasonType, &res.Reasons[i]) })
+		case "recommended":
+			n, ok := recommendedCountArg(f.ArgumentMap(e.oc.Variables)["first"])
+			if !ok {
+				return false // gqlgen reports it
+			}
+			slots, ok := e.fields(f.Selections, recommendedSlotType)
+			if !ok {
+				return false
+			}
+			if e.recs == nil && n > 0 {
+				e.recs = apphub.Recommend(res.Days, e.location(), e.rank.preferred)
+			}
+			recs := e.recs[:min(n, len(e.recs))]
+			return e.list(len(recs), func(i int) bool { return e.recommendation(slots, &recs[i]) })
 		case "nextDates":
 			e.strings(res.NextDates)
 		case "asOf":
@@ -148,11 +170,20 @@ func (e *gridEncoder) availability(sel ast.SelectionSet, res *booking.SlotResult
 	})
 }
 
-func (e *gridEncoder) reason(fields []graphql.CollectedField, r *apphub.Reason) bool {
+// location is the time zone of the answer's days.
+func (e *gridEncoder) location() *time.Location {
+	if e.loc == nil {
+		e.loc = locationOf(e.cal, e.res.TimeZone)
+	}
+	return e.loc
+}
+
+// reason writes a Reason or a RecommendationReason (typ), which have the same fields.
+func (e *gridEncoder) reason(fields []graphql.CollectedField, typ []string, r *apphub.Reason) bool {
 	return e.object(fields, func(f *graphql.CollectedField) bool {
 		switch f.Name {
 		case "__typename":
-			e.buf = appendQuoted(e.buf, reasonType[0])
+			e.buf = appendQuoted(e.buf, typ[0])
 		case "code":
 			e.buf = appendQuoted(e.buf, r.Code)
 		case "message":
@@ -171,7 +202,7 @@ func (e *gridEncoder) day(fields []graphql.CollectedField, d *apphub.SlotDay) bo
 		if !ok {
 			return false
 		}
-		key = dayFragmentKey{slots: weak.Make(&d.Slots[0]), n: len(d.Slots), date: d.Date, shape: shape}
+		key = dayFragmentKey{slots: weak.Make(&d.Slots[0]), n: len(d.Slots), date: d.Date, shape: shape, order: e.rank.dayOrder()}
 		if b, found := e.days.cache.GetIfPresent(key); found {
 			e.buf = append(e.buf, b...)
 			return true
@@ -195,8 +226,15 @@ func (e *gridEncoder) dayObject(fields []graphql.CollectedField, d *apphub.SlotD
 		case "date":
 			e.buf = appendQuoted(e.buf, d.Date)
 		case "slots":
-			slots, ok := e.fieldsOf(f, timeSlotType)
-			return ok && e.list(len(d.Slots), func(i int) bool { return e.slot(slots, &d.Slots[i]) })
+			fields, ok := e.fieldsOf(f, timeSlotType)
+			if !ok {
+				return false
+			}
+			slots := d.Slots
+			if e.rank.recommended {
+				slots = rankedSlots(d, e.location(), e.rank.preferred)
+			}
+			return e.list(len(slots), func(i int) bool { return e.slot(fields, &slots[i]) })
 		default:
 			return false
 		}
@@ -237,27 +275,66 @@ func (e *gridEncoder) slot(fields []graphql.CollectedField, s *apphub.Slot) bool
 			}
 			e.buf = append(e.buf, ']')
 		case "crew":
-			// A crew's members, as crewOf looks them up: those gone from the calendar left out.
+			return e.crew(f, s.Crew)
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+// crew writes a crew's members, as crewOf looks them up: those gone from the calendar left out.
+func (e *gridEncoder) crew(f *graphql.CollectedField, crew []string) bool {
+	fields, ok := e.fieldsOf(f, resourceType)
+	if !ok {
+		return false
+	}
+	e.buf = append(e.buf, '[')
+	first := true
+	for _, id := range crew {
+		res, found := e.cal.Resource(id)
+		if !found {
+			continue
+		}
+		if !first {
+			e.buf = append(e.buf, ',')
+		}
+		first = false
+		if !e.resourceObject(fields, res) {
+			return false
+		}
+	}
+	e.buf = append(e.buf, ']')
+	return true
+}
+
+// recommendation writes a RecommendedSlot as recommendedSlots converts it.
+func (e *gridEncoder) recommendation(fields []graphql.CollectedField, r *apphub.Recommendation) bool {
+	return e.object(fields, func(f *graphql.CollectedField) bool {
+		switch f.Name {
+		case "__typename":
+			e.buf = appendQuoted(e.buf, recommendedSlotType[0])
+		case "start":
+			e.buf = appendTime(e.buf, r.Slot.Start)
+		case "end":
+			e.buf = appendTime(e.buf, r.Slot.End)
+		case "capacity":
+			e.buf = strconv.AppendInt(e.buf, int64(r.Slot.Capacity), 10)
+		case "score":
+			e.buf = strconv.AppendInt(e.buf, int64(r.Score), 10)
+		case "resource":
+			res, found := e.cal.Resource(r.Resource)
+			if r.Resource == "" || !found {
+				e.buf = append(e.buf, "null"...) // a crew job's, or gone from the calendar since
+				return true
+			}
 			fields, ok := e.fieldsOf(f, resourceType)
-			if !ok {
-				return false
-			}
-			e.buf = append(e.buf, '[')
-			first := true
-			for _, id := range s.Crew {
-				res, found := e.cal.Resource(id)
-				if !found {
-					continue
-				}
-				if !first {
-					e.buf = append(e.buf, ',')
-				}
-				first = false
-				if !e.resourceObject(fields, res) {
-					return false
-				}
-			}
-			e.buf = append(e.buf, ']')
+			return ok && e.resourceObject(fields, res)
+		case "crew":
+			return e.crew(f, r.Slot.Crew)
+		case "reasons":
+			reasons, ok := e.fieldsOf(f, recommendationType)
+			return ok && e.list(len(r.Reasons), func(i int) bool { return e.reason(reasons, recommendationType, &r.Reasons[i]) })
 		default:
 			return false
 		}
@@ -381,7 +458,8 @@ func (e *gridEncoder) writeShape(b *strings.Builder, fields []graphql.CollectedF
 // kept day answers' own slices, which every window covering them meets again, and writing a
 // day's slots is most of a response. A day is known by its slots — a weak pointer to the first
 // and their number: equal for the same slice of the same answer, never for a new one at a
-// reused address — its date, and the shape of its selection.
+// reused address — its date, the shape of its selection, and the order of its slots (a ranked
+// day's, which depends on the caller's preferred times as well as on the answer).
 type dayFragments struct {
 	cache  *otter.Cache[dayFragmentKey, []byte]
 	budget int
@@ -392,6 +470,7 @@ type dayFragmentKey struct {
 	n     int
 	date  string
 	shape string
+	order string // ranking.dayOrder: the same slots in another order are another day
 }
 
 // dayFragmentBytes bounds the day fragments kept: a 14-day grid with resources is 100 KB.
@@ -400,12 +479,12 @@ const dayFragmentBytes = 8 << 20
 func newDayFragments(budget int) *dayFragments {
 	return &dayFragments{budget: budget, cache: otter.Must(&otter.Options[dayFragmentKey, []byte]{
 		MaximumWeight: uint64(budget),
-		Weigher:       func(k dayFragmentKey, b []byte) uint32 { return uint32(len(b) + len(k.shape) + 100) },
+		Weigher:       func(k dayFragmentKey, b []byte) uint32 { return uint32(len(b) + len(k.shape) + len(k.order) + 100) },
 	})}
 }
 
 func (d *dayFragments) keep(k dayFragmentKey, b []byte) {
-	if len(b)+len(k.shape)+100 <= d.budget {
+	if len(b)+len(k.shape)+len(k.order)+100 <= d.budget {
 		d.cache.Set(k, bytes.Clone(b))
 	}
 }

@@ -39,7 +39,9 @@ func (f fixedAnswer) CalendarAndVersion(context.Context) (*apphub.Calendar, stri
 // random documents (aliases, merged fields, inline and named fragments, @skip and @include by
 // literal and by variable, __typename at every level) over answers with every kind of value:
 // strings gqlgen escapes, runes and bytes it passes through, empty and null values, a resource
-// gone from the calendar, crews (of a crew category, a member gone from the calendar too).
+// gone from the calendar, crews (of a crew category, a member gone from the calendar too);
+// ranked by start or by recommendation, with and without preferred times (literals, a single
+// value for a list, variables), and recommended with its resources and reasons.
 func TestGridEncoderMatchesGqlgen(t *testing.T) {
 	t.Parallel()
 	data := demo.Data()
@@ -63,7 +65,8 @@ func TestGridEncoderMatchesGqlgen(t *testing.T) {
 	slot := func(i int, resources ...string) apphub.Slot {
 		s := apphub.Slot{Start: at.Add(time.Duration(i) * time.Hour), End: at.Add(time.Duration(i)*time.Hour + 90*time.Minute), Capacity: i}
 		for k, id := range resources {
-			s.Resources = append(s.Resources, apphub.SlotResource{ResourceID: id, Capacity: k + 1})
+			// The sides the job joins vary, so that the ranking orders slots otherwise than by start.
+			s.Resources = append(s.Resources, apphub.SlotResource{ResourceID: id, Capacity: k + 1, Joined: uint8(i*5+k*3) & 0xf})
 		}
 		return s
 	}
@@ -105,6 +108,7 @@ func TestGridEncoderMatchesGqlgen(t *testing.T) {
 	// One store of day fragments for all the documents: a day written for one selection must
 	// never answer another.
 	days := newDayFragments(dayFragmentBytes)
+	ranked, recommended := 0, 0
 	for i := range 400 {
 		res := answers[i%len(answers)]
 		doc := randomDocument(rng)
@@ -113,7 +117,8 @@ func TestGridEncoderMatchesGqlgen(t *testing.T) {
 		}
 		exec := executor.New(graph.NewExecutableSchema(graph.Config{Resolvers: &Resolver{Service: fixedAnswer{cal: cal, res: res}}}))
 		ctx := graphql.StartOperationTrace(context.Background())
-		oc, errs := exec.CreateOperationContext(ctx, &graphql.RawParams{Query: doc, Variables: map[string]any{"yes": true, "no": false}})
+		oc, errs := exec.CreateOperationContext(ctx, &graphql.RawParams{Query: doc, Variables: map[string]any{"yes": true, "no": false,
+			"rank": "RECOMMENDED", "prefs": []any{map[string]any{"weekdays": []any{"SUNDAY"}, "from": "01:00", "to": "05:00"}}}})
 		if errs != nil {
 			t.Fatalf("document %d is not valid: %v\n%s", i, errs, doc)
 		}
@@ -122,11 +127,15 @@ func TestGridEncoderMatchesGqlgen(t *testing.T) {
 		if len(want.Errors) > 0 {
 			t.Fatalf("gqlgen: %v\n%s", want.Errors, doc)
 		}
-		f, _, ok := availabilityOnly(oc)
+		f, input, ok := availabilityOnly(oc)
 		if !ok {
 			t.Fatalf("not an availability query:\n%s", doc)
 		}
-		got, ok := encodeAvailability(oc, f, cal, res, days)
+		rk, err := rankingOf(input)
+		if err != nil {
+			t.Fatalf("the ranking of %s: %v", doc, err)
+		}
+		got, ok := encodeAvailability(oc, f, cal, res, days, rk)
 		if !ok {
 			t.Fatalf("the encoder declined:\n%s", doc)
 		}
@@ -138,6 +147,20 @@ func TestGridEncoderMatchesGqlgen(t *testing.T) {
 		if got = append(append([]byte(`{"data":`), got...), '}'); string(got) != string(wire) {
 			t.Fatalf("document %d:\n%s\nencoder: %s\ngqlgen:  %s", i, doc, got, wire)
 		}
+		if rk.recommended {
+			ranked++
+		}
+		if strings.Contains(string(got), `"recommended":[{`) || strings.Contains(string(got), `"recommended2":[{`) {
+			recommended++
+		}
+	}
+	if ranked < 50 || recommended < 50 {
+		t.Fatalf("%d ranked documents, %d with recommendations: the documents miss what they test", ranked, recommended)
+	}
+	// Ranked, the first answer's first day is not in the order of its starts.
+	day := &answers[0].Days[0]
+	if got := rankedSlots(day, cal.Location("Europe/Paris"), nil); len(got) != 3 || !got[0].Start.Equal(day.Slots[0].Start) || !got[1].Start.Equal(day.Slots[2].Start) {
+		t.Fatalf("the first day ranked: %+v", got)
 	}
 }
 
@@ -148,12 +171,15 @@ func slotsResult(tz string, days []apphub.SlotDay) slots.Result {
 // gridTypes lists, per type of an availability answer, its fields and the type of those that
 // are objects.
 var gridTypes = map[string][][2]string{
-	"Availability":     {{"timeZone"}, {"days", "AvailabilityDay"}, {"reasons", "Reason"}, {"nextDates"}, {"asOf"}, {"version"}, {"__typename"}},
-	"AvailabilityDay":  {{"date"}, {"slots", "TimeSlot"}, {"__typename"}},
-	"TimeSlot":         {{"start"}, {"end"}, {"capacity"}, {"resources", "TimeSlotResource"}, {"crew", "Resource"}, {"__typename"}},
-	"TimeSlotResource": {{"resource", "Resource"}, {"capacity"}, {"__typename"}},
-	"Resource":         {{"id"}, {"kind"}, {"name"}, {"timeZone"}, {"zones"}, {"skills"}, {"place"}, {"capacity"}, {"__typename"}},
-	"Reason":           {{"code"}, {"message"}, {"__typename"}},
+	"Availability": {{"timeZone"}, {"days", "AvailabilityDay"}, {"reasons", "Reason"}, {"nextDates"}, {"asOf"}, {"version"}, {"__typename"},
+		{"recommended", "RecommendedSlot"}},
+	"RecommendedSlot":      {{"start"}, {"end"}, {"capacity"}, {"resource", "Resource"}, {"crew", "Resource"}, {"score"}, {"reasons", "RecommendationReason"}, {"__typename"}},
+	"RecommendationReason": {{"code"}, {"message"}, {"__typename"}},
+	"AvailabilityDay":      {{"date"}, {"slots", "TimeSlot"}, {"__typename"}},
+	"TimeSlot":             {{"start"}, {"end"}, {"capacity"}, {"resources", "TimeSlotResource"}, {"crew", "Resource"}, {"__typename"}},
+	"TimeSlotResource":     {{"resource", "Resource"}, {"capacity"}, {"__typename"}},
+	"Resource":             {{"id"}, {"kind"}, {"name"}, {"timeZone"}, {"zones"}, {"skills"}, {"place"}, {"capacity"}, {"__typename"}},
+	"Reason":               {{"code"}, {"message"}, {"__typename"}},
 }
 
 // randomDocument writes a valid availability query with a random selection.
@@ -161,22 +187,28 @@ func randomDocument(rng *rand.Rand) string {
 	g := &docGen{rng: rng}
 	sel := g.selection("Availability", 0)
 	var b strings.Builder
-	b.WriteString("query")
-	if len(g.vars) > 0 {
-		b.WriteString("(")
-		for i, v := range g.vars {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("$" + v + ": Boolean!")
-		}
-		b.WriteString(")")
-	}
 	alias := ""
 	if rng.IntN(2) == 0 {
 		alias = "grid: "
 	}
-	fmt.Fprintf(&b, " { %savailability(input: {category: \"repair\", place: \"75011\"}) %s }\n", alias, sel)
+	var decls []string
+	for _, v := range g.vars {
+		decls = append(decls, "$"+v+": Boolean!")
+	}
+	rank := []string{"", ", rank: EARLIEST", ", rank: RECOMMENDED", ", rank: $rank"}[rng.IntN(4)]
+	prefs := []string{"", `, preferredTimes: [{from: "03:00", to: "06:00"}]`, `, preferredTimes: {weekdays: SUNDAY, from: "00:00", to: "24:00"}`,
+		`, preferredTimes: [{weekdays: [MONDAY, SATURDAY], from: "02:00", to: "08:00"}, {from: "05:45", to: "07:30"}]`, ", preferredTimes: $prefs"}[rng.IntN(5)]
+	if strings.Contains(rank, "$") {
+		decls = append(decls, "$rank: SlotRank")
+	}
+	if strings.Contains(prefs, "$") {
+		decls = append(decls, "$prefs: [PreferredTimeInput!]")
+	}
+	b.WriteString("query")
+	if len(decls) > 0 {
+		b.WriteString("(" + strings.Join(decls, ", ") + ")")
+	}
+	fmt.Fprintf(&b, " { %savailability(input: {category: \"repair\", place: \"75011\"%s%s}) %s }\n", alias, rank, prefs, sel)
 	for _, f := range g.fragments {
 		b.WriteString(f + "\n")
 	}
@@ -215,6 +247,9 @@ func (g *docGen) selection(typ string, depth int) string {
 			item := f[0]
 			if f[0] != "__typename" && g.rng.IntN(4) == 0 {
 				item = f[0] + "2: " + f[0] // the same alias always names the same field
+				if f[0] == "recommended" {
+					item += "(first: 2)" // and with the same arguments
+				}
 			}
 			item += g.directive()
 			if f[1] != "" {

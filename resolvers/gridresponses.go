@@ -107,7 +107,7 @@ func (op *gridOp) encode(ctx context.Context, g *model.Availability) ([]byte, bo
 	if !ok {
 		return nil, false
 	}
-	return encodeAvailability(oc, f, cal, res, nil)
+	return encodeAvailability(oc, f, cal, res, nil, op.w.rank)
 }
 
 // gridEncoding is the response to one grid for one document, shared by its subscribers.

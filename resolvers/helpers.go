@@ -169,7 +169,8 @@ func cursorIndex(all []apphub.Appointment, field, cursor string, after bool) (in
 
 // node finds the object with a global id among those the caller may see, in the order of
 // the id space: an appointment, a stored search (TMF646's generated ids), then the calendar's
-// resources, places and categories (unique across the three), then a hold (its token).
+// resources, places and categories (unique across the three), then a hold (its token), then a
+// waitlist entry (an id drawn like an appointment's; the waitlist is read once per response).
 func (r *Resolver) node(ctx context.Context, id string) (relay.Node, error) {
 	if a, err := r.loadersFrom(ctx).appointments.Load(ctx, id); err != nil || a != nil {
 		return a, err
@@ -200,8 +201,11 @@ func (r *Resolver) node(ctx context.Context, id string) (relay.Node, error) {
 	case "":
 		return &h, nil
 	case apphub.ENOTFOUND:
-		return nil, nil
 	default:
 		return nil, err
 	}
+	if v, err := r.waitlistEntry(ctx, id); err != nil || v != nil {
+		return v, err
+	}
+	return nil, nil
 }

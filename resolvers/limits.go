@@ -222,6 +222,8 @@ func fieldCosts() graph.ComplexityRoot {
 		days := int(window.Hours()/24) + 1
 		return 1 + childComplexity*min(max(days, 1), 31)
 	}
+	// Availability.recommended costs as one object, as a day's slots do: at most 50 of them
+	// (fewer than a day's slots), and within the availability's cost, which its days multiply.
 	return c
 }
 

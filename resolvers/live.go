@@ -30,10 +30,12 @@ type liveState struct {
 // (slots.Scope.Target: every postcode of a zone has the same answer), not the place string
 // sent. The answer does not depend on who asks, only whether one may, which each subscriber's
 // own search checks. A window left to its default (zero here) moves with the clock: the
-// watcher's searches default it again each time.
+// watcher's searches default it again each time. The ranking (rank and preferred times) is
+// part of the key: it orders the grid's slots and makes its recommendations.
 type gridKey struct {
 	category, target, resource string
-	from, to                   int64 // Unix nanoseconds, 0 when not given
+	from, to                   int64  // Unix nanoseconds, 0 when not given
+	rank                       string // ranking.key
 }
 
 // gridKeyOf returns q's key and the work zone whose changes change its answer, "" when it has
@@ -62,7 +64,7 @@ func gridKeyOf(cal *apphub.Calendar, q booking.SlotQuery) (gridKey, string, erro
 		}
 		return t.UnixNano()
 	}
-	return gridKey{q.Category, sc.Target(), q.Resource, unix(q.From), unix(q.To)}, sc.Zone(), nil
+	return gridKey{q.Category, sc.Target(), q.Resource, unix(q.From), unix(q.To), ""}, sc.Zone(), nil
 }
 
 // gridWatcher keeps one slot grid current for all its subscribers: it follows the bus's
@@ -72,6 +74,7 @@ type gridWatcher struct {
 	r       *Resolver
 	key     gridKey
 	query   booking.SlotQuery // its first subscriber's: the place resolves to key.target
+	rank    ranking           // its first subscriber's: the same key as every other's
 	zone    string
 	ctx     context.Context // calls as its first subscriber; ends with the last one
 	stop    context.CancelFunc
@@ -119,9 +122,9 @@ func (s *gridSub) offer(g *model.Availability) {
 	}
 }
 
-// watchGrid subscribes to the grid q asks for, and returns the watcher it joined. res is the
-// caller's own search of q.
-func (r *Resolver) watchGrid(ctx context.Context, q booking.SlotQuery, res *booking.SlotResult) (<-chan *model.Availability, *gridWatcher, error) {
+// watchGrid subscribes to the grid q asks for, ranked by rk, and returns the watcher it
+// joined. res is the caller's own search of q.
+func (r *Resolver) watchGrid(ctx context.Context, q booking.SlotQuery, rk ranking, res *booking.SlotResult) (<-chan *model.Availability, *gridWatcher, error) {
 	cal, _, err := r.Service.CalendarAndVersion(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -130,7 +133,8 @@ func (r *Resolver) watchGrid(ctx context.Context, q booking.SlotQuery, res *book
 	if err != nil {
 		return nil, nil, err
 	}
-	w := r.live.watcher(r, ctx, key, q, zone)
+	key.rank = rk.key
+	w := r.live.watcher(r, ctx, key, q, rk, zone)
 	signal, _ := streamSignalOf(ctx)
 	sub := &gridSub{ch: make(chan *model.Availability, 1), signal: signal}
 	if err := w.join(sub, res); err != nil {
@@ -145,7 +149,7 @@ func (r *Resolver) watchGrid(ctx context.Context, q booking.SlotQuery, res *book
 }
 
 // watcher returns the watcher of key, started if there is none, with a reference taken.
-func (l *liveState) watcher(r *Resolver, ctx context.Context, key gridKey, q booking.SlotQuery, zone string) *gridWatcher {
+func (l *liveState) watcher(r *Resolver, ctx context.Context, key gridKey, q booking.SlotQuery, rk ranking, zone string) *gridWatcher {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if w := l.grids[key]; w != nil {
@@ -155,7 +159,7 @@ func (l *liveState) watcher(r *Resolver, ctx context.Context, key gridKey, q boo
 	// Any principal that may search gets the same answer: the watcher searches as the caller
 	// who starts it, whose search just succeeded, for as long as it has subscribers.
 	wctx, stop := context.WithCancel(apphub.NewContextWithPrincipal(context.Background(), apphub.PrincipalFromContext(ctx)))
-	w := &gridWatcher{r: r, key: key, query: q, zone: zone, ctx: wctx, stop: stop, refs: 1, subs: make(map[*gridSub]struct{})}
+	w := &gridWatcher{r: r, key: key, query: q, rank: rk, zone: zone, ctx: wctx, stop: stop, refs: 1, subs: make(map[*gridSub]struct{})}
 	// Before any search, so that no change falls between the first grid and the next.
 	w.changes = r.Events.SubscribeAvailability(wctx)
 	if l.grids == nil {
@@ -284,7 +288,7 @@ func (w *gridWatcher) publish(res *booking.SlotResult) (*model.Availability, err
 	if err != nil {
 		return nil, err
 	}
-	next := availability(cal, res)
+	next := availability(cal, res, w.rank)
 	send := last == nil || !reflect.DeepEqual(next.Days, last.Days) || !reflect.DeepEqual(next.Reasons, last.Reasons) ||
 		!slices.Equal(next.NextDates, last.NextDates)
 	w.mu.Lock()

@@ -9,6 +9,7 @@ import (
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
 )
 
 // loaders batch the reads of one response (freshLoaders): fields that each need an appointment or a history
@@ -17,6 +18,18 @@ import (
 type loaders struct {
 	appointments *dataloadgen.Loader[string, *apphub.Appointment]
 	histories    *dataloadgen.Loader[string, []apphub.Revision]
+
+	svc          Service
+	waitlistOnce sync.Once // the waitlist entries the caller may see, read once per response
+	waitlistList []booking.WaitlistView
+	waitlistErr  error
+}
+
+// waitlist reads the waitlist entries the caller may see, once for the response (node(id:)
+// of many ids reads them once).
+func (l *loaders) waitlist(ctx context.Context) ([]booking.WaitlistView, error) {
+	l.waitlistOnce.Do(func() { l.waitlistList, l.waitlistErr = l.svc.WaitlistEntries(ctx) })
+	return l.waitlistList, l.waitlistErr
 }
 
 type loadersKey struct{}
@@ -26,6 +39,7 @@ const batchWait = time.Millisecond
 
 func newLoaders(svc Service) *loaders {
 	return &loaders{
+		svc: svc,
 		appointments: dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]*apphub.Appointment, []error) {
 			return parallel(ctx, ids, func(ctx context.Context, id string) (*apphub.Appointment, error) {
 				a, err := svc.Appointment(ctx, id)

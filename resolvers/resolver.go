@@ -44,6 +44,14 @@ type Service interface {
 	CreateAPIKey(ctx context.Context, req booking.NewAPIKey) (string, apphub.APIKey, error)
 	RevokeAPIKey(ctx context.Context, id string) (apphub.APIKey, error)
 	APIKeys(ctx context.Context) ([]apphub.APIKey, error)
+
+	// The waitlist: booking decides who sees which entries (another party's is not found).
+	JoinWaitlist(ctx context.Context, req booking.JoinWaitlist) (booking.WaitlistView, error)
+	WaitlistEntries(ctx context.Context) ([]booking.WaitlistView, error)
+	WaitlistEntry(ctx context.Context, id string) (booking.WaitlistView, error)
+	LeaveWaitlist(ctx context.Context, id string) (booking.WaitlistView, error)
+	AcceptOffer(ctx context.Context, entryID string) (apphub.Appointment, error)
+	DeclineOffer(ctx context.Context, entryID string) (booking.WaitlistView, error)
 }
 
 // CalendarPath is where the hub serves calendar files by link: CalendarPath + token + ".ics".

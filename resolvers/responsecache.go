@@ -22,7 +22,9 @@ import (
 // for every request (the service answers it from the answer it keeps under the same version),
 // so a response is never served past a change of the data it was built from. A request is
 // learnt when gqlgen has executed it (so it passed parsing, validation and the limits, which
-// depend on the request alone); only requests answered as application/json take part.
+// depend on the request alone); only requests answered as application/json take part. The
+// rank and preferredTimes an input asks for are in the request too, so a ranked request and an
+// unranked one of the same window never share a response.
 type responseCache struct {
 	svc     Service
 	limit   func(ctx context.Context, class string) error // Options.Limit; nil: none
@@ -123,6 +125,10 @@ func (c *responseCache) InterceptOperation(ctx context.Context, next graphql.Ope
 	if !ok {
 		return next(ctx)
 	}
+	rk, err := rankingOf(input)
+	if err != nil {
+		return next(ctx) // the resolver reports it
+	}
 	q := slotQuery(input)
 	res, err := c.svc.Search(ctx, q)
 	if err != nil {
@@ -131,7 +137,7 @@ func (c *responseCache) InterceptOperation(ctx context.Context, next graphql.Ope
 	ctx = withAnswer(ctx, q, res)
 	respond := func() *graphql.Response {
 		if cal, _, err := c.svc.CalendarAndVersion(ctx); err == nil {
-			if data, ok := encodeAvailability(oc, f, cal, res, c.days); ok {
+			if data, ok := encodeAvailability(oc, f, cal, res, c.days, rk); ok {
 				return &graphql.Response{Data: data}
 			}
 		}
@@ -200,7 +206,8 @@ func (w *directWriter) Write(b []byte) (int, error) {
 func (w *directWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // availabilityOnly returns the field and the input of an operation that is a query of one
-// availability field and nothing else, without directives, whose arguments could be read.
+// availability field and nothing else, without directives, whose arguments could be read
+// (its rank and preferredTimes included: they change the response, not the search).
 func availabilityOnly(oc *graphql.OperationContext) (*ast.Field, model.AvailabilityInput, bool) {
 	var in model.AvailabilityInput
 	f := onlyField(oc, ast.Query, "availability")
@@ -228,7 +235,7 @@ func availabilityOnly(oc *graphql.OperationContext) (*ast.Field, model.Availabil
 	from, errs[3] = graphql.UnmarshalTime(m["from"])
 	to, errs[4] = graphql.UnmarshalTime(m["to"])
 	in.From, in.To = &from, &to
-	return f, in, errs == [5]error{}
+	return f, in, errs == [5]error{} && rankingInput(m, &in)
 }
 
 // onlyField returns the field of an operation of kind op whose one selection is the field

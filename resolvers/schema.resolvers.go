@@ -86,6 +86,21 @@ func (r *appointmentRevisionResolver) End(ctx context.Context, obj *apphub.Revis
 	return &obj.State.End, nil
 }
 
+func (r *availabilityResolver) Recommended(ctx context.Context, obj *model.Availability, first *int) ([]*model.RecommendedSlot, error) {
+	n, err := recommendedCount(first)
+	if err != nil {
+		return nil, err
+	}
+	if obj.Answer == nil || n == 0 {
+		return []*model.RecommendedSlot{}, nil
+	}
+	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return recommendedSlots(cal, recommendations(cal, obj.Answer, obj.Preferred), n), nil
+}
+
 func (r *categoryResolver) DurationMinutes(ctx context.Context, obj *apphub.Category) (int, error) {
 	return minutes(obj.Duration), nil
 }
@@ -232,11 +247,34 @@ func (r *mutationResolver) RevokeAPIKey(ctx context.Context, id string) (*apphub
 	return &k, nil
 }
 
+func (r *mutationResolver) JoinWaitlist(ctx context.Context, input model.JoinWaitlistInput) (*model.WaitlistEntryPayload, error) {
+	return r.joinWaitlist(ctx, input)
+}
+
+func (r *mutationResolver) LeaveWaitlist(ctx context.Context, id string) (*model.WaitlistEntryPayload, error) {
+	v, err := r.Service.LeaveWaitlist(ctx, id)
+	return r.waitlistPayload(ctx, v, err)
+}
+
+func (r *mutationResolver) AcceptWaitlistOffer(ctx context.Context, entryID string) (*model.AppointmentPayload, error) {
+	a, err := r.Service.AcceptOffer(ctx, entryID)
+	return r.appointmentPayload(ctx, a, err)
+}
+
+func (r *mutationResolver) DeclineWaitlistOffer(ctx context.Context, entryID string) (*model.WaitlistEntryPayload, error) {
+	v, err := r.Service.DeclineOffer(ctx, entryID)
+	return r.waitlistPayload(ctx, v, err)
+}
+
 func (r *noteResolver) Date(ctx context.Context, obj *apphub.Note) (*time.Time, error) {
 	if obj.Date.IsZero() {
 		return nil, nil
 	}
 	return &obj.Date, nil
+}
+
+func (r *preferredTimeResolver) Weekdays(ctx context.Context, obj *apphub.PreferredTime) ([]model.Weekday, error) {
+	return weekdaysOf(obj.Weekdays), nil
 }
 
 func (r *queryResolver) Hub(ctx context.Context) (*model.Hub, error) {
@@ -252,6 +290,10 @@ func (r *queryResolver) Viewer(ctx context.Context) (*apphub.Principal, error) {
 }
 
 func (r *queryResolver) Availability(ctx context.Context, input model.AvailabilityInput) (*model.Availability, error) {
+	rk, err := rankingOf(input)
+	if err != nil {
+		return nil, err
+	}
 	res, err := r.search(ctx, slotQuery(input))
 	if err != nil {
 		return nil, err
@@ -260,7 +302,7 @@ func (r *queryResolver) Availability(ctx context.Context, input model.Availabili
 	if err != nil {
 		return nil, err
 	}
-	return availability(cal, res), nil
+	return availability(cal, res, rk), nil
 }
 
 func (r *queryResolver) Appointment(ctx context.Context, id string) (*apphub.Appointment, error) {
@@ -369,6 +411,14 @@ func (r *queryResolver) APIKeys(ctx context.Context) ([]*apphub.APIKey, error) {
 	return pointers(keys), nil
 }
 
+func (r *queryResolver) WaitlistEntries(ctx context.Context) ([]*booking.WaitlistView, error) {
+	views, err := r.Service.WaitlistEntries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return pointers(views), nil
+}
+
 func (r *storedSearchResolver) Attributes(ctx context.Context, obj *apphub.SearchTimeSlot) (string, error) {
 	// A map of raw JSON values encodes with sorted keys and every value as sent.
 	b, err := json.Marshal(obj.Attributes)
@@ -386,11 +436,54 @@ func (r *subscriptionResolver) AvailabilityChanged(ctx context.Context, input mo
 	return r.availabilityChanged(ctx, input)
 }
 
+func (r *subscriptionResolver) WaitlistOffers(ctx context.Context) (<-chan *model.WaitlistOfferEvent, error) {
+	return r.waitlistOffers(ctx)
+}
+
 func (r *viewerResolver) ExpiresAt(ctx context.Context, obj *apphub.Principal) (*time.Time, error) {
 	if obj.Expires.IsZero() {
 		return nil, nil
 	}
 	return &obj.Expires, nil
+}
+
+func (r *waitlistEntryResolver) Category(ctx context.Context, obj *booking.WaitlistView) (*apphub.Category, error) {
+	if obj.Category == "" {
+		return nil, nil
+	}
+	cal, _, err := r.Service.CalendarAndVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c, _ := cal.Category(obj.Category)
+	return c, nil
+}
+
+func (r *waitlistEntryResolver) PreferredTimes(ctx context.Context, obj *booking.WaitlistView) ([]*apphub.PreferredTime, error) {
+	return pointers(obj.Preferred), nil
+}
+
+func (r *waitlistEntryResolver) Status(ctx context.Context, obj *booking.WaitlistView) (model.WaitlistStatus, error) {
+	return waitlistStatusOf(obj.Status), nil
+}
+
+func (r *waitlistEntryResolver) Offers(ctx context.Context, obj *booking.WaitlistView) ([]*apphub.WaitlistOffer, error) {
+	return pointers(obj.Offers), nil
+}
+
+func (r *waitlistOfferResolver) Resource(ctx context.Context, obj *apphub.WaitlistOffer) (*apphub.Resource, error) {
+	return r.resource(ctx, obj.Resource)
+}
+
+func (r *waitlistOfferResolver) Crew(ctx context.Context, obj *apphub.WaitlistOffer) ([]*apphub.Resource, error) {
+	if len(obj.Crew) > 0 {
+		return r.members(ctx, obj.Crew)
+	}
+	return r.members(ctx, []string{obj.Resource})
+}
+
+func (r *waitlistOfferResolver) Outcome(ctx context.Context, obj *apphub.WaitlistOffer) (*model.WaitlistOfferOutcome, error) {
+	return offerOutcomeOf(obj.Outcome), nil
 }
 
 func (r *Resolver) ApiKey() graph.ApiKeyResolver { return &apiKeyResolver{r} }
@@ -401,6 +494,8 @@ func (r *Resolver) AppointmentRevision() graph.AppointmentRevisionResolver {
 	return &appointmentRevisionResolver{r}
 }
 
+func (r *Resolver) Availability() graph.AvailabilityResolver { return &availabilityResolver{r} }
+
 func (r *Resolver) Category() graph.CategoryResolver { return &categoryResolver{r} }
 
 func (r *Resolver) Hold() graph.HoldResolver { return &holdResolver{r} }
@@ -408,6 +503,8 @@ func (r *Resolver) Hold() graph.HoldResolver { return &holdResolver{r} }
 func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
 
 func (r *Resolver) Note() graph.NoteResolver { return &noteResolver{r} }
+
+func (r *Resolver) PreferredTime() graph.PreferredTimeResolver { return &preferredTimeResolver{r} }
 
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
@@ -417,16 +514,24 @@ func (r *Resolver) Subscription() graph.SubscriptionResolver { return &subscript
 
 func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
 
+func (r *Resolver) WaitlistEntry() graph.WaitlistEntryResolver { return &waitlistEntryResolver{r} }
+
+func (r *Resolver) WaitlistOffer() graph.WaitlistOfferResolver { return &waitlistOfferResolver{r} }
+
 type (
 	apiKeyResolver              struct{ *Resolver }
 	appointmentResolver         struct{ *Resolver }
 	appointmentRevisionResolver struct{ *Resolver }
+	availabilityResolver        struct{ *Resolver }
 	categoryResolver            struct{ *Resolver }
 	holdResolver                struct{ *Resolver }
 	mutationResolver            struct{ *Resolver }
 	noteResolver                struct{ *Resolver }
+	preferredTimeResolver       struct{ *Resolver }
 	queryResolver               struct{ *Resolver }
 	storedSearchResolver        struct{ *Resolver }
 	subscriptionResolver        struct{ *Resolver }
 	viewerResolver              struct{ *Resolver }
+	waitlistEntryResolver       struct{ *Resolver }
+	waitlistOfferResolver       struct{ *Resolver }
 )

@@ -74,6 +74,10 @@ func (r *subscriptionResolver) availabilityChanged(ctx context.Context, input mo
 	if r.Events == nil {
 		return nil, apphub.Errorf(apphub.EUNAVAILABLE, "live updates are not available")
 	}
+	rk, err := rankingOf(input)
+	if err != nil {
+		return nil, err
+	}
 	// The caller's own search: whether it may, and whether the input is valid, with the
 	// service's errors. The service answers it from the answer it keeps, at little cost.
 	q := slotQuery(input)
@@ -81,7 +85,7 @@ func (r *subscriptionResolver) availabilityChanged(ctx context.Context, input mo
 	if err != nil {
 		return nil, err
 	}
-	ch, w, err := r.watchGrid(ctx, q, res)
+	ch, w, err := r.watchGrid(ctx, q, rk, res)
 	if err != nil {
 		return nil, err
 	}

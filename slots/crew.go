@@ -142,11 +142,37 @@ func (e *engine) crewPlans(first, end int64) []plan {
 func (p plan) gaps(r *rules, s, durQ int64) int {
 	n := 0
 	for _, q := range [2]int64{s - r.before - 1, s + durQ + r.after} {
-		if q >= p.lo && q < p.lo+int64(len(p.cells)) && p.cells[q-p.lo] == int8(r.capacity) {
+		if c, ok := p.cell(q); ok && c == int8(r.capacity) {
 			n++
 		}
 	}
 	return n
+}
+
+// joined is what a job starting at s, lead times included, touches on each side
+// (apphub.Joined* bits): a quantum with a seat taken is another job; one outside working time
+// (or closed) is the edge of the resource's day.
+func (p plan) joined(r *rules, s, durQ int64) uint8 {
+	var j uint8
+	for side, q := range [2]int64{s - r.before - 1, s + durQ + r.after} {
+		c, ok := p.cell(q)
+		switch {
+		case !ok:
+		case c < 0:
+			j |= apphub.JoinedEdgeBefore << side
+		case c < int8(r.capacity):
+			j |= apphub.JoinedJobBefore << side
+		}
+	}
+	return j
+}
+
+// cell is the state of quantum q, false when the plan does not cover it.
+func (p plan) cell(q int64) (int8, bool) {
+	if q < p.lo || q >= p.lo+int64(len(p.cells)) {
+		return 0, false
+	}
+	return p.cells[q-p.lo], true
 }
 
 // crewAt is the crew the engine offers for the job starting at quantum s: the members'
@@ -242,7 +268,7 @@ func (e *engine) runCrew(from, to int64) ([]apphub.Slot, uint32) {
 			Resources: make([]apphub.SlotResource, len(at.members)), Crew: make([]string, len(at.members))}
 		for k, i := range at.members {
 			id := e.resources[i].res.ID
-			slot.Resources[k] = apphub.SlotResource{ResourceID: id, Capacity: at.free[i]}
+			slot.Resources[k] = apphub.SlotResource{ResourceID: id, Capacity: at.free[i], Joined: plans[i].joined(e.resources[i], c.start, e.durQ)}
 			slot.Crew[k] = id
 		}
 		out = append(out, slot)

@@ -31,6 +31,9 @@ import (
 //     path searched depth first over the ranking (a taken resource changes seat only then);
 //   - the crew is listed by requirement, then by id; the capacity is how many crews are filled
 //     one after another from the seats left (each member giving one seat, the ranking kept);
+//   - each member's Joined is what the job at the crew's start, with that member's own lead
+//     time, touches on each side in the member's day (reference.joined): the idle sides that
+//     ranked it are exactly the sides that touch neither a job nor an edge;
 //   - without a crew, the start is refused for the largest reason of the resources refused
 //     one by one (for the named resource's own, when it is refused), else FULLY_BOOKED.
 //
@@ -46,13 +49,14 @@ type refCrewOffer struct {
 	start, end time.Time
 	crew       []string
 	seats      []int
+	joined     []uint8 // per member: apphub.Joined* bits
 	capacity   int
 }
 
 func (o refCrewOffer) String() string {
 	members := make([]string, len(o.crew))
 	for i, id := range o.crew {
-		members[i] = fmt.Sprintf("%s(%d)", id, o.seats[i])
+		members[i] = fmt.Sprintf("%s(%d %s)", id, o.seats[i], joinedString(o.joined[i]))
 	}
 	return fmt.Sprintf("%s %s–%s [%s]×%d", o.date, o.start.Format(time.RFC3339), o.end.Format("15:04Z"), strings.Join(members, " "), o.capacity)
 }
@@ -160,13 +164,8 @@ func (r *reference) assign(ranked []apphub.Resource) map[string]int {
 
 // idle reports whether the quantum starting at q is working time of res with no seat taken.
 func (r *reference) idle(res apphub.Resource, q time.Time) bool {
-	states := r.minutes[res.ID]
-	for m := q.Unix() / 60; m < q.Unix()/60+15; m++ {
-		if m < r.lo || m >= r.hi || states[m-r.lo] != refWorking {
-			return false
-		}
-	}
-	return !slices.Contains(r.seats[res.ID][q.Unix()], true)
+	working, taken := r.neighbour(res, q)
+	return working && !taken
 }
 
 // idleSides counts the idle quanta just before and just after what a job of res starting at
@@ -288,6 +287,7 @@ func (r *reference) crewSearch() ([]refCrewOffer, []string) {
 		o := refCrewOffer{date: c[0].In(loc).Format(time.DateOnly), start: c[0], end: c[1], crew: a.members, capacity: a.capacity}
 		for _, id := range a.members {
 			o.seats = append(o.seats, a.free[id])
+			o.joined = append(o.joined, r.joined(r.resource(id), c[0]))
 		}
 		out = append(out, o)
 	}
@@ -420,6 +420,7 @@ func flattenCrew(t *testing.T, r *Result) []refCrewOffer {
 					t.Fatalf("slot %v: resources %v are not its crew %v", s.Start, s.Resources, s.Crew)
 				}
 				o.seats = append(o.seats, m.Capacity)
+				o.joined = append(o.joined, m.Joined)
 			}
 			if len(s.Resources) != len(s.Crew) {
 				t.Fatalf("slot %v: resources %v are not its crew %v", s.Start, s.Resources, s.Crew)
@@ -534,4 +535,5 @@ func compareCrewWithReference(t *testing.T, c refCase, rng *rand.Rand, cal *apph
 		}
 		probe(must, somePrefer(), start, end, nil)
 	}
+	checkNarrowWindows(t, cal, busy, c.query, got, rng)
 }

@@ -438,12 +438,12 @@ func (e *engine) run(from, to int64) ([]apphub.Slot, uint32) {
 			}
 			first, seats := len(offers), 0
 			for i, r := range group {
-				free, _, why := plans[i].take(r, c, e.durQ, e.step == 0)
+				free, run, why := plans[i].take(r, c, e.durQ, e.step == 0)
 				if why != fits {
 					refused |= 1 << why
 					continue
 				}
-				offers = append(offers, apphub.SlotResource{ResourceID: r.res.ID, Capacity: free})
+				offers = append(offers, apphub.SlotResource{ResourceID: r.res.ID, Capacity: free, Joined: plans[i].joined(r, run, e.durQ)})
 				seats += free
 			}
 			if len(offers) > first {
@@ -467,16 +467,17 @@ func (e *engine) run(from, to int64) ([]apphub.Slot, uint32) {
 }
 
 // plans builds the plans of a group of resources (sharing a time zone) for candidates
-// between first and last, in one allocation.
+// between first and last, with one more quantum each side to see what a job joins, in one
+// allocation.
 func (e *engine) plans(z *zoneTable, group []*rules, first, last int64) []plan {
 	total := int64(0)
 	for _, r := range group {
-		total += last + r.after - (first - r.before)
+		total += last + r.after - (first - r.before) + 2
 	}
 	buf := make([]int8, total)
 	plans := make([]plan, len(group))
 	for i, r := range group {
-		lo, hi := first-r.before, last+r.after
+		lo, hi := first-r.before-1, last+r.after+1
 		n := hi - lo
 		plans[i] = r.buildPlan(z, e.busy, lo, hi, buf[:n:n])
 		buf = buf[n:]

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,10 +35,32 @@ type refOffer struct {
 	start, end time.Time
 	resource   string
 	seats      int
+	joined     uint8 // apphub.Joined* bits
 }
 
 func (o refOffer) String() string {
-	return fmt.Sprintf("%s %s–%s %s(%d)", o.date, o.start.Format(time.RFC3339), o.end.Format("15:04Z"), o.resource, o.seats)
+	return fmt.Sprintf("%s %s–%s %s(%d %s)", o.date, o.start.Format(time.RFC3339), o.end.Format("15:04Z"), o.resource, o.seats, joinedString(o.joined))
+}
+
+// joinedString spells Joined bits out: what touches the job's lead time before it, then what
+// touches the job and its lead time after it ("job", "edge" or "-").
+func joinedString(j uint8) string {
+	side := func(job, edge uint8) string {
+		switch {
+		case j&job != 0 && j&edge != 0:
+			return "job+edge"
+		case j&job != 0:
+			return "job"
+		case j&edge != 0:
+			return "edge"
+		}
+		return "-"
+	}
+	s := side(apphub.JoinedJobBefore, apphub.JoinedEdgeBefore) + "|" + side(apphub.JoinedJobAfter, apphub.JoinedEdgeAfter)
+	if rest := j &^ (apphub.JoinedJobBefore | apphub.JoinedJobAfter | apphub.JoinedEdgeBefore | apphub.JoinedEdgeAfter); rest != 0 {
+		s += fmt.Sprintf("+%#x", rest)
+	}
+	return s
 }
 
 // The reference's reasons, in the order of how far the checks got.
@@ -409,6 +432,45 @@ func (r *reference) lead(res apphub.Resource) (before, after time.Duration, trav
 	return time.Duration((longest+14)/15*15) * time.Minute, 0, true
 }
 
+// neighbour is the state of the quantum starting at q for res: working time (every minute of
+// it), and whether a seat of it is taken.
+func (r *reference) neighbour(res apphub.Resource, q time.Time) (working, taken bool) {
+	states := r.minutes[res.ID]
+	if q.Unix()%900 != 0 || q.Unix()/60 < r.lo || q.Unix()/60+15 > r.hi {
+		panic(fmt.Sprintf("reference: quantum %v is not one it covers", q))
+	}
+	working = true
+	for m := q.Unix() / 60; m < q.Unix()/60+15; m++ {
+		working = working && states[m-r.lo] == refWorking
+	}
+	return working, slices.Contains(r.seats[res.ID][q.Unix()], true)
+}
+
+// joined is what a job of res starting at start touches on each side of what it occupies
+// (the job and its lead time): the quantum before the lead time, the quantum after the job and
+// its lead time after it. Such a quantum that is not working time is the edge of the
+// resource's day; one that is, with a seat taken, another job; one wholly free, neither.
+func (r *reference) joined(res apphub.Resource, start time.Time) uint8 {
+	before, after, _ := r.lead(res)
+	var j uint8
+	sides := []struct {
+		q         time.Time
+		job, edge uint8
+	}{
+		{start.Add(-before - 15*time.Minute), apphub.JoinedJobBefore, apphub.JoinedEdgeBefore},
+		{start.Add(r.cat.Duration + after), apphub.JoinedJobAfter, apphub.JoinedEdgeAfter},
+	}
+	for _, side := range sides {
+		switch working, taken := r.neighbour(res, side.q); {
+		case !working:
+			j |= side.edge
+		case taken:
+			j |= side.job
+		}
+	}
+	return j
+}
+
 func (r *reference) search() []refOffer {
 	loc, _ := time.LoadLocation(r.placeTZ)
 	var out []refOffer
@@ -417,8 +479,9 @@ func (r *reference) search() []refOffer {
 			continue
 		}
 		for _, c := range r.candidates(res) {
-			if seats, _, why := r.take(res, c); why == "" {
-				out = append(out, refOffer{c[0].In(loc).Format(time.DateOnly), c[0], c[1], res.ID, seats})
+			// An arrival window's job is the run a booking takes: its sides are the run's.
+			if seats, run, why := r.take(res, c); why == "" {
+				out = append(out, refOffer{c[0].In(loc).Format(time.DateOnly), c[0], c[1], res.ID, seats, r.joined(res, run)})
 			}
 		}
 	}
@@ -586,18 +649,7 @@ func randomCaseWith(rng *rand.Rand, crew bool) refCase {
 
 	cat := apphub.Category{ID: "c", Duration: time.Duration(1+rng.IntN(8)) * 15 * time.Minute}
 	if rng.IntN(3) == 0 {
-		start := rng.IntN(60) * 15
-		for range 1 + rng.IntN(2) {
-			end := start + int(cat.Duration/time.Minute) + rng.IntN(16)*15
-			if end > 1440 {
-				break
-			}
-			cat.Windows = append(cat.Windows, apphub.Window{Start: clockString(start), End: clockString(end)})
-			start = end + rng.IntN(8)*15
-			if start >= 1440 {
-				break
-			}
-		}
+		randomWindows(rng, &cat)
 	} else {
 		cat.Step = time.Duration(1+rng.IntN(8)) * 15 * time.Minute
 	}
@@ -667,13 +719,95 @@ func randomCaseWith(rng *rand.Rand, crew bool) refCase {
 	return refCase{data: data, claims: claims, query: q}
 }
 
+// randomWindows gives cat one or two arrival windows a day.
+func randomWindows(rng *rand.Rand, cat *apphub.Category) {
+	start := rng.IntN(60) * 15
+	for range 1 + rng.IntN(2) {
+		end := start + int(cat.Duration/time.Minute) + rng.IntN(16)*15
+		if end > 1440 {
+			break
+		}
+		cat.Windows = append(cat.Windows, apphub.Window{Start: clockString(start), End: clockString(end)})
+		start = end + rng.IntN(8)*15
+		if start >= 1440 {
+			break
+		}
+	}
+}
+
+// randomJoinedCase is a random case (of a crew job when crew is set) drawn for what a job
+// joins on each side: randomCaseWith's, then more of what a side may touch — jobs booked
+// before (runs of quanta), long days running past midnight into holidays, holidays around
+// the window, short blackouts in it — and, for one resource, arrival windows half the time.
+func randomJoinedCase(rng *rand.Rand, crew bool) refCase {
+	c := randomCaseWith(rng, crew)
+	loc, _ := time.LoadLocation(c.data.Zones[0].TimeZone)
+	localAt := func(t time.Time) string { return t.In(loc).Format("2006-01-02T15:04") }
+	if rng.IntN(2) == 0 {
+		c.query.To = c.query.From.Add(time.Duration(12*4+rng.IntN(36*4)) * 15 * time.Minute)
+	}
+	from, to := c.query.From.Truncate(15*time.Minute), c.query.To
+	cat := &c.data.Categories[0]
+	if !crew && cat.Step > 0 && rng.IntN(2) == 0 {
+		cat.Step = 0
+		randomWindows(rng, cat)
+	}
+	if rng.IntN(4) > 0 { // more slots: any resource of the place, no notice, no horizon
+		cat.RequiredSkills, cat.ResourceKinds, cat.AtPlace, cat.MinNotice, cat.Horizon = nil, nil, false, 0, 0
+	}
+	hc := &c.data.HolidayCalendars[0]
+	for d := from.AddDate(0, 0, -1); d.Before(to.AddDate(0, 0, 2)); d = d.AddDate(0, 0, 1) {
+		date := d.In(loc).Format(time.DateOnly)
+		if rng.IntN(4) == 0 && !slices.ContainsFunc(hc.Dates, func(h apphub.Holiday) bool { return h.Date == date }) {
+			hc.Dates = append(hc.Dates, apphub.Holiday{Date: date, Name: "holiday " + date})
+		}
+	}
+	for range rng.IntN(4) {
+		start := from.Add(time.Duration(rng.IntN(int(to.Sub(from)/(15*time.Minute))+8)-4) * 15 * time.Minute)
+		hc.Blackouts = append(hc.Blackouts, apphub.Blackout{From: localAt(start), To: localAt(start.Add(time.Duration(1+rng.IntN(12)) * 15 * time.Minute)), Name: "freeze"})
+		if hc.Validate() != nil { // a fold can make a local range empty
+			hc.Blackouts = hc.Blackouts[:len(hc.Blackouts)-1]
+		}
+	}
+	seen := map[refClaim]bool{}
+	for _, cl := range c.claims {
+		seen[cl] = true
+	}
+	for i := range c.data.Resources {
+		res := &c.data.Resources[i]
+		if rng.IntN(4) > 0 {
+			res.HolidayCalendar = "h"
+		}
+		if rng.IntN(4) > 0 { // every day from the morning to past midnight, or so
+			shifts := res.Shifts
+			start, length := rng.IntN(48)*15, time.Duration(56+rng.IntN(32))*15*time.Minute
+			res.Shifts = nil
+			for d := time.Sunday; d <= time.Saturday; d++ {
+				if rng.IntN(8) > 0 {
+					res.Shifts = append(res.Shifts, apphub.Shift{Weekday: d, Start: clockString(start), Duration: length})
+				}
+			}
+			if res.Validate() != nil {
+				res.Shifts = shifts
+			}
+		}
+		for _, cl := range randomJobs(rng, *res, from) {
+			if !seen[cl] {
+				seen[cl] = true
+				c.claims = append(c.claims, cl)
+			}
+		}
+	}
+	return c
+}
+
 func flatten(r *Result) []refOffer {
 	var out []refOffer
 	for _, d := range r.Days {
 		for _, s := range d.Slots {
 			sum := 0
 			for _, res := range s.Resources {
-				out = append(out, refOffer{d.Date, s.Start, s.End, res.ResourceID, res.Capacity})
+				out = append(out, refOffer{d.Date, s.Start, s.End, res.ResourceID, res.Capacity, res.Joined})
 				sum += res.Capacity
 			}
 			if sum != s.Capacity {
@@ -685,7 +819,9 @@ func flatten(r *Result) []refOffer {
 }
 
 // compareWithReference runs one case through the engine and the reference and reports any
-// difference in the slots offered and in the answers to booking checks.
+// difference in the slots offered (with the seats and the Joined sides of each resource) and
+// in the answers to booking checks; then it checks that some slots come back the same from a
+// window of their start alone.
 func compareWithReference(t *testing.T, c refCase, rng *rand.Rand) {
 	t.Helper()
 	cal, err := apphub.NewCalendar(c.data)
@@ -790,6 +926,55 @@ func compareWithReference(t *testing.T, c refCase, rng *rand.Rand) {
 		}
 		probe(resourceID, start, end)
 	}
+	checkNarrowWindows(t, cal, busy, c.query, got, rng)
+}
+
+// checkNarrowWindows searches again, for some of the slots got offers (the first and the last
+// always: their neighbours lie beyond the window's candidates), a window holding just the
+// slot's start, and expects the same slot back: the same resources (or crew) with the same
+// seats and the same Joined, the same capacity. What a job joins is a property of the job,
+// not of the window it was found in.
+func checkNarrowWindows(t *testing.T, cal *apphub.Calendar, busy *Busy, q Query, got *Result, rng *rand.Rand) {
+	t.Helper()
+	var slots []apphub.Slot
+	for _, d := range got.Days {
+		slots = append(slots, d.Slots...)
+	}
+	for i, s := range slots {
+		if i != 0 && i != len(slots)-1 && rng.IntN(6) != 0 {
+			continue
+		}
+		narrow := q
+		narrow.From, narrow.To = s.Start, s.Start.Add(time.Minute)
+		res, err := OfferedSlots(cal, busy, narrow)
+		if err != nil {
+			t.Fatalf("OfferedSlots(%v–%v): %v", narrow.From, narrow.To, err)
+		}
+		var again *apphub.Slot
+		for _, d := range res.Days {
+			for k := range d.Slots {
+				if d.Slots[k].Start.Equal(s.Start) && d.Slots[k].End.Equal(s.End) {
+					again = &d.Slots[k]
+				}
+			}
+		}
+		switch {
+		case again == nil:
+			t.Fatalf("slot %v–%v offered in %v–%v is not in the window of its start alone: %+v", s.Start, s.End, q.From, q.To, res.Days)
+		case !slices.Equal(again.Resources, s.Resources) || again.Capacity != s.Capacity || !slices.Equal(again.Crew, s.Crew):
+			t.Fatalf("slot %v–%v: in %v–%v %v ×%d crew %v, in the window of its start alone %v ×%d crew %v",
+				s.Start, s.End, q.From, q.To, slotResourcesString(s.Resources), s.Capacity, s.Crew,
+				slotResourcesString(again.Resources), again.Capacity, again.Crew)
+		}
+	}
+}
+
+func slotResourcesString(rs []apphub.SlotResource) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%s(%d %s)", r.ResourceID, r.Capacity, joinedString(r.Joined))
+	}
+	return strings.Join(parts, " ")
 }
 
 func TestEngineMatchesReference(t *testing.T) {
@@ -804,12 +989,31 @@ func TestEngineMatchesReference(t *testing.T) {
 	}
 }
 
+// TestJoinedMatchesReference runs cases drawn for what jobs join (randomJoinedCase): sides
+// that touch jobs, the edges of shifts, holidays and blackouts, for fixed steps, arrival
+// windows and crews.
+func TestJoinedMatchesReference(t *testing.T) {
+	n := 200 // one in four a crew job
+	if testing.Short() {
+		n = 50
+	}
+	for seed := range uint64(n) {
+		rng := rand.New(rand.NewPCG(seed, 1515))
+		c := randomJoinedCase(rng, seed%4 == 3)
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { compareWithReference(t, c, rng) })
+	}
+}
+
 func FuzzEngineMatchesReference(f *testing.F) {
 	for _, seed := range []uint64{1, 7, 42, 2026, 31337} {
 		f.Add(seed, uint64(0))
 	}
 	f.Fuzz(func(t *testing.T, seed, stream uint64) {
 		rng := rand.New(rand.NewPCG(seed, stream))
-		compareWithReference(t, randomCaseWith(rng, rng.IntN(5) < 2), rng)
+		c := randomCaseWith
+		if rng.IntN(3) == 0 {
+			c = randomJoinedCase
+		}
+		compareWithReference(t, c(rng, rng.IntN(5) < 2), rng)
 	})
 }

@@ -706,7 +706,8 @@ func TestTimeZonesOfPlaceAndResources(t *testing.T) {
 	for _, s := range r.Days[0].Slots {
 		got = append(got, fmt.Sprintf("%s %v ×%d", s.Start.In(mustLoad(t, "America/New_York")).Format("15:04"), s.Resources, s.Capacity))
 	}
-	want := []string{"20:00 [{pool-london 1} {pool-paris 2}] ×3", "21:00 [{pool-paris 2}] ×2"}
+	// Each job fills its resource's shift from one edge (London's 01:00–02:00 from both).
+	want := []string{"20:00 [{pool-london 1 12} {pool-paris 2 4}] ×3", "21:00 [{pool-paris 2 8}] ×2"}
 	if !slices.Equal(got, want) {
 		t.Errorf("slots\n got %v\nwant %v", got, want)
 	}

@@ -30,13 +30,14 @@ func NewScope(cal *apphub.Calendar, q Query) (*Scope, error) {
 	}
 	first, last := BusyDays(q.From, q.To)
 	return &Scope{e: e, only: only, first: first, last: last,
-		ahead: apphub.DayOf(time.Unix(e.lookaheadEnd(ceilSeconds(q.To)), 0).Add(apphub.MaxShift + apphub.MaxBuffer))}, nil
+		ahead: apphub.DayOf(time.Unix(e.lookaheadEnd(ceilSeconds(q.To)), 0).Add(apphub.MaxShift + apphub.MaxBuffer + apphub.Quantum))}, nil
 }
 
 // BusyDays returns the first and the last UTC day (midnights) whose busy time decides the
-// slots that start in [from, to): from a buffer before from to a shift and a buffer after to.
+// slots that start in [from, to): from a buffer and a quantum before from (what a job joins
+// on that side) to a shift, a buffer and a quantum after to.
 func BusyDays(from, to time.Time) (first, last time.Time) {
-	return apphub.DayOf(from.Add(-apphub.MaxBuffer)), apphub.DayOf(to.Add(apphub.MaxShift + apphub.MaxBuffer))
+	return apphub.DayOf(from.Add(-apphub.MaxBuffer - apphub.Quantum)), apphub.DayOf(to.Add(apphub.MaxShift + apphub.MaxBuffer + apphub.Quantum))
 }
 
 // Days lists, ascending, the UTC days (midnights) whose busy time SearchSlots reads for the

@@ -135,13 +135,21 @@ func (h *Handler) bookingRequest(ctx context.Context, attrs map[string]json.RawM
 
 // searchSlots runs the search a task asks for, when it names a category and requested windows;
 // it returns the slots to store (one per slot and resource, so that each names the resource to
-// book) and, when there are none, the reasons and the next dates that have slots.
+// book; earliest first, or best first with their scores when the task asks for rank
+// recommended) and, when there are none, the reasons and the next dates that have slots.
 func (h *Handler) searchSlots(ctx context.Context, attrs map[string]json.RawMessage) (slots []any, reasons []apphub.Reason, next []string, searched bool, err error) {
 	task := booking.SearchTask{Category: categoryOf(attrs)}
 	var windows []requestedSlot
 	json.Unmarshal(attrs["requestedTimeSlot"], &windows)
 	if task.Category == "" || len(windows) == 0 {
 		return nil, nil, nil, false, nil
+	}
+	task.Recommended, task.Preferred, err = taskRank(func(name string) (json.RawMessage, bool) {
+		raw, ok := attrs[name]
+		return raw, ok
+	})
+	if err != nil {
+		return nil, nil, nil, false, err
 	}
 	for i, w := range windows {
 		from, err1 := time.Parse(time.RFC3339, w.ValidFor.Start)
@@ -161,18 +169,22 @@ func (h *Handler) searchSlots(ctx context.Context, attrs map[string]json.RawMess
 		return nil, nil, nil, false, taskError(err)
 	}
 	if cat, ok := cal.Category(task.Category); ok && len(cat.Requirements) > 0 {
-		return crewSlots(cal, res.Slots), res.Reasons, res.NextDates, true, nil
+		return crewSlots(cal, res.Slots, task.Recommended), res.Reasons, res.NextDates, true, nil
 	}
 	for _, s := range res.Slots {
 		party := map[string]any{"id": s.Resource, "@referredType": referredPartyRole}
 		if r, ok := cal.Resource(s.Resource); ok {
 			party["name"], party["role"] = r.Name, r.Kind
 		}
-		slots = append(slots, map[string]any{
+		slot := map[string]any{
 			"validFor":     map[string]string{"startDateTime": formatTime(s.Start), "endDateTime": formatTime(s.End)},
 			"relatedParty": party,
 			"@type":        "TimeSlot",
-		})
+		}
+		if task.Recommended {
+			withRank(slot, s.Score, s.Reasons)
+		}
+		slots = append(slots, slot)
 	}
 	return slots, res.Reasons, res.NextDates, true, nil
 }

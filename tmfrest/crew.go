@@ -167,8 +167,8 @@ func slotRef(cal *apphub.Calendar, id string) map[string]any {
 
 // crewSlots turns a crew category's task slots into time slots. Each names the crew's first
 // technician (its lead, unless the crew is all equipment) in relatedParty, which books a crew
-// that includes it, and every member in crew.
-func crewSlots(cal *apphub.Calendar, found []booking.TaskSlot) []any {
+// that includes it, and every member in crew; with its score and reasons when recommended.
+func crewSlots(cal *apphub.Calendar, found []booking.TaskSlot, recommended bool) []any {
 	out := make([]any, 0, len(found))
 	for _, f := range found {
 		members := make([]any, len(f.Crew))
@@ -179,12 +179,16 @@ func crewSlots(cal *apphub.Calendar, found []booking.TaskSlot) []any {
 				lead = j
 			}
 		}
-		out = append(out, map[string]any{
+		slot := map[string]any{
 			"validFor":        map[string]string{"startDateTime": formatTime(f.Start), "endDateTime": formatTime(f.End)},
 			"relatedParty":    members[max(lead, 0)],
 			crewSlotAttribute: members,
 			"@type":           "TimeSlot",
-		})
+		}
+		if recommended {
+			withRank(slot, f.Score, f.Reasons)
+		}
+		out = append(out, slot)
 	}
 	return out
 }

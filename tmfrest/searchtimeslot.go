@@ -158,14 +158,18 @@ func checkSlotTimes(obj object) error {
 }
 
 // checkTask checks what the hub reads of a task beyond the swagger: at most
-// booking.MaxSearchWindows requested windows, and a category (an extension attribute, which the
-// schema does not type) that is a string. A task that is only stored keeps the same rules as
-// one that is searched, so that a PATCH cannot make a task no POST could.
+// booking.MaxSearchWindows requested windows, a category (an extension attribute, which the
+// schema does not type) that is a string, and the order asked for (rank and preferredTime,
+// extensions too). A task that is only stored keeps the same rules as one that is searched, so
+// that a PATCH cannot make a task no POST could.
 func checkTask(obj object) error {
 	if raw, ok := obj.get("category"); ok {
 		if _, ok := stringOf(raw); !ok {
 			return apphub.FieldError("category", "must be a string")
 		}
+	}
+	if _, _, err := taskRank(obj.get); err != nil {
+		return err
 	}
 	raw, ok := obj.get("requestedTimeSlot")
 	if !ok {

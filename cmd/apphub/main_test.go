@@ -847,7 +847,7 @@ func TestSeed(t *testing.T) {
 		if err := run(context.Background(), []string{"seed", "--demo", "--data-dir", dir, "--log-format", "json"}, envFunc(nil), &out, io.Discard, testHooks()); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out.String(), "demo data: 75 resources, 4 categories") {
+		if !strings.Contains(out.String(), "demo data: 81 resources, 5 categories") {
 			t.Fatalf("seed --demo said %q", out.String())
 		}
 	}

@@ -48,7 +48,7 @@ func TestReadmeGraphQLWalkthrough(t *testing.T) {
 		docs[m[1]] = m[2]
 		order = append(order, m[1])
 	}
-	want := []string{"availability", "hold", "book", "confirm", "reschedule onto a time that is not offered", "reschedule", "cancel", "a crew job", "book a crew"}
+	want := []string{"availability", "hold", "book", "confirm", "reschedule onto a time that is not offered", "reschedule", "cancel", "a crew job", "book a crew", "recommended slots"}
 	if strings.Join(order, "|") != strings.Join(want, "|") {
 		t.Fatalf("the README's flow has the steps %q, want %q", order, want)
 	}
@@ -117,6 +117,18 @@ func TestReadmeGraphQLWalkthrough(t *testing.T) {
 	}
 	if d = run("book a crew", map[string]any{"start": crewStart}); dig(d, "bookAppointment", "error", "code") != apphub.ReasonFullyBooked {
 		t.Fatalf("book a crew again: %v, want FULLY_BOOKED", d)
+	}
+
+	d = run("recommended slots", nil)
+	recommended, _ := dig(d, "availability", "recommended").([]any)
+	if len(recommended) != 3 || dig(d, "availability", "recommended", 0, "reasons", 0, "code") != apphub.RecommendPreferredTime ||
+		dig(d, "availability", "recommended", 0, "resource", "id") == nil {
+		t.Fatalf("recommended slots: %v, want 3, the first at a preferred time with its technician", d)
+	}
+	for i := 1; i < len(recommended); i++ {
+		if dig(d, "availability", "recommended", i, "score").(float64) > dig(d, "availability", "recommended", i-1, "score").(float64) {
+			t.Fatalf("recommended slots: %v, not best first", d)
+		}
 	}
 }
 

@@ -280,15 +280,16 @@ func (h *hub) serve(ctx context.Context, ln, admin net.Listener, shutdownTimeout
 		go adminSrv.Serve(admin)
 		defer adminSrv.Close()
 	}
-	// Background work: the reaper, the relay of changes left in flight, the bus's reader that
-	// brings other instances' events, and the notifier, subscribed before the first request
-	// and the relay's first pass so that it misses no event.
+	// Background work: the reaper, the relay of changes left in flight, the waitlist's offers,
+	// the bus's reader that brings other instances' events, and the notifier, subscribed
+	// before the first request and the relay's first pass so that it misses no event.
 	h.listenURL = baseURL(ln.Addr())
 	background, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	events := h.bus.Subscribe(background)
 	wg.Go(func() { h.svc.RunReaper(background, h.reapInterval) })
 	wg.Go(func() { h.svc.RunRelay(background, time.Second) })
+	wg.Go(func() { h.svc.RunWaitlist(background, h.reapInterval) })
 	wg.Go(func() { h.bus.Run(background, h.svc.Events) })
 	wg.Go(func() { h.notifier.Run(background) })
 	wg.Go(func() { h.notifier.Consume(background, events) })

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apphub/apphub"
+	"github.com/apphub/apphub/booking"
 )
 
 // A refusal the caller can act on. code is the refusal's reason (e.g. FULLY_BOOKED).
@@ -71,6 +72,20 @@ type Availability struct {
 	// searched, the minimum notice and horizon as of now): two answers with the same version are the
 	// same answer. Null when the hub cannot tell (its Redis is unavailable).
 	Version *string `json:"version,omitempty"`
+	// The best `first` slots of the whole answer (at most 50), best first, each with the resource
+	// to book it with and why it ranks there; equal scores by start. A score adds up what makes a
+	// slot good for the caller and for the technicians' days: most, a time within the caller's
+	// preferredTimes; then each side of the job right next to another job of the same technician
+	// (no idle wait and no extra trip between: the day stays compact); less, each side at the edge
+	// of the technician's working time; and the first date with a free slot, a point less for each
+	// later day. The part that depends on the calendar and the bookings comes with the answer (its
+	// version); the preferredTimes are applied per request, so equal versions and equal
+	// preferredTimes give equal rankings.
+	Recommended []*RecommendedSlot `json:"recommended"`
+	// The search's answer the availability was made from.
+	Answer *booking.SlotResult `json:"-"`
+	// The caller's preferred times (validated), which recommended ranks with.
+	Preferred []apphub.PreferredTime `json:"-"`
 }
 
 type AvailabilityDay struct {
@@ -89,6 +104,15 @@ type AvailabilityInput struct {
 	From *time.Time `json:"from,omitempty"`
 	// Slots that start before to (at most 31 days after from); default 7 days after from.
 	To *time.Time `json:"to,omitempty"`
+	// The order of each day's slots: by start (EARLIEST), or best first as `recommended` ranks
+	// them (RECOMMENDED). Days stay in date order either way, and the slots are the same.
+	Rank *SlotRank `json:"rank,omitempty"`
+	// Times the caller would rather have (e.g. mornings, or Saturdays), in the place's time zone:
+	// a slot that fits within one of them ranks first in `recommended` and with rank RECOMMENDED.
+	// They are the caller's own and apply to this request only: they change the order, never
+	// which slots are offered. At most 14; an invalid one is a VALIDATION error naming it
+	// (e.g. preferredTimes[0].to).
+	PreferredTimes []*PreferredTimeInput `json:"preferredTimes,omitempty"`
 }
 
 type BlackoutInput struct {
@@ -247,6 +271,24 @@ func (InvalidTransition) IsUserError()            {}
 func (this InvalidTransition) GetCode() string    { return this.Code }
 func (this InvalidTransition) GetMessage() string { return this.Message }
 
+type JoinWaitlistInput struct {
+	// The customer an agent, a partner or an admin puts on the waitlist; ignored for customers (they wait for themselves).
+	Customer *string `json:"customer,omitempty"`
+	Category string  `json:"category"`
+	// A postcode or the id of a managed place.
+	Place string `json:"place"`
+	// The first start it accepts.
+	From time.Time `json:"from"`
+	// It accepts starts before this instant: after from, not past, at most 92 days after from.
+	To time.Time `json:"to"`
+	// The local times of the place it accepts (at most 14; none: any time the category offers). An
+	// invalid one is a ValidationError naming it (e.g. preferredTimes[0].to).
+	PreferredTimes []*PreferredTimeInput `json:"preferredTimes,omitempty"`
+	// True: offer the earliest slot that fits; false (the default): the one that fits a
+	// technician's day best.
+	Earliest *bool `json:"earliest,omitempty"`
+}
+
 type Mutation struct {
 }
 
@@ -282,7 +324,35 @@ type PlaceInput struct {
 	Country  *string `json:"country,omitempty"`
 }
 
+// A local time range the caller prefers, on some days of the week.
+type PreferredTimeInput struct {
+	// The days it applies to; every day when empty or null.
+	Weekdays []Weekday `json:"weekdays,omitempty"`
+	// HH:MM, local time, on a whole quarter hour.
+	From string `json:"from"`
+	// HH:MM, local time, after from (24:00 for the end of the day).
+	To string `json:"to"`
+}
+
 type Query struct {
+}
+
+// A slot as `recommended` ranks it for the caller.
+type RecommendedSlot struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Appointments the slot can still take, as in its TimeSlot.
+	Capacity int `json:"capacity"`
+	// The resource to book the slot with (holdSlot/bookAppointment `resource`) for its reasons to
+	// hold: the one whose day it fits best. Null for a crew job, whose crew is below.
+	Resource *apphub.Resource `json:"resource,omitempty"`
+	// For a crew job, the crew a booking would take (lead first); empty otherwise.
+	Crew []*apphub.Resource `json:"crew"`
+	// Higher is better. Only the order means something: it compares slots of one answer for one
+	// caller, and its weights may change.
+	Score int `json:"score"`
+	// Why the slot ranks where it does, the most telling first: the caller's preferred time, then the technician's day, then being earliest.
+	Reasons []*apphub.Reason `json:"reasons"`
 }
 
 type RequirementInput struct {
@@ -398,6 +468,18 @@ func (VersionConflict) IsUserError()            {}
 func (this VersionConflict) GetCode() string    { return this.Code }
 func (this VersionConflict) GetMessage() string { return this.Message }
 
+type WaitlistEntryPayload struct {
+	Entry *booking.WaitlistView `json:"entry,omitempty"`
+	Error UserError             `json:"error,omitempty"`
+}
+
+// An offer made to a waitlist entry (waitlistOffers).
+type WaitlistOfferEvent struct {
+	// The entry as it is with the offer open.
+	Entry *booking.WaitlistView `json:"entry"`
+	Offer *apphub.WaitlistOffer `json:"offer"`
+}
+
 type WindowInput struct {
 	Start string `json:"start"`
 	End   string `json:"end"`
@@ -467,6 +549,261 @@ func (e *AppointmentStatus) UnmarshalJSON(b []byte) error {
 }
 
 func (e AppointmentStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How an availability orders each day's slots.
+type SlotRank string
+
+const (
+	// By start, earliest first.
+	SlotRankEarliest SlotRank = "EARLIEST"
+	// Best first, as Availability.recommended ranks them (then by start).
+	SlotRankRecommended SlotRank = "RECOMMENDED"
+)
+
+var AllSlotRank = []SlotRank{
+	SlotRankEarliest,
+	SlotRankRecommended,
+}
+
+func (e SlotRank) IsValid() bool {
+	switch e {
+	case SlotRankEarliest, SlotRankRecommended:
+		return true
+	}
+	return false
+}
+
+func (e SlotRank) String() string {
+	return string(e)
+}
+
+func (e *SlotRank) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SlotRank(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SlotRank", str)
+	}
+	return nil
+}
+
+func (e SlotRank) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SlotRank) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SlotRank) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a waitlist offer ended.
+type WaitlistOfferOutcome string
+
+const (
+	// Booked (acceptWaitlistOffer).
+	WaitlistOfferOutcomeAccepted WaitlistOfferOutcome = "ACCEPTED"
+	// Declined: its time went to the next entry.
+	WaitlistOfferOutcomeDeclined WaitlistOfferOutcome = "DECLINED"
+	// Nobody answered before expiresAt: its time went to the next entry.
+	WaitlistOfferOutcomeExpired WaitlistOfferOutcome = "EXPIRED"
+	// Its entry left the waitlist while it was open.
+	WaitlistOfferOutcomeWithdrawn WaitlistOfferOutcome = "WITHDRAWN"
+)
+
+var AllWaitlistOfferOutcome = []WaitlistOfferOutcome{
+	WaitlistOfferOutcomeAccepted,
+	WaitlistOfferOutcomeDeclined,
+	WaitlistOfferOutcomeExpired,
+	WaitlistOfferOutcomeWithdrawn,
+}
+
+func (e WaitlistOfferOutcome) IsValid() bool {
+	switch e {
+	case WaitlistOfferOutcomeAccepted, WaitlistOfferOutcomeDeclined, WaitlistOfferOutcomeExpired, WaitlistOfferOutcomeWithdrawn:
+		return true
+	}
+	return false
+}
+
+func (e WaitlistOfferOutcome) String() string {
+	return string(e)
+}
+
+func (e *WaitlistOfferOutcome) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WaitlistOfferOutcome(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WaitlistOfferOutcome", str)
+	}
+	return nil
+}
+
+func (e WaitlistOfferOutcome) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WaitlistOfferOutcome) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WaitlistOfferOutcome) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Where a waitlist entry stands.
+type WaitlistStatus string
+
+const (
+	// No offer now: the hub offers it time whenever time that fits frees.
+	WaitlistStatusWaiting WaitlistStatus = "WAITING"
+	// An offer is open (WaitlistEntry.offer): accept it or decline it before it expires.
+	WaitlistStatusOffered WaitlistStatus = "OFFERED"
+	// An offer was accepted.
+	WaitlistStatusBooked WaitlistStatus = "BOOKED"
+	// Its customer left the waitlist.
+	WaitlistStatusLeft WaitlistStatus = "LEFT"
+	// Its range of dates has passed; it is offered nothing more.
+	WaitlistStatusExpired WaitlistStatus = "EXPIRED"
+)
+
+var AllWaitlistStatus = []WaitlistStatus{
+	WaitlistStatusWaiting,
+	WaitlistStatusOffered,
+	WaitlistStatusBooked,
+	WaitlistStatusLeft,
+	WaitlistStatusExpired,
+}
+
+func (e WaitlistStatus) IsValid() bool {
+	switch e {
+	case WaitlistStatusWaiting, WaitlistStatusOffered, WaitlistStatusBooked, WaitlistStatusLeft, WaitlistStatusExpired:
+		return true
+	}
+	return false
+}
+
+func (e WaitlistStatus) String() string {
+	return string(e)
+}
+
+func (e *WaitlistStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WaitlistStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WaitlistStatus", str)
+	}
+	return nil
+}
+
+func (e WaitlistStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WaitlistStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WaitlistStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// A day of the week.
+type Weekday string
+
+const (
+	WeekdaySunday    Weekday = "SUNDAY"
+	WeekdayMonday    Weekday = "MONDAY"
+	WeekdayTuesday   Weekday = "TUESDAY"
+	WeekdayWednesday Weekday = "WEDNESDAY"
+	WeekdayThursday  Weekday = "THURSDAY"
+	WeekdayFriday    Weekday = "FRIDAY"
+	WeekdaySaturday  Weekday = "SATURDAY"
+)
+
+var AllWeekday = []Weekday{
+	WeekdaySunday,
+	WeekdayMonday,
+	WeekdayTuesday,
+	WeekdayWednesday,
+	WeekdayThursday,
+	WeekdayFriday,
+	WeekdaySaturday,
+}
+
+func (e Weekday) IsValid() bool {
+	switch e {
+	case WeekdaySunday, WeekdayMonday, WeekdayTuesday, WeekdayWednesday, WeekdayThursday, WeekdayFriday, WeekdaySaturday:
+		return true
+	}
+	return false
+}
+
+func (e Weekday) String() string {
+	return string(e)
+}
+
+func (e *Weekday) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Weekday(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Weekday", str)
+	}
+	return nil
+}
+
+func (e Weekday) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Weekday) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Weekday) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -4,5 +4,5 @@
 package relay
 
 // Node is an *apphub.Appointment, *apphub.SearchTimeSlot, *apphub.Resource, *apphub.Place,
-// *apphub.Category or *apphub.Hold.
+// *apphub.Category, *apphub.Hold or *booking.WaitlistView.
 type Node interface{}

@@ -16,6 +16,7 @@ export const AvailabilityQuery = graphql(`
       reasons { code message }
       nextDates
       version
+      recommended(first: 3) { start end capacity resource { id } reasons { code message } }
     }
   }
 `);
@@ -28,6 +29,7 @@ export const AvailabilitySubscription = graphql(`
       reasons { code message }
       nextDates
       version
+      recommended(first: 3) { start end capacity resource { id } reasons { code message } }
     }
   }
 `);
@@ -109,5 +111,59 @@ export const CancelMutation = graphql(`
         ... on VersionConflict { currentVersion }
       }
     }
+  }
+`);
+
+// The waitlist (search page): join for what was searched, see one's entries, answer an offer.
+export const WaitlistEntriesQuery = graphql(`
+  query WaitlistEntries {
+    waitlistEntries {
+      id place status from to createdAt
+      category { id name }
+      offer { id start end expiresAt }
+    }
+  }
+`);
+
+export const JoinWaitlistMutation = graphql(`
+  mutation JoinWaitlist($input: JoinWaitlistInput!) {
+    joinWaitlist(input: $input) {
+      entry { id status }
+      error { __typename code message ... on ValidationError { field } }
+    }
+  }
+`);
+
+export const AcceptWaitlistOfferMutation = graphql(`
+  mutation AcceptWaitlistOffer($entryId: ID!) {
+    acceptWaitlistOffer(entryId: $entryId) {
+      appointment { id status start end }
+      error { __typename code message }
+    }
+  }
+`);
+
+export const DeclineWaitlistOfferMutation = graphql(`
+  mutation DeclineWaitlistOffer($entryId: ID!) {
+    declineWaitlistOffer(entryId: $entryId) {
+      entry { id status }
+      error { __typename code message }
+    }
+  }
+`);
+
+export const LeaveWaitlistMutation = graphql(`
+  mutation LeaveWaitlist($id: ID!) {
+    leaveWaitlist(id: $id) {
+      entry { id status }
+      error { __typename code message }
+    }
+  }
+`);
+
+// Pushed within about 2 seconds of an offer (the hub polls for them): "My waitlist" reloads.
+export const WaitlistOffersSubscription = graphql(`
+  subscription WaitlistOffers {
+    waitlistOffers { entry { id status } offer { id start end expiresAt } }
   }
 `);

@@ -8,7 +8,8 @@ import { useStore } from '../store';
 import { navigate } from '../router';
 import { SlotGrid, type Slot } from './SlotGrid';
 import { HoldPanel, type HeldSlot } from './HoldPanel';
-import { Alternatives, ProblemText, randomKey } from './common';
+import { Alternatives, ProblemText, randomKey, timeZoneOf } from './common';
+import { WaitlistPanel } from './WaitlistPanel';
 import { SignInButton } from './SignIn';
 import { searchFormOf, searchPath } from '../signInState';
 
@@ -107,6 +108,8 @@ export function SearchPage() {
         category: search.category,
         place: search.place,
         start: slot.start,
+        // A recommended slot is held with the resource it is recommended with.
+        resource: slot.resource,
         // Arrival windows are held with their end; fixed starts by their start alone.
         end: searchedCat && searchedCat.stepMinutes == null ? slot.end : undefined,
       },
@@ -221,6 +224,9 @@ export function SearchPage() {
 
       {search && !hold && (
         <SlotGrid key={`${search.n}`} category={search.category} place={search.place} onChoose={choose} busy={holding} />
+      )}
+      {search && !hold && (
+        <WaitlistPanel key={`${search.category}|${search.place}`} search={search} timeZone={timeZoneOf(search.place, pickers.data) ?? 'UTC'} />
       )}
       {holding && <p aria-live="polite">{t('holding')}</p>}
       {!hold && pending && !session && (

@@ -17,8 +17,11 @@ import {
   zonedToUtc,
 } from '../time';
 import { ProblemText, SlotRange } from './common';
+import { recommendedChoices } from '../recommended';
+import { RecommendedSlots } from './RecommendedSlots';
 
-export type Slot = { start: string; end: string; capacity: number };
+/** A slot to hold: a grid's (any resource), or a recommended one with the resource it is best with. */
+export type Slot = { start: string; end: string; capacity: number; resource?: string };
 type Availability = AvailabilityData['availability'];
 
 const WINDOW_DAYS = 14;
@@ -123,6 +126,7 @@ export function SlotGrid({
       </div>
     );
 
+  const recommended = recommendedChoices(data.recommended, t, current);
   const laterInWindow = selected ? dates.filter((d) => d > selected && (byDate.get(d)?.length ?? 0) > 0).slice(0, 3) : [];
 
   return (
@@ -130,6 +134,7 @@ export function SlotGrid({
       <p className="tz">
         {t('timesIn', { zone: tz.replace(/_/g, ' ') })} <span className="muted">{t('liveNote')}</span>
       </p>
+      <RecommendedSlots choices={recommended} timeZone={tz} busy={busy} onChoose={(s) => onChoose(s, tz)} />
       <div className="day-strip" role="tablist" aria-label={t('days')}>
         {dates.map((d) => {
           const label = formatDayLabel(d, locale);

@@ -23,8 +23,8 @@ type Documents = {
     "\n  mutation ConsoleComplete($input: ChangeStatusInput!) {\n    completeAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n": typeof types.ConsoleCompleteDocument,
     "\n  mutation ConsoleFail($input: ChangeStatusInput!) {\n    failAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n": typeof types.ConsoleFailDocument,
     "\n  query Pickers {\n    categories { id name durationMinutes stepMinutes atPlace }\n    zones { id name timeZone postCodes }\n    places { id name timeZone postCode city }\n  }\n": typeof types.PickersDocument,
-    "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": typeof types.AvailabilityDocument,
-    "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": typeof types.AvailabilityChangedDocument,
+    "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n      recommended(first: 3) { start end capacity resource { id } reasons { code message } }\n    }\n  }\n": typeof types.AvailabilityDocument,
+    "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n      recommended(first: 3) { start end capacity resource { id } reasons { code message } }\n    }\n  }\n": typeof types.AvailabilityChangedDocument,
     "\n  mutation HoldSlot($input: HoldSlotInput!) {\n    holdSlot(input: $input) {\n      hold { token expiresAt appointmentId start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n      }\n    }\n  }\n": typeof types.HoldSlotDocument,
     "\n  mutation BookAppointment($input: BookAppointmentInput!) {\n    bookAppointment(input: $input) {\n      appointment { id status start end version }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on ValidationError { field }\n      }\n    }\n  }\n": typeof types.BookAppointmentDocument,
     "\n  query Appointment($id: ID!) {\n    appointment(id: $id) {\n      id version status statusReason start end place\n      category { id name stepMinutes atPlace }\n      resource { id }\n      crew { id name }\n    }\n  }\n": typeof types.AppointmentDocument,
@@ -32,6 +32,12 @@ type Documents = {
     "\n  subscription AppointmentChanged($id: ID!) {\n    appointmentChanged(id: $id) {\n      kind version fields\n      appointment { id version status statusReason start end crew { id name } }\n    }\n  }\n": typeof types.AppointmentChangedDocument,
     "\n  mutation Reschedule($input: RescheduleAppointmentInput!) {\n    rescheduleAppointment(input: $input) {\n      appointment { id version status statusReason start end crew { id name } }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": typeof types.RescheduleDocument,
     "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end crew { id name } }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": typeof types.CancelDocument,
+    "\n  query WaitlistEntries {\n    waitlistEntries {\n      id place status from to createdAt\n      category { id name }\n      offer { id start end expiresAt }\n    }\n  }\n": typeof types.WaitlistEntriesDocument,
+    "\n  mutation JoinWaitlist($input: JoinWaitlistInput!) {\n    joinWaitlist(input: $input) {\n      entry { id status }\n      error { __typename code message ... on ValidationError { field } }\n    }\n  }\n": typeof types.JoinWaitlistDocument,
+    "\n  mutation AcceptWaitlistOffer($entryId: ID!) {\n    acceptWaitlistOffer(entryId: $entryId) {\n      appointment { id status start end }\n      error { __typename code message }\n    }\n  }\n": typeof types.AcceptWaitlistOfferDocument,
+    "\n  mutation DeclineWaitlistOffer($entryId: ID!) {\n    declineWaitlistOffer(entryId: $entryId) {\n      entry { id status }\n      error { __typename code message }\n    }\n  }\n": typeof types.DeclineWaitlistOfferDocument,
+    "\n  mutation LeaveWaitlist($id: ID!) {\n    leaveWaitlist(id: $id) {\n      entry { id status }\n      error { __typename code message }\n    }\n  }\n": typeof types.LeaveWaitlistDocument,
+    "\n  subscription WaitlistOffers {\n    waitlistOffers { entry { id status } offer { id start end expiresAt } }\n  }\n": typeof types.WaitlistOffersDocument,
     "\n  query Viewer {\n    viewer { partyId roles resources places parties expiresAt }\n  }\n": typeof types.ViewerDocument,
 };
 const documents: Documents = {
@@ -44,8 +50,8 @@ const documents: Documents = {
     "\n  mutation ConsoleComplete($input: ChangeStatusInput!) {\n    completeAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n": types.ConsoleCompleteDocument,
     "\n  mutation ConsoleFail($input: ChangeStatusInput!) {\n    failAppointment(input: $input) {\n      appointment {\n        ...ConsoleAppt\n      }\n      error { __typename code message ... on VersionConflict { currentVersion } }\n    }\n  }\n": types.ConsoleFailDocument,
     "\n  query Pickers {\n    categories { id name durationMinutes stepMinutes atPlace }\n    zones { id name timeZone postCodes }\n    places { id name timeZone postCode city }\n  }\n": types.PickersDocument,
-    "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": types.AvailabilityDocument,
-    "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n": types.AvailabilityChangedDocument,
+    "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n      recommended(first: 3) { start end capacity resource { id } reasons { code message } }\n    }\n  }\n": types.AvailabilityDocument,
+    "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n      recommended(first: 3) { start end capacity resource { id } reasons { code message } }\n    }\n  }\n": types.AvailabilityChangedDocument,
     "\n  mutation HoldSlot($input: HoldSlotInput!) {\n    holdSlot(input: $input) {\n      hold { token expiresAt appointmentId start end }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n      }\n    }\n  }\n": types.HoldSlotDocument,
     "\n  mutation BookAppointment($input: BookAppointmentInput!) {\n    bookAppointment(input: $input) {\n      appointment { id status start end version }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on ValidationError { field }\n      }\n    }\n  }\n": types.BookAppointmentDocument,
     "\n  query Appointment($id: ID!) {\n    appointment(id: $id) {\n      id version status statusReason start end place\n      category { id name stepMinutes atPlace }\n      resource { id }\n      crew { id name }\n    }\n  }\n": types.AppointmentDocument,
@@ -53,6 +59,12 @@ const documents: Documents = {
     "\n  subscription AppointmentChanged($id: ID!) {\n    appointmentChanged(id: $id) {\n      kind version fields\n      appointment { id version status statusReason start end crew { id name } }\n    }\n  }\n": types.AppointmentChangedDocument,
     "\n  mutation Reschedule($input: RescheduleAppointmentInput!) {\n    rescheduleAppointment(input: $input) {\n      appointment { id version status statusReason start end crew { id name } }\n      error {\n        __typename code message\n        ... on SlotUnavailable { alternatives { start end capacity } }\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": types.RescheduleDocument,
     "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end crew { id name } }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n": types.CancelDocument,
+    "\n  query WaitlistEntries {\n    waitlistEntries {\n      id place status from to createdAt\n      category { id name }\n      offer { id start end expiresAt }\n    }\n  }\n": types.WaitlistEntriesDocument,
+    "\n  mutation JoinWaitlist($input: JoinWaitlistInput!) {\n    joinWaitlist(input: $input) {\n      entry { id status }\n      error { __typename code message ... on ValidationError { field } }\n    }\n  }\n": types.JoinWaitlistDocument,
+    "\n  mutation AcceptWaitlistOffer($entryId: ID!) {\n    acceptWaitlistOffer(entryId: $entryId) {\n      appointment { id status start end }\n      error { __typename code message }\n    }\n  }\n": types.AcceptWaitlistOfferDocument,
+    "\n  mutation DeclineWaitlistOffer($entryId: ID!) {\n    declineWaitlistOffer(entryId: $entryId) {\n      entry { id status }\n      error { __typename code message }\n    }\n  }\n": types.DeclineWaitlistOfferDocument,
+    "\n  mutation LeaveWaitlist($id: ID!) {\n    leaveWaitlist(id: $id) {\n      entry { id status }\n      error { __typename code message }\n    }\n  }\n": types.LeaveWaitlistDocument,
+    "\n  subscription WaitlistOffers {\n    waitlistOffers { entry { id status } offer { id start end expiresAt } }\n  }\n": types.WaitlistOffersDocument,
     "\n  query Viewer {\n    viewer { partyId roles resources places parties expiresAt }\n  }\n": types.ViewerDocument,
 };
 
@@ -109,11 +121,11 @@ export function graphql(source: "\n  query Pickers {\n    categories { id name d
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n"): (typeof documents)["\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n"];
+export function graphql(source: "\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n      recommended(first: 3) { start end capacity resource { id } reasons { code message } }\n    }\n  }\n"): (typeof documents)["\n  query Availability($input: AvailabilityInput!) {\n    availability(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n      recommended(first: 3) { start end capacity resource { id } reasons { code message } }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n"): (typeof documents)["\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n    }\n  }\n"];
+export function graphql(source: "\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n      recommended(first: 3) { start end capacity resource { id } reasons { code message } }\n    }\n  }\n"): (typeof documents)["\n  subscription AvailabilityChanged($input: AvailabilityInput!) {\n    availabilityChanged(input: $input) {\n      timeZone\n      days { date slots { start end capacity } }\n      reasons { code message }\n      nextDates\n      version\n      recommended(first: 3) { start end capacity resource { id } reasons { code message } }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -142,6 +154,30 @@ export function graphql(source: "\n  mutation Reschedule($input: RescheduleAppoi
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end crew { id name } }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation Cancel($input: ChangeStatusInput!) {\n    cancelAppointment(input: $input) {\n      appointment { id version status statusReason start end crew { id name } }\n      error {\n        __typename code message\n        ... on VersionConflict { currentVersion }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query WaitlistEntries {\n    waitlistEntries {\n      id place status from to createdAt\n      category { id name }\n      offer { id start end expiresAt }\n    }\n  }\n"): (typeof documents)["\n  query WaitlistEntries {\n    waitlistEntries {\n      id place status from to createdAt\n      category { id name }\n      offer { id start end expiresAt }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation JoinWaitlist($input: JoinWaitlistInput!) {\n    joinWaitlist(input: $input) {\n      entry { id status }\n      error { __typename code message ... on ValidationError { field } }\n    }\n  }\n"): (typeof documents)["\n  mutation JoinWaitlist($input: JoinWaitlistInput!) {\n    joinWaitlist(input: $input) {\n      entry { id status }\n      error { __typename code message ... on ValidationError { field } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AcceptWaitlistOffer($entryId: ID!) {\n    acceptWaitlistOffer(entryId: $entryId) {\n      appointment { id status start end }\n      error { __typename code message }\n    }\n  }\n"): (typeof documents)["\n  mutation AcceptWaitlistOffer($entryId: ID!) {\n    acceptWaitlistOffer(entryId: $entryId) {\n      appointment { id status start end }\n      error { __typename code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeclineWaitlistOffer($entryId: ID!) {\n    declineWaitlistOffer(entryId: $entryId) {\n      entry { id status }\n      error { __typename code message }\n    }\n  }\n"): (typeof documents)["\n  mutation DeclineWaitlistOffer($entryId: ID!) {\n    declineWaitlistOffer(entryId: $entryId) {\n      entry { id status }\n      error { __typename code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LeaveWaitlist($id: ID!) {\n    leaveWaitlist(id: $id) {\n      entry { id status }\n      error { __typename code message }\n    }\n  }\n"): (typeof documents)["\n  mutation LeaveWaitlist($id: ID!) {\n    leaveWaitlist(id: $id) {\n      entry { id status }\n      error { __typename code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription WaitlistOffers {\n    waitlistOffers { entry { id status } offer { id start end expiresAt } }\n  }\n"): (typeof documents)["\n  subscription WaitlistOffers {\n    waitlistOffers { entry { id status } offer { id start end expiresAt } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
