@@ -11,6 +11,9 @@ const (
 	EventStateChanged     = "AppointmentStateChangeEvent"
 	EventAttributeChanged = "AppointmentAttributeValueChangeEvent"
 	EventDeleted          = "AppointmentDeleteEvent"
+	// EventWaitlistOffer is the hub's extension event, not one of TMF646's: time offered to a
+	// waitlist entry, sent to the hub registrations whose owner may see the entry.
+	EventWaitlistOffer = "WaitlistOfferEvent"
 )
 
 // Event is something that happened to an appointment, derived from one revision. Version is the

@@ -77,6 +77,9 @@ type Options struct {
 	HoldTTL time.Duration
 	// OfferTTL is how long a waitlist offer keeps its time for its entry. Default 15 minutes.
 	OfferTTL time.Duration
+	// OfferMade is told of every waitlist offer once it is open (the hub sends it to the hub
+	// registrations that may see it). Optional.
+	OfferMade func(ctx context.Context, e apphub.WaitlistEntry, o apphub.WaitlistOffer)
 	// Grace is how long a claim whose owner has not committed is left alone by the reaper. It
 	// must be longer than any request may take: OpTimeout is kept below it. Default 60s.
 	Grace time.Duration
@@ -126,6 +129,7 @@ type Service struct {
 
 	holdTTL     time.Duration
 	offerTTL    time.Duration
+	offerMade   func(ctx context.Context, e apphub.WaitlistEntry, o apphub.WaitlistOffer)
 	grace       time.Duration
 	opTimeout   time.Duration
 	afterClaims func(ctx context.Context, appointmentID string)
@@ -166,7 +170,7 @@ type Service struct {
 // NewService returns a service on store.
 func NewService(store Store, opts Options) *Service {
 	s := &Service{store: store, now: opts.Now, logger: opts.Logger, calendarCheck: opts.CalendarCheck,
-		holdTTL: opts.HoldTTL, offerTTL: opts.OfferTTL, waitlistKick: make(chan struct{}, 1), grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
+		holdTTL: opts.HoldTTL, offerTTL: opts.OfferTTL, offerMade: opts.OfferMade, waitlistKick: make(chan struct{}, 1), grace: opts.Grace, opTimeout: opts.OpTimeout, afterClaims: opts.AfterClaims,
 		afterCommit: opts.AfterCommit, relayAfter: opts.RelayAfter, publicAvailability: opts.PublicAvailability,
 		verified: make(map[string]time.Time), cache: opts.Cache, publisher: opts.Publisher, shared: opts.Answers,
 		observe: opts.Observe, callbackNetworks: slices.Clone(opts.CallbackNetworks)}

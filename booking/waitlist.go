@@ -377,6 +377,9 @@ func (s *Service) offer(ctx context.Context, e apphub.WaitlistEntry, pick apphub
 		return err
 	}
 	s.touch(ctx, claims)
+	if s.offerMade != nil {
+		s.offerMade(ctx, e, o)
+	}
 	return nil
 }
 

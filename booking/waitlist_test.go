@@ -3,6 +3,7 @@ package booking_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -45,7 +46,13 @@ func match(t *testing.T, svc *booking.Service) booking.WaitlistReport {
 // the next. Accepted: booked, and nobody else is offered it.
 func TestWaitlistOffersFreedTimeInTurn(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, booking.Options{OfferTTL: 10 * time.Minute})
+	var mu sync.Mutex
+	var told []string // the entries the hub was told of an offer to (Options.OfferMade)
+	e := newEnv(t, booking.Options{OfferTTL: 10 * time.Minute, OfferMade: func(_ context.Context, e apphub.WaitlistEntry, o apphub.WaitlistOffer) {
+		mu.Lock()
+		defer mu.Unlock()
+		told = append(told, e.ID+"@"+o.Start.Format(time.RFC3339))
+	}})
 	booked, err := e.svc.Book(asCustomer("first"), booking.NewAppointment{Category: "repair", Resource: "tech-1", Place: "75011", Start: at("10:00")})
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +134,12 @@ func TestWaitlistOffersFreedTimeInTurn(t *testing.T) {
 	v, _ = e.svc.WaitlistEntry(asCustomer("cust-1"), entries[1])
 	if len(v.Offers) != 1 || v.Offers[0].Outcome != apphub.OfferExpired {
 		t.Fatalf("entry 1's history: %+v, want its expired offer", v.Offers)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	ten := at("10:00").Format(time.RFC3339)
+	if want := []string{entries[0] + "@" + ten, entries[1] + "@" + ten, entries[2] + "@" + ten}; !slices.Equal(told, want) {
+		t.Fatalf("offers told %v, want %v", told, want)
 	}
 }
 

@@ -31,7 +31,8 @@ type envelope struct {
 }
 
 type payload struct {
-	Appointment json.RawMessage `json:"appointment"`
+	Appointment   json.RawMessage `json:"appointment,omitempty"`
+	WaitlistOffer json.RawMessage `json:"waitlistOffer,omitempty"` // of EventWaitlistOffer
 }
 
 // titles are the envelopes' titles by event type.
@@ -89,6 +90,11 @@ func (n *Notifier) envelope(ctx context.Context, ev apphub.Event) (body []byte, 
 	case apphub.EventDeleted:
 		env.Description = fmt.Sprintf("appointment %s was deleted", ev.AppointmentID)
 	}
+	return env.encode()
+}
+
+// encode writes the envelope as a body, and gives its eventId.
+func (env envelope) encode() ([]byte, string, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	// Values the client sent come back byte-identical (docs/tmf646.md): no HTML escaping.

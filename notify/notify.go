@@ -98,6 +98,9 @@ type Options struct {
 	Subscriptions func(ctx context.Context) ([]apphub.EventSubscription, error)
 	// Render returns an appointment's full TMF646 representation. Required.
 	Render func(ctx context.Context, a apphub.Appointment) (json.RawMessage, error)
+	// RenderOffer returns a waitlist offer's representation, the payload of the extension
+	// event WaitlistOfferEvent. Without it, offers are not sent.
+	RenderOffer func(ctx context.Context, e apphub.WaitlistEntry, o apphub.WaitlistOffer) (json.RawMessage, error)
 	// Match reports whether an envelope satisfies a subscription's query (the TMF list filter
 	// grammar, over the envelope: eventType=…&event.appointment.status=…). Without it, only
 	// the subscriptions with an empty query receive events.

@@ -121,9 +121,13 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (_ *hub, err erro
 		st.close(context.Background())
 		return nil, err
 	}
+	// Waitlist offers go to the hub registrations through the notifier, made after the service
+	// it reads: the offers wait for it (none is made before serve starts the waitlist's passes).
+	var notifier *notify.Notifier
 	svc := booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock(), HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
 		AfterClaims: cfg.hooks.afterClaims, AfterCommit: cfg.hooks.afterCommit, RelayAfter: cfg.hooks.relayAfter, PublicAvailability: cfg.publicAvailability,
-		CallbackNetworks: cfg.callbackNetworks, Cache: cache, Answers: cache, Publisher: bus, Observe: newSearchObserver(reg)})
+		CallbackNetworks: cfg.callbackNetworks, Cache: cache, Answers: cache, Publisher: bus, Observe: newSearchObserver(reg),
+		OfferMade: func(ctx context.Context, e apphub.WaitlistEntry, o apphub.WaitlistOffer) { notifier.Offer(ctx, e, o) }})
 	bus.OnCalendarChanged(svc.CalendarChanged)
 	timed := newTimedService(svc, reg)
 	h := &hub{stores: st, svc: svc, breaker: breaker, cache: cache, bus: bus, logger: logger, publicURL: cfg.publicURL,
@@ -139,6 +143,13 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (_ *hub, err erro
 			}
 			return tmfrest.AppointmentJSON(h.publicBase(), a, cal)
 		},
+		RenderOffer: func(ctx context.Context, e apphub.WaitlistEntry, o apphub.WaitlistOffer) (json.RawMessage, error) {
+			cal, err := svc.Calendar(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return tmfrest.WaitlistOfferJSON(e, o, cal)
+		},
 		Match: tmfrest.MatchQuery, Resync: svc.Events, MayRead: svc.MayRead,
 		Secret: []byte(cfg.notifySecret), AllowedNetworks: cfg.callbackNetworks,
 		Timeout: cfg.hooks.notifyTimeout, LeaseMargin: cfg.hooks.notifyLeaseMargin, TracerProvider: tp,
@@ -147,6 +158,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (_ *hub, err erro
 		h.close()
 		return nil, err
 	}
+	notifier = h.notifier
 	deps := []dependency{
 		{name: "mongodb", mode: st.mongoMode, required: true, ping: st.mongo.Ping},
 		{name: "redis", mode: st.redisMode, ping: func(ctx context.Context) error {

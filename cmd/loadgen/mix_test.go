@@ -19,9 +19,9 @@ func TestAvailabilityMix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 101 postcodes × 3 categories at home or by phone + 6 stores × storeVisit, × 14 start
-	// days × 2 windows × with and without resources.
-	if want := (101*3 + 6) * 14 * 2 * 2; len(all) != want {
+	// 101 postcodes × 4 categories at home (a crew job among them) or by phone + 6 stores ×
+	// storeVisit, × 14 start days × 2 windows × with and without resources.
+	if want := (101*4 + 6) * 14 * 2 * 2; len(all) != want {
 		t.Fatalf("%d searches, want %d", len(all), want)
 	}
 	seen := map[string]bool{}
