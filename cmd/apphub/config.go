@@ -34,6 +34,7 @@ type config struct {
 	shutdownTimeout  time.Duration
 	demo             bool
 	holdTTL          time.Duration
+	offerTTL         time.Duration
 	claimGrace       time.Duration
 	redisPrefix      string
 	publicURL        string
@@ -126,6 +127,7 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 		ferretDBLogLevel: "error",
 		shutdownTimeout:  15 * time.Second,
 		holdTTL:          5 * time.Minute,
+		offerTTL:         15 * time.Minute,
 		claimGrace:       time.Minute,
 		redisPrefix:      "apphub:",
 		maxDepth:         15,
@@ -169,6 +171,7 @@ func newFlagSet(name string, c *config, getenv func(string) string, stderr io.Wr
 			option{"addr", "APPHUB_ADDR", "HTTP listen `address` (host:port); in local-key mode (no --oidc-issuer) the default is 127.0.0.1:8080", &givenString{&c.addr, &c.addrGiven}},
 			option{"shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT", "how long a shutdown waits for in-flight requests (a `duration`)", (*durationValue)(&c.shutdownTimeout)},
 			option{"hold-ttl", "APPHUB_HOLD_TTL", "how long a hold keeps its time (a `duration`)", (*durationValue)(&c.holdTTL)},
+			option{"offer-ttl", "APPHUB_OFFER_TTL", "how long a waitlist offer keeps its time for its entry (a `duration`)", (*durationValue)(&c.offerTTL)},
 			option{"public-url", "APPHUB_PUBLIC_URL", "scheme and host clients reach the hub at (a `URL`, used in TMF646 hrefs); empty: from each request", (*stringValue)(&c.publicURL)},
 			option{"allowed-origins", "APPHUB_ALLOWED_ORIGINS", "comma-separated browser `origins` of the channel apps (e.g. https://app.example.com, https://*.example.com; no scheme means https) that may call the APIs (CORS) and open GraphQL websockets besides the hub's own", (*stringValue)(&c.allowedOrigins)},
 			option{"graphql-max-depth", "APPHUB_GRAPHQL_MAX_DEPTH", "deepest GraphQL selection accepted (a `depth`, introspection included)", (*intValue)(&c.maxDepth)},
@@ -246,6 +249,9 @@ func (c *config) validate() error {
 	}
 	if c.holdTTL <= 0 {
 		errs = append(errs, errors.New("--hold-ttl: must be positive"))
+	}
+	if c.offerTTL <= 0 {
+		errs = append(errs, errors.New("--offer-ttl: must be positive"))
 	}
 	if c.claimGrace < 3*time.Second {
 		errs = append(errs, errors.New("--claim-grace: must be at least 3s"))

@@ -83,7 +83,7 @@ func TestHelpDocumentsEveryFlagAndVariable(t *testing.T) {
 				"-redis-prefix", "APPHUB_REDIS_PREFIX", "-demo", "APPHUB_DEMO"}
 			if sub == "serve" {
 				want = append(want, "-addr", "APPHUB_ADDR", `default ":8080"`, "-shutdown-timeout", "APPHUB_SHUTDOWN_TIMEOUT",
-					"-hold-ttl", "APPHUB_HOLD_TTL", "-claim-grace", "APPHUB_CLAIM_GRACE", "-public-url", "APPHUB_PUBLIC_URL",
+					"-hold-ttl", "APPHUB_HOLD_TTL", "-offer-ttl", "APPHUB_OFFER_TTL", "-claim-grace", "APPHUB_CLAIM_GRACE", "-public-url", "APPHUB_PUBLIC_URL",
 					"-allowed-origins", "APPHUB_ALLOWED_ORIGINS", "-graphql-max-depth", "APPHUB_GRAPHQL_MAX_DEPTH",
 					"-graphql-max-complexity", "APPHUB_GRAPHQL_MAX_COMPLEXITY",
 					"-oidc-issuer", "APPHUB_OIDC_ISSUER", "-oidc-audience", "APPHUB_OIDC_AUDIENCE", "-jwks-url", "APPHUB_JWKS_URL",

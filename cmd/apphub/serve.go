@@ -124,7 +124,7 @@ func newHub(cfg config, logger *slog.Logger, stderr io.Writer) (_ *hub, err erro
 	// Waitlist offers go to the hub registrations through the notifier, made after the service
 	// it reads: the offers wait for it (none is made before serve starts the waitlist's passes).
 	var notifier *notify.Notifier
-	svc := booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock(), HoldTTL: cfg.holdTTL, Grace: cfg.claimGrace,
+	svc := booking.NewService(st.mongo, booking.Options{Logger: logger, Now: cfg.hooks.clock(), HoldTTL: cfg.holdTTL, OfferTTL: cfg.offerTTL, Grace: cfg.claimGrace,
 		AfterClaims: cfg.hooks.afterClaims, AfterCommit: cfg.hooks.afterCommit, RelayAfter: cfg.hooks.relayAfter, PublicAvailability: cfg.publicAvailability,
 		CallbackNetworks: cfg.callbackNetworks, Cache: cache, Answers: cache, Publisher: bus, Observe: newSearchObserver(reg),
 		OfferMade: func(ctx context.Context, e apphub.WaitlistEntry, o apphub.WaitlistOffer) { notifier.Offer(ctx, e, o) }})

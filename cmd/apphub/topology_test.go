@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -33,7 +34,16 @@ type topology struct {
 // if any).
 func startTopology(t *testing.T, hubs int, pgURL, storeAddr string, env []string, flags ...string) *topology {
 	t.Helper()
-	tp := &topology{storeArgs: []string{"store", "--listen", storeAddr, "--postgresql-url", pgURL}, dir: t.TempDir()}
+	// The topology tests run side by side on one PostgreSQL (100 connections by default):
+	// each store gets 20 of them rather than FerretDB's default of 50.
+	u, err := url.Parse(pgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "20")
+	u.RawQuery = q.Encode()
+	tp := &topology{storeArgs: []string{"store", "--listen", storeAddr, "--postgresql-url", u.String()}, dir: t.TempDir()}
 	tp.startStore(t)
 	tp.cluster = storetest.StartRedisCluster(t, 3, 1, "--cluster-node-timeout", "1000")
 	for i := range hubs {

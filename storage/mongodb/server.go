@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -86,7 +88,7 @@ func (s *Server) Close() error {
 // lockFrontEnd opens the connection that holds the lock (a session lock: it lasts as long as
 // the connection) and takes it.
 func lockFrontEnd(ctx context.Context, postgresURL string) (*pgx.Conn, error) {
-	conn, err := pgx.Connect(ctx, postgresURL)
+	conn, err := pgx.Connect(ctx, withoutPoolParams(postgresURL))
 	if err != nil {
 		return nil, fmt.Errorf("PostgreSQL: %w", err)
 	}
@@ -100,6 +102,24 @@ func lockFrontEnd(ctx context.Context, postgresURL string) (*pgx.Conn, error) {
 		return nil, ErrFrontEndTaken
 	}
 	return conn, nil
+}
+
+// withoutPoolParams is a PostgreSQL URL without the pool_* parameters (pool_max_conns, …) that
+// FerretDB's connection pool reads: a single connection would send them to the server, which
+// refuses unknown parameters.
+func withoutPoolParams(postgresURL string) string {
+	u, err := url.Parse(postgresURL)
+	if err != nil {
+		return postgresURL // pgx reports it
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // keepFrontEnd holds the lock until ctx ends. PostgreSQL restarted (or the connection lost)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,7 +23,16 @@ import (
 // of one _id racing through the store have exactly one winner.
 func TestServerOnPostgreSQL(t *testing.T) {
 	t.Parallel()
-	pg := storetest.PostgreSQL(t)
+	// A pool parameter of FerretDB's in the URL is the pool's: the lock's own connection does
+	// not send it to PostgreSQL (which would refuse it).
+	u, err := url.Parse(storetest.PostgreSQL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("pool_max_conns", "10")
+	u.RawQuery = q.Encode()
+	pg := u.String()
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	a, err := mongodb.StartServer(ctx, pg, "127.0.0.1:0", logger)
