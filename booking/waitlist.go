@@ -125,13 +125,18 @@ func (s *Service) LeaveWaitlist(ctx context.Context, id string) (WaitlistView, e
 	return s.WaitlistEntry(ctx, id)
 }
 
-// AcceptOffer books the open offer of an entry.
+// AcceptOffer books the open offer of an entry. Accepting an entry whose offer was accepted
+// answers the appointment it made, so that a retry after a lost answer is safe.
 func (s *Service) AcceptOffer(ctx context.Context, entryID string) (apphub.Appointment, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.opTimeout)
 	defer cancel()
 	v, err := s.WaitlistEntry(ctx, entryID)
 	if err != nil {
 		return apphub.Appointment{}, err
+	}
+	if n := len(v.Offers); v.Open == nil && n > 0 && v.Offers[n-1].Outcome == apphub.OfferAccepted {
+		// Accepted already: a retry after a lost answer gets the appointment it made.
+		return s.Appointment(ctx, v.Offers[n-1].AppointmentID)
 	}
 	if v.Open == nil || !s.now().Before(v.Open.ExpiresAt) {
 		return apphub.Appointment{}, apphub.Refusef(apphub.ECONFLICT, apphub.ReasonHoldExpired, "the entry has no open offer (it may have expired)")

@@ -116,6 +116,12 @@ func TestWaitlistOffersFreedTimeInTurn(t *testing.T) {
 	if a.PartyID != "cust-2" || !a.Start.Equal(at("10:00")) || a.Resource != "tech-1" {
 		t.Fatalf("accepted: %+v", a)
 	}
+	if again, err := e.svc.AcceptOffer(asCustomer("cust-2"), entries[2]); err != nil || again.ID != a.ID {
+		t.Fatalf("accepting again: %+v %v, want the same appointment %s", again, err, a.ID)
+	}
+	if _, err := e.svc.AcceptOffer(asCustomer("cust-3"), entries[3]); apphub.ErrorReason(err) != apphub.ReasonHoldExpired {
+		t.Fatalf("accepting without an offer: %v, want HOLD_EXPIRED", err)
+	}
 	if rep := match(t, e.svc); rep.Offered != 0 || len(openOffers(t, e.svc)) != 0 {
 		t.Fatalf("after the acceptance: %+v, open %v", rep, openOffers(t, e.svc))
 	}

@@ -2427,7 +2427,8 @@ type Mutation {
   leaveWaitlist(id: ID!): WaitlistEntryPayload!
   """
   Books the entry's open offer: the appointment takes the offer's time, resource and crew, and
-  the entry is BOOKED. HoldExpired when the entry has no open offer (it ran out, or was
+  the entry is BOOKED. Accepting a BOOKED entry again answers the same appointment, so a retry
+  after a lost answer is safe. HoldExpired when the entry has no open offer (it ran out, or was
   declined); NotFound for an entry the caller may not see.
   """
   acceptWaitlistOffer(entryId: ID!): AppointmentPayload!
