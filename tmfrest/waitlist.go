@@ -13,12 +13,12 @@ import (
 func WaitlistOfferJSON(e apphub.WaitlistEntry, o apphub.WaitlistOffer, cal *apphub.Calendar) (json.RawMessage, error) {
 	parties := []json.RawMessage{mustObject(object{{"id", jsonString(e.PartyID)}, {"role", jsonString("customer")}, {"@referredType", jsonString("Individual")}})}
 	var entities []json.RawMessage
-	for _, id := range (&apphub.Appointment{Resource: o.Resource, Crew: o.Crew}).Members() {
-		if isEquipment(cal, id) {
-			entities = append(entities, mustObject(object{{"id", jsonString(id)}, {"role", jsonString(roleEquipment)}, {"@referredType", jsonString(referredResource)}}))
-			continue
-		}
-		parties = append(parties, mustObject(object{{"id", jsonString(id)}, {"role", jsonString(roleResource)}, {"@referredType", jsonString(referredPartyRole)}}))
+	crewParties, crewEntities := crewRefs(apphub.Appointment{Crew: (&apphub.Appointment{Resource: o.Resource, Crew: o.Crew}).Members()}, cal)
+	for _, r := range crewParties {
+		parties = append(parties, r.raw)
+	}
+	for _, r := range crewEntities {
+		entities = append(entities, r.raw)
 	}
 	rep := object{
 		{"id", jsonString(o.ID)},
